@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Set up a local virtual environment and run linkrisk's main job or its tests.
+
+Needs nothing but Python 3.11+. Usage::
+
+    python3 dev.py demo     # create .venv, install linkrisk, run the default scenario
+    python3 dev.py test     # create .venv, install linkrisk with test tools, lint and run the tests
+
+Dependencies are installed with ``constraints.txt`` so that everyone gets the versions the
+published results were made with (byte-identical outputs need identical versions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if sys.platform == "win32" else "bin")
+STAMP = VENV / ".linkrisk-installed"
+
+
+def _run(*args: str | Path) -> None:
+    result = subprocess.run([str(a) for a in args], cwd=ROOT)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def _setup() -> None:
+    """Create .venv and install linkrisk (editable) with test tools; skip if already current."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 the user has
+        sys.exit(f"linkrisk needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    inputs = b"".join((ROOT / f).read_bytes() for f in ("pyproject.toml", "constraints.txt"))
+    digest = hashlib.sha256(inputs).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    if not (BIN / "python").exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing linkrisk and its dependencies into .venv ...", flush=True)
+    pip = (BIN / "python", "-m", "pip", "--disable-pip-version-check", "-q")
+    _run(*pip, "install", "-c", "constraints.txt", "-e", ".[test]")
+    STAMP.write_text(digest)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 1 or argv[0] not in {"demo", "test"}:
+        sys.exit(__doc__)
+    _setup()
+    if argv[0] == "demo":
+        _run(BIN / "linkrisk", "run", *(argv[1:] or ["irs-ice"]))
+    else:
+        _run(BIN / "ruff", "check", ".")
+        _run(BIN / "python", "-m", "pytest", "-q", *argv[1:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,16 @@
+"""Errors that carry a one-line, user-facing message naming the file, the field and the problem."""
+
+from __future__ import annotations
+
+
+class LinkriskError(Exception):
+    """Base class for errors caused by user input; the CLI prints them on one line and exits 2."""
+
+
+class ConfigError(LinkriskError, ValueError):
+    """A scenario or method configuration is invalid (unknown key, wrong type, out of range)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}" if where else problem)
