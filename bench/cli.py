@@ -1,0 +1,173 @@
+"""The ``linkrisk`` command line.
+
+Errors caused by input (bad scenario, unknown key, value out of range, missing file) print one
+line, ``linkrisk: error: <file>: <key>: <problem>``, and exit with status 2; ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from synthetic.errors import LinkriskError
+
+EXIT_INPUT = 2
+
+EPILOG = """\
+examples:
+  linkrisk run irs-ice                  run the default IRS-ICE-like scenario, print the table
+  linkrisk run my.toml --seed 7         run a scenario file with another seed
+  linkrisk report results/irs-ice       rebuild metrics and report from raw outputs
+  linkrisk generate irs-ice --out data  write the two agency files and the truth
+  linkrisk scenarios | methods | noise  list presets, method kinds, noise types
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="linkrisk",
+        description="Record-linkage accuracy benchmark: how many wrong people get matched, "
+        "how many right ones are missed.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="generate a scenario, run all its methods, write results")
+    run.add_argument("scenario", help="preset name (see `linkrisk scenarios`) or a .toml path")
+    run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
+    run.add_argument("--out", type=Path, help="output directory (default: results/<scenario>)")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    rep = sub.add_parser("report", help="recompute metrics and report from a run's raw outputs")
+    rep.add_argument("run_dir", help="a run directory, or a scenario name under results/")
+
+    gen = sub.add_parser("generate", help="write a scenario's two agency files and the truth")
+    gen.add_argument("scenario", help="preset name or a .toml path")
+    gen.add_argument("--out", type=Path, required=True, help="directory to write into")
+    gen.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
+    gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+
+    sub.add_parser("scenarios", help="list scenario presets (name, description)")
+    sub.add_parser("methods", help="list registered method kinds (kind, summary)")
+    sub.add_parser("noise", help="list registered noise types (name, default rate, fields)")
+    return p
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``linkrisk`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args, argv if argv is not None else sys.argv[1:])
+    except (LinkriskError, FileNotFoundError) as exc:
+        if args.debug:
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"linkrisk: error: {msg}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "run":
+        return _run(args, argv)
+    if args.command == "report":
+        return _report(args)
+    if args.command == "generate":
+        return _generate(args)
+    return _listing(args.command)
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from bench.config import load_benchmark
+    from bench.report import headline_table
+    from bench.runner import run
+
+    bench = load_benchmark(args.scenario)
+    result = run(
+        bench,
+        seed=args.seed,
+        out_dir=args.out,
+        progress=False if args.no_progress else None,
+        command="linkrisk " + shlex.join(argv),
+    )
+    seed = bench.scenario.seed if args.seed is None else args.seed
+    print(f"linkrisk {bench.name} (seed {seed}): {_sizes(result.out_dir)}")
+    print(headline_table(result.metrics))
+    print(f"\nreport: {result.out_dir / 'report.md'}  (definitions, parameters, manifest)")
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    print(f"time: {timing}", file=sys.stderr)
+    return 0
+
+
+def _sizes(run_dir: Path) -> str:
+    info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
+    return (
+        f"{info['queries']:,} queries, {info['register_records']:,} register records, "
+        f"{info['true_links']:,} true links"
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bench.report import headline_table, write_outputs
+    from bench.runner import RESULTS_DIR
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "raw" / "run.json").exists():
+        candidate = RESULTS_DIR / args.run_dir
+        if not (candidate / "raw" / "run.json").exists():
+            raise LinkriskError(f"{args.run_dir}: not a run directory (no raw/run.json)")
+        run_dir = candidate
+    metrics = write_outputs(run_dir)
+    print(headline_table(metrics))
+    print(f"\nreport: {run_dir / 'report.md'}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from bench.config import load_benchmark
+    from synthetic.scenario import build_task
+
+    bench = load_benchmark(args.scenario)
+    seed = bench.scenario.seed if args.seed is None else args.seed
+    task = build_task(bench.scenario, seed)
+    for path in task.write(args.out, args.format):
+        print(path)
+    return 0
+
+
+def _listing(what: str) -> int:
+    if what == "scenarios":
+        from bench.config import load_benchmark, presets
+
+        for name in presets():
+            print(f"{name}\t{load_benchmark(name).scenario.description.strip().splitlines()[0]}")
+    elif what == "methods":
+        from bench.methods import METHODS
+
+        for kind, cls in METHODS.items():
+            print(f"{kind}\t{cls.summary}")
+    else:
+        from synthetic.noise import NOISE
+
+        for name, nt in NOISE.items():
+            print(f"{name}\t{nt.default_rate:g}\t{','.join(nt.fields)}\t{nt.description}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

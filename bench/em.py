@@ -1,0 +1,152 @@
+"""Fellegi-Sunter model fitted by EM on the counts of distinct comparison patterns.
+
+Candidate pairs are summarised by their comparison vector (one agreement level per field); the
+EM works on the few hundred distinct vectors and their counts, as fastLink does, not on pairs.
+Fields are assumed conditionally independent given match status (the standard FS assumption);
+a missing comparison (-1) contributes no evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Distinct comparison vectors, their counts, and each pair's pattern index."""
+
+    levels: np.ndarray  # int8 (n_patterns, n_fields)
+    counts: np.ndarray  # int64 (n_patterns,)
+    inverse: np.ndarray  # int64 (n_pairs,) pattern index of each pair
+
+
+def patterns(levels: np.ndarray) -> Patterns:
+    """Group pairs by comparison vector (mixed-radix code of the levels, then factorize)."""
+    n, f = levels.shape
+    radix = int(levels.max(initial=0)) + 2  # levels -1..max shifted to 0..max+1
+    code = np.zeros(n, dtype=np.int64)
+    for j in range(f):
+        code = code * radix + (levels[:, j].astype(np.int64) + 1)
+    inverse, uniq = pd.factorize(code, sort=True)
+    counts = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
+    digits = np.empty((len(uniq), f), dtype=np.int8)
+    rest = uniq.copy()
+    for j in range(f - 1, -1, -1):
+        digits[:, j] = rest % radix - 1
+        rest //= radix
+    return Patterns(digits, counts, inverse.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class FSModel:
+    """Fitted parameters: match proportion, m and u probabilities per field and level."""
+
+    lam: float
+    m: list[np.ndarray]
+    u: list[np.ndarray]
+    iterations: int
+    converged: bool
+
+    def log2_bayes_factor(self, levels: np.ndarray) -> np.ndarray:
+        """Sum over fields of log2(m/u) for each row of ``levels`` (missing adds 0)."""
+        out = np.zeros(len(levels))
+        for j, (m, u) in enumerate(zip(self.m, self.u, strict=True)):
+            lv = levels[:, j]
+            w = np.log2(m / u)
+            out += np.where(lv >= 0, w[np.clip(lv, 0, None)], 0.0)
+        return out
+
+    def match_probability(self, levels: np.ndarray) -> np.ndarray:
+        """Posterior probability of a match for each comparison vector."""
+        prior = np.log2(self.lam / (1 - self.lam))
+        weight = prior + self.log2_bayes_factor(levels)
+        return 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+
+
+def level_frequencies(levels: np.ndarray, n_levels: list[int]) -> list[np.ndarray]:
+    """Per field, the share of each level among non-missing comparisons (floored, normalised)."""
+    out = []
+    for j, n in enumerate(n_levels):
+        lv = levels[:, j]
+        out.append(_normalise(np.bincount(lv[lv >= 0].astype(np.int64), minlength=n)[:n]))
+    return out
+
+
+def fit_em(
+    pat: Patterns,
+    n_levels: list[int],
+    *,
+    fixed_u: list[np.ndarray] | None = None,
+    active: list[bool] | None = None,
+    max_iter: int = 500,
+    tol: float = 1e-7,
+    lam0: float = 0.05,
+) -> FSModel:
+    """Estimate (lambda, m, u) by EM on pattern counts.
+
+    ``fixed_u`` holds u (e.g. estimated on random pairs) instead of estimating it; ``active``
+    marks the fields used (a field the pairs were blocked on carries no information there and is
+    left out, as in Splink's training sessions). Without ``fixed_u``, u starts from the level
+    frequencies of all pairs (nearly all non-matches). m starts concentrated on the highest
+    level, which breaks the label symmetry of the mixture.
+    """
+    lv, counts = pat.levels, pat.counts.astype(np.float64)
+    f = lv.shape[1]
+    active = active if active is not None else [True] * f
+    onehot = []  # per field: (n_patterns, n_levels) indicator of each level (zeros if missing)
+    for j in range(f):
+        ind = np.zeros((len(lv), n_levels[j]))
+        ok = (lv[:, j] >= 0) & active[j]
+        ind[np.flatnonzero(ok), lv[ok, j]] = 1.0
+        onehot.append(ind)
+    u = fixed_u if fixed_u is not None else [_normalise(counts @ ind) for ind in onehot]
+    m = [_normalise(np.geomspace(0.01, 1.0, n)) for n in n_levels]
+    lam = lam0
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        # E-step: posterior match probability of each pattern.
+        log_m = sum(ind @ np.log(mj) for ind, mj in zip(onehot, m, strict=True))
+        log_u = sum(ind @ np.log(uj) for ind, uj in zip(onehot, u, strict=True))
+        logit = np.log(lam) - np.log1p(-lam) + log_m - log_u
+        g = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+        # M-step on the counts.
+        wm, wu = counts * g, counts * (1 - g)
+        new_lam = float(np.clip(wm.sum() / counts.sum(), _EPS, 1 - _EPS))
+        new_m = [_normalise(wm @ ind) for ind in onehot]
+        new_u = u if fixed_u is not None else [_normalise(wu @ ind) for ind in onehot]
+        delta = max(
+            abs(new_lam - lam),
+            *(np.abs(a - b).max() for a, b in zip(new_m + new_u, m + u, strict=True)),
+        )
+        lam, m, u = new_lam, new_m, new_u
+        if delta < tol:
+            converged = True
+            break
+    return FSModel(lam, m, u, it, converged)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.maximum(x, _EPS)
+    return x / x.sum()
+
+
+def full_space_lambda(bayes_factor: np.ndarray, n_pairs_total: int, lam0: float) -> float:
+    """Share of matches among *all* record pairs, by EM over the full pair space.
+
+    Pairs outside ``bayes_factor`` (not candidates) are taken as non-matches (posterior ~ 0),
+    so the fixed point is lambda = sum of candidate posteriors / all pairs.
+    """
+    lam = lam0
+    for _ in range(200):
+        post = lam * bayes_factor / (lam * bayes_factor + 1 - lam)
+        new = float(np.clip(post.sum() / n_pairs_total, _EPS * _EPS, 1 - _EPS))
+        if abs(new - lam) <= 1e-9 * lam:
+            return new
+        lam = new
+    return lam

@@ -1,0 +1,113 @@
+"""The common interface of linkage methods, their parameter schemas and the method registry.
+
+A method is one small file in ``bench/methods/`` holding one :class:`Method` subclass decorated
+with :func:`register`. The runner, the CLI and the contract tests discover it from the registry;
+no central code names a method.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.blocking import Candidates
+from bench.fields import PreparedTask
+from synthetic.errors import ConfigError
+
+RESOLVE_MODES = ("all", "best", "unique-only")
+
+
+@dataclass(frozen=True)
+class Param:
+    """Schema of one method parameter: its default, type and allowed range or choices."""
+
+    default: Any
+    help: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    def check(self, value: Any, where: str) -> Any:
+        kind = type(self.default)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
+            raise ConfigError(where, f"must be {kind.__name__}, got {value!r}")
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise ConfigError(where, f"must be in [{self.lo}, {self.hi}], got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(where, f"must be one of {', '.join(self.choices)}; got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A method's raw output: the pairs it considered, their scores and its accept decision.
+
+    ``accept`` is the method's decision before multiple-hit resolution. Pairs absent from a
+    ``Scored`` were never considered (for blocked methods: lost at blocking).
+    """
+
+    query_row: np.ndarray
+    register_row: np.ndarray
+    score: np.ndarray
+    accept: np.ndarray
+
+
+class Method(ABC):
+    """A linkage method: configured by validated parameters, it scores and accepts pairs."""
+
+    #: Registry key used in scenario files (``kind = "..."``).
+    kind: ClassVar[str]
+    #: One-line description for listings and reports.
+    summary: ClassVar[str]
+    #: True if :meth:`fit` must be given a separately seeded, labelled training task.
+    needs_training: ClassVar[bool] = False
+    #: Parameters beyond the common ones (name, kind, resolve).
+    params_schema: ClassVar[Mapping[str, Param]] = {}
+    #: Default multiple-hit resolution for this kind.
+    default_resolve: ClassVar[str] = "best"
+
+    def __init__(self, name: str, params: Mapping[str, Any], resolve: str) -> None:
+        self.name = name
+        self.params = dict(params)
+        self.resolve = resolve
+
+    @classmethod
+    def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """Check ``params`` against the schema; fill defaults. Subclasses may check more."""
+        out: dict[str, Any] = {}
+        for key, value in params.items():
+            if key not in cls.params_schema:
+                allowed = ", ".join(("name", "kind", "resolve", *cls.params_schema))
+                raise ConfigError(f"{where}.{key}", f"unknown parameter (allowed: {allowed})")
+            out[key] = cls.params_schema[key].check(value, f"{where}.{key}")
+        for key, p in cls.params_schema.items():
+            out.setdefault(key, p.default)
+        return out
+
+    def uses_blocking(self) -> bool:
+        """True if the method scores only blocked candidate pairs (so blocking loss applies)."""
+        return True
+
+    def fit(self, train: PreparedTask, candidates: Candidates, labels: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Learn from a labelled training task (only called when ``needs_training``)."""
+
+    @abstractmethod
+    def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
+        """Score pairs of ``prep``: blocked ``candidates`` if :meth:`uses_blocking`, else None."""
+
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator adding a method kind to the registry."""
+    if cls.kind in METHODS:
+        raise ValueError(f"method kind {cls.kind!r} registered twice")
+    METHODS[cls.kind] = cls
+    return cls

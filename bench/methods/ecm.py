@@ -1,0 +1,50 @@
+"""recordlinkage's ECMClassifier on the same comparison vectors, for a side-by-side check.
+
+The ECM classifier takes binary features, so each field is reduced to "agrees exactly" (1) or
+not (0; a missing value counts as disagreement, as recordlinkage's ``missing_value=0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import recordlinkage
+
+from bench.comparisons import DEFAULT_FIELDS, compare, validate_fields
+from bench.fields import PreparedTask
+from bench.methods.base import Candidates, Method, Param, Scored, register
+
+
+@register
+class ECM(Method):
+    """recordlinkage.ECMClassifier (expectation-conditional maximisation) on binary agreement."""
+
+    kind = "ecm"
+    summary = "recordlinkage ECMClassifier on binary exact-agreement vectors"
+    params_schema: ClassVar[Mapping[str, Param]] = {
+        "threshold": Param(0.5, "accept pairs with match probability >= this", lo=0.0, hi=1.0),
+        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind (name, date, exact)"),
+    }
+
+    @classmethod
+    def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
+        out = super().validate(params, where)
+        out["fields"] = validate_fields(out["fields"], f"{where}.fields")
+        return out
+
+    def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
+        assert candidates is not None
+        vec = compare(prep, self.params["fields"], candidates.query_row, candidates.register_row)
+        top = np.array([k.n_levels - 1 for k in vec.kinds], dtype=np.int8)
+        features = pd.DataFrame((vec.levels == top).astype(np.int8), columns=list(vec.fields))
+        if len(features) == 0:
+            empty = np.zeros(0, dtype=np.float32)
+            return Scored(candidates.query_row, candidates.register_row, empty, empty.astype(bool))
+        ecm = recordlinkage.ECMClassifier(binarize=None)
+        ecm.fit(features)
+        prob = ecm.prob(features).to_numpy(dtype=np.float32)
+        accept = prob >= self.params["threshold"]
+        return Scored(candidates.query_row, candidates.register_row, prob, accept)

@@ -1,0 +1,68 @@
+"""Weighted Jaro-Winkler: a similarity-weighted average over fields with one threshold."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.comparisons import compare, validate_fields
+from bench.fields import PreparedTask
+from bench.methods.base import Candidates, Method, Param, Scored, register
+from synthetic.errors import ConfigError
+
+# Surname and date of birth carry more identifying information than street or ZIP.
+DEFAULT_WEIGHTS = {
+    "first_name": 1.0,
+    "last_name": 1.5,
+    "dob": 1.5,
+    "house_number": 0.5,
+    "street": 0.5,
+    "zip": 0.5,
+}
+KINDS = {
+    "first_name": "name",
+    "last_name": "name",
+    "dob": "date",
+    "house_number": "exact",
+    "street": "name",
+    "zip": "exact",
+}
+
+
+@register
+class Fuzzy(Method):
+    """Score = sum_f w_f * sim_f / sum_f w_f over fields present on both sides."""
+
+    kind = "fuzzy"
+    summary = "weighted Jaro-Winkler similarity over fields, one threshold"
+    params_schema: ClassVar[Mapping[str, Param]] = {
+        "threshold": Param(0.85, "accept pairs scoring at least this", lo=0.0, hi=1.0),
+        "weights": Param(dict(DEFAULT_WEIGHTS), "field = weight (fields compared)"),
+        "fields": Param(dict(KINDS), "field = comparison kind (name, date, exact)"),
+    }
+
+    @classmethod
+    def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
+        out = super().validate(params, where)
+        out["fields"] = validate_fields(out["fields"], f"{where}.fields")
+        for f, w in out["weights"].items():
+            if f not in out["fields"]:
+                raise ConfigError(f"{where}.weights.{f}", "field is not in `fields`")
+            if isinstance(w, bool) or not isinstance(w, int | float) or w < 0:
+                raise ConfigError(f"{where}.weights.{f}", f"must be a number >= 0, got {w!r}")
+        return out
+
+    def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
+        assert candidates is not None
+        fields = {f: self.params["fields"][f] for f in self.params["weights"]}
+        vec = compare(prep, fields, candidates.query_row, candidates.register_row)
+        w = np.array([self.params["weights"][f] for f in vec.fields], dtype=np.float32)
+        present = ~np.isnan(vec.similarity)
+        num = np.where(present, vec.similarity, 0.0) @ w
+        den = present @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(den > 0, num / den, 0.0).astype(np.float32)
+        accept = score >= self.params["threshold"]
+        return Scored(candidates.query_row, candidates.register_row, score, accept)

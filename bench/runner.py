@@ -1,0 +1,183 @@
+"""Run a benchmark: generate the task, block, run every method, store raw outputs, derive metrics.
+
+Output layout of one run (``results/<scenario>/`` by default)::
+
+    raw/<method>.parquet   pairs the method considered: query_row, register_row, score, accept, link
+    raw/<method>.json      the method's kind, parameters, resolution, and whether it was blocked
+    raw/truth.parquet      true links (query_row, register_row)
+    raw/query_people.parquet  truth-side attributes of each query record (for subgroup reports)
+    raw/run.json           sizes, seeds, blocking pass counts, method order
+    config.json            the effective configuration (defaults filled in)
+    metrics.csv/.json      derived from raw/ alone (``linkrisk report`` recomputes them)
+    report.md              headline table, definitions, parameters, manifest summary
+    manifest.json          versions, seeds, config hash, SHA-256 of every file above
+
+Everything is written to a temporary sibling directory and moved into place only when complete,
+so an interrupted run never leaves a half-written result where the previous one was.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from bench.blocking import block
+from bench.config import Benchmark
+from bench.fields import PreparedTask
+from bench.methods.base import Candidates, Method
+from bench.report import write_outputs
+from bench.resolve import resolve
+from bench.store import atomic_dir, write_json, write_parquet
+from synthetic.rng import stable_hash
+from synthetic.scenario import LinkageTask, build_task
+
+RESULTS_DIR = Path("results")
+
+
+def training_seed(seed: int) -> int:
+    """The seed of the separately drawn training task (never equal to the evaluation seed)."""
+    return stable_hash(f"training:{seed}") % 2**32
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run was written and its metrics table."""
+
+    out_dir: Path
+    metrics: pd.DataFrame
+    timings: dict[str, float]
+
+
+class _Steps:
+    """A progress bar over the run's steps (shown on a terminal, silent otherwise)."""
+
+    def __init__(self, total: int, enabled: bool | None) -> None:
+        show = sys.stderr.isatty() if enabled is None else enabled
+        self.bar = tqdm(
+            total=total,
+            disable=not show,
+            file=sys.stderr,
+            bar_format="{desc:<40} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]",
+        )
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        self.bar.set_description_str(label)
+        start = time.perf_counter()
+        yield
+        self.timings[label] = time.perf_counter() - start
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run(
+    bench: Benchmark,
+    seed: int | None = None,
+    out_dir: Path | None = None,
+    *,
+    progress: bool | None = None,
+    command: str = "",
+) -> RunResult:
+    """Run every method of ``bench`` on one seeded task and write the results atomically."""
+    seed = bench.scenario.seed if seed is None else seed
+    out_dir = out_dir if out_dir is not None else RESULTS_DIR / bench.name
+    methods = bench.methods
+    blocked = any(m.uses_blocking() for m in methods)
+    training = any(m.needs_training for m in methods)
+    steps = _Steps(2 + blocked + 2 * training + len(methods) + 1, progress)
+    try:
+        with steps.step("generating population and files"):
+            task = build_task(bench.scenario, seed)
+        prep = PreparedTask(task, seed)
+        candidates, per_pass = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), []
+        if blocked:
+            with steps.step("blocking"):
+                candidates, per_pass = block(prep, bench.blocking)
+        if training:
+            with steps.step("generating training files"):
+                tseed = training_seed(seed)
+                train = PreparedTask(build_task(bench.scenario, tseed), tseed)
+            with steps.step("blocking training files"):
+                train_cands, _ = block(train, bench.blocking)
+                labels = _labels(train.task, train_cands)
+        with atomic_dir(out_dir) as tmp:
+            raw = tmp / "raw"
+            raw.mkdir()
+            with steps.step("writing truth"):
+                write_parquet(task.truth, raw / "truth.parquet")
+                write_parquet(task.query_people, raw / "query_people.parquet")
+            for m in methods:
+                with steps.step(f"method {m.name}"):
+                    if m.needs_training:
+                        m.fit(train, train_cands, labels)
+                    _run_method(m, prep, candidates if m.uses_blocking() else None, raw)
+            info = {
+                "scenario": bench.name,
+                "source": bench.source,
+                "seed": seed,
+                "training_seed": training_seed(seed) if training else None,
+                "queries": prep.n_query,
+                "register_records": prep.n_register,
+                "true_links": len(task.truth),
+                "population": bench.scenario.population.size,
+                "candidates": len(candidates),
+                "blocking_pass_pairs": per_pass,
+                "methods": [m.name for m in methods],
+                "noise_cells": _noise_counts(task),
+            }
+            write_json(info, raw / "run.json")
+            write_json(bench.data, tmp / "config.json")
+            with steps.step("metrics and report"):
+                metrics = write_outputs(tmp, command=command)
+    finally:
+        steps.close()
+    return RunResult(out_dir, metrics, steps.timings)
+
+
+def _labels(task: LinkageTask, cands: Candidates) -> np.ndarray:
+    width = max(len(task.register), 1)
+    truth = task.truth["query_row"].to_numpy() * width + task.truth["register_row"].to_numpy()
+    return np.isin(cands.query_row * width + cands.register_row, truth)
+
+
+def _noise_counts(task: LinkageTask) -> dict[str, dict[str, int]]:
+    counts = task.noise_log.groupby(["side", "noise"]).size()
+    out: dict[str, dict[str, int]] = {}
+    for (side, noise), n in counts.items():
+        out.setdefault(str(side), {})[str(noise)] = int(n)
+    return out
+
+
+def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> None:
+    scored = m.score(prep, cands)
+    link = resolve(scored.query_row, scored.register_row, scored.score, scored.accept, m.resolve)
+    frame = pd.DataFrame(
+        {
+            "query_row": np.asarray(scored.query_row, np.int64),
+            "register_row": np.asarray(scored.register_row, np.int64),
+            "score": np.asarray(scored.score, np.float32),
+            "accept": np.asarray(scored.accept, bool),
+            "link": link,
+        }
+    )
+    write_parquet(frame, raw / f"{m.name}.parquet")
+    meta = {
+        "name": m.name,
+        "kind": m.kind,
+        "summary": m.summary,
+        "resolve": m.resolve,
+        "uses_blocking": m.uses_blocking(),
+        "params": m.params,
+    }
+    write_json(meta, raw / f"{m.name}.json")

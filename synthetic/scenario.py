@@ -1,0 +1,337 @@
+"""Scenarios: from one synthetic population, the two agency files and the truth between them.
+
+A scenario TOML has the sections ``[scenario]``, ``[population]``, ``[register]`` and ``[query]``
+(the data side, validated here) and may carry linkage sections for ``bench`` (validated there).
+
+* The *register* is agency R's file: each adult of the population is present with probability
+  ``register.coverage``, recorded with R's noise.
+* The *query list* is what agency Q sends: ``query.size`` adults, a share
+  ``query.share_in_register`` of whom are truly in the register, optionally re-weighted to a
+  name-origin group mix (``query.group_mix``), recorded with Q's noise.
+* The *truth* lists (query_row, register_row) for every queried person present in the register.
+
+Methods see only the record columns; person ids live in the separate ``*_people`` frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthetic.config import check_keys, join, number, rate, string, table
+from synthetic.errors import ConfigError
+from synthetic.names import GROUPS
+from synthetic.noise import NoiseContext, NoiseSetting, apply_noise, validate_noise_spec
+from synthetic.population import Population, PopulationConfig, generate_population
+from synthetic.rng import stream
+
+#: The fields both agencies record, in file order. Every method works on these.
+RECORD_FIELDS: tuple[str, ...] = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "dob",
+    "house_number",
+    "street",
+    "unit",
+    "city",
+    "state",
+    "zip",
+)
+#: Sections of a scenario file that this module owns.
+DATA_SECTIONS: tuple[str, ...] = ("scenario", "population", "register", "query")
+#: Truth-side attributes of each record kept for reports (never shown to methods).
+PEOPLE_COLUMNS: tuple[str, ...] = (
+    "person_id",
+    "household_id",
+    "relationship",
+    "sex",
+    "age",
+    "group",
+    "surname_rare",
+)
+
+
+@dataclass(frozen=True)
+class RegisterConfig:
+    """How agency R's register is drawn and recorded."""
+
+    coverage: float
+    min_age: int
+    noise: Mapping[str, NoiseSetting]
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    """How agency Q's query list is drawn and recorded."""
+
+    size: int
+    share_in_register: float
+    min_age: int
+    group_mix: Mapping[str, float] | None
+    noise: Mapping[str, NoiseSetting]
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """A validated scenario (data side)."""
+
+    name: str
+    description: str
+    seed: int
+    population: PopulationConfig
+    register: RegisterConfig
+    query: QueryConfig
+
+
+@dataclass(frozen=True)
+class LinkageTask:
+    """Two agency files with known truth.
+
+    ``query`` and ``register`` hold ``record_id`` plus :data:`RECORD_FIELDS`; row positions are
+    the ids used everywhere else (``query_row``, ``register_row``). ``truth`` lists the true links.
+    """
+
+    query: pd.DataFrame
+    register: pd.DataFrame
+    truth: pd.DataFrame
+    query_people: pd.DataFrame
+    register_people: pd.DataFrame
+    noise_log: pd.DataFrame
+
+    def write(self, out_dir: Path, fmt: str = "parquet") -> list[Path]:
+        """Write the files, truth and noise log to ``out_dir`` as parquet or csv."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        frames = {
+            "query": self.query,
+            "register": self.register,
+            "truth": self.truth,
+            "query_people": self.query_people,
+            "register_people": self.register_people,
+            "noise_log": self.noise_log,
+        }
+        written = []
+        for name, frame in frames.items():
+            path = out_dir / f"{name}.{fmt}"
+            if fmt == "parquet":
+                frame.to_parquet(path, index=False, compression="zstd")
+            else:
+                frame.to_csv(path, index=False, lineterminator="\n")
+            written.append(path)
+        return written
+
+
+def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
+    """Validate the data sections of a scenario mapping (as parsed from TOML)."""
+    meta = table(data, "scenario", where)
+    check_keys(meta, ("name", "description", "seed"), join(where, "scenario"))
+    name = string(meta, "name", join(where, "scenario"))
+    description = string(meta, "description", join(where, "scenario"), default="")
+    seed = int(number(meta, "seed", join(where, "scenario"), default=0, lo=0, integer=True))
+
+    population = _parse_population(table(data, "population", where), join(where, "population"))
+
+    reg = table(data, "register", where)
+    w = join(where, "register")
+    check_keys(reg, ("coverage", "min_age", "noise"), w)
+    register = RegisterConfig(
+        coverage=rate(reg, "coverage", w),
+        min_age=int(number(reg, "min_age", w, default=18, lo=0, hi=120, integer=True)),
+        noise=validate_noise_spec(table(reg, "noise", w, required=False), join(w, "noise")),
+    )
+
+    qry = table(data, "query", where)
+    w = join(where, "query")
+    check_keys(qry, ("size", "share_in_register", "min_age", "group_mix", "noise"), w)
+    query = QueryConfig(
+        size=int(number(qry, "size", w, lo=1, integer=True)),
+        share_in_register=rate(qry, "share_in_register", w),
+        min_age=int(number(qry, "min_age", w, default=18, lo=0, hi=120, integer=True)),
+        group_mix=_parse_group_mix(qry, w),
+        noise=validate_noise_spec(table(qry, "noise", w, required=False), join(w, "noise")),
+    )
+    return ScenarioConfig(name, description, seed, population, register, query)
+
+
+def _parse_population(tbl: dict[str, Any], where: str) -> PopulationConfig:
+    fields = {f.name: f for f in dataclasses.fields(PopulationConfig)}
+    check_keys(tbl, fields, where)
+    kwargs: dict[str, Any] = {}
+    for key, value in tbl.items():
+        default = fields[key].default
+        expected = type(default) if default is not dataclasses.MISSING else int
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected is tuple and isinstance(value, list):  # TOML arrays -> tuples of numbers
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+                raise ConfigError(join(where, key), f"must be a list of numbers, got {value!r}")
+            value = tuple(float(v) for v in value)
+        if isinstance(value, bool) is not (expected is bool) or not isinstance(value, expected):
+            raise ConfigError(join(where, key), f"must be {expected.__name__}, got {value!r}")
+        kwargs[key] = value
+    if "size" not in kwargs:
+        raise ConfigError(join(where, "size"), "missing value")
+    return PopulationConfig(**kwargs)
+
+
+def _parse_group_mix(qry: Mapping[str, Any], where: str) -> dict[str, float] | None:
+    mix = table(qry, "group_mix", where, required=False)
+    if not mix:
+        return None
+    w = join(where, "group_mix")
+    check_keys(mix, GROUPS, w)
+    weights = {g: float(number(mix, g, w, default=0.0, lo=0.0)) for g in GROUPS}
+    total = sum(weights.values())
+    if total <= 0:
+        raise ConfigError(w, "weights must not all be zero")
+    return {g: v / total for g, v in weights.items()}
+
+
+def config_hash(data: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON form of a parsed config (key order does not matter)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def build_task(cfg: ScenarioConfig, seed: int, population: Population | None = None) -> LinkageTask:
+    """Generate the population (unless given) and draw both agency files and the truth."""
+    pop = population if population is not None else generate_population(cfg.population, seed)
+    people = pop.people
+    ages = people["age"].to_numpy()
+
+    # Register: each adult present independently with probability `coverage`.
+    eligible = np.flatnonzero(ages >= cfg.register.min_age)
+    in_reg = stream(seed, "register", "coverage").random(eligible.size) < cfg.register.coverage
+    reg_people = eligible[in_reg]
+    reg_people = reg_people[stream(seed, "register", "order").permutation(reg_people.size)]
+
+    # Query list: a share drawn from register members, the rest from people not in the register.
+    q_eligible = ages >= cfg.query.min_age
+    present = np.zeros(len(people), dtype=bool)
+    present[reg_people] = True
+    n_in = round(cfg.query.size * cfg.query.share_in_register)
+    groups = people["group"].to_numpy()
+    picked_in = _weighted_sample(
+        np.flatnonzero(q_eligible & present),
+        n_in,
+        groups,
+        cfg.query.group_mix,
+        stream(seed, "query", "in"),
+        "in the register",
+    )
+    picked_out = _weighted_sample(
+        np.flatnonzero(q_eligible & ~present),
+        cfg.query.size - n_in,
+        groups,
+        cfg.query.group_mix,
+        stream(seed, "query", "out"),
+        "outside the register",
+    )
+    q_people = np.concatenate([picked_in, picked_out])
+    q_people = q_people[stream(seed, "query", "order").permutation(q_people.size)]
+
+    ctx = NoiseContext(addresses=pop.addresses)
+    query, q_log = _record(people, q_people, "Q", cfg.query.noise, seed, "query", ctx)
+    register, r_log = _record(people, reg_people, "R", cfg.register.noise, seed, "register", ctx)
+
+    reg_row_of = np.full(len(people), -1, dtype=np.int64)
+    reg_row_of[reg_people] = np.arange(reg_people.size)
+    q_reg = reg_row_of[q_people]
+    has = q_reg >= 0
+    truth = pd.DataFrame(
+        {"query_row": np.flatnonzero(has).astype(np.int64), "register_row": q_reg[has]}
+    )
+
+    query_people = _people(people, q_people)
+    query_people["in_register"] = has
+    noise_log = pd.concat(
+        [q_log.assign(side="query"), r_log.assign(side="register")], ignore_index=True
+    )[["side", "row", "field", "noise"]]
+    return LinkageTask(
+        query=query,
+        register=register,
+        truth=truth,
+        query_people=query_people,
+        register_people=_people(people, reg_people),
+        noise_log=noise_log,
+    )
+
+
+def _people(people: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    return people.iloc[rows][list(PEOPLE_COLUMNS)].reset_index(drop=True)
+
+
+def _record(
+    people: pd.DataFrame,
+    rows: np.ndarray,
+    prefix: str,
+    noise: Mapping[str, NoiseSetting],
+    seed: int,
+    side: str,
+    ctx: NoiseContext,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One agency's recording of the chosen people: its own ids, its own noise."""
+    records = people.iloc[rows][list(RECORD_FIELDS)].reset_index(drop=True)
+    noised, log = apply_noise(records, noise, seed, side, ctx)
+    width = max(7, len(str(len(rows))))
+    ids = pd.Series(np.arange(len(rows))).astype(str).str.zfill(width)
+    noised.insert(0, "record_id", (prefix + ids).to_numpy(dtype=object))
+    return noised, log
+
+
+def _weighted_sample(
+    pool: np.ndarray,
+    k: int,
+    groups: np.ndarray,
+    mix: Mapping[str, float] | None,
+    rng: np.random.Generator,
+    what: str,
+) -> np.ndarray:
+    """Draw ``k`` of ``pool`` without replacement, re-weighted so groups follow ``mix``.
+
+    Efraimidis-Spirakis keys (exponential / weight, keep the k smallest): vectorized and exact
+    for weighted sampling without replacement.
+    """
+    if k > pool.size:
+        raise ConfigError(
+            "query.size",
+            f"needs {k} people {what} but the population has only {pool.size} eligible; "
+            "raise population.size or lower query.size",
+        )
+    if k == 0:
+        return pool[:0]
+    weights = np.ones(pool.size)
+    if mix is not None:
+        pool_groups = groups[pool]
+        for g, share in mix.items():
+            in_g = pool_groups == g
+            if in_g.any():
+                weights[in_g] = share / in_g.mean()
+            elif share > 0:
+                raise ConfigError("query.group_mix", f"group {g!r} has no eligible people {what}")
+    keys = rng.exponential(size=pool.size)
+    with np.errstate(divide="ignore"):
+        keys = keys / weights
+    chosen = np.argpartition(keys, k - 1)[:k] if k < pool.size else np.arange(pool.size)
+    return np.sort(pool[chosen])
+
+
+__all__ = [
+    "DATA_SECTIONS",
+    "RECORD_FIELDS",
+    "LinkageTask",
+    "QueryConfig",
+    "RegisterConfig",
+    "ScenarioConfig",
+    "build_task",
+    "config_hash",
+    "parse_scenario",
+]
