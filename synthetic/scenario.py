@@ -317,6 +317,12 @@ def _weighted_sample(
                 weights[in_g] = share / in_g.mean()
             elif share > 0:
                 raise ConfigError("query.group_mix", f"group {g!r} has no eligible people {what}")
+    if (n_pos := int((weights > 0).sum())) < k:
+        raise ConfigError(
+            "query.group_mix",
+            f"needs {k} people {what} but only {n_pos} eligible people have a group with "
+            "non-zero weight; raise population.size or lower query.size",
+        )
     keys = rng.exponential(size=pool.size)
     with np.errstate(divide="ignore"):
         keys = keys / weights

@@ -69,6 +69,8 @@ class Method(ABC):
     needs_training: ClassVar[bool] = False
     #: Parameters beyond the common ones (name, kind, resolve).
     params_schema: ClassVar[Mapping[str, Param]] = {}
+    #: Parameters of a minimal working instance (for contract tests and documentation).
+    example_params: ClassVar[Mapping[str, Any]] = {}
     #: Default multiple-hit resolution for this kind.
     default_resolve: ClassVar[str] = "best"
 

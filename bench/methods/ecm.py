@@ -17,6 +17,8 @@ from bench.comparisons import DEFAULT_FIELDS, compare, validate_fields
 from bench.fields import PreparedTask
 from bench.methods.base import Candidates, Method, Param, Scored, register
 
+_LOG_FLOOR = float(np.log(1e-12))
+
 
 @register
 class ECM(Method):
@@ -44,7 +46,14 @@ class ECM(Method):
             empty = np.zeros(0, dtype=np.float32)
             return Scored(candidates.query_row, candidates.register_row, empty, empty.astype(bool))
         ecm = recordlinkage.ECMClassifier(binarize=None)
-        ecm.fit(features)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ecm.fit(features)
+        # A level never seen in one class gets log(0) = -inf, and 0 * -inf poisons the scores
+        # with NaN (perfectly separated data); floor the log-probabilities instead.
+        kernel = ecm.kernel
+        kernel.feature_log_prob_ = np.maximum(
+            np.nan_to_num(kernel.feature_log_prob_, nan=_LOG_FLOOR), _LOG_FLOOR
+        )
         prob = ecm.prob(features).to_numpy(dtype=np.float32)
         accept = prob >= self.params["threshold"]
         return Scored(candidates.query_row, candidates.register_row, prob, accept)

@@ -86,6 +86,9 @@ class Rule(Method):
     kind = "rule"
     summary = "deterministic rule / cascade of conditions on fields"
     default_resolve = "all"
+    example_params: ClassVar[Mapping[str, Any]] = {
+        "passes": [[{"field": "first_name"}, {"field": "last_name"}, {"field": "dob"}]]
+    }
     params_schema: ClassVar[Mapping[str, Param]] = {
         "passes": Param([], "list of passes; each a list of conditions that must all hold"),
         "max_pairs": Param(50_000_000, "refuse a join producing more pairs than this", lo=1),

@@ -1,0 +1,85 @@
+"""Shared fixtures: a tiny scenario file, and small linkage tasks with a known answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.config import parse_benchmark
+from synthetic.config import read_toml
+from synthetic.scenario import RECORD_FIELDS, LinkageTask, build_task
+
+TINY = """
+[scenario]
+name = "tiny"
+description = "A tiny scenario for tests."
+seed = 11
+
+[population]
+size = 6000
+people_per_zip = 2000
+
+[register]
+coverage = 0.8
+
+[register.noise]
+typo = { rate = 0.01 }
+
+[query]
+size = 300
+share_in_register = 0.5
+
+[query.noise]
+stale_address = { rate = 0.2 }
+typo = { rate = 0.02 }
+"""
+
+
+@pytest.fixture
+def tiny_toml(tmp_path: Path) -> Path:
+    """A small, fast scenario file (all default methods run on it in a few seconds)."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY, encoding="utf-8")
+    return path
+
+
+def tiny_benchmark(tmp_path: Path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY, encoding="utf-8")
+    return parse_benchmark(read_toml(path), source=str(path))
+
+
+def clean_task(seed: int = 3, n_people: int = 4000, n_query: int = 200) -> LinkageTask:
+    """A task in which queried people in the register are recorded identically on both sides,
+    and queried people outside the register have names, dates and addresses found nowhere else
+    ("clearly different people")."""
+    data = read_toml_text(TINY)
+    data["population"]["size"] = n_people
+    data["query"]["size"] = n_query
+    for side in ("register", "query"):
+        data[side]["noise"] = {name: {"rate": 0.0} for name in _noise_names()}
+    bench = parse_benchmark(data)
+    task = build_task(bench.scenario, seed)
+    outside = np.flatnonzero(~task.query_people["in_register"].to_numpy())
+    query = task.query.copy()
+    for field in RECORD_FIELDS:
+        query.loc[outside, field] = [f"ZQX{field[:2].upper()}{i:05d}" for i in outside]
+    query.loc[outside, "dob"] = [f"18{i % 100:02d}-0{1 + i % 9}-1{i % 10}" for i in outside]
+    query.loc[outside, "zip"] = [f"{99000 + i % 1000:05d}" for i in outside]
+    return LinkageTask(
+        query, task.register, task.truth, task.query_people, task.register_people, task.noise_log
+    )
+
+
+def read_toml_text(text: str) -> dict:
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def _noise_names() -> list[str]:
+    from synthetic.noise import NOISE
+
+    return list(NOISE)

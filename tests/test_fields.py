@@ -1,0 +1,76 @@
+"""Normalization, integer coding, joins and comparisons of the linkage core."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from rapidfuzz.distance import JaroWinkler
+
+import bench.fields as F
+from bench.fields import Coded, code, combine, jaro_winkler, join, normalize
+
+
+def test_normalize_names_and_missing() -> None:
+    s = pd.Series(["  José ", "o'brien", "Smith-Jones", "", None, "Ana  María"])
+    assert normalize(s, "last_name").tolist() == [
+        "JOSE",
+        "OBRIEN",
+        "SMITH JONES",
+        None,
+        None,
+        "ANA MARIA",
+    ]
+    # An empty unit is a value (no unit), not a missing entry.
+    assert normalize(pd.Series(["", "Apt 3", None]), "unit").tolist() == ["", "APT 3", None]
+    assert normalize(pd.Series(["94110-1234", "9411O"]), "zip").tolist() == ["94110", "9411"]
+
+
+def test_code_shares_vocabulary_across_sides() -> None:
+    c = code(pd.Series(["Ann", "bob", None]), pd.Series(["BOB", "ann ", "Cy"]), "first_name")
+    assert c.values[c.q[0]] == "ANN" and c.q[0] == c.r[1]
+    assert c.q[1] == c.r[0]
+    assert c.q[2] == -1
+
+
+def _brute_join(kq: np.ndarray, kr: np.ndarray) -> set[tuple[int, int]]:
+    return {(i, j) for i, a in enumerate(kq) for j, b in enumerate(kr) if a >= 0 and a == b}
+
+
+def test_join_matches_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    kq = rng.integers(-1, 6, 40)
+    kr = rng.integers(-1, 6, 60)
+    qi, ri = join(kq, kr)
+    assert set(zip(qi.tolist(), ri.tolist(), strict=True)) == _brute_join(kq, kr)
+    assert len(qi) == len(_brute_join(kq, kr))  # no duplicates
+    assert np.all(np.diff(qi) >= 0)
+
+
+def _coded(q: list[int], r: list[int], card: int) -> Coded:
+    return Coded(np.array(q, np.int32), np.array(r, np.int32), np.arange(card).astype(object))
+
+
+@pytest.mark.parametrize("limit", [2**62, 7])
+def test_combine_keeps_missing_missing(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    # With a tiny limit the keys are re-coded between parts; missing must stay missing.
+    monkeypatch.setattr(F, "RADIX_LIMIT", limit)
+    a = _coded([0, 1, -1, 2], [0, -1, 1, 2], 3)
+    b = _coded([1, 1, 1, -1], [1, 1, 1, -1], 2)
+    c = _coded([0, 0, 0, 0], [0, 0, 0, 0], 1)
+    kq, kr = combine([a, b, c])
+    assert (kq[2], kq[3], kr[1], kr[3]) == (-1, -1, -1, -1)
+    assert kq[0] == kr[0] and kq[0] >= 0
+    assert len({kq[0], kq[1]}) == 2
+    qi, ri = join(kq, kr)
+    assert list(zip(qi.tolist(), ri.tolist(), strict=True)) == [(0, 0), (1, 2)]
+
+
+def test_jaro_winkler_gathered_from_distinct_pairs() -> None:
+    c = code(pd.Series(["MARTHA", "DWAYNE", None]), pd.Series(["MARHTA", "DUANE"]), "first_name")
+    qi, ri = np.array([0, 1, 2, 0, 0]), np.array([0, 1, 0, 0, 1])
+    got = jaro_winkler(c, qi, ri)
+    assert got[0] == pytest.approx(JaroWinkler.normalized_similarity("MARTHA", "MARHTA"), 1e-6)
+    assert got[1] == pytest.approx(JaroWinkler.normalized_similarity("DWAYNE", "DUANE"), 1e-6)
+    assert np.isnan(got[2])
+    assert got[3] == got[0]

@@ -1,0 +1,97 @@
+"""Contract tests run over every registered method kind (a new method file is covered as is)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.blocking import block, validate_blocking
+from bench.fields import PreparedTask
+from bench.methods import METHODS, Method, Scored
+from bench.resolve import resolve
+from tests.conftest import clean_task
+
+BLOCKING = validate_blocking(
+    {
+        "passes": [
+            [{"field": "last_name", "compare": "soundex"}, {"field": "zip"}],
+            [{"field": "first_name"}, {"field": "dob"}],
+        ]
+    },
+    "blocking",
+)
+
+
+@pytest.fixture(scope="module")
+def task_and_train():
+    """An evaluation task and a separately seeded training task, both 'clean'."""
+    return clean_task(seed=3), clean_task(seed=4)
+
+
+def _make(kind: str) -> Method:
+    cls = METHODS[kind]
+    return cls(f"test-{kind}", cls.validate(dict(cls.example_params), kind), cls.default_resolve)
+
+
+def _run(method: Method, task, train) -> tuple[Scored, np.ndarray, PreparedTask]:
+    prep = PreparedTask(task, seed=1)
+    cands, _ = block(prep, BLOCKING)
+    if method.needs_training:
+        tprep = PreparedTask(train, seed=2)
+        tc, _ = block(tprep, BLOCKING)
+        width = tprep.n_register
+        truth = train.truth.query_row.to_numpy() * width + train.truth.register_row.to_numpy()
+        method.fit(tprep, tc, np.isin(tc.query_row * width + tc.register_row, truth))
+    scored = method.score(prep, cands if method.uses_blocking() else None)
+    link = resolve(
+        scored.query_row, scored.register_row, scored.score, scored.accept, method.resolve
+    )
+    return scored, link, prep
+
+
+@pytest.mark.parametrize("kind", sorted(METHODS))
+def test_output_schema(kind: str, task_and_train) -> None:
+    scored, link, prep = _run(_make(kind), *task_and_train)
+    n = len(scored.query_row)
+    assert all(len(a) == n for a in (scored.register_row, scored.score, scored.accept, link))
+    assert scored.accept.dtype == bool
+    assert np.issubdtype(scored.query_row.dtype, np.integer)
+    assert scored.query_row.min(initial=0) >= 0 and scored.query_row.max(initial=0) < prep.n_query
+    assert scored.register_row.max(initial=0) < prep.n_register
+    assert np.all(np.isfinite(scored.score))
+
+
+@pytest.mark.parametrize("kind", sorted(METHODS))
+def test_identical_records_link(kind: str, task_and_train) -> None:
+    task, train = task_and_train
+    scored, link, _ = _run(_make(kind), task, train)
+    declared = set(
+        zip(scored.query_row[link].tolist(), scored.register_row[link].tolist(), strict=True)
+    )
+    truth = set(zip(task.truth.query_row.tolist(), task.truth.register_row.tolist(), strict=True))
+    found = len(truth & declared) / len(truth)
+    assert found >= 0.97, f"{kind} linked only {found:.1%} of identically recorded people"
+
+
+@pytest.mark.parametrize("kind", sorted(METHODS))
+def test_clearly_different_people_do_not_link(kind: str, task_and_train) -> None:
+    task, train = task_and_train
+    scored, link, _ = _run(_make(kind), task, train)
+    outside = np.flatnonzero(~task.query_people["in_register"].to_numpy())
+    assert not np.isin(scored.query_row[link], outside).any()
+
+
+@pytest.mark.parametrize("kind", sorted(METHODS))
+def test_deterministic(kind: str, task_and_train) -> None:
+    a, la, _ = _run(_make(kind), *task_and_train)
+    b, lb, _ = _run(_make(kind), *task_and_train)
+    assert np.array_equal(a.query_row, b.query_row) and np.array_equal(a.score, b.score)
+    assert np.array_equal(la, lb)
+
+
+@pytest.mark.parametrize("kind", sorted(METHODS))
+def test_unknown_parameter_rejected(kind: str) -> None:
+    from synthetic.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"methods\[0\]\.no_such_param"):
+        METHODS[kind].validate({**METHODS[kind].example_params, "no_such_param": 1}, "methods[0]")

@@ -1,0 +1,150 @@
+"""Scenario building: register/query draws and the truth table, on hand-checked cases."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bench.config import parse_benchmark
+from synthetic.errors import ConfigError
+from synthetic.population import Population
+from synthetic.scenario import RECORD_FIELDS, build_task
+from tests.conftest import TINY, read_toml_text
+
+ADDR = ["house_number", "street", "unit", "city", "state", "zip"]
+
+
+def _people() -> pd.DataFrame:
+    rows = [
+        # person, household, rel, sex, dob, age, group, first, middle, last, address
+        (0, 0, "householder", "M", "1970-01-02", 55, "white", "JOHN", "PAUL", "SMITH", 0),
+        (1, 0, "partner", "F", "1972-03-04", 53, "white", "MARY", None, "SMITH", 0),
+        (2, 0, "child", "M", "2015-05-06", 10, "white", "LUKE", None, "SMITH", 0),
+        (3, 1, "householder", "F", "1980-07-08", 44, "hispanic", "ANA", "MARIA", "GARCIA", 1),
+        (4, 2, "householder", "M", "1990-09-10", 34, "api", "MINH", None, "NGUYEN", 2),
+    ]
+    addresses = _addresses()
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "person_id",
+            "household_id",
+            "relationship",
+            "sex",
+            "dob",
+            "age",
+            "group",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "address_id",
+        ],
+    )
+    df["age"] = df["age"].astype("int16")
+    df["surname_rare"] = False
+    df = df.merge(addresses, on="address_id", how="left")
+    cols = [
+        "person_id",
+        "household_id",
+        "relationship",
+        "sex",
+        "dob",
+        "age",
+        "group",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "surname_rare",
+        "address_id",
+        *ADDR,
+    ]
+    return df[cols]
+
+
+def _addresses() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "address_id": [0, 1, 2],
+            "house_number": ["12", "40", "40"],
+            "street": ["OAK ST", "MAIN AVE", "MAIN AVE"],
+            "unit": ["", "APT 1", "APT 2"],
+            "city": ["SPRINGFIELD"] * 3,
+            "state": ["IL"] * 3,
+            "zip": ["62701"] * 3,
+        }
+    )
+
+
+def _config(coverage: float, size: int, share: float):
+    data = read_toml_text(TINY)
+    data["register"] = {"coverage": coverage, "noise": _zero_noise()}
+    data["query"] = {"size": size, "share_in_register": share, "noise": _zero_noise()}
+    return parse_benchmark(data).scenario
+
+
+def _zero_noise() -> dict:
+    from synthetic.noise import NOISE
+
+    return {name: {"rate": 0.0} for name in NOISE}
+
+
+def test_truth_on_hand_checked_population() -> None:
+    pop = Population(people=_people(), addresses=_addresses())
+    # Everyone adult is in the register (the child, age 10, is not); all 4 adults are queried.
+    task = build_task(_config(1.0, 4, 1.0), seed=5, population=pop)
+    assert sorted(task.register_people["person_id"]) == [0, 1, 3, 4]
+    assert sorted(task.query_people["person_id"]) == [0, 1, 3, 4]
+    assert len(task.truth) == 4
+    for q, r in task.truth.itertuples(index=False):
+        assert task.query_people.person_id[q] == task.register_people.person_id[r]
+        # No noise: both agencies recorded the same values.
+        pd.testing.assert_series_equal(
+            task.query.loc[q, list(RECORD_FIELDS)],
+            task.register.loc[r, list(RECORD_FIELDS)],
+            check_names=False,
+        )
+    # Methods see record ids and fields only, never person ids.
+    assert "person_id" not in task.query.columns and "person_id" not in task.register.columns
+
+
+def test_queries_outside_register_have_no_truth() -> None:
+    pop = Population(people=_people(), addresses=_addresses())
+    # Register of about half the adults; query 1 person in and 1 outside.
+    task = build_task(_config(0.5, 2, 0.5), seed=1, population=pop)
+    inside = task.query_people["in_register"].to_numpy()
+    assert inside.sum() == 1
+    assert task.truth.query_row.tolist() == [int(inside.nonzero()[0][0])]
+    assert not set(task.query_people.person_id[~inside]) & set(task.register_people.person_id)
+
+
+def test_too_many_queries_is_a_config_error() -> None:
+    pop = Population(people=_people(), addresses=_addresses())
+    with pytest.raises(ConfigError, match=r"query\.size"):
+        build_task(_config(1.0, 10, 1.0), seed=1, population=pop)
+
+
+def test_group_mix_reweights_the_list() -> None:
+    data = read_toml_text(TINY)
+    data["query"]["size"] = 100
+    data["query"]["group_mix"] = {"hispanic": 1.0}
+    task = build_task(parse_benchmark(data).scenario, seed=2)
+    assert (task.query_people["group"] == "hispanic").all()
+    data["query"]["group_mix"] = {"hispanic": 0.5, "white": 0.5}
+    task = build_task(parse_benchmark(data).scenario, seed=2)
+    share = (task.query_people["group"] == "hispanic").mean()
+    assert 0.35 < share < 0.65  # population share is ~0.16
+
+
+def test_group_mix_that_cannot_be_met_is_an_error() -> None:
+    data = read_toml_text(TINY)
+    data["query"]["group_mix"] = {"aian": 1.0}
+    with pytest.raises(ConfigError, match="group_mix"):
+        build_task(parse_benchmark(data).scenario, seed=2)
+
+
+def test_share_in_register_is_exact() -> None:
+    data = read_toml_text(TINY)
+    task = build_task(parse_benchmark(data).scenario, seed=3)
+    assert len(task.query) == 300
+    assert len(task.truth) == 150
+    assert task.query_people["in_register"].sum() == 150
