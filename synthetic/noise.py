@@ -1,0 +1,829 @@
+"""Noise: the errors that make two records of the same person look different.
+
+Modelled on pseudopeople (https://pseudopeople.readthedocs.io): every noise type is declared once,
+in the registry ``NOISE`` below, as a small pure function. The harness (:func:`apply_noise`) decides
+which cells (or, for joint types, which rows) to corrupt; the function only transforms the values it
+is given. Each (side, noise type, field) draws from its own named random stream
+(:func:`synthetic.rng.stream`), so adding a noise type, or changing the rate of one, never changes
+which cells the others select. Scenario configs are checked against the registry by
+:func:`validate_noise_spec`; unknown names and keys are rejected.
+
+Adding a noise type: write ``fn(values, rng, params, ctx)`` that returns a Series (or DataFrame, for
+``joint=True``) with the same index (and columns) as ``values``, decorate it with
+:func:`noise_type`, and the contract tests in ``tests/test_noise.py`` cover it automatically.
+
+Default rates: pseudopeople uses a cell probability of 0.01 for every column noise type by default
+(``ColumnNoiseType.cell_probability = 0.01`` in ``pseudopeople/entity_types.py``); the other
+defaults are labelled *assumption* where they are declared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthetic.errors import ConfigError
+from synthetic.rng import stream
+
+NAME_FIELDS = ("first_name", "middle_name", "last_name")
+ADDRESS_FIELDS = ("house_number", "street", "unit", "city", "state", "zip")
+RECORD_FIELDS = (*NAME_FIELDS, "dob", *ADDRESS_FIELDS)
+
+#: Keys of a noise table that are not parameters of the noise function.
+_RESERVED_KEYS = ("rate", "fields", "field_rates")
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseContext:
+    """Shared, read-only data the noise functions may draw from."""
+
+    addresses: pd.DataFrame  # pool of real addresses: address_id, house_number, ..., zip
+
+
+NoiseFn = Callable[
+    [pd.Series | pd.DataFrame, np.random.Generator, Mapping[str, Any], NoiseContext],
+    pd.Series | pd.DataFrame,
+]
+
+
+def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseType:
+    """A registered noise type (see the module docstring)."""
+
+    name: str
+    fn: NoiseFn
+    fields: tuple[str, ...]  # fields it may apply to
+    default_rate: float  # applied when a scenario does not mention it
+    joint: bool  # False: per field, fn gets a Series; True: per row, fn gets a DataFrame
+    params: Mapping[str, Any]  # defaults of extra parameters (type-checked against these)
+    description: str  # one line, shown in reports and `linkrisk noise` listings
+    #: Inclusive (low, high) bounds of numeric parameters.
+    param_bounds: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=_frozen)
+    #: Default per-field rates that override ``default_rate`` (used only when a scenario gives
+    #: neither ``rate`` nor ``field_rates`` for this type). Not allowed for joint types.
+    default_field_rates: Mapping[str, float] = dataclasses.field(default_factory=_frozen)
+    #: Cross-parameter check: returns a problem message, or None when the parameters are fine.
+    check: Callable[[Mapping[str, Any]], str | None] | None = None
+
+
+#: The registry. Registration order is application order.
+NOISE: dict[str, NoiseType] = {}
+
+
+def noise_type(
+    name: str,
+    fields: tuple[str, ...] | list[str],
+    default_rate: float,
+    *,
+    joint: bool = False,
+    params: Mapping[str, Any] | None = None,
+    description: str = "",
+    param_bounds: Mapping[str, tuple[float, float]] | None = None,
+    default_field_rates: Mapping[str, float] | None = None,
+    check: Callable[[Mapping[str, Any]], str | None] | None = None,
+) -> Callable[[NoiseFn], NoiseFn]:
+    """Decorator that registers ``fn`` as the noise type ``name`` (appended: applied last)."""
+    fields = tuple(fields)
+    params = dict(params or {})
+    param_bounds = dict(param_bounds or {})
+    default_field_rates = dict(default_field_rates or {})
+    if name in NOISE:
+        raise ValueError(f"noise type {name!r} is already registered")
+    if not fields or len(set(fields)) != len(fields):
+        raise ValueError(f"noise type {name!r}: fields must be non-empty and distinct")
+    if not _is_rate(default_rate):
+        raise ValueError(f"noise type {name!r}: default_rate must be in [0, 1]")
+    if "\n" in description:
+        raise ValueError(f"noise type {name!r}: description must be one line")
+    for key, default in params.items():
+        if key in _RESERVED_KEYS:
+            raise ValueError(f"noise type {name!r}: parameter name {key!r} is reserved")
+        if type(default) not in (bool, int, float, str):
+            raise ValueError(f"noise type {name!r}: parameter {key!r} must be bool/int/float/str")
+    if set(param_bounds) - set(params):
+        raise ValueError(f"noise type {name!r}: bounds given for unknown parameters")
+    if default_field_rates and (
+        joint
+        or set(default_field_rates) - set(fields)
+        or not all(_is_rate(r) for r in default_field_rates.values())
+    ):
+        raise ValueError(f"noise type {name!r}: invalid default_field_rates")
+
+    def register(fn: NoiseFn) -> NoiseFn:
+        NOISE[name] = NoiseType(
+            name=name,
+            fn=fn,
+            fields=fields,
+            default_rate=float(default_rate),
+            joint=joint,
+            params=_frozen(params),
+            description=description or (fn.__doc__ or "").strip().splitlines()[0],
+            param_bounds=_frozen(param_bounds),
+            default_field_rates=_frozen(default_field_rates),
+            check=check,
+        )
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseSetting:
+    """The validated configuration of one noise type for one side."""
+
+    rate: float
+    fields: tuple[str, ...]
+    params: Mapping[str, Any]
+    #: Per-field rates overriding ``rate`` (non-joint types only).
+    field_rates: Mapping[str, float] = dataclasses.field(default_factory=_frozen)
+
+    def rate_for(self, field: str) -> float:
+        """The selection rate of ``field``."""
+        return self.field_rates.get(field, self.rate)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_rate(value: Any) -> bool:
+    return _is_number(value) and math.isfinite(value) and 0 <= value <= 1
+
+
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
+def _check_rate(value: Any, where: str) -> float:
+    if not _is_rate(value):
+        raise ConfigError(where, f"must be a number in [0, 1], got {_got(value)}")
+    return float(value)
+
+
+def _check_param(value: Any, default: Any, bounds: tuple[float, float] | None, where: str) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(where, f"must be true or false, got {_got(value)}")
+        return value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(where, f"must be a string, got {_got(value)}")
+        return value
+    if isinstance(default, int):
+        ok, kind = _is_number(value) and isinstance(value, int), "an integer"
+    else:
+        ok, kind = _is_number(value) and math.isfinite(value), "a number"
+    if ok and bounds is not None and not bounds[0] <= value <= bounds[1]:
+        ok = False
+    if not ok:
+        span = "" if bounds is None else f" in [{bounds[0]:g}, {bounds[1]:g}]"
+        raise ConfigError(where, f"must be {kind}{span}, got {_got(value)}")
+    return value if isinstance(default, int) else float(value)
+
+
+def _check_fields(value: Any, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(f, str) for f in value):
+        raise ConfigError(where, f"must be a list of field names, got {_got(value)}")
+    if not value:
+        raise ConfigError(where, "must not be empty (use rate = 0 to switch the noise off)")
+    for f in value:
+        if f not in allowed:
+            raise ConfigError(
+                where, f"{f!r} is not a field this noise applies to ({', '.join(allowed)})"
+            )
+    if len(set(value)) != len(value):
+        raise ConfigError(where, "lists a field twice")
+    return tuple(f for f in allowed if f in value)  # registry order, for determinism
+
+
+def _validate_one(nt: NoiseType, table: Any, where: str) -> NoiseSetting:
+    if table is None:
+        table = {}
+    if not isinstance(table, Mapping):
+        raise ConfigError(where, f"must be a table (e.g. {{rate = 0.01}}), got {_got(table)}")
+    allowed = ("rate", "fields", *(() if nt.joint else ("field_rates",)), *nt.params)
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(_path(where, str(key)), f"unknown key; allowed: {', '.join(allowed)}")
+    rate = _check_rate(table["rate"], _path(where, "rate")) if "rate" in table else nt.default_rate
+    fields = (
+        _check_fields(table["fields"], nt.fields, _path(where, "fields"))
+        if "fields" in table
+        else nt.fields
+    )
+    if "field_rates" in table:
+        raw = table["field_rates"]
+        fr_where = _path(where, "field_rates")
+        if not isinstance(raw, Mapping):
+            raise ConfigError(fr_where, f"must be a table of field = rate, got {_got(raw)}")
+        field_rates = {}
+        for f, r in raw.items():
+            if f not in fields:
+                raise ConfigError(
+                    _path(fr_where, str(f)),
+                    f"not a selected field of this noise ({', '.join(fields)})",
+                )
+            field_rates[f] = _check_rate(r, _path(fr_where, f))
+    elif "rate" in table:
+        field_rates = {}  # an explicit rate applies to every field
+    else:
+        field_rates = {f: r for f, r in nt.default_field_rates.items() if f in fields}
+    params = dict(nt.params)
+    for key, default in nt.params.items():
+        if key in table:
+            bounds = nt.param_bounds.get(key)
+            params[key] = _check_param(table[key], default, bounds, _path(where, key))
+    if nt.check is not None and (problem := nt.check(params)) is not None:
+        raise ConfigError(where, problem)
+    return NoiseSetting(rate, fields, _frozen(params), _frozen(field_rates))
+
+
+def validate_noise_spec(spec: Mapping[str, Any] | None, where: str) -> dict[str, NoiseSetting]:
+    """Check a noise table as parsed from TOML and fill in the defaults.
+
+    ``spec`` maps noise names to tables with optional keys ``rate`` (in [0, 1]), ``fields`` (a
+    subset of the fields the noise applies to), ``field_rates`` (per-field rates overriding
+    ``rate``; not for joint types) and the noise's own parameters. Every registered type appears in
+    the result, in registry order; unmentioned types get their defaults. Raises
+    :class:`ConfigError` naming the offending path, e.g. ``register.noise.typo.rate``.
+    """
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, Mapping):
+        raise ConfigError(where, f"must be a table of noise types, got {_got(spec)}")
+    for name in spec:
+        if name not in NOISE:
+            raise ConfigError(
+                _path(where, str(name)), f"unknown noise type; known: {', '.join(NOISE)}"
+            )
+    return {
+        name: _validate_one(nt, spec.get(name), _path(where, name)) for name, nt in NOISE.items()
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Harness
+# ---------------------------------------------------------------------------------------------
+
+
+def _same(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Element-wise equality of two object arrays, with missing == missing."""
+    old_na, new_na = pd.isna(old), pd.isna(new)
+    both = ~old_na & ~new_na
+    eq = old_na & new_na
+    eq[both] = old[both] == new[both]
+    return eq
+
+
+def _checked(out: Any, chosen: pd.Series | pd.DataFrame, name: str) -> None:
+    if type(out) is not type(chosen) or len(out) != len(chosen):
+        raise TypeError(f"noise {name!r} must return a {type(chosen).__name__} of the same length")
+    if not out.index.equals(chosen.index):
+        raise ValueError(f"noise {name!r} changed the index of its input")
+    if isinstance(out, pd.DataFrame) and not set(chosen.columns) <= set(out.columns):
+        raise ValueError(f"noise {name!r} dropped columns of its input")
+
+
+def apply_noise(
+    records: pd.DataFrame,
+    settings: Mapping[str, NoiseSetting],
+    seed: int,
+    side: str,
+    ctx: NoiseContext,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Corrupt ``records`` as configured; return ``(noised copy, log)``.
+
+    The copy has the same index, columns and dtypes. The log has one row per changed cell:
+    ``row`` (int64 position), ``field`` and ``noise``, sorted by row, then application order. A cell
+    changed by two noise types appears twice. Types missing from ``settings`` are not applied.
+
+    Selection, for each type in registry order and each of its configured fields (once per row for
+    joint types): ``rng = stream(seed, "noise", side, name, field or "*")``; the cells with
+    ``rng.random(len(records)) < rate`` that are not missing (joint: rows with any configured field
+    not missing) are passed to the noise function with ``rng.spawn(1)[0]``. Missing cells stay
+    missing. The draws cover all rows, so which cells a type selects does not depend on other types
+    (except that cells another type has blanked are skipped).
+    """
+    unknown = [name for name in settings if name not in NOISE]
+    if unknown:
+        raise ValueError(f"unknown noise types in settings: {', '.join(unknown)}")
+    needed = {
+        f
+        for name, s in settings.items()
+        if s.rate > 0 or any(r > 0 for r in s.field_rates.values())
+        for f in (NOISE[name].fields if NOISE[name].joint else s.fields)
+    }
+    absent = sorted(needed - set(records.columns))
+    if absent:
+        raise ValueError(f"records lack the columns the noise needs: {', '.join(absent)}")
+
+    n = len(records)
+    work: dict[str, np.ndarray] = {}
+    changed_fields: set[str] = set()
+    log_rows: list[np.ndarray] = []
+    log_fields: list[tuple[str, str]] = []
+
+    def column(f: str) -> np.ndarray:
+        if f not in work:
+            work[f] = records[f].to_numpy(dtype=object, copy=True)
+        return work[f]
+
+    def write(f: str, pos: np.ndarray, new: np.ndarray, step_name: str) -> None:
+        col = column(f)
+        changed = ~_same(col[pos], new)
+        if changed.any():
+            col[pos] = new
+            changed_fields.add(f)
+            log_rows.append(pos[changed])
+            log_fields.append((f, step_name))
+
+    for name, nt in NOISE.items():
+        setting = settings.get(name)
+        if setting is None:
+            continue
+        if nt.joint:
+            if setting.rate <= 0:
+                continue
+            rng = stream(seed, "noise", side, name, "*")
+            pos = np.flatnonzero(rng.random(n) < setting.rate)
+            blank = {f: pd.isna(column(f)[pos]) for f in setting.fields}
+            eligible = ~np.logical_and.reduce([blank[f] for f in setting.fields])
+            pos = pos[eligible]
+            blank = {f: b[eligible] for f, b in blank.items()}
+            if pos.size == 0:
+                continue
+            chosen = pd.DataFrame(
+                {f: column(f)[pos] for f in nt.fields}, index=records.index[pos], dtype=object
+            )
+            out = nt.fn(chosen, rng.spawn(1)[0], setting.params, ctx)
+            _checked(out, chosen, name)
+            for f in setting.fields:
+                new = out[f].to_numpy(dtype=object)
+                new = np.where(blank[f], column(f)[pos], new)  # missing stays missing
+                write(f, pos, new, name)
+        else:
+            for f in setting.fields:
+                rate = setting.rate_for(f)
+                if rate <= 0:
+                    continue
+                rng = stream(seed, "noise", side, name, f)
+                pos = np.flatnonzero(rng.random(n) < rate)
+                pos = pos[~pd.isna(column(f)[pos])]
+                if pos.size == 0:
+                    continue
+                chosen = pd.Series(column(f)[pos], index=records.index[pos], name=f, dtype=object)
+                out = nt.fn(chosen, rng.spawn(1)[0], setting.params, ctx)
+                _checked(out, chosen, name)
+                write(f, pos, out.to_numpy(dtype=object), name)
+
+    noised = records.copy()
+    for f in changed_fields:
+        noised[f] = pd.Series(work[f], index=records.index, name=f, dtype=records[f].dtype)
+
+    if log_rows:
+        rows = np.concatenate(log_rows).astype(np.int64)
+        sizes = [len(r) for r in log_rows]
+        step = np.repeat(np.arange(len(log_rows)), sizes)
+        fields = np.repeat(np.array([f for f, _ in log_fields], dtype=object), sizes)
+        noises = np.repeat(np.array([s for _, s in log_fields], dtype=object), sizes)
+        order = np.lexsort((step, rows))
+        log = pd.DataFrame({"row": rows[order], "field": fields[order], "noise": noises[order]})
+    else:
+        log = pd.DataFrame(
+            {
+                "row": np.array([], dtype=np.int64),
+                "field": np.array([], dtype=object),
+                "noise": np.array([], dtype=object),
+            }
+        )
+    return noised, log
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the noise functions
+# ---------------------------------------------------------------------------------------------
+
+
+def _choose_variant(
+    values: pd.Series, rng: np.random.Generator, variants_of: Callable[[str], tuple[str, ...]]
+) -> pd.Series:
+    """Replace each value by one of ``variants_of(value)`` (uniformly), or keep it if none.
+
+    ``variants_of`` is called once per distinct value; the choice per cell is vectorized.
+    """
+    arr = values.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(arr)
+    variants = [variants_of(u) if isinstance(u, str) else () for u in uniques]
+    counts = np.array([len(v) for v in variants] + [0], dtype=np.int64)  # [-1] -> missing
+    offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    flat = np.array([x for v in variants for x in v], dtype=object)
+    n_var = counts[codes]
+    k = np.minimum(np.floor(rng.random(len(arr)) * n_var).astype(np.int64), n_var - 1)
+    ok = n_var > 0
+    out = arr.copy()
+    out[ok] = flat[offsets[codes[ok]] + k[ok]]
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
+
+
+def _address_codes(pool: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of the ZIP and of the full address, over ``pool`` then ``rows``.
+
+    Equal codes mean equal values (missing equals missing). Vectorized: one hash factorization
+    per field, and the address code is refactorized after each field so it stays small.
+    """
+
+    def codes(f: str) -> np.ndarray:
+        both = np.concatenate([pool[f].to_numpy(dtype=object), rows[f].to_numpy(dtype=object)])
+        return pd.factorize(both, use_na_sentinel=False)[0].astype(np.int64)
+
+    zip_code = codes("zip")
+    key = zip_code
+    for f in ADDRESS_FIELDS:
+        if f != "zip":
+            c = codes(f)
+            key = pd.factorize(key * (int(c.max()) + 1) + c)[0].astype(np.int64)
+    return zip_code, key
+
+
+# ---------------------------------------------------------------------------------------------
+# Noise types (registration order = application order)
+# ---------------------------------------------------------------------------------------------
+
+
+# Default rate 0.10 -- assumption: roughly the share of people whose address changed between the
+# two snapshots. The US annual mover rate is ~8-12% (CPS ASEC 2022-23: ~8.7%); sources recorded
+# further apart in time would be higher. p_same_zip = 0.5 -- assumption: most moves are local
+# (in the CPS about 60-65% of movers stay in the same county), a same-ZIP move is narrower.
+@noise_type(
+    "stale_address",
+    ADDRESS_FIELDS,
+    0.10,
+    joint=True,
+    params={"p_same_zip": 0.5},
+    param_bounds={"p_same_zip": (0.0, 1.0)},
+    description="previous address recorded: the whole address replaced by another from the pool",
+)
+def stale_address(
+    rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.DataFrame:
+    """Replace each row's address with another address of ``ctx.addresses``.
+
+    With probability ``p_same_zip`` the replacement comes from the row's ZIP (if the pool has
+    another address there), otherwise from anywhere in the pool. The row's current address (found
+    by matching all address fields) is never drawn unless it is the only one in the pool.
+    """
+    pool = ctx.addresses
+    if len(pool) == 0:
+        raise ValueError("stale_address needs a non-empty address pool (NoiseContext.addresses)")
+    n, size = len(rows), len(pool)
+    zip_code, key = _address_codes(pool, rows)
+    order = np.argsort(zip_code[:size], kind="stable")  # addresses of one ZIP are contiguous
+    sorted_zip = zip_code[:size][order]
+    first = np.full(int(key.max()) + 1, -1, dtype=np.int64)
+    first[key[:size][order][::-1]] = np.arange(size)[::-1]  # first position of each address
+    current = first[key[size:]]  # position of the row's address in the sorted pool, or -1
+
+    lo = np.searchsorted(sorted_zip, zip_code[size:], side="left")
+    hi = np.searchsorted(sorted_zip, zip_code[size:], side="right")
+    cur_in_zip = (current >= lo) & (current < hi)
+    use_zip = (rng.random(n) < params["p_same_zip"]) & (hi - lo - cur_in_zip > 0)
+
+    start = np.where(use_zip, lo, 0)
+    span = np.where(use_zip, hi - lo, size)
+    skip = np.where(use_zip, cur_in_zip, current >= 0)  # exclude the current address
+    m = span - skip
+    k = np.minimum(np.floor(rng.random(n) * m).astype(np.int64), np.maximum(m - 1, 0))
+    pick = start + k
+    pick += skip & (pick >= current)
+    pick = np.where(m > 0, pick, current)  # pool holds only the current address
+
+    new = pool.iloc[order[pick]]
+    out = rows.copy()
+    for f in rows.columns:
+        if f in new.columns:
+            out[f] = new[f].to_numpy(dtype=object)
+    return out
+
+
+#: Street suffixes, USPS Publication 28 abbreviations -> full word (WAY, LOOP, RUN stay).
+STREET_SUFFIXES = MappingProxyType(
+    {
+        "ST": "STREET",
+        "AVE": "AVENUE",
+        "RD": "ROAD",
+        "DR": "DRIVE",
+        "LN": "LANE",
+        "BLVD": "BOULEVARD",
+        "CT": "COURT",
+        "PL": "PLACE",
+        "CIR": "CIRCLE",
+        "TER": "TERRACE",
+        "PKWY": "PARKWAY",
+        "HWY": "HIGHWAY",
+        "TRL": "TRAIL",
+        "SQ": "SQUARE",
+        "ALY": "ALLEY",
+    }
+)
+DIRECTIONALS = MappingProxyType(
+    {
+        "N": "NORTH",
+        "S": "SOUTH",
+        "E": "EAST",
+        "W": "WEST",
+        "NE": "NORTHEAST",
+        "NW": "NORTHWEST",
+        "SE": "SOUTHEAST",
+        "SW": "SOUTHWEST",
+    }
+)
+
+
+def _toggle(token: str, mapping: Mapping[str, str]) -> str | None:
+    if token in mapping:
+        return mapping[token]
+    for short, full in mapping.items():
+        if token == full:
+            return short
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _street_variants(street: str) -> tuple[str, ...]:
+    """Other spellings of ``street``: suffix and leading directional abbreviated <-> spelled out."""
+    tokens = street.split()
+    suffix_at = len(tokens) - 1
+    if len(tokens) >= 3 and _toggle(tokens[-1], DIRECTIONALS) is not None:
+        suffix_at -= 1  # post-directional: "MAPLE ST N"
+    edits = []
+    if len(tokens) >= 2 and (new := _toggle(tokens[suffix_at], STREET_SUFFIXES)) is not None:
+        edits.append((suffix_at, new))
+    if len(tokens) >= 3 and (new := _toggle(tokens[0], DIRECTIONALS)) is not None:
+        edits.append((0, new))
+    variants = set()
+    for chosen in range(1, 2 ** len(edits)):
+        t = list(tokens)
+        for bit, (i, new) in enumerate(edits):
+            if chosen >> bit & 1:
+                t[i] = new
+        variants.add(" ".join(t))
+    variants.discard(street)
+    return tuple(sorted(variants))
+
+
+_UNIT = re.compile(r"^(?:APT|APARTMENT|UNIT|STE|SUITE|#)\s*(\S.*)$")
+
+
+@lru_cache(maxsize=65536)
+def _unit_variants(unit: str) -> tuple[str, ...]:
+    """Other spellings of a unit: "APT 3" -> "APT3", "UNIT 3", "# 3", "#3"."""
+    match = _UNIT.match(unit)
+    if match is None:
+        return ()
+    num = match.group(1)
+    forms = {f"APT {num}", f"APT{num}", f"UNIT {num}", f"# {num}", f"#{num}"}
+    forms.discard(unit)
+    return tuple(sorted(forms))
+
+
+# Default rate 0.05 -- assumption: sources that do not standardize addresses to USPS Pub 28 differ
+# in abbreviations often; sources that do, rarely. p_drop_unit = 0.25 -- assumption: a quarter of
+# the unit format variants are the unit left off entirely.
+@noise_type(
+    "address_format",
+    ("street", "unit"),
+    0.05,
+    params={"p_drop_unit": 0.25},
+    param_bounds={"p_drop_unit": (0.0, 1.0)},
+    description="address spelled differently: ST<->STREET, N<->NORTH, APT 3 -> # 3/UNIT 3/none",
+)
+def address_format(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """Rewrite streets (suffix/directional abbreviation toggled) or units (other designator, or
+    dropped with probability ``p_drop_unit``). Dispatches on ``values.name``; values without a
+    known variant are unchanged."""
+    if values.name != "unit":
+        return _choose_variant(values, rng, _street_variants)
+    out = _choose_variant(values, rng, _unit_variants)
+    drop = (rng.random(len(out)) < params["p_drop_unit"]) & (values.to_numpy(dtype=object) != "")
+    arr = out.to_numpy(dtype=object, copy=True)
+    arr[drop] = ""
+    return pd.Series(arr, index=values.index, name=values.name, dtype=object)
+
+
+@lru_cache(maxsize=1)
+def _nicknamer() -> Any:
+    from nicknames import NickNamer
+
+    return NickNamer()
+
+
+_NAME_CHARS = re.compile(r"^[A-Z][A-Z' -]*$")
+
+
+@lru_cache(maxsize=65536)
+def _nicknames_of(name: str) -> tuple[str, ...]:
+    """Upper-case nicknames of ``name`` (sorted, without ``name`` itself and odd entries)."""
+    nicks = {n.upper() for n in _nicknamer().nicknames_of(name.lower())}
+    return tuple(sorted(n for n in nicks if _NAME_CHARS.match(n) and n != name.upper()))
+
+
+# Default rate 0.01: pseudopeople's default for use_nickname. Only names with nicknames change,
+# so the effective rate is lower.
+@noise_type(
+    "nickname",
+    ("first_name",),
+    0.01,
+    description="nickname instead of the formal first name (WILLIAM -> BILL), nicknames package",
+)
+def nickname(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """Replace each name by one of its nicknames (uniformly); names without any stay."""
+    return _choose_variant(values, rng, _nicknames_of)
+
+
+# Default 0.01: pseudopeople's default for leave_blank. middle_name 0.2 -- assumption: many
+# sources do not collect or often omit the middle name.
+@noise_type(
+    "missing",
+    RECORD_FIELDS,
+    0.01,
+    default_field_rates={"middle_name": 0.2},
+    description="field left blank (None)",
+)
+def missing(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """Blank every value."""
+    return pd.Series(np.full(len(values), None, dtype=object), index=values.index, name=values.name)
+
+
+def _keyboard_neighbours() -> tuple[np.ndarray, np.ndarray]:
+    """(table, count): ``table[c, :count[c]]`` are the QWERTY neighbours of ASCII code ``c``.
+
+    Letters neighbour letters (same row and the adjacent rows, staggered), digits neighbour the
+    digits beside them on the number row, so digits stay digits and letters stay letters.
+    """
+    rows = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM")
+    near: dict[str, list[str]] = {}
+    for r, row in enumerate(rows):
+        for j, ch in enumerate(row):
+            cand = [row[i] for i in (j - 1, j + 1) if 0 <= i < len(row)]
+            if r > 0:
+                cand += [rows[r - 1][i] for i in (j, j + 1) if 0 <= i < len(rows[r - 1])]
+            if r + 1 < len(rows):
+                cand += [rows[r + 1][i] for i in (j - 1, j) if 0 <= i < len(rows[r + 1])]
+            near[ch] = cand
+            near[ch.lower()] = [c.lower() for c in cand]
+    digits = "1234567890"
+    for j, ch in enumerate(digits):
+        near[ch] = [digits[i] for i in (j - 1, j + 1) if 0 <= i < len(digits)]
+    table = np.zeros((128, max(len(v) for v in near.values())), dtype=np.uint32)
+    count = np.zeros(128, dtype=np.int64)
+    for ch, cand in near.items():
+        table[ord(ch), : len(cand)] = [ord(c) for c in cand]
+        count[ord(ch)] = len(cand)
+    table.flags.writeable = False
+    count.flags.writeable = False
+    return table, count
+
+
+_NEIGHBOURS, _N_NEIGHBOURS = _keyboard_neighbours()
+_TYPO_KINDS = ("substitute", "delete", "insert", "transpose")
+# Editable characters by code point (ASCII letters/digits; the last entry stands for all others).
+_ALNUM = np.zeros(129, dtype=bool)
+_ALNUM[[ord(c) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"]] = True
+_DIGITS = np.zeros(129, dtype=bool)
+_DIGITS[[ord(c) for c in "0123456789"]] = True
+_ALNUM.flags.writeable = False
+_DIGITS.flags.writeable = False
+
+
+def _pick_true(mask: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per row, the column of a uniformly chosen True of ``mask`` (by ``u``); -1 if none."""
+    k = mask.sum(axis=1)
+    r = np.minimum(np.floor(u * k), np.maximum(k - 1, 0)).astype(np.int64)
+    small = mask.shape[1] < np.iinfo(np.int16).max
+    pos = np.argmax(mask.cumsum(axis=1, dtype=np.int16 if small else np.int64) > r[:, None], axis=1)
+    return np.where(k > 0, pos, -1)
+
+
+def _typo_weights_ok(params: Mapping[str, Any]) -> str | None:
+    return None if sum(params[k] for k in _TYPO_KINDS) > 0 else "the four typo weights sum to 0"
+
+
+# Default rate 0.01: pseudopeople's default cell probability for make_typos (which, unlike this,
+# may corrupt several characters of a cell: token_probability 0.1). The four kinds are Damerau's
+# (1964) single-error classes; their weights are an assumption.
+@noise_type(
+    "typo",
+    ("first_name", "middle_name", "last_name", "dob", "street", "city"),
+    0.01,
+    params={"substitute": 0.4, "delete": 0.25, "insert": 0.25, "transpose": 0.1},
+    param_bounds={k: (0.0, math.inf) for k in _TYPO_KINDS},
+    check=_typo_weights_ok,
+    description="one keyboard slip: QWERTY-neighbour substitution, deletion, insertion, or swap",
+)
+def typo(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """Make one keyboard-style edit per value at a random letter/digit position.
+
+    Kinds (relative weights in ``params``): substitution by a QWERTY neighbour, deletion (only
+    when the value has 2+ characters, so nothing becomes empty), insertion of a neighbour before or
+    after the position, transposition of two adjacent different letters/digits (falls back to a
+    substitution when there is none). For ``dob`` only digits are substituted: dashes stay. Other
+    characters (spaces, hyphens, accents) are never edited; values without letters or digits are
+    unchanged.
+    """
+    n = len(values)
+    if n == 0:
+        return values.copy()
+    strs = values.to_numpy(dtype=object).astype(str)
+    length = np.char.str_len(strs)
+    w = int(length.max()) + 1  # room for one insertion; the last column stays 0 (padding)
+    codes = np.zeros((n, w), dtype=np.uint32)
+    if w > 1:
+        codes[:, :-1] = np.ascontiguousarray(strs).view(np.uint32).reshape(n, w - 1)
+
+    if values.name == "dob":
+        table = _DIGITS
+        weights = np.array([1.0, 0.0, 0.0, 0.0])
+    else:
+        table = _ALNUM
+        weights = np.array([params[k] for k in _TYPO_KINDS], dtype=float)
+    editable = table[np.minimum(codes, len(table) - 1)]
+
+    kind = rng.choice(4, size=n, p=weights / weights.sum())
+    u_pos, u_near, u_side = rng.random(n), rng.random(n), rng.random(n)
+
+    # Transposition needs two adjacent, different editable characters; else substitute.
+    t_rows = np.flatnonzero(kind == 3)
+    e, c = editable[t_rows], codes[t_rows]
+    swappable = e[:, :-1] & e[:, 1:] & (c[:, :-1] != c[:, 1:])
+    can_swap = swappable.any(axis=1)
+    kind[t_rows[~can_swap]] = 0
+    kind[(kind == 1) & (length < 2)] = 0  # never delete the only character
+    pos = np.full(n, -1, dtype=np.int64)
+    t_rows = t_rows[can_swap]
+    pos[t_rows] = _pick_true(swappable[can_swap], u_pos[t_rows])
+    o_rows = np.flatnonzero(kind != 3)
+    pos[o_rows] = _pick_true(editable[o_rows], u_pos[o_rows])
+
+    active = pos >= 0
+    rows = np.arange(n)
+    char = np.where(active, codes[rows, np.maximum(pos, 0)], 0)
+    n_near = _N_NEIGHBOURS[char]
+    pick = np.minimum(np.floor(u_near * n_near), np.maximum(n_near - 1, 0)).astype(np.int64)
+    near = _NEIGHBOURS[char, pick]
+
+    # Deletion and insertion shift the characters after the edit: gather by source column.
+    delete = active & (kind == 1)
+    insert = active & (kind == 2)
+    ins_at = pos + (u_side < 0.5)  # before or after the chosen character
+    new = codes.copy()
+    s_rows = np.flatnonzero(delete | insert)
+    col = np.arange(w)[None, :]
+    src = np.where(
+        delete[s_rows, None],
+        col + (col >= pos[s_rows, None]),
+        col - (col > ins_at[s_rows, None]),
+    )
+    new[s_rows] = np.take_along_axis(codes[s_rows], np.minimum(src, w - 1), axis=1)
+
+    sub = active & (kind == 0)
+    new[rows[sub], pos[sub]] = near[sub]
+    new[rows[insert], ins_at[insert]] = near[insert]
+    swap = active & (kind == 3)
+    left, right = new[rows[swap], pos[swap]], new[rows[swap], pos[swap] + 1]
+    new[rows[swap], pos[swap]], new[rows[swap], pos[swap] + 1] = right, left
+
+    out = np.ascontiguousarray(new).view(f"U{w}").reshape(n).astype(object)
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
