@@ -29,23 +29,16 @@ import pandas as pd
 from synthetic.config import check_keys, join, number, rate, string, table
 from synthetic.errors import ConfigError
 from synthetic.names import GROUPS
-from synthetic.noise import NoiseContext, NoiseSetting, apply_noise, validate_noise_spec
+from synthetic.noise import (
+    RECORD_FIELDS,
+    NoiseContext,
+    NoiseSetting,
+    apply_noise,
+    validate_noise_spec,
+)
 from synthetic.population import Population, PopulationConfig, generate_population
 from synthetic.rng import stream
 
-#: The fields both agencies record, in file order. Every method works on these.
-RECORD_FIELDS: tuple[str, ...] = (
-    "first_name",
-    "middle_name",
-    "last_name",
-    "dob",
-    "house_number",
-    "street",
-    "unit",
-    "city",
-    "state",
-    "zip",
-)
 #: Sections of a scenario file that this module owns.
 DATA_SECTIONS: tuple[str, ...] = ("scenario", "population", "register", "query")
 #: Truth-side attributes of each record kept for reports (never shown to methods).
