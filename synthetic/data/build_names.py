@@ -13,7 +13,7 @@ kept as JSON in the parquet key-value metadata under the key ``linkrisk``.
 
 Usage (from the repository root)::
 
-    .venv/bin/python synthetic/data/build_names.py [/work/shared/data/names]
+    .venv/bin/python synthetic/data/build_names.py [../shared/data/names]
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-DEFAULT_SOURCE = Path("/work/shared/data/names")
+# The shared material sits beside the project root (dev-only; never read at run time).
+DEFAULT_SOURCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "names"
 OUT_DIR = Path(__file__).resolve().parent
 GROUP_PCTS = ["pctwhite", "pctblack", "pctapi", "pctaian", "pct2prace", "pcthispanic"]
 TAIL_NAME = "ALL OTHER NAMES"
