@@ -23,6 +23,7 @@ examples:
   linkrisk run my.toml --seed 7         run a scenario file with another seed
   linkrisk report results/irs-ice       rebuild metrics and report from raw outputs
   linkrisk generate irs-ice --out data  write the two agency files and the truth
+  linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
 
@@ -52,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, required=True, help="directory to write into")
     gen.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+
+    pub = sub.add_parser("publish", help="rerun every preset into results/ and refresh README")
+    pub.add_argument(
+        "--readme",
+        type=Path,
+        default=Path("README.md"),
+        help="README whose headline blocks to refresh (default: README.md)",
+    )
 
     sub.add_parser("scenarios", help="list scenario presets (name, description)")
     sub.add_parser("methods", help="list registered method kinds (kind, summary)")
@@ -89,6 +98,12 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
         return _report(args)
     if args.command == "generate":
         return _generate(args)
+    if args.command == "publish":
+        from bench.publish import publish
+
+        for path in publish(args.readme):
+            print(path)
+        return 0
     return _listing(args.command)
 
 

@@ -33,6 +33,7 @@ PACKAGES = (
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("method", "method", "s"),
     ("resolve", "resolve", "s"),
+    ("verified_rate", "verified", "pct"),
     ("declared", "declared", "int"),
     ("TP", "TP", "int"),
     ("FP", "FP", "int"),

@@ -1,0 +1,60 @@
+"""Published results: README tables come from results/, and results/ come from the code."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.config import load_benchmark, presets
+from bench.publish import BLOCK, readme_block
+from bench.runner import run
+from bench.store import compute_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+
+def _published() -> list[str]:
+    return sorted(p.name for p in RESULTS.iterdir() if (p / "raw" / "run.json").exists())
+
+
+def test_every_preset_is_published() -> None:
+    assert _published() == presets()
+
+
+@pytest.mark.parametrize("name", _published())
+def test_metrics_recompute_from_raw(name: str) -> None:
+    recomputed = compute_metrics(RESULTS / name)
+    published = pd.read_csv(RESULTS / name / "metrics.csv")
+    pd.testing.assert_frame_equal(recomputed, published, check_dtype=False)
+
+
+def test_readme_headline_blocks_match_results() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = list(BLOCK.finditer(text))
+    assert blocks, "README has no headline block"
+    for m in blocks:
+        body = text[m.end(1) : m.start(3)]
+        assert body == readme_block(m["name"], RESULTS), (
+            f"README headline for {m['name']} is stale: run `linkrisk publish`"
+        )
+
+
+def test_default_preset_reproduces_published_files_byte_for_byte(tmp_path: Path) -> None:
+    info = json.loads((RESULTS / "irs-ice" / "raw" / "run.json").read_text(encoding="utf-8"))
+    out = run(
+        load_benchmark("irs-ice"), seed=info["seed"], out_dir=tmp_path / "irs-ice", progress=False
+    ).out_dir
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    published = sorted(
+        str(p.relative_to(RESULTS / "irs-ice"))
+        for p in (RESULTS / "irs-ice").rglob("*")
+        if p.is_file()
+    )
+    assert files == published
+    _, mismatch, errors = filecmp.cmpfiles(out, RESULTS / "irs-ice", files, shallow=False)
+    assert mismatch == [] and errors == [], f"differs from published results: {mismatch}"
