@@ -8,7 +8,7 @@ no central code names a method.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,6 +30,8 @@ class Param:
     lo: float | None = None
     hi: float | None = None
     choices: tuple[str, ...] | None = None
+    #: Further checks of structured values: (value, where) -> normalised value or ConfigError.
+    validator: Callable[[Any, str], Any] | None = None
 
     def check(self, value: Any, where: str) -> Any:
         kind = type(self.default)
@@ -41,7 +43,7 @@ class Param:
             raise ConfigError(where, f"must be in [{self.lo}, {self.hi}], got {value!r}")
         if self.choices is not None and value not in self.choices:
             raise ConfigError(where, f"must be one of {', '.join(self.choices)}; got {value!r}")
-        return value
+        return self.validator(value, where) if self.validator is not None else value
 
 
 @dataclass(frozen=True)

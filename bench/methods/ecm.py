@@ -7,7 +7,7 @@ not (0; a missing value counts as disagreement, as recordlinkage's ``missing_val
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,14 +28,8 @@ class ECM(Method):
     summary = "recordlinkage ECMClassifier on binary exact-agreement vectors"
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(0.5, "accept pairs with match probability >= this", lo=0.0, hi=1.0),
-        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind (name, date, exact)"),
+        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind", validator=validate_fields),
     }
-
-    @classmethod
-    def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
-        out = super().validate(params, where)
-        out["fields"] = validate_fields(out["fields"], f"{where}.fields")
-        return out
 
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None

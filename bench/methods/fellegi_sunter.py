@@ -45,7 +45,7 @@ class FellegiSunter(Method):
         "threshold": Param(
             0.9, "accept pairs with posterior match probability >= this", lo=0.0, hi=1.0
         ),
-        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind (name, date, exact)"),
+        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind", validator=validate_fields),
         "training_blocks": Param(DEFAULT_TRAINING_BLOCKS, "blocks of the m-estimation sessions"),
         "u_sample": Param(1_000_000, "random pairs used to estimate u", lo=1000),
         "session_max_pairs": Param(5_000_000, "pairs per training session at most", lo=1000),
@@ -55,7 +55,6 @@ class FellegiSunter(Method):
     @classmethod
     def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
         out = super().validate(params, where)
-        out["fields"] = validate_fields(out["fields"], f"{where}.fields")
         blocks = validate_blocking({"passes": out["training_blocks"]}, f"{where}.training_blocks")
         estimated = set()
         for block in blocks:

@@ -40,13 +40,12 @@ class Fuzzy(Method):
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(0.85, "accept pairs scoring at least this", lo=0.0, hi=1.0),
         "weights": Param(dict(DEFAULT_WEIGHTS), "field = weight (fields compared)"),
-        "fields": Param(dict(KINDS), "field = comparison kind (name, date, exact)"),
+        "fields": Param(dict(KINDS), "field = comparison kind", validator=validate_fields),
     }
 
     @classmethod
     def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
         out = super().validate(params, where)
-        out["fields"] = validate_fields(out["fields"], f"{where}.fields")
         for f, w in out["weights"].items():
             if f not in out["fields"]:
                 raise ConfigError(f"{where}.weights.{f}", "field is not in `fields`")

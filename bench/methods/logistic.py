@@ -7,7 +7,7 @@ no record or label of the evaluated task is ever seen in training.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -35,15 +35,9 @@ class Logistic(Method):
     needs_training = True
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(0.5, "accept pairs with predicted probability >= this", lo=0.0, hi=1.0),
-        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind (name, date, exact)"),
+        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind", validator=validate_fields),
         "C": Param(1.0, "inverse L2 regularisation strength", lo=1e-6),
     }
-
-    @classmethod
-    def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
-        out = super().validate(params, where)
-        out["fields"] = validate_fields(out["fields"], f"{where}.fields")
-        return out
 
     def fit(self, train: PreparedTask, candidates: Candidates, labels: np.ndarray) -> None:
         vec = compare(train, self.params["fields"], candidates.query_row, candidates.register_row)
