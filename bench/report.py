@@ -140,27 +140,66 @@ def render_markdown(
         "",
         f"Candidate pairs after union: {info['candidates']:,}.",
         "",
-        "## Scenario parameters",
+        "## Parameters in force",
         "",
-        "```json",
-        json.dumps(
-            {k: v for k, v in config.items() if k not in ("methods", "blocking")},
-            indent=2,
-            sort_keys=True,
-        ),
-        "```",
+        "Every value below was used, defaults included; the scenario file cites a source or "
+        "labels an assumption for each value it sets.",
         "",
-        "Noisy cells actually produced (side, noise type: count):",
-        "",
-        *(
-            f"- {side}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(c.items()))
-            for side, c in sorted(info["noise_cells"].items())
-        ),
+        *_parameter_tables(info["parameters"], info["noise_cells"]),
         "",
         "See `manifest.json` for package versions, the configuration hash and file hashes.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _parameter_tables(params: dict[str, Any], cells: dict[str, dict[str, int]]) -> list[str]:
+    """Population, sampling and noise parameters as Markdown tables."""
+    sampling = [
+        [side, k, json.dumps(v) if isinstance(v, dict) else v]
+        for side in ("register", "query")
+        for k, v in params[side].items()
+        if k != "noise"
+    ]
+    noise = [
+        [
+            side,
+            name,
+            s["rate"],
+            ", ".join(f"{f}={r}" for f, r in s["field_rates"].items()) or "-",
+            ", ".join(s["fields"]),
+            ", ".join(f"{k}={v}" for k, v in s["params"].items()) or "-",
+            f"{cells.get(side, {}).get(name, 0):,}",
+        ]
+        for side in ("register", "query")
+        for name, s in params[side]["noise"].items()
+    ]
+    population = [[k, v] for k, v in params["population"].items()]
+    return [
+        "### Population",
+        "",
+        tabulate(population, headers=["parameter", "value"], tablefmt="github"),
+        "",
+        "### Register and query list",
+        "",
+        tabulate(sampling, headers=["side", "parameter", "value"], tablefmt="github"),
+        "",
+        "### Noise (each side records the population with its own errors)",
+        "",
+        tabulate(
+            noise,
+            headers=[
+                "side",
+                "noise",
+                "rate",
+                "per-field rates",
+                "fields",
+                "parameters",
+                "cells changed",
+            ],
+            tablefmt="github",
+        ),
+    ]
 
 
 def _params_text(params: dict[str, Any]) -> str:

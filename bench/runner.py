@@ -37,7 +37,7 @@ from bench.report import write_outputs
 from bench.resolve import resolve
 from bench.store import atomic_dir, write_json, write_parquet
 from synthetic.rng import stable_hash
-from synthetic.scenario import LinkageTask, build_task
+from synthetic.scenario import LinkageTask, build_task, effective_parameters
 
 RESULTS_DIR = Path("results")
 
@@ -135,6 +135,7 @@ def run(
                 "blocking_pass_pairs": per_pass,
                 "methods": [m.name for m in methods],
                 "noise_cells": _noise_counts(task),
+                "parameters": effective_parameters(bench.scenario),
             }
             write_json(info, raw / "run.json")
             write_json(bench.data, tmp / "config.json")

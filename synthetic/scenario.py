@@ -188,6 +188,31 @@ def _parse_group_mix(qry: Mapping[str, Any], where: str) -> dict[str, float] | N
     return {g: v / total for g, v in weights.items()}
 
 
+def effective_parameters(cfg: ScenarioConfig) -> dict[str, Any]:
+    """Every parameter in force, defaults included, as plain JSON-able data (for reports)."""
+
+    def noise(settings: Mapping[str, NoiseSetting]) -> dict[str, Any]:
+        return {
+            name: {
+                "rate": s.rate,
+                "field_rates": dict(s.field_rates),
+                "fields": list(s.fields),
+                "params": dict(s.params),
+            }
+            for name, s in settings.items()
+        }
+
+    def side(c: RegisterConfig | QueryConfig) -> dict[str, Any]:
+        out = {f.name: getattr(c, f.name) for f in dataclasses.fields(c) if f.name != "noise"}
+        return {**out, "noise": noise(c.noise)}
+
+    population = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in dataclasses.asdict(cfg.population).items()
+    }
+    return {"population": population, "register": side(cfg.register), "query": side(cfg.query)}
+
+
 def config_hash(data: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical JSON form of a parsed config (key order does not matter)."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
@@ -332,5 +357,6 @@ __all__ = [
     "ScenarioConfig",
     "build_task",
     "config_hash",
+    "effective_parameters",
     "parse_scenario",
 ]

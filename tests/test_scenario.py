@@ -148,3 +148,14 @@ def test_share_in_register_is_exact() -> None:
     assert len(task.query) == 300
     assert len(task.truth) == 150
     assert task.query_people["in_register"].sum() == 150
+
+
+def test_supervised_method_without_matches_in_training_is_a_clear_error(tmp_path) -> None:
+    from bench.cli import main
+
+    text = TINY.replace("share_in_register = 0.5", "share_in_register = 0.0")
+    path = tmp_path / "nomatch.toml"
+    path.write_text(text + '[[methods]]\nname = "lr"\nkind = "logistic"\n', encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["nomatch.toml"]

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from bench.comparisons import DEFAULT_FIELDS, ComparisonVectors, compare, validate_fields
 from bench.fields import PreparedTask
 from bench.methods.base import Candidates, Method, Param, Scored, register
+from synthetic.errors import LinkriskError
 
 
 def _design(vec: ComparisonVectors) -> np.ndarray:
@@ -41,6 +42,12 @@ class Logistic(Method):
 
     def fit(self, train: PreparedTask, candidates: Candidates, labels: np.ndarray) -> None:
         vec = compare(train, self.params["fields"], candidates.query_row, candidates.register_row)
+        if labels.all() or not labels.any():
+            raise LinkriskError(
+                f"method {self.name!r}: the training task's candidate pairs are all "
+                f"{'matches' if labels.all() else 'non-matches'}; a supervised model needs both "
+                "(raise query.size or share_in_register, or widen blocking)"
+            )
         self.model = LogisticRegression(C=self.params["C"], max_iter=2000)
         self.model.fit(_design(vec), labels.astype(np.int8))
 
