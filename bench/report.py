@@ -117,6 +117,18 @@ def render_markdown(
         "highest-scoring one (ties: first register record); `unique-only` verifies a query only "
         "if exactly one register record was accepted.",
         "",
+        "## Scope and limitations",
+        "",
+        "- One synthetic population and one seed: the counts above carry sampling error that "
+        "this report does not yet quantify (no intervals).",
+        "- Simulation scale: the register and list are far smaller than real ones. Rules that "
+        "collide on common keys (name + date of birth, name + ZIP) collide more often in larger "
+        "registers, so their false-match rates here understate those at full scale.",
+        "- All rates not cited in the scenario file are labelled assumptions; change them in the "
+        "file and rerun to see their effect.",
+        "- Supervised models are trained on labelled pairs from the same simulated process (a "
+        "different population): an optimistic reference, since agencies rarely have labels.",
+        "",
         "## Methods",
         "",
         tabulate(

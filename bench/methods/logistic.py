@@ -32,7 +32,10 @@ class Logistic(Method):
     """scikit-learn LogisticRegression on one-hot comparison levels."""
 
     kind = "logistic"
-    summary = "supervised logistic regression, trained on a separately seeded scenario"
+    summary = (
+        "supervised logistic regression trained on a separately seeded scenario "
+        "(optimistic: agencies rarely have such labels)"
+    )
     needs_training = True
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(0.5, "accept pairs with predicted probability >= this", lo=0.0, hi=1.0),
