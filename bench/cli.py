@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``linkrisk`` console script."""
     args = _parser().parse_args(argv)
     try:
-        return _dispatch(args, argv if argv is not None else sys.argv[1:])
+        return _dispatch(args)
     except (LinkriskError, FileNotFoundError) as exc:
         if args.debug:
             raise
@@ -91,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
 
 
-def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
-        return _run(args, argv)
+        return _run(args)
     if args.command == "report":
         return _report(args)
     if args.command == "generate":
@@ -107,7 +106,7 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
     return _listing(args.command)
 
 
-def _run(args: argparse.Namespace, argv: list[str]) -> int:
+def _run(args: argparse.Namespace) -> int:
     from bench.config import load_benchmark
     from bench.report import headline_table
     from bench.runner import run
@@ -118,7 +117,6 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         seed=args.seed,
         out_dir=args.out,
         progress=False if args.no_progress else None,
-        command="linkrisk " + shlex.join(argv),
     )
     seed = bench.scenario.seed if args.seed is None else args.seed
     print(f"linkrisk {bench.name} (seed {seed}): {_sizes(result.out_dir)}")

@@ -70,7 +70,7 @@ def reproduce_command(info: dict[str, Any]) -> str:
     return f"linkrisk run {info['source']} --seed {info['seed']}"
 
 
-def write_outputs(run_dir: Path, command: str = "") -> pd.DataFrame:
+def write_outputs(run_dir: Path) -> pd.DataFrame:
     """(Re)compute metrics from ``run_dir/raw`` and write metrics, report.md and manifest.json."""
     metrics = compute_metrics(run_dir)
     metrics.to_csv(run_dir / "metrics.csv", index=False, lineterminator="\n")

@@ -87,7 +87,6 @@ def run(
     out_dir: Path | None = None,
     *,
     progress: bool | None = None,
-    command: str = "",
 ) -> RunResult:
     """Run every method of ``bench`` on one seeded task and write the results atomically."""
     seed = bench.scenario.seed if seed is None else seed
@@ -140,7 +139,7 @@ def run(
             write_json(info, raw / "run.json")
             write_json(bench.data, tmp / "config.json")
             with steps.step("metrics and report"):
-                metrics = write_outputs(tmp, command=command)
+                metrics = write_outputs(tmp)
     finally:
         steps.close()
     return RunResult(out_dir, metrics, steps.timings)
