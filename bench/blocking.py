@@ -7,9 +7,9 @@ candidate if it agrees on every key of at least one pass. True links that no pas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from bench.fields import PreparedTask, combine, join, validate_key
 from synthetic.errors import ConfigError
 
 Key = tuple[str, str, dict[str, Any]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,25 +41,26 @@ def validate_blocking(spec: Any, where: str) -> list[list[Key]]:
     for key in spec:
         if key != "passes":
             raise ConfigError(f"{where}.{key}", "unknown key (allowed: passes)")
-    passes = spec.get("passes")
+    return validate_passes(spec.get("passes"), f"{where}.passes", _validate_key_table)
+
+
+def validate_passes(passes: Any, where: str, item: Callable[[Any, str], T]) -> list[list[T]]:
+    """Validate a non-empty list of passes, each a non-empty list of items checked by ``item``."""
     if not isinstance(passes, list) or not passes:
-        raise ConfigError(f"{where}.passes", "must be a non-empty list of passes")
+        raise ConfigError(where, "must be a non-empty list of passes")
     out = []
-    for i, keys in enumerate(passes):
-        w = f"{where}.passes[{i}]"
-        if not isinstance(keys, list) or not keys:
-            raise ConfigError(w, "a pass must be a non-empty list of {field, compare} keys")
-        out.append(
-            [
-                validate_key(k, f"{w}[{j}]") if isinstance(k, dict) else _bad(w, j)
-                for j, k in enumerate(keys)
-            ]
-        )
+    for i, entries in enumerate(passes):
+        w = f"{where}[{i}]"
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError(w, "a pass must be a non-empty list of {field = ..., ...} tables")
+        out.append([item(entry, f"{w}[{j}]") for j, entry in enumerate(entries)])
     return out
 
 
-def _bad(where: str, j: int) -> Key:
-    raise ConfigError(f"{where}[{j}]", "a key must be a table like {field = ..., compare = ...}")
+def _validate_key_table(key: Any, where: str) -> Key:
+    if not isinstance(key, dict):
+        raise ConfigError(where, "a key must be a table like {field = ..., compare = ...}")
+    return validate_key(key, where)
 
 
 def block(

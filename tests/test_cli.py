@@ -75,6 +75,10 @@ BAD = {
         _add('[[methods]]\nname = "x"\nkind = "rule"\npasses = [[{ field = "ssn" }]]\n'),
         "methods[0].passes[0][0].field",
     ),
+    "rule without passes": (
+        _add('[[methods]]\nname = "x"\nkind = "rule"\n'),
+        "methods[0].passes: must be a non-empty list of passes",
+    ),
     "bad threshold": (
         _add('[[methods]]\nname = "x"\nkind = "fuzzy"\nthreshold = 2\n'),
         "methods[0].threshold",

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.blocking import validate_passes
 from bench.fields import (
     COMPOSITES,
     TRANSFORMS,
@@ -97,16 +98,7 @@ class Rule(Method):
     @classmethod
     def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
         out = super().validate(params, where)
-        passes = out["passes"]
-        if not passes:
-            raise ConfigError(f"{where}.passes", "needs at least one pass of conditions")
-        checked = []
-        for i, conds in enumerate(passes):
-            w = f"{where}.passes[{i}]"
-            if not isinstance(conds, list) or not conds:
-                raise ConfigError(w, "a pass must be a non-empty list of conditions")
-            checked.append([_validate_condition(c, f"{w}[{j}]") for j, c in enumerate(conds)])
-        out["passes"] = checked
+        out["passes"] = validate_passes(out["passes"], f"{where}.passes", _validate_condition)
         return out
 
     def uses_blocking(self) -> bool:
