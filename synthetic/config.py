@@ -6,6 +6,7 @@ the CLI can print one line that tells the user what to fix.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -57,6 +58,69 @@ def check_keys(tbl: Mapping[str, Any], allowed: Iterable[str], where: str) -> No
             )
 
 
+def describe(value: Any) -> str:
+    """How a wrong value is shown in an error message."""
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int subclass in Python, but `rate = true` is a mistake, not 1.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def like(
+    value: Any, default: Any, where: str, lo: float | None = None, hi: float | None = None
+) -> Any:
+    """Check that ``value`` has the type of ``default`` and, for numbers, lies in [lo, hi].
+
+    The one type rule of every configuration value: an integer is accepted where a float is
+    expected (and converted), a TOML array of numbers where a tuple is expected; booleans are
+    never numbers; NaN and infinities are rejected. Returns the (converted) value.
+    """
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(where, f"must be true or false, got {describe(value)}")
+        return value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(where, f"must be a string, got {describe(value)}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple) or not all(
+            _is_number(v) and math.isfinite(v) for v in value
+        ):
+            raise ConfigError(where, f"must be a list of numbers, got {describe(value)}")
+        return tuple(float(v) for v in value)
+    if isinstance(default, list | Mapping):
+        if not isinstance(value, type(default)):
+            kind = "a list" if isinstance(default, list) else "a table"
+            raise ConfigError(where, f"must be {kind}, got {describe(value)}")
+        return value
+    integer = isinstance(default, int)
+    ok = _is_number(value) and (isinstance(value, int) if integer else math.isfinite(value))
+    if ok and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+        ok = False
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        span = "" if lo is None and hi is None else f" in [{_fmt(lo, '-inf')}, {_fmt(hi)}]"
+        raise ConfigError(where, f"must be {kind}{span}, got {describe(value)}")
+    return value if integer else float(value)
+
+
+def _fetch(tbl: Mapping[str, Any], key: str, where: str, default: Any) -> tuple[str, Any]:
+    """The value at ``key`` (or ``default``; None means required) and its path."""
+    path = join(where, key)
+    if key in tbl:
+        return path, tbl[key]
+    if default is None:
+        raise ConfigError(path, "missing value")
+    return path, default
+
+
 def number(
     tbl: Mapping[str, Any],
     key: str,
@@ -68,20 +132,8 @@ def number(
     integer: bool = False,
 ) -> Any:
     """Fetch a number, checking type and the closed range [lo, hi]."""
-    path = join(where, key)
-    if key not in tbl:
-        if default is None:
-            raise ConfigError(path, "missing value")
-        return default
-    value = tbl[key]
-    # bool is an int subclass in Python, but `rate = true` is a mistake, not 1.
-    ok = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok:
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(path, f"must be {kind}, got {value!r}")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigError(path, f"must be in [{_fmt(lo)}, {_fmt(hi)}], got {value!r}")
-    return value
+    path, value = _fetch(tbl, key, where, default)
+    return like(value, 0 if integer else 0.0, path, lo, hi)
 
 
 def rate(tbl: Mapping[str, Any], key: str, where: str, *, default: float | None = None) -> float:
@@ -98,18 +150,12 @@ def string(
     choices: Iterable[str] | None = None,
 ) -> str:
     """Fetch a string, optionally one of ``choices``."""
-    path = join(where, key)
-    if key not in tbl:
-        if default is None:
-            raise ConfigError(path, "missing value")
-        return default
-    value = tbl[key]
-    if not isinstance(value, str):
-        raise ConfigError(path, f"must be a string, got {value!r}")
+    path, value = _fetch(tbl, key, where, default)
+    value = like(value, "", path)
     if choices is not None and value not in (choices := list(choices)):
         raise ConfigError(path, f"must be one of {', '.join(choices)}; got {value!r}")
     return value
 
 
-def _fmt(bound: float | None) -> str:
-    return "inf" if bound is None else f"{bound:g}"
+def _fmt(bound: float | None, unbounded: str = "inf") -> str:
+    return unbounded if bound is None else f"{bound:g}"

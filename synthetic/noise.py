@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthetic.config import describe, join, like
 from synthetic.errors import ConfigError
 from synthetic.rng import stream
 
@@ -159,56 +160,17 @@ class NoiseSetting:
         return self.field_rates.get(field, self.rate)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _is_rate(value: Any) -> bool:
-    return _is_number(value) and math.isfinite(value) and 0 <= value <= 1
-
-
-def _path(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _got(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 def _check_rate(value: Any, where: str) -> float:
-    if not _is_rate(value):
-        raise ConfigError(where, f"must be a number in [0, 1], got {_got(value)}")
-    return float(value)
-
-
-def _check_param(value: Any, default: Any, bounds: tuple[float, float] | None, where: str) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(where, f"must be true or false, got {_got(value)}")
-        return value
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise ConfigError(where, f"must be a string, got {_got(value)}")
-        return value
-    if isinstance(default, int):
-        ok, kind = _is_number(value) and isinstance(value, int), "an integer"
-    else:
-        ok, kind = _is_number(value) and math.isfinite(value), "a number"
-    if ok and bounds is not None and not bounds[0] <= value <= bounds[1]:
-        ok = False
-    if not ok:
-        span = "" if bounds is None else f" in [{bounds[0]:g}, {bounds[1]:g}]"
-        raise ConfigError(where, f"must be {kind}{span}, got {_got(value)}")
-    return value if isinstance(default, int) else float(value)
+    return like(value, 0.0, where, 0.0, 1.0)
 
 
 def _check_fields(value: Any, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(f, str) for f in value):
-        raise ConfigError(where, f"must be a list of field names, got {_got(value)}")
+        raise ConfigError(where, f"must be a list of field names, got {describe(value)}")
     if not value:
         raise ConfigError(where, "must not be empty (use rate = 0 to switch the noise off)")
     for f in value:
@@ -225,30 +187,30 @@ def _validate_one(nt: NoiseType, table: Any, where: str) -> NoiseSetting:
     if table is None:
         table = {}
     if not isinstance(table, Mapping):
-        raise ConfigError(where, f"must be a table (e.g. {{rate = 0.01}}), got {_got(table)}")
+        raise ConfigError(where, f"must be a table (e.g. {{rate = 0.01}}), got {describe(table)}")
     allowed = ("rate", "fields", *(() if nt.joint else ("field_rates",)), *nt.params)
     for key in table:
         if key not in allowed:
-            raise ConfigError(_path(where, str(key)), f"unknown key; allowed: {', '.join(allowed)}")
-    rate = _check_rate(table["rate"], _path(where, "rate")) if "rate" in table else nt.default_rate
+            raise ConfigError(join(where, str(key)), f"unknown key; allowed: {', '.join(allowed)}")
+    rate = _check_rate(table["rate"], join(where, "rate")) if "rate" in table else nt.default_rate
     fields = (
-        _check_fields(table["fields"], nt.fields, _path(where, "fields"))
+        _check_fields(table["fields"], nt.fields, join(where, "fields"))
         if "fields" in table
         else nt.fields
     )
     if "field_rates" in table:
         raw = table["field_rates"]
-        fr_where = _path(where, "field_rates")
+        fr_where = join(where, "field_rates")
         if not isinstance(raw, Mapping):
-            raise ConfigError(fr_where, f"must be a table of field = rate, got {_got(raw)}")
+            raise ConfigError(fr_where, f"must be a table of field = rate, got {describe(raw)}")
         field_rates = {}
         for f, r in raw.items():
             if f not in fields:
                 raise ConfigError(
-                    _path(fr_where, str(f)),
+                    join(fr_where, str(f)),
                     f"not a selected field of this noise ({', '.join(fields)})",
                 )
-            field_rates[f] = _check_rate(r, _path(fr_where, f))
+            field_rates[f] = _check_rate(r, join(fr_where, f))
     elif "rate" in table:
         field_rates = {}  # an explicit rate applies to every field
     else:
@@ -257,7 +219,7 @@ def _validate_one(nt: NoiseType, table: Any, where: str) -> NoiseSetting:
     for key, default in nt.params.items():
         if key in table:
             bounds = nt.param_bounds.get(key)
-            params[key] = _check_param(table[key], default, bounds, _path(where, key))
+            params[key] = like(table[key], default, join(where, key), *(bounds or (None, None)))
     if nt.check is not None and (problem := nt.check(params)) is not None:
         raise ConfigError(where, problem)
     return NoiseSetting(rate, fields, _frozen(params), _frozen(field_rates))
@@ -275,14 +237,14 @@ def validate_noise_spec(spec: Mapping[str, Any] | None, where: str) -> dict[str,
     if spec is None:
         spec = {}
     if not isinstance(spec, Mapping):
-        raise ConfigError(where, f"must be a table of noise types, got {_got(spec)}")
+        raise ConfigError(where, f"must be a table of noise types, got {describe(spec)}")
     for name in spec:
         if name not in NOISE:
             raise ConfigError(
-                _path(where, str(name)), f"unknown noise type; known: {', '.join(NOISE)}"
+                join(where, str(name)), f"unknown noise type; known: {', '.join(NOISE)}"
             )
     return {
-        name: _validate_one(nt, spec.get(name), _path(where, name)) for name, nt in NOISE.items()
+        name: _validate_one(nt, spec.get(name), join(where, name)) for name, nt in NOISE.items()
     }
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthetic.config import check_keys, join, number, rate, string, table
+from synthetic.config import check_keys, join, like, number, rate, string, table
 from synthetic.errors import ConfigError
 from synthetic.names import GROUPS
 from synthetic.noise import (
@@ -160,16 +160,10 @@ def _parse_population(tbl: dict[str, Any], where: str) -> PopulationConfig:
     kwargs: dict[str, Any] = {}
     for key, value in tbl.items():
         default = fields[key].default
-        expected = type(default) if default is not dataclasses.MISSING else int
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if expected is tuple and isinstance(value, list):  # TOML arrays -> tuples of numbers
-            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
-                raise ConfigError(join(where, key), f"must be a list of numbers, got {value!r}")
-            value = tuple(float(v) for v in value)
-        if isinstance(value, bool) is not (expected is bool) or not isinstance(value, expected):
-            raise ConfigError(join(where, key), f"must be {expected.__name__}, got {value!r}")
-        kwargs[key] = value
+        # `size` has no default: it is an integer.
+        kwargs[key] = like(
+            value, 0 if default is dataclasses.MISSING else default, join(where, key)
+        )
     if "size" not in kwargs:
         raise ConfigError(join(where, "size"), "missing value")
     return PopulationConfig(**kwargs)

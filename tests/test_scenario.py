@@ -7,11 +7,9 @@ import pytest
 
 from bench.config import parse_benchmark
 from synthetic.errors import ConfigError
-from synthetic.population import Population
+from synthetic.population import PEOPLE_COLUMNS, Population
 from synthetic.scenario import RECORD_FIELDS, build_task
 from tests.conftest import TINY, read_toml_text
-
-ADDR = ["house_number", "street", "unit", "city", "state", "zip"]
 
 
 def _people() -> pd.DataFrame:
@@ -43,22 +41,7 @@ def _people() -> pd.DataFrame:
     df["age"] = df["age"].astype("int16")
     df["surname_rare"] = False
     df = df.merge(addresses, on="address_id", how="left")
-    cols = [
-        "person_id",
-        "household_id",
-        "relationship",
-        "sex",
-        "dob",
-        "age",
-        "group",
-        "first_name",
-        "middle_name",
-        "last_name",
-        "surname_rare",
-        "address_id",
-        *ADDR,
-    ]
-    return df[cols]
+    return df[list(PEOPLE_COLUMNS)]
 
 
 def _addresses() -> pd.DataFrame:

@@ -16,6 +16,7 @@ import numpy as np
 
 from bench.blocking import Candidates
 from bench.fields import PreparedTask
+from synthetic.config import like
 from synthetic.errors import ConfigError
 
 RESOLVE_MODES = ("all", "best", "unique-only")
@@ -34,13 +35,7 @@ class Param:
     validator: Callable[[Any, str], Any] | None = None
 
     def check(self, value: Any, where: str) -> Any:
-        kind = type(self.default)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
-            raise ConfigError(where, f"must be {kind.__name__}, got {value!r}")
-        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            raise ConfigError(where, f"must be in [{self.lo}, {self.hi}], got {value!r}")
+        value = like(value, self.default, where, self.lo, self.hi)
         if self.choices is not None and value not in self.choices:
             raise ConfigError(where, f"must be one of {', '.join(self.choices)}; got {value!r}")
         return self.validator(value, where) if self.validator is not None else value
