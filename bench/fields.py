@@ -70,11 +70,17 @@ class Coded:
         return len(self.values)
 
 
-def code(query_values: pd.Series, register_values: pd.Series, field: str) -> Coded:
-    """Normalize and integer-code one field over both files (normalizing distinct values only)."""
+def code(
+    query_values: pd.Series, register_values: pd.Series, field: str, *, normalized: bool = False
+) -> Coded:
+    """Normalize and integer-code one field over both files (normalizing distinct values only).
+
+    ``normalized`` values (composites built from normalized parts) are only cleared of empties.
+    """
     both = pd.concat([query_values, register_values], ignore_index=True)
     raw_codes, raw_uniques = pd.factorize(both, use_na_sentinel=True)
-    norm = normalize(pd.Series(raw_uniques, dtype=object), field)
+    norm = pd.Series(raw_uniques, dtype=object)
+    norm = norm.where(norm != "", None) if normalized else normalize(norm, field)
     norm_codes, values = pd.factorize(norm, use_na_sentinel=True)
     remap = np.append(norm_codes, MISSING).astype(np.int32)  # raw -1 -> index -1 -> MISSING
     codes = remap[raw_codes]
@@ -177,10 +183,9 @@ class PreparedTask:
         """The coded normalized field (a record field or a composite)."""
         if name not in self._fields:
             if name in COMPOSITES:
-                q, r = self._composite(name)
+                self._fields[name] = code(*self._composite(name), name, normalized=True)
             else:
-                q, r = self.task.query[name], self.task.register[name]
-            self._fields[name] = code(q, r, name)
+                self._fields[name] = code(self.task.query[name], self.task.register[name], name)
         return self._fields[name]
 
     def _composite(self, name: str) -> tuple[pd.Series, pd.Series]:

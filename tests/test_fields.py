@@ -74,3 +74,15 @@ def test_jaro_winkler_gathered_from_distinct_pairs() -> None:
     assert got[1] == pytest.approx(JaroWinkler.normalized_similarity("DWAYNE", "DUANE"), 1e-6)
     assert np.isnan(got[2])
     assert got[3] == got[0]
+
+
+def test_composite_joins_normalized_parts() -> None:
+    from tests.conftest import clean_task
+
+    prep = F.PreparedTask(clean_task(n_people=1500, n_query=50))
+    addr = prep.field("address")
+    reg = prep.task.register.iloc[0]
+    expected = " ".join(p for p in (reg["house_number"], reg["street"], reg["unit"]) if p)
+    assert addr.values[addr.r[0]] == normalize(pd.Series([expected]), "address")[0]
+    # Missing parts are skipped, not turned into double spaces.
+    assert not any("  " in v for v in addr.values)
