@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from bench.config import parse_benchmark
-from synthetic.config import read_toml
 from synthetic.scenario import RECORD_FIELDS, LinkageTask, build_task
 
 TINY = """
@@ -35,20 +31,6 @@ share_in_register = 0.5
 stale_address = { rate = 0.2 }
 typo = { rate = 0.02 }
 """
-
-
-@pytest.fixture
-def tiny_toml(tmp_path: Path) -> Path:
-    """A small, fast scenario file (all default methods run on it in a few seconds)."""
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY, encoding="utf-8")
-    return path
-
-
-def tiny_benchmark(tmp_path: Path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY, encoding="utf-8")
-    return parse_benchmark(read_toml(path), source=str(path))
 
 
 def clean_task(seed: int = 3, n_people: int = 4000, n_query: int = 200) -> LinkageTask:
