@@ -133,6 +133,15 @@ def rare_surname_prob() -> np.ndarray:
 
 
 @lru_cache
+def rare_first_name_prob() -> np.ndarray:
+    """P(first name is in the 2020 tail | group): tail holders of g / all holders of g."""
+    _, w, _ = first_name_arrays()
+    tail = first_name_tail()
+    tail_g = tail.count * np.asarray(tail.pct) / 100.0
+    return _readonly(tail_g / (w.sum(axis=0) + tail_g))
+
+
+@lru_cache
 def first_name_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(names, holders per group (n, 6) = count * pct/100, sex shares (n, 2) = [female, male])."""
     df = _load("first_names")[0]

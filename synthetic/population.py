@@ -8,10 +8,13 @@ component draws from its own named random stream (``synthetic.rng.stream``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -68,6 +71,19 @@ class PopulationConfig:
     other_takes_surname: P(an "other" relative has the householder's surname); else their own.
     other_share: share of non-partner members who are "other" (relatives, roomers), not children.
     no_middle_name: share of people without a middle name.
+    partner_takes_surname_by_group: overrides of partner_takes_surname by the partner's group.
+    partner_hyphenates: P(a partner who changes surname hyphenates: BIRTH-SPOUSE).
+    divorced_reverted: P(a single mother householder has reverted to her birth surname after a
+        divorce; her children keep the married surname).
+    hispanic_compound_surname: P(a Hispanic-origin person's surname is compound, paternal +
+        maternal, e.g. GARCIA LOPEZ); children of such a household inherit the convention.
+    twin_share: share of children who are twins (of a sibling in the household).
+    junior_share: P(a son of the householder with his father's surname is named after him: same
+        first and middle name, suffix JR; the father gets SR).
+    mover_share: share of households whose address changed during the period between the two
+        agencies' snapshots; they keep a previous address (``previous_address_id``).
+    move_same_zip: P(a mover's previous address is in the same ZIP code).
+    po_box_share: share of households that receive mail at a PO box (``po_box``).
     """
 
     size: int
@@ -83,6 +99,28 @@ class PopulationConfig:
     other_takes_surname: float = 0.5
     other_share: float = 0.2
     no_middle_name: float = 0.22
+    # Pew Research Center (2023) survey of women in opposite-sex marriages: 79% took the spouse's
+    # last name, 14% kept theirs, 5% hyphenated. Applied to all partners (cohabiting included)
+    # the default 0.6 above is an assumption; Hispanic women traditionally keep their surnames
+    # (assumption: 0.4).
+    partner_takes_surname_by_group: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({"hispanic": 0.4})
+    )
+    partner_hyphenates: float = 0.06  # Pew (2023): 5% of 84% who changed their name
+    divorced_reverted: float = 0.1  # assumption
+    # Assumption: about a third of US Hispanics are foreign-born (Pew Research Center, 2022:
+    # 32%); people from Latin America carry two surnames, some US-born keep both.
+    hispanic_compound_surname: float = 0.35
+    # CDC NVSS: about 31-33 twin births per 1,000 live births in 2014-2022, so ~3.2% of children.
+    twin_share: float = 0.032
+    junior_share: float = 0.03  # assumption: ~3% of sons living with their father are "Jr."
+    # CPS ASEC: 8.7% of people moved within the year before March 2022 (assumption: households
+    # move together and the period is one year).
+    mover_share: float = 0.087
+    # Assumption: most moves are local (in the CPS ~60-65% of movers stay in the same county); a
+    # same-ZIP move is narrower.
+    move_same_zip: float = 0.5
+    po_box_share: float = 0.05  # assumption: share of households getting mail at a PO box
 
     def __post_init__(self) -> None:
         def bad(field: str, problem: str) -> ConfigError:
@@ -115,11 +153,28 @@ class PopulationConfig:
         for f in (
             "partner_share", "same_sex_partner", "partner_same_group", "member_same_group",
             "partner_takes_surname", "child_takes_surname", "other_takes_surname", "other_share",
-            "no_middle_name",
+            "no_middle_name", "partner_hyphenates", "divorced_reverted",
+            "hispanic_compound_surname", "twin_share", "junior_share", "mover_share",
+            "move_same_zip", "po_box_share",
         ):  # fmt: skip
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
                 raise bad(f, f"must be a probability in [0, 1], got {v!r}")
+        by_group = self.partner_takes_surname_by_group
+        if not isinstance(by_group, Mapping):
+            raise bad("partner_takes_surname_by_group", "must be a table of group = probability")
+        for g, v in by_group.items():
+            if g not in N.GROUPS:
+                raise bad(
+                    f"partner_takes_surname_by_group.{g}",
+                    f"unknown group; known: {', '.join(N.GROUPS)}",
+                )
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                raise bad(
+                    f"partner_takes_surname_by_group.{g}",
+                    f"must be a probability in [0, 1], got {v!r}",
+                )
+        object.__setattr__(self, "partner_takes_surname_by_group", MappingProxyType(dict(by_group)))
 
 
 @dataclass(frozen=True)
@@ -131,10 +186,17 @@ class Population:
     addresses: pd.DataFrame
 
 
+#: Columns of ``Population.people``. Besides the record fields: ``second_surname`` (maternal part
+#: of a compound surname, else None: the full surname is "LAST SECOND"), ``suffix`` (JR/SR or
+#: None), ``previous_surname`` (before a marriage or after a divorce reversion), ``spouse_surname``
+#: (the partner's surname), ``twin_id`` / ``namesake_id`` (person_id of the co-twin / the Jr-Sr
+#: counterpart, else -1), ``previous_address_id`` (the household's address before its move, else
+#: -1) and ``po_box`` (the household's mailing PO box, else None).
 PEOPLE_COLUMNS: tuple[str, ...] = (
     "person_id", "household_id", "relationship", "sex", "dob", "age", "group", "first_name",
-    "middle_name", "last_name", "surname_rare", "address_id", "house_number", "street", "unit",
-    "city", "state", "zip",
+    "middle_name", "last_name", "second_surname", "suffix", "surname_rare", "first_name_rare",
+    "previous_surname", "spouse_surname", "twin_id", "namesake_id", "address_id",
+    "previous_address_id", "po_box", "house_number", "street", "unit", "city", "state", "zip",
 )  # fmt: skip
 _ADDRESS_FIELDS = ("house_number", "street", "unit", "city", "state", "zip")
 
@@ -225,20 +287,47 @@ def _age_samplers() -> tuple[_Sampler, _Sampler, _Sampler, _Sampler]:
     )
 
 
-@lru_cache
-def _surname_tables() -> tuple[list[_Sampler], list[_Sampler], np.ndarray, np.ndarray, np.ndarray]:
-    """(listed-surname sampler per group, rare-source sampler per group, char matrix (n, W)
-    uint8, name lengths (n,), names as object array)."""
-    names, w = N.surname_arrays()
-    listed = [_Sampler(w[:, g]) for g in range(len(N.GROUPS))]
-    # Rare surnames blend pieces of listed names; sources are weighted by type (pct_g, not
-    # count), so blends look like the group's rarer names rather than like SMITH or GARCIA.
-    pct = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
-    src = [_Sampler(pct[:, g]) for g in range(len(N.GROUPS))]
-    enc = names.astype("S")
+@dataclass(frozen=True)
+class _BlendTable:
+    """Raw material for invented rare names: the listed names as a char matrix and, per category,
+    a sampler of source names (weighted by type share, so blends look like the category's rarer
+    names rather than like SMITH or JOHN)."""
+
+    sources: tuple[_Sampler, ...]
+    chars: np.ndarray  # (n, W) uint8, zero-padded
+    lens: np.ndarray  # (n,)
+    listed_keys: np.ndarray  # sorted keys of listed names of <= _RARE_MAX letters
+
+
+def _blend_table(names: np.ndarray, weights: np.ndarray) -> _BlendTable:
+    """``weights``: (n_names, n_categories) holders; sources ~ share of the name in its category."""
+    enc = names.astype(f"S{_RARE_MAX}" if max(map(len, names)) < _RARE_MAX else "S")
     chars = np.frombuffer(enc.tobytes(), dtype=np.uint8).reshape(len(names), enc.dtype.itemsize)
     lens = (chars > 0).sum(axis=1)
-    return listed, src, chars, lens, names
+    pct = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    short = lens <= _RARE_MAX
+    letters = np.all((chars[short, :_RARE_MAX] == 0) | (chars[short, :_RARE_MAX] >= 65), axis=1)
+    keys = np.sort(_pack(chars[short][letters, :_RARE_MAX]))
+    return _BlendTable(tuple(_Sampler(pct[:, c]) for c in range(pct.shape[1])), chars, lens, keys)
+
+
+@lru_cache
+def _surname_tables() -> tuple[list[_Sampler], _BlendTable, np.ndarray]:
+    """(listed-surname sampler per group, rare-surname blend table per group, listed names)."""
+    names, w = N.surname_arrays()
+    listed = [_Sampler(w[:, g]) for g in range(len(N.GROUPS))]
+    # Only letters (no spaces/apostrophes) are blended: pieces of "DE LA CRUZ" are not names.
+    plain = np.array([n.isalpha() for n in names])
+    return listed, _blend_table(names[plain], w[plain]), names
+
+
+@lru_cache
+def _first_name_blend() -> _BlendTable:
+    """Blend table for rare first names, one category per (group, sex): index group * 2 + sex."""
+    names, w, sex = N.first_name_arrays()
+    plain = np.array([n.isalpha() for n in names])
+    cats = (w[:, :, None] * sex[:, None, :]).reshape(len(names), -1)  # (n, group*2+sex)
+    return _blend_table(names[plain], cats[plain])
 
 
 _RARE_MIN, _RARE_MAX = 4, 12
@@ -251,19 +340,11 @@ def _pack(chars: np.ndarray) -> np.ndarray:
     return np.bitwise_or.reduce(codes << shifts, axis=1)
 
 
-@lru_cache
-def _listed_keys() -> np.ndarray:
-    """Sorted keys of the listed surnames short enough to collide with a synthesized one."""
-    _, _, chars, lens, _ = _surname_tables()
-    return np.sort(_pack(chars[lens <= _RARE_MAX, :_RARE_MAX]))
-
-
-def _synthesize_rare(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Invented surnames for people of the given groups: prefix of one listed surname + suffix of
-    another (4-12 letters), none equal to a listed surname, unique among themselves."""
-    _, src, chars, lens, _ = _surname_tables()
-    listed_keys = _listed_keys()
-    k = len(groups)
+def _synthesize_rare(cats: np.ndarray, rng: np.random.Generator, table: _BlendTable) -> np.ndarray:
+    """Invented names for elements of the given categories: prefix of one listed name + suffix of
+    another (4-12 letters), none equal to a listed name, unique among themselves."""
+    src, chars, lens, listed_keys = table.sources, table.chars, table.lens, table.listed_keys
+    k = len(cats)
     out = np.zeros((k, _RARE_MAX), dtype=np.uint8)
     keys = np.zeros(k, dtype=np.uint64)
     todo = np.arange(k)
@@ -272,9 +353,9 @@ def _synthesize_rare(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray
     for _ in range(50):  # redraw collisions and bad lengths; a handful of rounds suffices
         a = np.empty(len(todo), dtype=np.int64)
         b = np.empty(len(todo), dtype=np.int64)
-        for gi, idx in _by_category(groups[todo], len(N.GROUPS)):
-            a[idx] = src[gi].draw(rng, len(idx))
-            b[idx] = src[gi].draw(rng, len(idx))
+        for ci, idx in _by_category(cats[todo], len(src)):
+            a[idx] = src[ci].draw(rng, len(idx))
+            b[idx] = src[ci].draw(rng, len(idx))
         la, lb = lens[a], lens[b]
         # prefix of A: 2..len-1 letters; suffix of B: 2..len-1 letters (whole name if short)
         pa = np.minimum(la, 2 + (rng.random(len(todo)) * np.maximum(la - 2, 1)).astype(np.int64))
@@ -311,6 +392,16 @@ def _first_name_sampler(g: int, s: int, d: int) -> _Sampler:
     P(name) ~ holders in group g x share of sex s x cohort ratio of the decade."""
     w_group, sex_cohort = _first_name_factors()
     return _Sampler(w_group[g] * sex_cohort[s, d])
+
+
+def _draw_first_names(cats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Listed first names for people of the given (group, sex, decade) categories."""
+    nd = len(N.cohort_ratios()[0])
+    out = np.empty(len(cats), dtype=np.int64)
+    for c, idx in _by_category(cats, len(N.GROUPS) * 2 * nd):
+        g, rem = divmod(c, 2 * nd)
+        out[idx] = _first_name_sampler(g, *divmod(rem, nd)).draw(rng, len(idx))
+    return out
 
 
 def _day_vocab(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -397,12 +488,25 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
         ca[neg] = hh_age[hh[i_child[neg]]] - _GAP_MIN - s_gap.draw(rng, neg.size)
     age[i_child] = np.maximum(ca, 0)
     age[i_other] = s_any.draw(rng, len(i_other))  # relatives, roomers: any age
+    # Twins: a child paired with the household's previous child (same age here, same dob below).
+    # cfg.twin_share of children are twins, i.e. twin_share / 2 x children pairs; no triplets.
+    rng_t = stream(seed, "population", "twin_pairs")
+    after_child = np.zeros(n, dtype=bool)
+    after_child[1:] = is_child[:-1] & (hh[1:] == hh[:-1])
+    cand = np.flatnonzero(is_child & after_child)
+    p_twin = min(1.0, cfg.twin_share / 2 * len(i_child) / max(len(cand), 1))
+    tw = cand[rng_t.random(len(cand)) < p_twin]
+    tw = tw[~np.isin(tw - 1, tw)]
+    twin_of = np.full(n, -1, dtype=np.int64)
+    twin_of[tw], twin_of[tw - 1] = tw - 1, tw
+    age[tw] = age[tw - 1]
 
     # dob: uniform within the year of age ending at the reference date
     ref = dt.date.fromisoformat(cfg.reference_date)
     upper = np.array([_years_before(ref, a) for a in range(MAX_AGE + 2)], dtype=np.int64)
     width = upper[age] - upper[age + 1]
     dob_day = upper[age] - (rng.random(n) * width).astype(np.int64)
+    dob_day[tw] = dob_day[tw - 1]
     day_lo = int(upper[-1])
     day_str, day_year = _day_vocab(day_lo, int(upper[0]))
     dob_code = dob_day - day_lo
@@ -415,38 +519,95 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     same = rng.random(n) < np.where(is_partner, cfg.partner_same_group, cfg.member_same_group)
     group = np.where(~is_hh & same, hh_group, group)
 
-    # --- surnames: codes < n_listed index listed names, others index the rare names
+    # --- surnames. Every surname is a code into one vocabulary: listed Census names first, then
+    # invented rare names, then hyphenated married names. Own draws (birth surnames, surnames
+    # reverted after a divorce, maternal second surnames) are made in one batch, so invented
+    # names are unique overall. Then couples and children take surnames from each other.
     rng = stream(seed, "population", "surnames")
-    s_listed, _, _, _, listed = _surname_tables()
+    s_listed, s_blend, listed = _surname_tables()
     u = rng.random(n)
-    own = (
-        is_hh
-        | (is_partner & (u >= cfg.partner_takes_surname))
-        | (is_other & (u >= cfg.other_takes_surname))
-    )
     child_other_name = is_child & (u >= cfg.child_takes_surname)
-    child_gets_partner = child_other_name & has_partner[hh]
+    child_gets_partner = child_other_name & has_partner[hh]  # the other parent's surname
+    own = is_hh | is_partner | (is_other & (u >= cfg.other_takes_surname))
     own |= child_other_name & ~has_partner[hh]
-    own_idx = np.flatnonzero(own)
-    own_group = group[own_idx]
-    rare = rng.random(len(own_idx)) < N.rare_surname_prob()[own_group]
-    code = np.empty(len(own_idx), dtype=np.int64)
+    # In a couple the wife changes her surname (or either partner of a same-sex couple: the
+    # partner); when she is the householder, she takes her husband's, else he takes hers.
+    wife_hh = has_partner & ~hh_male & male[np.maximum(partner_idx, 0)]
+    chg = np.where(wife_hh, hh_start, partner_idx)[has_partner]
+    keep = np.where(wife_hh, partner_idx, hh_start)[has_partner]
+    takes = np.full(n, cfg.partner_takes_surname)
+    for g, r in cfg.partner_takes_surname_by_group.items():
+        takes[group == N.GROUPS.index(g)] = r
+    u_c, u_h = rng.random(len(chg)), rng.random(len(chg))
+    c_takes = u_c < takes[chg]
+    c_hyph = c_takes & (u_h < cfg.partner_hyphenates)
+    # A divorced mother who reverted to her birth surname; her children keep the married one.
+    reverts = is_hh & ~male & ~has_partner[hh] & has_child[hh] & (age >= 25)
+    reverts &= rng.random(n) < cfg.divorced_reverted
+    hisp = group == N.GROUPS.index("hispanic")
+    compound = own & hisp & (rng.random(n) < cfg.hispanic_compound_surname)
+
+    own_idx, rev_idx, cmp_idx = (
+        np.flatnonzero(own),
+        np.flatnonzero(reverts),
+        np.flatnonzero(compound),
+    )
+    slots = np.concatenate([own_idx, rev_idx, cmp_idx])
+    slot_group = group[slots]
+    rare = rng.random(len(slots)) < N.rare_surname_prob()[slot_group]
+    code = np.empty(len(slots), dtype=np.int64)
     listed_idx = np.flatnonzero(~rare)
-    for gi, idx in _by_category(own_group[listed_idx], len(N.GROUPS)):
+    for gi, idx in _by_category(slot_group[listed_idx], len(N.GROUPS)):
         code[listed_idx[idx]] = s_listed[gi].draw(rng, len(idx))
     rare_idx = np.flatnonzero(rare)
-    rare_names = _synthesize_rare(own_group[rare_idx], rng)
+    rare_names = _synthesize_rare(slot_group[rare_idx], rng, s_blend)
     code[rare_idx] = len(listed) + np.arange(len(rare_idx))
-    sur = np.full(n, -1, dtype=np.int64)
-    sur[own_idx] = code
-    inherit_hh = ~own & ~child_gets_partner
-    sur[inherit_hh] = sur[hh_start[hh[inherit_hh]]]
-    sur[child_gets_partner] = sur[partner_idx[hh[child_gets_partner]]]
+    own_code, rev_code, second_code = np.split(code, [len(own_idx), len(own_idx) + len(rev_idx)])
     vocab = np.concatenate([listed, rare_names])
+
+    sur = np.full(n, -1, dtype=np.int64)
+    sur[own_idx] = own_code
+    second = np.full(n, -1, dtype=np.int64)
+    second[cmp_idx] = second_code
+    previous = np.full(n, -1, dtype=np.int64)
+    birth_first = sur.copy()  # first (paternal) birth surname of everyone who drew one
+    # Marriage: taken (the spouse's surname, no second surname) or hyphenated (BIRTH-SPOUSE).
+    c, k = chg[c_takes & ~c_hyph], keep[c_takes & ~c_hyph]
+    previous[c], sur[c], second[c] = sur[c], sur[k], -1
+    c, k = chg[c_hyph], keep[c_hyph]
+    previous[c], second[c] = sur[c], -1
+    sur[c] = len(vocab) + np.arange(len(c))
+    vocab = np.concatenate([vocab, vocab[previous[c]] + "-" + vocab[birth_first[k]]])
+    previous[rev_idx] = sur[rev_idx]  # the married surname (kept by her children)
+    # Inheritance: children take the husband's surname (the householder's without a partner),
+    # else the other parent's; relatives take the householder's.
+    head = np.where(wife_hh, partner_idx, hh_start)
+    other_parent = np.where(wife_hh, hh_start, partner_idx)  # the mother; -1 without a partner
+    kid_other = is_child & ~own & child_gets_partner
+    kid_head = is_child & ~own & ~kid_other
+    rel_hh = ~own & ~is_child
+    for m, src in ((kid_head, head), (kid_other, other_parent), (rel_hh, hh_start)):
+        i = np.flatnonzero(m)
+        sur[i], second[i] = sur[src[hh[i]]], second[src[hh[i]]]
+    second[kid_other] = -1
+    # Children of a compound-surname household: the father's first surname, then the mother's
+    # first birth surname (when she is in the household), e.g. HIGDON MCGLOTHLIN.
+    kid = np.flatnonzero(kid_head & (second >= 0) & has_partner[hh])
+    second[kid] = birth_first[other_parent[hh[kid]]]
+    sur[tw], second[tw] = sur[tw - 1], second[tw - 1]  # twins share their surname
+    sur[rev_idx] = rev_code  # reverted after the children inherited the married surname
+    previous[previous == sur] = -1  # a spouse with the same surname by chance: no change
+    spouse = np.full(n, -1, dtype=np.int64)  # the partner's current surname
+    i_p = np.flatnonzero(is_partner)
+    spouse[i_p] = sur[hh_start[hh[i_p]]]
+    spouse[hh_start[has_partner]] = sur[partner_idx[has_partner]]
+    vocab_na = np.append(vocab, None)  # code -1 -> None
     last_name = vocab[sur]
     surname_rare = sur >= len(listed)
+    surname_rare &= sur < len(listed) + len(rare_names)
 
-    # --- first and middle names by (group, sex, birth decade)
+    # --- first and middle names by (group, sex, birth decade); a share of first names comes
+    # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
     decades, _ = N.cohort_ratios()
     d_idx = np.clip(np.searchsorted(decades, birth_year // 10 * 10), 0, len(decades) - 1)
     nd = len(decades)
@@ -468,14 +629,58 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
             m[eq] = sampler.draw(rng_m, int(eq.sum()))
         first[idx], middle[idx] = f, m
     fnames, _, _ = N.first_name_arrays()
+    rng_r = stream(seed, "population", "first_names_rare")
+    first_rare = rng_r.random(n) < N.rare_first_name_prob()[group]
+    i_fr = np.flatnonzero(first_rare)
+    rare_first = _synthesize_rare(group[i_fr] * 2 + male[i_fr], rng_r, _first_name_blend())
+    first[i_fr] = len(fnames) + np.arange(len(i_fr))
+    fvocab = np.concatenate([fnames, rare_first])
     no_middle = stream(seed, "population", "middle_absent").random(n) < cfg.no_middle_name
-    middle_name = fnames[middle]
-    middle_name[no_middle] = None
+    middle[no_middle] = -1
+
+    # --- twins: a twin gets a first name different from the co-twin's
+    rng = stream(seed, "population", "twins")
+    i_tw = np.flatnonzero(twin_of >= 0)
+    for _ in range(5):
+        same_name = first[i_tw] == first[twin_of[i_tw]]
+        if not same_name.any():
+            break
+        j = i_tw[same_name]
+        first[j] = _draw_first_names(cat[j], rng)
+
+    # --- Jr/Sr: a son named after his father (first and middle name), both at one address
+    rng = stream(seed, "population", "juniors")
+    father = hh_start[hh]
+    son = is_child & male & hh_male[hh] & (sur == sur[father]) & (twin_of < 0)
+    son &= rng.random(n) < cfg.junior_share
+    son_idx = np.flatnonzero(son)
+    son_idx = son_idx[~pd.Series(hh[son_idx]).duplicated().to_numpy()]  # one junior per father
+    namesake = np.full(n, -1, dtype=np.int64)
+    dad_idx = father[son_idx]
+    namesake[son_idx], namesake[dad_idx] = dad_idx, son_idx
+    first[son_idx], middle[son_idx] = first[dad_idx], middle[dad_idx]
+    suffix = np.full(n, None, dtype=object)
+    suffix[son_idx], suffix[dad_idx] = "JR", "SR"
+
+    middle_name = np.append(fvocab, None)[middle]
 
     # --- addresses: one dwelling per household, assigned in random order
     addresses = build_addresses(n_hh, cfg.people_per_zip, seed, people_per_household=n / n_hh)
     hh_addr = stream(seed, "population", "address_assignment").permutation(n_hh)
     addr = hh_addr[hh]
+    # Movers: the household's address before its last move (within the period; see mover_share)
+    rng = stream(seed, "population", "moves")
+    moved = rng.random(n_hh) < cfg.mover_share
+    prev_addr = np.full(n_hh, -1, dtype=np.int64)
+    prev_addr[moved] = previous_addresses(
+        addresses["zip"].to_numpy(dtype=object), hh_addr[moved], cfg.move_same_zip, rng
+    )
+    # Mailing addresses: some households receive mail at a post-office box.
+    rng = stream(seed, "population", "po_boxes")
+    boxes = rng.random(n_hh) < cfg.po_box_share
+    box_no = rng.integers(1, 10_000, n_hh)
+    box_vocab = np.array([f"PO BOX {i}" for i in range(10_000)] + [None], dtype=object)
+    hh_box = box_vocab[np.where(boxes, box_no, -1)]
 
     cols: dict[str, np.ndarray] = {
         "person_id": np.arange(n, dtype=np.int64),
@@ -485,11 +690,20 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
         "dob": day_str[dob_code],
         "age": age.astype(np.int16),
         "group": np.array(N.GROUPS, dtype=object)[group],
-        "first_name": fnames[first],
+        "first_name": fvocab[first],
         "middle_name": middle_name,
         "last_name": last_name,
+        "second_surname": vocab_na[second],
+        "suffix": suffix,
         "surname_rare": surname_rare,
+        "first_name_rare": first >= len(fnames),  # not first_rare: twins, juniors changed
+        "previous_surname": vocab_na[previous],
+        "spouse_surname": vocab_na[spouse],
+        "twin_id": twin_of,
+        "namesake_id": namesake,
         "address_id": addr.astype(np.int64),
+        "previous_address_id": prev_addr[hh],
+        "po_box": np.repeat(hh_box, sizes),
     }
     for f in _ADDRESS_FIELDS:
         # members of a household are consecutive rows: gather per household, then repeat
@@ -498,3 +712,23 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     # copy=False: no block consolidation (stacking 13 object columns would double the run time)
     people = pd.DataFrame(cols, columns=list(PEOPLE_COLUMNS), copy=False)
     return Population(people=people, addresses=addresses)
+
+
+def previous_addresses(
+    zips: np.ndarray, current: np.ndarray, p_same_zip: float, rng: np.random.Generator
+) -> np.ndarray:
+    """For households at address positions ``current``, a previous address: with probability
+    ``p_same_zip`` another address in the same ZIP (when there is one), else another address
+    anywhere. ``zips`` lists the ZIP of every address; addresses of one ZIP are contiguous
+    (as ``build_addresses`` orders them). Never the current address, unless it is the only one."""
+    size, k = len(zips), len(current)
+    zip_code = pd.factorize(zips)[0]
+    lo_of = np.searchsorted(zip_code, np.arange(zip_code.max() + 1), side="left")
+    hi_of = np.searchsorted(zip_code, np.arange(zip_code.max() + 1), side="right")
+    lo, hi = lo_of[zip_code[current]], hi_of[zip_code[current]]
+    use_zip = (rng.random(k) < p_same_zip) & (hi - lo > 1)
+    start = np.where(use_zip, lo, 0)
+    m = np.where(use_zip, hi - lo, size) - 1  # candidates, the current one excluded
+    pick = start + np.minimum((rng.random(k) * m).astype(np.int64), np.maximum(m - 1, 0))
+    pick += pick >= current  # skip the current address
+    return np.where(m > 0, pick, current)

@@ -44,8 +44,9 @@ def test_columns_and_types(people):
     assert set(people["sex"]) == {"F", "M"}
     assert set(people["relationship"]) == {"householder", "partner", "child", "other"}
     assert set(people["group"]) <= set(N.GROUPS)
-    for col in ("first_name", "last_name", "street", "city"):
+    for col in ("first_name", "street", "city"):
         assert people[col].str.fullmatch(r"[A-Z0-9 #]+").all(), col
+    assert people["last_name"].str.fullmatch(r"[A-Z' -]+").all()  # hyphenated married names
 
 
 def test_surname_frequencies_match_tables(householders):
@@ -67,8 +68,10 @@ def test_rare_surnames(householders, people):
     assert not rare_names.isin(set(N.surnames()["name"])).any()
     assert rare_names.nunique() / len(rare_names) > 0.98  # (almost) one family per rare name
     assert rare_names.str.len().between(4, 12).all()
-    # listed surnames are never flagged rare
-    assert people.loc[~people["surname_rare"], "last_name"].isin(set(N.surnames()["name"])).all()
+    # listed surnames are never flagged rare; the others are hyphenated married names
+    other = people.loc[~people["surname_rare"], "last_name"]
+    other = other[~other.isin(set(N.surnames()["name"]))]
+    assert other.str.contains("-").all() and len(other) > 0
 
 
 def test_group_shares_match_surname_table(householders, people):
@@ -136,14 +139,25 @@ def test_relationship_and_ages(people):
 
 
 def test_surname_sharing_in_households(people):
-    hh_name = people["household_id"].map(
-        people.loc[people["relationship"] == "householder"].set_index("household_id")["last_name"]
-    )
-    same = people["last_name"] == hh_name
+    by_rel = {
+        r: people.loc[people["relationship"] == r].set_index("household_id")["last_name"]
+        for r in ("householder", "partner")
+    }
+    hh_name = people["household_id"].map(by_rel["householder"])
+    partner_name = people["household_id"].map(by_rel["partner"])
     child = people["relationship"] == "child"
-    partner = people["relationship"] == "partner"
-    assert 0.88 < same[child].mean() < 0.97  # 90% inherit, plus some via the partner's name
-    assert 0.55 < same[partner].mean() < 0.68
+    parents = (people["last_name"] == hh_name) | (people["last_name"] == partner_name)
+    assert 0.9 < parents[child].mean() < 0.97  # 90% take a parent's, plus chance equal names
+    # couples: a partner takes the surname with P = partner_takes_surname (by group), and of
+    # those 6% hyphenate instead
+    cfg = PopulationConfig(size=1)
+    partners = people[people["relationship"] == "partner"]
+    takes = partners["group"].map(cfg.partner_takes_surname_by_group).fillna(
+        cfg.partner_takes_surname
+    )
+    expected = (takes * (1 - cfg.partner_hyphenates)).mean()
+    same = (partners["last_name"] == partners["household_id"].map(by_rel["householder"])).mean()
+    assert abs(same - expected) < 0.02, (same, expected)
 
 
 def test_buildings_and_units(pop):
@@ -239,3 +253,119 @@ def test_name_tables():
     assert len(f) == 53_615 and N.first_name_tail().count == 18_794_703
     coh = N.first_name_cohorts()
     assert coh["name"].isin(set(f["name"])).all() and coh["decade"].between(1880, 2020).all()
+
+
+# ----------------------------------------------------------------------------- life events
+CFG = PopulationConfig(size=SIZE, people_per_zip=5_000)
+
+
+def _by_id(people: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    return people.iloc[ids.to_numpy()].reset_index(drop=True)
+
+
+def test_rare_first_names(people):
+    rare = people["first_name_rare"]
+    exp = (people["group"].map(dict(zip(N.GROUPS, N.rare_first_name_prob(), strict=True)))).mean()
+    assert _within(rare.mean(), exp, len(people)), (rare.mean(), exp)  # ~6% (Census 2020 tail)
+    names = people.loc[rare, "first_name"]
+    assert not names.isin(set(N.first_names()["name"])).any()
+    assert names.nunique() / len(names) > 0.98
+    by_group = rare.groupby(people["group"]).mean()
+    assert by_group["black"] > 2 * by_group["white"]  # the tail is heavier for Black Americans
+
+
+def test_compound_surnames(people, householders):
+    own = householders["previous_surname"].isna()  # not a married or reverted surname
+    hisp = householders[(householders["group"] == "hispanic") & own]
+    share = hisp["second_surname"].notna().mean()
+    assert _within(share, CFG.hispanic_compound_surname, len(hisp)), share
+    assert householders.loc[householders["group"] != "hispanic", "second_surname"].isna().all()
+    # a child of a compound-surname couple: father's first surname, mother's first birth surname
+    kids = people[(people["relationship"] == "child") & people["second_surname"].notna()]
+    assert len(kids) > 100
+    couples = people[people["relationship"].isin(["householder", "partner"])]
+    birth = couples["previous_surname"].fillna(couples["last_name"]).str.split("-").str[0]
+    # a single parent passes on both parts of their own compound surname
+    names = pd.concat([birth, couples["second_surname"].dropna()])
+    parents_birth = names.groupby(couples["household_id"].reindex(names.index)).agg(set)
+    parents_now = couples["last_name"].groupby(couples["household_id"]).agg(set)
+    in_parents = [
+        s in parents_birth.get(h, set())
+        for s, h, last in zip(
+            kids["second_surname"], kids["household_id"], kids["last_name"], strict=True
+        )
+        if last in parents_now.get(h, set())  # children with a surname of their own: skip
+    ]
+    assert len(in_parents) > 100 and np.mean(in_parents) > 0.99
+
+
+def test_juniors_share_name_and_address(people):
+    jr = people[people["suffix"] == "JR"]
+    assert len(jr) > 50
+    sr = _by_id(people, jr["namesake_id"])
+    jr = jr.reset_index(drop=True)
+    assert (sr["suffix"] == "SR").all()
+    assert (_by_id(people, sr["person_id"].rename(None))["namesake_id"] == jr["person_id"]).all()
+    for col in ("first_name", "last_name", "address_id", "household_id"):
+        assert (jr[col] == sr[col]).all(), col
+    assert (jr["middle_name"].fillna("") == sr["middle_name"].fillna("")).all()
+    assert (jr["sex"] == "M").all() and (sr["sex"] == "M").all() and (sr["age"] > jr["age"]).all()
+    assert set(people["suffix"].dropna()) == {"JR", "SR"}
+
+
+def test_twins(people):
+    tw = people[people["twin_id"] >= 0]
+    other = _by_id(people, tw["twin_id"])
+    tw = tw.reset_index(drop=True)
+    for col in ("dob", "last_name", "household_id", "address_id"):
+        assert (tw[col] == other[col]).all(), col
+    assert (tw["first_name"] != other["first_name"]).all()
+    assert (other["twin_id"] == tw["person_id"]).all()
+    children = people["relationship"] == "child"
+    share = (people.loc[children, "twin_id"] >= 0).mean()
+    assert abs(share - CFG.twin_share) < 0.006, share  # pairs only, so a little under
+
+
+def test_marriage_and_divorce_surnames(people):
+    partners = people[people["relationship"].isin(["householder", "partner"])]
+    changed = partners[partners["previous_surname"].notna() & partners["spouse_surname"].notna()]
+    assert (changed["last_name"] != changed["previous_surname"]).all()
+    hyph = changed[changed["last_name"].str.contains("-")]
+    assert len(hyph) > 50
+    assert (hyph["last_name"] == hyph["previous_surname"] + "-" + hyph["spouse_surname"]).all()
+    took = changed[~changed["last_name"].str.contains("-")]
+    assert (took["last_name"] == took["spouse_surname"]).all()
+    assert (changed["sex"] == "F").mean() > 0.9  # wives change (partners of same-sex couples too)
+    rate = (
+        partners.loc[partners["spouse_surname"].notna()]
+        .assign(changed=lambda d: d["previous_surname"].notna())
+        .groupby("group")["changed"]
+        .mean()
+    )
+    assert rate["hispanic"] < rate["white"]  # rates differ by group
+    # divorce: a single mother with her birth surname; her children keep the married one
+    single = people[(people["relationship"] == "householder") & people["spouse_surname"].isna()]
+    reverted = single[single["previous_surname"].notna()]
+    assert len(reverted) > 30 and (reverted["sex"] == "F").all()
+    kids = people[people["relationship"] == "child"].groupby("household_id")["last_name"].agg(set)
+    married = reverted["household_id"].map(kids)
+    assert (reverted["previous_surname"].to_numpy() != reverted["last_name"].to_numpy()).all()
+    has = [p in k for p, k in zip(reverted["previous_surname"], married, strict=True)]
+    assert np.mean(has) > 0.85
+
+
+def test_movers_and_po_boxes(pop, people):
+    hh = people.drop_duplicates("household_id")
+    moved = hh["previous_address_id"] >= 0
+    assert _within(moved.mean(), CFG.mover_share, len(hh))
+    prev = pop.addresses.set_index("address_id").loc[hh.loc[moved, "previous_address_id"]]
+    assert (hh.loc[moved, "previous_address_id"] != hh.loc[moved, "address_id"]).all()
+    same_zip = (prev["zip"].to_numpy() == hh.loc[moved, "zip"].to_numpy()).mean()
+    by_chance = (pop.addresses["zip"].value_counts() ** 2).sum() / len(pop.addresses) ** 2
+    expected = CFG.move_same_zip + (1 - CFG.move_same_zip) * by_chance
+    assert _within(same_zip, expected, int(moved.sum())), (same_zip, expected)
+    # the whole household moved: members share the previous address
+    assert (people.groupby("household_id")["previous_address_id"].nunique() == 1).all()
+    box = hh["po_box"].notna()
+    assert _within(box.mean(), CFG.po_box_share, len(hh))
+    assert hh.loc[box, "po_box"].str.fullmatch(r"PO BOX \d{1,4}").all()
