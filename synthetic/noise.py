@@ -32,21 +32,31 @@ import pandas as pd
 
 from synthetic.config import describe, join, like
 from synthetic.errors import ConfigError
+from synthetic.names import GROUPS
 from synthetic.rng import stream
+from synthetic.variants import accented_form, transliteration_variants
 
-NAME_FIELDS = ("first_name", "middle_name", "last_name")
+NAME_FIELDS = ("first_name", "middle_name", "last_name", "suffix")
 ADDRESS_FIELDS = ("house_number", "street", "unit", "city", "state", "zip")
 RECORD_FIELDS = (*NAME_FIELDS, "dob", *ADDRESS_FIELDS)
+#: Selection units: each row (person) on its own, or one draw shared by a household's rows.
+UNITS = ("person", "household")
 
 #: Keys of a noise table that are not parameters of the noise function.
-_RESERVED_KEYS = ("rate", "fields", "field_rates")
+_RESERVED_KEYS = ("rate", "fields", "field_rates", "group_rates")
 
 
 @dataclasses.dataclass(frozen=True)
 class NoiseContext:
-    """Shared, read-only data the noise functions may draw from."""
+    """Shared, read-only data the noise functions may draw from.
+
+    ``people`` holds person attributes (``synthetic.population.PEOPLE_COLUMNS``) aligned by position
+    with the records given to :func:`apply_noise`. A noise function sees only the attributes its
+    type ``needs``, as ``ctx.people`` restricted to the rows it is given (same index as its input).
+    """
 
     addresses: pd.DataFrame  # pool of real addresses: address_id, house_number, ..., zip
+    people: pd.DataFrame | None = None
 
 
 NoiseFn = Callable[
@@ -77,6 +87,15 @@ class NoiseType:
     default_field_rates: Mapping[str, float] = dataclasses.field(default_factory=_frozen)
     #: Cross-parameter check: returns a problem message, or None when the parameters are fine.
     check: Callable[[Mapping[str, Any]], str | None] | None = None
+    #: Person attributes (columns of ``NoiseContext.people``) the function reads.
+    needs: tuple[str, ...] = ()
+    #: Rows the type can apply to, from the person attributes in ``needs``; None: every row.
+    applies_to: Callable[[pd.DataFrame], np.ndarray] | None = None
+    #: "person": one selection draw per row; "household": one per household (a whole household's
+    #: rows are selected together, e.g. a family that moved). Needs ``household_id``.
+    unit: str = "person"
+    #: Default rates by name-origin group, overriding the rate for people of that group.
+    default_group_rates: Mapping[str, float] = dataclasses.field(default_factory=_frozen)
 
 
 #: The registry. Registration order is application order.
@@ -94,9 +113,20 @@ def noise_type(
     param_bounds: Mapping[str, tuple[float, float]] | None = None,
     default_field_rates: Mapping[str, float] | None = None,
     check: Callable[[Mapping[str, Any]], str | None] | None = None,
+    needs: tuple[str, ...] = (),
+    applies_to: Callable[[pd.DataFrame], np.ndarray] | None = None,
+    unit: str = "person",
+    default_group_rates: Mapping[str, float] | None = None,
 ) -> Callable[[NoiseFn], NoiseFn]:
     """Decorator that registers ``fn`` as the noise type ``name`` (appended: applied last)."""
     fields = tuple(fields)
+    default_group_rates = dict(default_group_rates or {})
+    if unit not in UNITS:
+        raise ValueError(f"noise type {name!r}: unit must be one of {', '.join(UNITS)}")
+    if set(default_group_rates) - set(GROUPS) or not all(
+        _is_rate(r) for r in default_group_rates.values()
+    ):
+        raise ValueError(f"noise type {name!r}: invalid default_group_rates")
     params = dict(params or {})
     param_bounds = dict(param_bounds or {})
     default_field_rates = dict(default_field_rates or {})
@@ -134,6 +164,10 @@ def noise_type(
             param_bounds=_frozen(param_bounds),
             default_field_rates=_frozen(default_field_rates),
             check=check,
+            needs=tuple(needs),
+            applies_to=applies_to,
+            unit=unit,
+            default_group_rates=_frozen(default_group_rates),
         )
         return fn
 
@@ -154,10 +188,18 @@ class NoiseSetting:
     params: Mapping[str, Any]
     #: Per-field rates overriding ``rate`` (non-joint types only).
     field_rates: Mapping[str, float] = dataclasses.field(default_factory=_frozen)
+    #: Per-group rates overriding the (field) rate for people of that name-origin group.
+    group_rates: Mapping[str, float] = dataclasses.field(default_factory=_frozen)
 
     def rate_for(self, field: str) -> float:
-        """The selection rate of ``field``."""
+        """The selection rate of ``field`` (before group overrides)."""
         return self.field_rates.get(field, self.rate)
+
+    @property
+    def active(self) -> bool:
+        """Whether any cell can be selected."""
+        rates = (self.rate, *self.field_rates.values(), *self.group_rates.values())
+        return any(r > 0 for r in rates)
 
 
 def _is_rate(value: Any) -> bool:
@@ -183,12 +225,28 @@ def _check_fields(value: Any, allowed: tuple[str, ...], where: str) -> tuple[str
     return tuple(f for f in allowed if f in value)  # registry order, for determinism
 
 
+def _rate_table(
+    table: Mapping[str, Any], key: str, allowed: tuple[str, ...], problem: str, where: str
+) -> dict[str, float] | None:
+    """The ``key = {name = rate, ...}`` table of a noise table (None if absent), names checked
+    against ``allowed`` (``problem`` + the allowed names is the error for others)."""
+    if key not in table:
+        return None
+    raw, w = table[key], join(where, key)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(w, f"must be a table of name = rate, got {describe(raw)}")
+    for name in raw:
+        if name not in allowed:
+            raise ConfigError(join(w, str(name)), f"{problem} ({', '.join(allowed)})")
+    return {name: _check_rate(r, join(w, name)) for name, r in raw.items()}
+
+
 def _validate_one(nt: NoiseType, table: Any, where: str) -> NoiseSetting:
     if table is None:
         table = {}
     if not isinstance(table, Mapping):
         raise ConfigError(where, f"must be a table (e.g. {{rate = 0.01}}), got {describe(table)}")
-    allowed = ("rate", "fields", *(() if nt.joint else ("field_rates",)), *nt.params)
+    allowed = ("rate", "fields", *(() if nt.joint else ("field_rates",)), "group_rates", *nt.params)
     for key in table:
         if key not in allowed:
             raise ConfigError(join(where, str(key)), f"unknown key; allowed: {', '.join(allowed)}")
@@ -198,23 +256,19 @@ def _validate_one(nt: NoiseType, table: Any, where: str) -> NoiseSetting:
         if "fields" in table
         else nt.fields
     )
-    if "field_rates" in table:
-        raw = table["field_rates"]
-        fr_where = join(where, "field_rates")
-        if not isinstance(raw, Mapping):
-            raise ConfigError(fr_where, f"must be a table of field = rate, got {describe(raw)}")
-        field_rates = {}
-        for f, r in raw.items():
-            if f not in fields:
-                raise ConfigError(
-                    join(fr_where, str(f)),
-                    f"not a selected field of this noise ({', '.join(fields)})",
-                )
-            field_rates[f] = _check_rate(r, join(fr_where, f))
-    elif "rate" in table:
-        field_rates = {}  # an explicit rate applies to every field
-    else:
-        field_rates = {f: r for f, r in nt.default_field_rates.items() if f in fields}
+    # An explicit rate applies to every field and group, unless overridden in the same table.
+    field_rates = _rate_table(
+        table, "field_rates", fields, "not a selected field of this noise", where
+    )
+    if field_rates is None:
+        field_rates = (
+            {}
+            if "rate" in table
+            else {f: r for f, r in nt.default_field_rates.items() if f in fields}
+        )
+    group_rates = _rate_table(table, "group_rates", GROUPS, "unknown group; known", where)
+    if group_rates is None:
+        group_rates = {} if "rate" in table else dict(nt.default_group_rates)
     params = dict(nt.params)
     for key, default in nt.params.items():
         if key in table:
@@ -222,7 +276,7 @@ def _validate_one(nt: NoiseType, table: Any, where: str) -> NoiseSetting:
             params[key] = like(table[key], default, join(where, key), *(bounds or (None, None)))
     if nt.check is not None and (problem := nt.check(params)) is not None:
         raise ConfigError(where, problem)
-    return NoiseSetting(rate, fields, _frozen(params), _frozen(field_rates))
+    return NoiseSetting(rate, fields, _frozen(params), _frozen(field_rates), _frozen(group_rates))
 
 
 def validate_noise_spec(spec: Mapping[str, Any] | None, where: str) -> dict[str, NoiseSetting]:
@@ -230,8 +284,9 @@ def validate_noise_spec(spec: Mapping[str, Any] | None, where: str) -> dict[str,
 
     ``spec`` maps noise names to tables with optional keys ``rate`` (in [0, 1]), ``fields`` (a
     subset of the fields the noise applies to), ``field_rates`` (per-field rates overriding
-    ``rate``; not for joint types) and the noise's own parameters. Every registered type appears in
-    the result, in registry order; unmentioned types get their defaults. Raises
+    ``rate``; not for joint types), ``group_rates`` (rates by name-origin group, overriding the
+    others for people of that group) and the noise's own parameters. Every registered type
+    appears in the result, in registry order; unmentioned types get their defaults. Raises
     :class:`ConfigError` naming the offending path, e.g. ``register.noise.typo.rate``.
     """
     if spec is None:
@@ -285,30 +340,46 @@ def apply_noise(
     changed by two noise types appears twice. Types missing from ``settings`` are not applied.
 
     Selection, for each type in registry order and each of its configured fields (once per row for
-    joint types): ``rng = stream(seed, "noise", side, name, field or "*")``; the cells with
-    ``rng.random(len(records)) < rate`` that are not missing (joint: rows with any configured field
-    not missing) are passed to the noise function with ``rng.spawn(1)[0]``. Missing cells stay
-    missing. The draws cover all rows, so which cells a type selects does not depend on other types
-    (except that cells another type has blanked are skipped).
+    joint types): ``rng = stream(seed, "noise", side, name, field or "*")``; ``u =
+    rng.random(len(records))`` (for household units, every row takes the ``u`` of its household's
+    first row); the cells with ``u`` below their rate (the group's rate if ``group_rates`` names the
+    row's group) that the type ``applies_to`` and that are not missing (joint: rows with any
+    configured field not missing) are passed to the noise function with ``rng.spawn(1)[0]``.
+    Missing cells stay missing. The draws cover all rows, so which cells a type selects does not
+    depend on other types (except that cells another type has blanked are skipped).
     """
     unknown = [name for name in settings if name not in NOISE]
     if unknown:
         raise ValueError(f"unknown noise types in settings: {', '.join(unknown)}")
+    active = {name: s for name, s in settings.items() if s.active}
     needed = {
         f
-        for name, s in settings.items()
-        if s.rate > 0 or any(r > 0 for r in s.field_rates.values())
+        for name, s in active.items()
         for f in (NOISE[name].fields if NOISE[name].joint else s.fields)
     }
     absent = sorted(needed - set(records.columns))
     if absent:
         raise ValueError(f"records lack the columns the noise needs: {', '.join(absent)}")
+    people = ctx.people
+    attrs = {a for name, s in active.items() for a in _attributes(NOISE[name], s)}
+    if attrs:
+        if people is None or len(people) != len(records):
+            raise ValueError(
+                "these noise types need person attributes aligned with the records "
+                f"(NoiseContext.people): {', '.join(sorted(attrs))}"
+            )
+        missing_attrs = sorted(attrs - set(people.columns))
+        if missing_attrs:
+            raise ValueError(
+                f"NoiseContext.people lacks the attributes: {', '.join(missing_attrs)}"
+            )
 
     n = len(records)
     work: dict[str, np.ndarray] = {}
     changed_fields: set[str] = set()
     log_rows: list[np.ndarray] = []
     log_fields: list[tuple[str, str]] = []
+    group_codes = None
 
     def column(f: str) -> np.ndarray:
         if f not in work:
@@ -324,25 +395,50 @@ def apply_noise(
             log_rows.append(pos[changed])
             log_fields.append((f, step_name))
 
+    def select(nt: NoiseType, setting: NoiseSetting, field: str, eligible: np.ndarray | None):
+        nonlocal group_codes
+        rng = stream(seed, "noise", side, nt.name, field)
+        u = rng.random(n)
+        if nt.unit == "household":
+            hh = people["household_id"].to_numpy()
+            _, first, inverse = np.unique(hh, return_index=True, return_inverse=True)
+            u = u[first][inverse]
+        rate = np.full(n, setting.rate_for(field) if field != "*" else setting.rate)
+        if setting.group_rates:
+            if group_codes is None:
+                group_codes = people["group"].to_numpy(dtype=object)
+            for g, r in setting.group_rates.items():
+                rate[group_codes == g] = r
+        hit = u < rate
+        if eligible is not None:
+            hit &= eligible
+        return rng, np.flatnonzero(hit)
+
+    def view(nt: NoiseType, pos: np.ndarray) -> NoiseContext:
+        if not nt.needs:
+            return ctx
+        sub = people[list(nt.needs)].iloc[pos].set_axis(records.index[pos])
+        return dataclasses.replace(ctx, people=sub)
+
     for name, nt in NOISE.items():
-        setting = settings.get(name)
+        setting = active.get(name)
         if setting is None:
             continue
+        eligible = None
+        if nt.applies_to is not None:
+            eligible = np.asarray(nt.applies_to(people[list(nt.needs)]), dtype=bool)
         if nt.joint:
-            if setting.rate <= 0:
-                continue
-            rng = stream(seed, "noise", side, name, "*")
-            pos = np.flatnonzero(rng.random(n) < setting.rate)
+            rng, pos = select(nt, setting, "*", eligible)
             blank = {f: pd.isna(column(f)[pos]) for f in setting.fields}
-            eligible = ~np.logical_and.reduce([blank[f] for f in setting.fields])
-            pos = pos[eligible]
-            blank = {f: b[eligible] for f, b in blank.items()}
+            keep = ~np.logical_and.reduce([blank[f] for f in setting.fields])
+            pos = pos[keep]
+            blank = {f: b[keep] for f, b in blank.items()}
             if pos.size == 0:
                 continue
             chosen = pd.DataFrame(
                 {f: column(f)[pos] for f in nt.fields}, index=records.index[pos], dtype=object
             )
-            out = nt.fn(chosen, rng.spawn(1)[0], setting.params, ctx)
+            out = nt.fn(chosen, rng.spawn(1)[0], setting.params, view(nt, pos))
             _checked(out, chosen, name)
             for f in setting.fields:
                 new = out[f].to_numpy(dtype=object)
@@ -350,16 +446,12 @@ def apply_noise(
                 write(f, pos, new, name)
         else:
             for f in setting.fields:
-                rate = setting.rate_for(f)
-                if rate <= 0:
-                    continue
-                rng = stream(seed, "noise", side, name, f)
-                pos = np.flatnonzero(rng.random(n) < rate)
+                rng, pos = select(nt, setting, f, eligible)
                 pos = pos[~pd.isna(column(f)[pos])]
                 if pos.size == 0:
                     continue
                 chosen = pd.Series(column(f)[pos], index=records.index[pos], name=f, dtype=object)
-                out = nt.fn(chosen, rng.spawn(1)[0], setting.params, ctx)
+                out = nt.fn(chosen, rng.spawn(1)[0], setting.params, view(nt, pos))
                 _checked(out, chosen, name)
                 write(f, pos, out.to_numpy(dtype=object), name)
 
@@ -386,17 +478,28 @@ def apply_noise(
     return noised, log
 
 
+def _attributes(nt: NoiseType, setting: NoiseSetting) -> tuple[str, ...]:
+    """Person attributes an active setting of ``nt`` reads."""
+    extra = ("household_id",) if nt.unit == "household" else ()
+    return (*nt.needs, *extra, *(("group",) if setting.group_rates else ()))
+
+
 # ---------------------------------------------------------------------------------------------
 # Helpers for the noise functions
 # ---------------------------------------------------------------------------------------------
 
 
 def _choose_variant(
-    values: pd.Series, rng: np.random.Generator, variants_of: Callable[[str], tuple[str, ...]]
+    values: pd.Series,
+    rng: np.random.Generator | None,
+    variants_of: Callable[[str], tuple[str, ...]],
+    u: np.ndarray | None = None,
 ) -> pd.Series:
     """Replace each value by one of ``variants_of(value)`` (uniformly), or keep it if none.
 
-    ``variants_of`` is called once per distinct value; the choice per cell is vectorized.
+    ``variants_of`` is called once per distinct value; the choice per cell is vectorized. Pass
+    ``u`` (uniforms, one per value) instead of ``rng`` to make the same choice for several fields
+    of a row, e.g. one romanization scheme for all of a person's names.
     """
     arr = values.to_numpy(dtype=object)
     codes, uniques = pd.factorize(arr)
@@ -405,7 +508,9 @@ def _choose_variant(
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
     flat = np.array([x for v in variants for x in v], dtype=object)
     n_var = counts[codes]
-    k = np.minimum(np.floor(rng.random(len(arr)) * n_var).astype(np.int64), n_var - 1)
+    if u is None:
+        u = rng.random(len(arr))
+    k = np.minimum(np.floor(u * n_var).astype(np.int64), n_var - 1)
     ok = n_var > 0
     out = arr.copy()
     out[ok] = flat[offsets[codes[ok]] + k[ok]]
@@ -437,20 +542,243 @@ def _address_codes(pool: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndarray, 
 # ---------------------------------------------------------------------------------------------
 
 
-# Default rate 0.10 -- assumption: roughly the share of people whose address changed between the
-# two snapshots. The US annual mover rate is ~8-12% (CPS ASEC 2022-23: ~8.7%); sources recorded
-# further apart in time would be higher. p_same_zip = 0.5 -- assumption: most moves are local
-# (in the CPS about 60-65% of movers stay in the same county), a same-ZIP move is narrower.
+def _weights_ok(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], str | None]:
+    def check(params: Mapping[str, Any]) -> str | None:
+        return (
+            None if sum(params[k] for k in keys) > 0 else f"the weights {', '.join(keys)} sum to 0"
+        )
+
+    return check
+
+
+def _pick(rng: np.random.Generator, params: Mapping[str, Any], keys: tuple[str, ...], n: int):
+    """``n`` indices into ``keys``, drawn with the relative weights ``params[key]``."""
+    w = np.array([params[k] for k in keys], dtype=float)
+    return rng.choice(len(keys), size=n, p=w / w.sum())
+
+
+def _obj(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=object)
+
+
+SURNAME_FORMS = ("paternal", "hyphenated", "concatenated", "reversed", "maternal", "married")
+
+
+# Default rate 0.5 -- assumption: half of the people with a compound surname appear in a given
+# agency's file in a form other than both surnames (US forms have one "last name" box; agencies and
+# clerks keep the first surname, join the two or reorder them). The weights are assumptions.
+@noise_type(
+    "surname_form",
+    ("last_name",),
+    0.5,
+    params={
+        "paternal": 0.55,
+        "hyphenated": 0.15,
+        "concatenated": 0.1,
+        "reversed": 0.05,
+        "maternal": 0.05,
+        "married": 0.1,
+    },
+    param_bounds={k: (0.0, math.inf) for k in SURNAME_FORMS},
+    check=_weights_ok(SURNAME_FORMS),
+    needs=("last_name", "second_surname", "spouse_surname", "sex"),
+    applies_to=lambda p: p["second_surname"].notna().to_numpy(),
+    description="compound surname GARCIA LOPEZ as GARCIA, GARCIA-LOPEZ, GARCIALOPEZ, LOPEZ GARCIA,"
+    " LOPEZ, or a wife's GARCIA DE MARTINEZ",
+)
+def surname_form(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """Record a compound (paternal + maternal) surname in another form, drawn by the weights.
+
+    The "married" form (own paternal + DE + husband's surname) applies only to women with a
+    spouse; for others it falls back to the paternal surname alone.
+    """
+    p = ctx.people
+    pat, mat = _obj(p["last_name"]), _obj(p["second_surname"])
+    spouse = _obj(p["spouse_surname"])
+    wife = (p["sex"].to_numpy(dtype=object) == "F") & ~pd.isna(spouse)
+    form = _pick(rng, params, SURNAME_FORMS, len(values))
+    forms = {
+        "paternal": pat,
+        "hyphenated": pat + "-" + mat,
+        "concatenated": _obj([a.replace(" ", "") for a in pat + mat]),
+        "reversed": mat + " " + pat,
+        "maternal": mat,
+        "married": np.where(wife, pat + " DE " + np.where(wife, spouse, ""), pat),
+    }
+    out = np.empty(len(values), dtype=object)
+    for i, name in enumerate(SURNAME_FORMS):
+        out[form == i] = forms[name][form == i]
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
+
+
+# Default rate 0.25 -- assumption: a quarter of people whose surname changed (marriage, divorce)
+# are still on a given agency's file under the previous one (updates lag, e.g. until the next
+# filing or renewal).
+@noise_type(
+    "previous_surname",
+    ("last_name",),
+    0.25,
+    needs=("previous_surname",),
+    applies_to=lambda p: p["previous_surname"].notna().to_numpy(),
+    description="surname before a marriage or divorce still on file",
+)
+def previous_surname(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """Replace the surname by the person's previous surname."""
+    return pd.Series(
+        _obj(ctx.people["previous_surname"]), index=values.index, name=values.name, dtype=object
+    )
+
+
+def _by_token(variant: Callable[[str], tuple[str, ...]]) -> Callable[[str], tuple[str, ...]]:
+    """Variants of a multi-word value: each word that has variants takes its k-th (cycling)."""
+
+    @lru_cache(maxsize=65536)
+    def of(value: str) -> tuple[str, ...]:
+        words = value.split(" ")
+        options = [variant(w) for w in words]
+        k = max((len(o) for o in options), default=0)
+        return tuple(
+            " ".join(o[i % len(o)] if o else w for w, o in zip(words, options, strict=True))
+            for i in range(k)
+        )
+
+    return of
+
+
+_translit_of = _by_token(transliteration_variants)
+
+
+# Default rate 0.02, 0.3 for the Asian/Pacific Islander group -- assumptions: agencies romanize
+# names from documents in other scripts differently (see synthetic/variants.py for the systems);
+# only names that have a listed variant change.
+@noise_type(
+    "transliteration",
+    ("first_name", "middle_name", "last_name"),
+    0.02,
+    joint=True,
+    default_group_rates={"api": 0.3},
+    description="another romanization of the person's names (MOHAMMED/MUHAMMAD, LEE/YI, CHOI/CHOE)",
+)
+def transliteration(
+    rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.DataFrame:
+    """Replace every name of the row that has a transliteration variant by one of them; one draw
+    per person, shared by their fields (the agency applies one scheme to the whole name)."""
+    u = rng.random(len(rows))
+    out = rows.copy()
+    for f in rows.columns:
+        out[f] = _choose_variant(rows[f], None, _translit_of, u=u)
+    return out
+
+
+# Default rate 0; 0.05 for the Asian/Pacific Islander group -- assumption: East Asian names are
+# written family name first, and some records swap the given and family name.
+@noise_type(
+    "name_order",
+    ("first_name", "last_name"),
+    0.0,
+    joint=True,
+    default_group_rates={"api": 0.05},
+    description="given and family name swapped (family-name-first order)",
+)
+def name_order(
+    rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.DataFrame:
+    """Swap first and last name (rows with both)."""
+    first, last = _obj(rows["first_name"]), _obj(rows["last_name"])
+    both = ~pd.isna(first) & ~pd.isna(last)
+    out = rows.copy()
+    out["first_name"] = np.where(both, last, first)
+    out["last_name"] = np.where(both, first, last)
+    return out
+
+
+# Default rate 0.01 -- assumption: people known by their middle name (J. EDGAR HOOVER) are
+# recorded by it as the first name.
+@noise_type(
+    "middle_as_first",
+    ("first_name", "middle_name"),
+    0.01,
+    joint=True,
+    description="middle name used as the first name (the first name reduced to its initial)",
+)
+def middle_as_first(
+    rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.DataFrame:
+    """First name := middle name, middle name := the first name's initial (rows with both)."""
+    first, middle = _obj(rows["first_name"]), _obj(rows["middle_name"])
+    ok = ~pd.isna(first) & ~pd.isna(middle)
+    out = rows.copy()
+    new_first, new_middle = first.copy(), middle.copy()
+    new_first[ok] = middle[ok]
+    new_middle[ok] = [str(x)[:1] for x in first[ok]]
+    out["first_name"], out["middle_name"] = new_first, new_middle
+    return out
+
+
+_accents_of = _by_token(lambda w: (a,) if (a := accented_form(w)) else ())
+
+
+# Default rate 0; 0.1 for the Hispanic and Asian/Pacific Islander groups -- assumption: records
+# keyed from foreign documents keep native diacritics (NGUYỄN, MUÑOZ); US systems mostly drop them.
+@noise_type(
+    "diacritics",
+    ("first_name", "middle_name", "last_name"),
+    0.0,
+    default_group_rates={"hispanic": 0.1, "api": 0.1},
+    description="native diacritics kept (NGUYỄN, MUÑOZ, JOSÉ)",
+)
+def diacritics(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """Write each name with its native diacritics where the table has them."""
+    return _choose_variant(values, rng, _accents_of)
+
+
+# Default rate 0.5 -- assumption: half of the households that moved (population.mover_share) are
+# still at their previous address in a given agency's file (one agency's snapshot predates the move
+# or its update lags). The whole household is selected together.
 @noise_type(
     "stale_address",
     ADDRESS_FIELDS,
-    0.10,
+    0.5,
+    joint=True,
+    needs=("previous_address_id",),
+    applies_to=lambda p: (p["previous_address_id"] >= 0).to_numpy(),
+    unit="household",
+    description="the household's previous address (before its move) still on file",
+)
+def stale_address(
+    rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.DataFrame:
+    """Replace each row's address with its previous address, looked up in ``ctx.addresses``."""
+    pool = ctx.addresses
+    at = pd.Index(pool["address_id"]).get_indexer(ctx.people["previous_address_id"].to_numpy())
+    if (at < 0).any():
+        raise ValueError("stale_address: a previous_address_id is not in the address pool")
+    out = rows.copy()
+    for f in rows.columns:
+        if f in pool.columns:
+            out[f] = pool[f].to_numpy(dtype=object)[at]
+    return out
+
+
+# Default rate 0: for files that hold a person at an address unrelated to their household's history
+# (e.g. a voter file of another state). Moves are modelled by the population and `stale_address`.
+@noise_type(
+    "other_address",
+    ADDRESS_FIELDS,
+    0.0,
     joint=True,
     params={"p_same_zip": 0.5},
     param_bounds={"p_same_zip": (0.0, 1.0)},
-    description="previous address recorded: the whole address replaced by another from the pool",
+    description="an unrelated address: the whole address replaced by another from the pool",
 )
-def stale_address(
+def other_address(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
 ) -> pd.DataFrame:
     """Replace each row's address with another address of ``ctx.addresses``.
@@ -489,6 +817,56 @@ def stale_address(
     for f in rows.columns:
         if f in new.columns:
             out[f] = new[f].to_numpy(dtype=object)
+    return out
+
+
+# Default rate 0.5 -- assumption: half of the households with a PO box give it to a given agency
+# as their address (tax returns ask for a mailing address).
+@noise_type(
+    "mailing_address",
+    ("house_number", "street", "unit"),
+    0.5,
+    joint=True,
+    needs=("po_box",),
+    applies_to=lambda p: p["po_box"].notna().to_numpy(),
+    unit="household",
+    description="mailing address (PO BOX 123) recorded instead of the residence",
+)
+def mailing_address(
+    rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.DataFrame:
+    """Street := the PO box, no house number, no unit (same city, state and ZIP)."""
+    out = rows.copy()
+    out["street"] = _obj(ctx.people["po_box"])
+    out["house_number"] = np.full(len(rows), None, dtype=object)
+    out["unit"] = np.full(len(rows), "", dtype=object)
+    return out
+
+
+INVALID_FORMS = ("zip_only", "number_only")
+
+
+# Default rate 0.005 -- assumption: a few records per thousand hold an unusable street address.
+@noise_type(
+    "invalid_address",
+    ("house_number", "street", "unit", "zip"),
+    0.005,
+    joint=True,
+    params={"zip_only": 0.5, "number_only": 0.5},
+    param_bounds={k: (0.0, math.inf) for k in INVALID_FORMS},
+    check=_weights_ok(INVALID_FORMS),
+    description="unusable street address: the street field holds only the ZIP or only a number",
+)
+def invalid_address(
+    rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.DataFrame:
+    """Street := the ZIP code (``zip_only``) or the house number (``number_only``); the house
+    number and unit are emptied. The ZIP field itself is unchanged."""
+    form = _pick(rng, params, INVALID_FORMS, len(rows))
+    out = rows.copy()
+    out["street"] = np.where(form == 0, _obj(rows["zip"]), _obj(rows["house_number"]))
+    out["house_number"] = np.full(len(rows), None, dtype=object)
+    out["unit"] = np.full(len(rows), "", dtype=object)
     return out
 
 
@@ -631,13 +1009,59 @@ def nickname(
     return _choose_variant(values, rng, _nicknames_of)
 
 
+# Default rate 0.003 -- assumption: placeholder birth dates are entered when only the year is known
+# (common in immigration records of people from countries without birth registration). p_jan1 =
+# 0.8 -- assumption: most placeholders keep the year.
+@noise_type(
+    "dob_placeholder",
+    ("dob",),
+    0.003,
+    params={"p_jan1": 0.8},
+    param_bounds={"p_jan1": (0.0, 1.0)},
+    description="placeholder date of birth: January 1 of the birth year, or 1900-01-01",
+)
+def dob_placeholder(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """YYYY-01-01 (same year) with probability ``p_jan1``, else 1900-01-01."""
+    year = values.astype(str).str.slice(0, 4).to_numpy(dtype=object)
+    jan1 = rng.random(len(values)) < params["p_jan1"]
+    out = np.where(jan1, year + "-01-01", "1900-01-01").astype(object)
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
+
+
+# Default rate 0.005 -- assumption: day and month swapped when a date is written in day-month order
+# (most of the world) and read in month-day order (the US), or the reverse.
+@noise_type(
+    "dob_swap",
+    ("dob",),
+    0.005,
+    description="day and month of the birth date swapped (where both are <= 12 and differ)",
+)
+def dob_swap(
+    values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
+) -> pd.Series:
+    """YYYY-MM-DD -> YYYY-DD-MM where DD <= 12 and DD != MM; other values are unchanged."""
+    s = values.astype(str)
+    ok = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").to_numpy(dtype=bool)
+    month = pd.to_numeric(s.str.slice(5, 7), errors="coerce").to_numpy()
+    day = pd.to_numeric(s.str.slice(8, 10), errors="coerce").to_numpy()
+    swap = ok & (day <= 12) & (day != month) & (day >= 1)
+    out = values.to_numpy(dtype=object, copy=True)
+    out[swap] = (s.str.slice(0, 5) + s.str.slice(8, 10) + "-" + s.str.slice(5, 7)).to_numpy(
+        dtype=object
+    )[swap]
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
+
+
 # Default 0.01: pseudopeople's default for leave_blank. middle_name 0.2 -- assumption: many
-# sources do not collect or often omit the middle name.
+# sources do not collect or often omit the middle name. suffix 0.5 -- assumption: a name suffix
+# (JR, SR) is often not recorded.
 @noise_type(
     "missing",
     RECORD_FIELDS,
     0.01,
-    default_field_rates={"middle_name": 0.2},
+    default_field_rates={"middle_name": 0.2, "suffix": 0.5},
     description="field left blank (None)",
 )
 def missing(

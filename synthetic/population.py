@@ -14,7 +14,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -104,7 +103,7 @@ class PopulationConfig:
     # the default 0.6 above is an assumption; Hispanic women traditionally keep their surnames
     # (assumption: 0.4).
     partner_takes_surname_by_group: Mapping[str, float] = dataclasses.field(
-        default_factory=lambda: MappingProxyType({"hispanic": 0.4})
+        default_factory=lambda: {"hispanic": 0.4}
     )
     partner_hyphenates: float = 0.06  # Pew (2023): 5% of 84% who changed their name
     divorced_reverted: float = 0.1  # assumption
@@ -174,7 +173,7 @@ class PopulationConfig:
                     f"partner_takes_surname_by_group.{g}",
                     f"must be a probability in [0, 1], got {v!r}",
                 )
-        object.__setattr__(self, "partner_takes_surname_by_group", MappingProxyType(dict(by_group)))
+        object.__setattr__(self, "partner_takes_surname_by_group", dict(by_group))  # a copy
 
 
 @dataclass(frozen=True)

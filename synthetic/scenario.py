@@ -41,7 +41,8 @@ from synthetic.rng import stream
 
 #: Sections of a scenario file that this module owns.
 DATA_SECTIONS: tuple[str, ...] = ("scenario", "population", "register", "query")
-#: Truth-side attributes of each record kept for reports (never shown to methods).
+#: Truth-side attributes of each record kept for reports and error attribution (never shown to
+#: methods): who the person is, their true name and birth date, and their life events.
 PEOPLE_COLUMNS: tuple[str, ...] = (
     "person_id",
     "household_id",
@@ -49,7 +50,18 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
     "sex",
     "age",
     "group",
+    "first_name",
+    "last_name",
+    "second_surname",
+    "dob",
     "surname_rare",
+    "first_name_rare",
+    "previous_surname",
+    "twin_id",
+    "namesake_id",
+    "address_id",
+    "previous_address_id",
+    "po_box",
 )
 
 
@@ -250,9 +262,8 @@ def build_task(cfg: ScenarioConfig, seed: int, population: Population | None = N
     q_people = np.concatenate([picked_in, picked_out])
     q_people = q_people[stream(seed, "query", "order").permutation(q_people.size)]
 
-    ctx = NoiseContext(addresses=pop.addresses)
-    query, q_log = _record(people, q_people, "Q", cfg.query.noise, seed, "query", ctx)
-    register, r_log = _record(people, reg_people, "R", cfg.register.noise, seed, "register", ctx)
+    query, q_log = _record(pop, q_people, "Q", cfg.query.noise, seed, "query")
+    register, r_log = _record(pop, reg_people, "R", cfg.register.noise, seed, "register")
 
     reg_row_of = np.full(len(people), -1, dtype=np.int64)
     reg_row_of[reg_people] = np.arange(reg_people.size)
@@ -282,16 +293,26 @@ def _people(people: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
 
 
 def _record(
-    people: pd.DataFrame,
+    pop: Population,
     rows: np.ndarray,
     prefix: str,
     noise: Mapping[str, NoiseSetting],
     seed: int,
     side: str,
-    ctx: NoiseContext,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One agency's recording of the chosen people: its own ids, its own noise."""
-    records = people.iloc[rows][list(RECORD_FIELDS)].reset_index(drop=True)
+    """One agency's recording of the chosen people: its own ids, its own noise.
+
+    Before noise, a record holds the person's name as on their documents: a compound surname in
+    full ("GARCIA LOPEZ"), the suffix if any.
+    """
+    people = pop.people.iloc[rows].reset_index(drop=True)
+    records = people[list(RECORD_FIELDS)].copy()
+    second = people["second_surname"].to_numpy(dtype=object)
+    has = ~pd.isna(second)
+    last = records["last_name"].to_numpy(dtype=object, copy=True)
+    last[has] = last[has] + " " + second[has]
+    records["last_name"] = last
+    ctx = NoiseContext(addresses=pop.addresses, people=people)
     noised, log = apply_noise(records, noise, seed, side, ctx)
     width = max(7, len(str(len(rows))))
     ids = pd.Series(np.arange(len(rows))).astype(str).str.zfill(width)

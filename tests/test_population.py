@@ -152,8 +152,8 @@ def test_surname_sharing_in_households(people):
     # those 6% hyphenate instead
     cfg = PopulationConfig(size=1)
     partners = people[people["relationship"] == "partner"]
-    takes = partners["group"].map(cfg.partner_takes_surname_by_group).fillna(
-        cfg.partner_takes_surname
+    takes = (
+        partners["group"].map(cfg.partner_takes_surname_by_group).fillna(cfg.partner_takes_surname)
     )
     expected = (takes * (1 - cfg.partner_hyphenates)).mean()
     same = (partners["last_name"] == partners["household_id"].map(by_rel["householder"])).mean()
