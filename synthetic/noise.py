@@ -361,7 +361,7 @@ def apply_noise(
     if absent:
         raise ValueError(f"records lack the columns the noise needs: {', '.join(absent)}")
     people = ctx.people
-    attrs = {a for name, s in active.items() for a in _attributes(NOISE[name], s)}
+    attrs = required_attributes(active)
     if attrs:
         if people is None or len(people) != len(records):
             raise ValueError(
@@ -476,6 +476,11 @@ def apply_noise(
             }
         )
     return noised, log
+
+
+def required_attributes(settings: Mapping[str, NoiseSetting]) -> set[str]:
+    """Person attributes (``NoiseContext.people`` columns) that ``settings`` need."""
+    return {a for name, s in settings.items() if s.active for a in _attributes(NOISE[name], s)}
 
 
 def _attributes(nt: NoiseType, setting: NoiseSetting) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from synthetic.noise import (
     NoiseContext,
     NoiseSetting,
     apply_noise,
+    required_attributes,
     validate_noise_spec,
 )
 from synthetic.population import Population, PopulationConfig, generate_population
@@ -288,8 +289,14 @@ def build_task(cfg: ScenarioConfig, seed: int, population: Population | None = N
     )
 
 
+def _take(frame: pd.DataFrame, rows: np.ndarray, columns: Any) -> pd.DataFrame:
+    """``frame.iloc[rows][columns]`` with a fresh RangeIndex, column by column (no block
+    consolidation of the object columns: about 4x faster than ``iloc`` on the whole frame)."""
+    return pd.DataFrame({c: frame[c].to_numpy()[rows] for c in columns}, copy=False)
+
+
 def _people(people: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    return people.iloc[rows][list(PEOPLE_COLUMNS)].reset_index(drop=True)
+    return _take(people, rows, PEOPLE_COLUMNS)
 
 
 def _record(
@@ -305,13 +312,13 @@ def _record(
     Before noise, a record holds the person's name as on their documents: a compound surname in
     full ("GARCIA LOPEZ"), the suffix if any.
     """
-    people = pop.people.iloc[rows].reset_index(drop=True)
-    records = people[list(RECORD_FIELDS)].copy()
-    second = people["second_surname"].to_numpy(dtype=object)
+    records = _take(pop.people, rows, RECORD_FIELDS)
+    second = pop.people["second_surname"].to_numpy(dtype=object)[rows]
     has = ~pd.isna(second)
     last = records["last_name"].to_numpy(dtype=object, copy=True)
     last[has] = last[has] + " " + second[has]
     records["last_name"] = last
+    people = _take(pop.people, rows, sorted(required_attributes(noise)))
     ctx = NoiseContext(addresses=pop.addresses, people=people)
     noised, log = apply_noise(records, noise, seed, side, ctx)
     width = max(7, len(str(len(rows))))

@@ -39,7 +39,13 @@ def _people() -> pd.DataFrame:
         ],
     )
     df["age"] = df["age"].astype("int16")
-    df["surname_rare"] = False
+    df["surname_rare"] = df["first_name_rare"] = False
+    for col in ("second_surname", "suffix", "previous_surname", "spouse_surname", "po_box"):
+        df[col] = None
+    df["second_surname"] = df["second_surname"].astype(object)
+    df.loc[3, "second_surname"] = "LOPEZ"  # a compound surname, recorded in full
+    for col in ("twin_id", "namesake_id", "previous_address_id"):
+        df[col] = -1
     df = df.merge(addresses, on="address_id", how="left")
     return df[list(PEOPLE_COLUMNS)]
 
@@ -88,6 +94,10 @@ def test_truth_on_hand_checked_population() -> None:
         )
     # Methods see record ids and fields only, never person ids.
     assert "person_id" not in task.query.columns and "person_id" not in task.register.columns
+    # A compound surname is recorded in full (paternal maternal) before any noise.
+    ana = task.register_people.index[task.register_people["person_id"] == 3][0]
+    assert task.register.loc[ana, "last_name"] == "GARCIA LOPEZ"
+    assert task.register_people.loc[ana, "last_name"] == "GARCIA"
 
 
 def test_queries_outside_register_have_no_truth() -> None:
