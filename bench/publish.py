@@ -2,7 +2,8 @@
 
 ``linkrisk publish`` runs each preset in ``bench/scenarios/`` with its own seed into
 ``results/<preset>/`` and replaces every block of README.md delimited by
-``<!-- headline:<preset> -->`` and ``<!-- /headline -->`` with that run's headline table.
+``<!-- headline:<preset> -->`` and ``<!-- /headline -->`` with that run's headline table, and
+the block ``<!-- noise-types -->`` ... ``<!-- /noise-types -->`` with the noise registry.
 """
 
 from __future__ import annotations
@@ -11,12 +12,35 @@ import re
 from pathlib import Path
 
 import pandas as pd
+from tabulate import tabulate
 
 from bench.config import load_benchmark, presets
 from bench.report import headline_table
 from bench.runner import RESULTS_DIR, run
+from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS
 
 BLOCK = re.compile(r"(<!-- headline:(?P<name>[\w.+-]+) -->\n).*?(<!-- /headline -->)", re.S)
+NOISE_BLOCK = re.compile(r"(<!-- noise-types -->\n).*?(<!-- /noise-types -->)", re.S)
+
+
+def noise_table() -> str:
+    """Markdown table of the registered noise types, in application order, with defaults."""
+    rows = []
+    for nt in NOISE.values():
+        rate = f"{nt.default_rate:g}"
+        if nt.default_field_rates:
+            rate += " (" + ", ".join(f"{f} {r:g}" for f, r in nt.default_field_rates.items()) + ")"
+        if nt.default_group_rates:
+            rate += " (" + ", ".join(f"{g} {r:g}" for g, r in nt.default_group_rates.items()) + ")"
+        scope = "person" if nt.joint else "cell"
+        if nt.unit == "household":
+            scope = "household"
+        fields = {RECORD_FIELDS: "every record field", ADDRESS_FIELDS: "the address"}.get(
+            nt.fields, ", ".join(nt.fields)
+        )
+        rows.append([f"`{nt.name}`", fields, rate, scope, nt.description])
+    headers = ["noise", "fields", "default rate", "drawn per", "what it does"]
+    return tabulate(rows, headers=headers, tablefmt="github") + "\n"
 
 
 def readme_block(name: str, results_dir: Path = RESULTS_DIR) -> str:
@@ -34,6 +58,7 @@ def update_readme(readme: Path, results_dir: Path = RESULTS_DIR) -> list[str]:
         filled.append(m["name"])
         return m.group(1) + readme_block(m["name"], results_dir) + m.group(3)
 
+    text = NOISE_BLOCK.sub(lambda m: m.group(1) + noise_table() + m.group(2), text)
     readme.write_text(BLOCK.sub(fill, text), encoding="utf-8")
     return filled
 

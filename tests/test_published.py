@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bench.config import load_benchmark, presets
-from bench.publish import BLOCK, readme_block
+from bench.publish import BLOCK, NOISE_BLOCK, noise_table, readme_block
 from bench.runner import run
 from bench.store import compute_metrics
 
@@ -42,6 +42,13 @@ def test_readme_headline_blocks_match_results() -> None:
         assert body == readme_block(m["name"], RESULTS), (
             f"README headline for {m['name']} is stale: run `linkrisk publish`"
         )
+
+
+def test_readme_lists_every_noise_type() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = NOISE_BLOCK.search(text)
+    assert m, "README has no noise-types block"
+    assert text[m.end(1) : m.start(2)] == noise_table(), "stale: run `linkrisk publish`"
 
 
 def test_default_preset_reproduces_published_files_byte_for_byte(tmp_path: Path) -> None:
