@@ -12,8 +12,10 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from bench.causes import DEFINITIONS as CAUSE_DEFINITIONS
+from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, cause_descriptions
 from bench.metrics import DEFINITIONS
-from bench.store import compute_metrics, write_json
+from bench.store import compute_causes, compute_metrics, write_json
 
 PACKAGES = (
     "linkrisk",
@@ -28,6 +30,9 @@ PACKAGES = (
     "nicknames",
     "tabulate",
 )
+
+#: Derived cause tables (false matches, missed matches), rebuilt from raw/ with the metrics.
+CAUSE_FILES = ("causes.csv", "missed_causes.csv")
 
 #: Headline columns: (metrics column, header, formatter).
 HEADLINE: tuple[tuple[str, str, str], ...] = (
@@ -71,10 +76,17 @@ def reproduce_command(info: dict[str, Any]) -> str:
 
 
 def write_outputs(run_dir: Path) -> pd.DataFrame:
-    """(Re)compute metrics from ``run_dir/raw`` and write metrics, report.md and manifest.json."""
+    """(Re)compute metrics and cause tables from ``run_dir/raw``; write metrics.csv/.json,
+    causes.csv, missed_causes.csv, report.md and manifest.json."""
     metrics = compute_metrics(run_dir)
     metrics.to_csv(run_dir / "metrics.csv", index=False, lineterminator="\n")
     write_json(metrics.to_dict("records"), run_dir / "metrics.json")
+    causes = compute_causes(run_dir)
+    for table, name in zip(causes or (None, None), CAUSE_FILES, strict=True):
+        if table is None:
+            (run_dir / name).unlink(missing_ok=True)  # never leave tables raw/ cannot back
+        else:
+            table.to_csv(run_dir / name, index=False, lineterminator="\n")
     info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     methods = [
@@ -82,16 +94,21 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
         for name in info["methods"]
     ]
     (run_dir / "report.md").write_text(
-        render_markdown(metrics, info, config, methods), encoding="utf-8"
+        render_markdown(metrics, info, config, methods, causes), encoding="utf-8"
     )
     write_manifest(run_dir, info, config)
     return metrics
 
 
 def render_markdown(
-    metrics: pd.DataFrame, info: dict[str, Any], config: dict[str, Any], methods: list[dict]
+    metrics: pd.DataFrame,
+    info: dict[str, Any],
+    config: dict[str, Any],
+    methods: list[dict],
+    causes: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> str:
-    """The Markdown report of one run."""
+    """The Markdown report of one run (``causes``: the tables of
+    :func:`bench.store.compute_causes`, None if raw/ lacks what attribution needs)."""
     scen = config["scenario"]
     lines = [
         f"# linkrisk report: {info['scenario']}",
@@ -108,6 +125,7 @@ def render_markdown(
         "",
         headline_table(metrics),
         "",
+        *_cause_sections(causes),
         "## Definitions",
         "",
         *(f"- **{k}**: {v}" for k, v in DEFINITIONS.items()),
@@ -116,6 +134,14 @@ def render_markdown(
         "- Resolution of multiple hits per query: `all` keeps every accepted pair; `best` the "
         "highest-scoring one (ties: first register record); `unique-only` verifies a query only "
         "if exactly one register record was accepted.",
+        "",
+        "### False-match causes (in priority order)",
+        "",
+        *(
+            f"- **{c.name.format(noise='<type>')}**: {c.description}"
+            for c in FALSE_MATCH_CAUSES.values()
+        ),
+        *(f"- **{k}**: {v}" for k, v in CAUSE_DEFINITIONS.items()),
         "",
         "## Scope and limitations",
         "",
@@ -163,6 +189,70 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _cell(count: int, share: float) -> str:
+    return f"{count:,}" if count == 0 or pd.isna(share) else f"{count:,} ({100 * share:.1f}%)"
+
+
+def cause_matrix(
+    table: pd.DataFrame, count: str, keep: set[str], describe: bool = True, fmt: str = "github"
+) -> str:
+    """A cause table as a matrix: rows = causes in order (those in ``keep``, or with a non-zero
+    count for some method), columns = methods, cells = count (share of the method's total), and
+    a closing total row; ``describe`` adds each cause's description."""
+    methods = list(dict.fromkeys(table["method"]))
+    by = table.set_index(["cause", "method"])
+    descriptions = cause_descriptions() if describe else {}
+    rows = []
+    for name in dict.fromkeys(table["cause"]):
+        counts = [int(by.loc[(name, m), count]) for m in methods]
+        if name not in keep and not any(counts):
+            continue  # e.g. a noise type this scenario does not apply
+        cells = [_cell(n, by.loc[(name, m), "share"]) for n, m in zip(counts, methods, strict=True)]
+        rows.append([name, *([descriptions.get(name, "")] if describe else []), *cells])
+    totals = table.groupby("method", sort=False)[count].sum()
+    rows.append(
+        [f"all ({count})", *([""] if describe else []), *(f"{totals[m]:,}" for m in methods)]
+    )
+    headers = ["cause", *(["description"] if describe else []), *methods]
+    align = ["left"] * (2 if describe else 1) + ["right"] * len(methods)
+    return tabulate(rows, headers=headers, tablefmt=fmt, colalign=align)
+
+
+def _cause_sections(causes: tuple[pd.DataFrame, pd.DataFrame] | None) -> list[str]:
+    """The report sections on false matches and missed matches by cause."""
+    if causes is None:
+        return [
+            "## False matches by cause",
+            "",
+            "Not available: this run's `raw/` predates `register_people.parquet` and "
+            "`noise_log.parquet`; rerun it to attribute errors.",
+            "",
+        ]
+    fp, fn = causes
+    # Causes about who the people are always show (a zero is informative); noise causes only
+    # when some method has one.
+    named = {c.name for c in FALSE_MATCH_CAUSES.values() if not c.per_noise}
+    return [
+        "## False matches by cause",
+        "",
+        "Each false match counted once, under the first cause that holds (priority = row order; "
+        "see the definitions). Cells: false matches (share of the method's false matches). Noise "
+        "types that caused none are omitted. Per method and with per-1M-query rates: "
+        "`causes.csv`.",
+        "",
+        cause_matrix(fp, "FP", named),
+        "",
+        "### Missed matches by noise",
+        "",
+        "Each missed true link counted once, under the first noise type (registry order) that "
+        "changed either of its records; `none`: neither record was changed. Per method: "
+        "`missed_causes.csv` (with blocking loss per cause).",
+        "",
+        cause_matrix(fn, "FN", {NO_NOISE}, describe=False),
+        "",
+    ]
 
 
 def _parameter_tables(params: dict[str, Any], cells: dict[str, dict[str, int]]) -> list[str]:

@@ -5,11 +5,17 @@ Output layout of one run (``results/<scenario>/`` by default)::
     raw/<method>.parquet   pairs the method considered: query_row, register_row, score, accept, link
     raw/<method>.json      the method's kind, parameters, resolution, and whether it was blocked
     raw/truth.parquet      true links (query_row, register_row)
-    raw/query_people.parquet  truth-side attributes of each query record (for subgroup reports)
+    raw/query_people.parquet     truth-side attributes of each query record (subgroups, causes)
+    raw/register_people.parquet  the same, with register_row, for the register records in a true
+                           or declared link (error attribution)
+    raw/noise_log.parquet  the cells noise changed (side, row, field, noise) in the query list and
+                           in those register records
     raw/run.json           sizes, seeds, blocking pass counts, method order
     config.json            the effective configuration (defaults filled in)
     metrics.csv/.json      derived from raw/ alone (``linkrisk report`` recomputes them)
-    report.md              headline table, definitions, parameters, manifest summary
+    causes.csv             false matches by cause, per method (derived from raw/, as metrics)
+    missed_causes.csv      missed matches by the noise that changed either record, per method
+    report.md              headline table, causes, definitions, parameters, manifest summary
     manifest.json          versions, seeds, config hash, SHA-256 of every file above
 
 Everything is written to a temporary sibling directory and moved into place only when complete,
@@ -116,11 +122,23 @@ def run(
             with steps.step("writing truth"):
                 write_parquet(task.truth, raw / "truth.parquet")
                 write_parquet(task.query_people, raw / "query_people.parquet")
+            linked = [task.truth["register_row"].to_numpy()]
             for m in methods:
                 with steps.step(f"method {m.name}"):
                     if m.needs_training:
                         m.fit(train, train_cands, labels)
-                    _run_method(m, prep, candidates if m.uses_blocking() else None, raw)
+                    linked.append(
+                        _run_method(m, prep, candidates if m.uses_blocking() else None, raw)
+                    )
+            # Attribution needs the people and noise of the register records that appear in a
+            # true or declared link only: a few percent of the register, so raw/ stays small.
+            rows = np.unique(np.concatenate(linked))
+            people = task.register_people.iloc[rows].reset_index(drop=True)
+            people.insert(0, "register_row", rows)
+            write_parquet(people, raw / "register_people.parquet")
+            log = task.noise_log
+            keep = (log["side"] == "query").to_numpy() | np.isin(log["row"].to_numpy(), rows)
+            write_parquet(log[keep].reset_index(drop=True), raw / "noise_log.parquet")
             info = {
                 "scenario": bench.name,
                 "source": bench.source,
@@ -159,7 +177,8 @@ def _noise_counts(task: LinkageTask) -> dict[str, dict[str, int]]:
     return out
 
 
-def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> None:
+def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:
+    """Score, resolve and write one method's pairs; return the register rows it linked."""
     scored = m.score(prep, cands)
     link = resolve(scored.query_row, scored.register_row, scored.score, scored.accept, m.resolve)
     frame = pd.DataFrame(
@@ -181,3 +200,4 @@ def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Pa
         "params": m.params,
     }
     write_json(meta, raw / f"{m.name}.json")
+    return frame["register_row"].to_numpy()[link]

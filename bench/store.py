@@ -1,7 +1,8 @@
 """Storage of run outputs: deterministic writers, atomic directories, reading raw outputs back.
 
-Raw outputs (pairs, scores, truth) are kept apart from derived metrics, so that metrics and
-reports can be recomputed from ``raw/`` alone without rerunning any method.
+Raw outputs (pairs, scores, truth, the people behind each record, the noise log) are kept apart
+from derived metrics and cause tables, so that they and the reports can be recomputed from
+``raw/`` alone without rerunning any method.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.causes import (
+    NoiseIndex,
+    attribute_false_matches,
+    attribute_missed_matches,
+    cause_table,
+    compared_fields,
+)
 from bench.metrics import confusion
 
 
@@ -64,6 +72,12 @@ def atomic_dir(out_dir: Path) -> Iterator[Path]:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _method_pairs(raw: Path, name: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    """A method's metadata and its pairs (query_row, register_row, score, accept, link)."""
+    meta = json.loads((raw / f"{name}.json").read_text(encoding="utf-8"))
+    return meta, pd.read_parquet(raw / f"{name}.parquet")
+
+
 def compute_metrics(run_dir: Path) -> pd.DataFrame:
     """Recompute every method's metrics from a run's raw outputs alone."""
     raw = run_dir / "raw"
@@ -72,8 +86,7 @@ def compute_metrics(run_dir: Path) -> pd.DataFrame:
     tq, tr = truth["query_row"].to_numpy(), truth["register_row"].to_numpy()
     rows = []
     for name in info["methods"]:
-        meta = json.loads((raw / f"{name}.json").read_text(encoding="utf-8"))
-        pairs = pd.read_parquet(raw / f"{name}.parquet")
+        meta, pairs = _method_pairs(raw, name)
         q, r = pairs["query_row"].to_numpy(), pairs["register_row"].to_numpy()
         link = pairs["link"].to_numpy()
         conf = confusion(
@@ -89,3 +102,58 @@ def compute_metrics(run_dir: Path) -> pd.DataFrame:
             {"method": name, "kind": meta["kind"], "resolve": meta["resolve"], **conf.as_dict()}
         )
     return pd.DataFrame(rows)
+
+
+def read_register_people(run_dir: Path) -> pd.DataFrame:
+    """``raw/register_people.parquet`` realigned by register row position (one row per register
+    record). Only the records in a true or declared link are stored; the others are all-missing
+    rows, which attribution never looks up."""
+    raw = run_dir / "raw"
+    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
+    linked = pd.read_parquet(raw / "register_people.parquet")
+    return linked.set_index("register_row").reindex(range(info["register_records"]))
+
+
+#: Raw files that error attribution needs besides the truth and the methods' pairs.
+CAUSE_INPUTS: tuple[str, ...] = ("query_people", "register_people", "noise_log")
+
+
+def compute_causes(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Recompute the false-match and missed-match cause tables from a run's raw outputs.
+
+    Returns ``(false_matches, missed_matches)``: :func:`bench.causes.cause_table` rows for every
+    method (in run order, a leading ``method`` column), or None when ``raw/`` predates the files
+    attribution needs (:data:`CAUSE_INPUTS`).
+    """
+    raw = run_dir / "raw"
+    if not all((raw / f"{name}.parquet").exists() for name in CAUSE_INPUTS):
+        return None
+    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
+    truth = pd.read_parquet(raw / "truth.parquet")
+    query_people = pd.read_parquet(raw / "query_people.parquet")
+    register_people = read_register_people(run_dir)
+    # One index of the noise log, shared by every method.
+    noise = NoiseIndex(pd.read_parquet(raw / "noise_log.parquet"))
+    fp_tables, fn_tables = [], []
+    for name in info["methods"]:
+        meta, pairs = _method_pairs(raw, name)
+        links = pairs.loc[pairs["link"].to_numpy(bool), ["query_row", "register_row"]]
+        fields = compared_fields(meta["params"])
+        fp = attribute_false_matches(
+            links, truth, query_people, register_people, noise, fields=fields
+        )
+        fn = attribute_missed_matches(
+            links,
+            truth,
+            noise,
+            considered=pairs if meta["uses_blocking"] else None,
+            fields=fields,
+        )
+        fp_tables.append(cause_table(fp, info["queries"]).assign(method=name))
+        fn_tables.append(cause_table(fn, info["queries"]).assign(method=name))
+
+    def stack(tables: list[pd.DataFrame]) -> pd.DataFrame:
+        frame = pd.concat(tables, ignore_index=True)
+        return frame[["method", *(c for c in frame.columns if c != "method")]]
+
+    return stack(fp_tables), stack(fn_tables)

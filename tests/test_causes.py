@@ -1,0 +1,414 @@
+"""Error attribution: hand-built pairs with a known cause, then a small scenario end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bench.causes as causes
+from bench.causes import (
+    FALSE_MATCH_CAUSES,
+    FN_COLUMNS,
+    FP_COLUMNS,
+    Cause,
+    attribute_false_matches,
+    attribute_missed_matches,
+    cause_table,
+    compared_fields,
+    false_match_causes,
+    missed_match_causes,
+)
+from bench.cli import main
+from bench.store import read_register_people
+from synthetic.noise import NOISE
+from synthetic.scenario import PEOPLE_COLUMNS
+from tests.conftest import TINY
+
+
+def person(pid: int, hh: int, first: str, last: str, dob: str, **extra: Any) -> dict[str, Any]:
+    """A person with every PEOPLE_COLUMNS attribute: no twin, namesake, move or compound name."""
+    base: dict[str, Any] = {
+        "person_id": pid,
+        "household_id": hh,
+        "relationship": "householder",
+        "sex": "F",
+        "age": 40,
+        "group": "white",
+        "first_name": first,
+        "last_name": last,
+        "second_surname": None,
+        "dob": dob,
+        "surname_rare": False,
+        "first_name_rare": False,
+        "previous_surname": None,
+        "twin_id": -1,
+        "namesake_id": -1,
+        "address_id": 1000 + hh,  # one dwelling per household
+        "previous_address_id": -1,
+        "po_box": None,
+    }
+    base.update(extra)
+    assert set(base) == set(PEOPLE_COLUMNS)
+    return base
+
+
+# (case, query person, register person it is falsely linked to, expected primary cause)
+CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    (
+        "twins (also a household)",
+        person(1, 1, "ANNA", "BROWN", "2000-03-04", twin_id=2),
+        person(2, 1, "HANNA", "BROWN", "2000-03-04", twin_id=1),
+        "twin",
+    ),
+    (
+        "Jr/Sr (also household and common name)",
+        person(3, 2, "JOHN", "SMITH", "1990-01-01", namesake_id=4, sex="M"),
+        person(4, 2, "JOHN", "SMITH", "1960-06-06", namesake_id=3, sex="M"),
+        "jr_sr",
+    ),
+    (
+        "household member",
+        person(5, 2, "MARY", "SMITH", "1962-02-02"),
+        person(6, 2, "PAUL", "SMITH", "1992-09-09"),
+        "household",
+    ),
+    (
+        "strangers with the same name and dob (also a common name)",
+        person(7, 3, "JOSE", "PEREZ", "1980-01-01"),
+        person(8, 4, "JOSE", "PEREZ", "1980-01-01"),
+        "same_name_dob",
+    ),
+    (
+        "common name (query record also has a typo)",
+        person(9, 5, "JOSE", "PEREZ", "1970-05-05"),
+        person(10, 6, "JOSE", "PEREZ", "1990-02-02"),
+        "common_name",
+    ),
+    (
+        "stale address: the query carried its old address, where r now lives",
+        person(11, 7, "LINDA", "CHAVEZ", "1975-07-07", previous_address_id=1008),
+        person(12, 8, "LINDA", "CHAVES", "1977-07-07"),
+        "stale_address",
+    ),
+    (
+        "compound surname recorded in another form",
+        person(13, 9, "ANA", "GARCIA", "1985-08-08", second_surname="LOPEZ"),
+        person(14, 10, "ANA", "GARCIA", "1986-08-08"),
+        "compound_surname",
+    ),
+    (
+        "generic noise: nickname and typo on the register record",
+        person(15, 11, "WILLIAM", "JONES", "1950-01-02"),
+        person(16, 12, "BILL", "JONAS", "1951-01-02"),
+        "noise:nickname",
+    ),
+    (
+        "similar by chance",
+        person(17, 13, "ROSA", "DIAZ", "1999-12-12"),
+        person(18, 14, "ROSA", "DIAS", "1999-12-21"),
+        "similar",
+    ),
+    (
+        "query person absent from the register",
+        person(19, 15, "OMAR", "ALI", "1988-04-04"),
+        person(20, 16, "OMAR", "ALLY", "1988-04-05"),
+        "similar",
+    ),
+]
+N = len(CASES)
+ABSENT = N - 1  # the last query person has no true link
+
+# Noise log rows, deliberately out of registry order (the registry decides, not the log).
+NOISE_LOG = pd.DataFrame(
+    [
+        ("query", 4, "last_name", "typo"),
+        ("query", 5, "street", "stale_address"),
+        ("query", 5, "zip", "stale_address"),
+        ("query", 6, "last_name", "surname_form"),
+        ("register", 7, "last_name", "typo"),
+        ("register", 7, "first_name", "nickname"),
+    ],
+    columns=["side", "row", "field", "noise"],
+)
+
+
+@pytest.fixture
+def hand_built() -> dict[str, Any]:
+    """Query row i is falsely linked to register row i; register rows N.. hold the query people
+    that are truly in the register (true link i -> N + i)."""
+    query = pd.DataFrame([q for _, q, _, _ in CASES])
+    register = pd.DataFrame(
+        [r for _, _, r, _ in CASES] + [q for _, q, _, _ in CASES[:ABSENT]]
+    ).astype({"second_surname": object})
+    truth = pd.DataFrame({"query_row": np.arange(ABSENT), "register_row": N + np.arange(ABSENT)})
+    links = pd.DataFrame(
+        {
+            # every false link, one of them twice, and one true link (not a false match)
+            "query_row": [*range(N), 3, 0],
+            "register_row": [*range(N), 3, N],
+        }
+    )
+    return {
+        "links": links,
+        "truth": truth,
+        "query_people": query,
+        "register_people": register,
+        "noise_log": NOISE_LOG,
+    }
+
+
+def test_registry_order_is_priority_order() -> None:
+    assert list(FALSE_MATCH_CAUSES) == [
+        "twin",
+        "jr_sr",
+        "household",
+        "same_name_dob",
+        "common_name",
+        "stale_address",
+        "compound_surname",
+        "noise:{noise}",
+        "similar",
+    ]
+    names = [c.name for c in false_match_causes()]
+    assert names[7 : 7 + len(NOISE)] == [f"noise:{n}" for n in NOISE]
+    assert names[-1] == "similar" and len(names) == len(set(names))
+    assert all(c.description and "\n" not in c.description for c in false_match_causes())
+
+
+def test_each_hand_built_case_gets_its_known_cause(hand_built: dict[str, Any]) -> None:
+    fp = attribute_false_matches(**hand_built)
+    assert list(fp.columns[: len(FP_COLUMNS)]) == list(FP_COLUMNS)
+    assert list(fp.columns[len(FP_COLUMNS) :]) == [c.name for c in false_match_causes()]
+    # one row per false match: duplicates once, the true link excluded
+    assert fp["query_row"].tolist() == list(range(N))
+    assert fp["register_row"].tolist() == list(range(N))
+    for i, (case, _, _, expected) in enumerate(CASES):
+        assert fp.loc[i, "cause"] == expected, case
+        assert fp.loc[i, expected], case  # the primary cause is flagged too
+    assert fp["query_not_in_register"].tolist() == [i == ABSENT for i in range(N)]
+
+
+def test_lower_priority_causes_are_flagged(hand_built: dict[str, Any]) -> None:
+    fp = attribute_false_matches(**hand_built).set_index("query_row")
+    flags = fp.columns[len(FP_COLUMNS) - 1 :]
+
+    def held(row: int) -> set[str]:
+        return {c for c in flags if fp.loc[row, c]}
+
+    assert held(0) == {"twin", "household"}
+    assert held(1) == {"jr_sr", "household", "common_name"}
+    assert held(2) == {"household"}
+    assert held(3) == {"same_name_dob", "common_name"}
+    assert held(4) == {"common_name", "noise:typo"}
+    assert held(5) == {"stale_address", "noise:stale_address"}
+    assert held(6) == {"compound_surname", "noise:surname_form"}
+    assert held(7) == {"noise:nickname", "noise:typo"}  # nickname precedes typo in the registry
+    assert held(8) == held(9) == {"similar"}
+    # `similar` holds exactly when nothing else does
+    others = fp[[c for c in flags if c != "similar"]].any(axis=1)
+    assert (fp["similar"] == ~others).all()
+
+
+def test_stale_address_needs_the_old_address_on_file(hand_built: dict[str, Any]) -> None:
+    # Same move, but no record carried the previous address: not a stale-address match.
+    log = NOISE_LOG[NOISE_LOG["noise"] != "stale_address"]
+    fp = attribute_false_matches(**{**hand_built, "noise_log": log}).set_index("query_row")
+    assert fp.loc[5, "cause"] == "similar"
+    # The other way round: the register record carries r's previous address, q's current one.
+    reg = hand_built["register_people"].copy()
+    reg.loc[5, "previous_address_id"] = 1000 + 7
+    log = pd.concat(
+        [log, pd.DataFrame([("register", 5, "street", "stale_address")], columns=log.columns)]
+    )
+    people = {**hand_built, "register_people": reg, "noise_log": log}
+    fp = attribute_false_matches(**people).set_index("query_row")
+    assert fp.loc[5, "cause"] == "stale_address"
+
+
+def test_noise_order_is_a_parameter_and_types_are_not_hard_coded(
+    hand_built: dict[str, Any],
+) -> None:
+    fp = attribute_false_matches(**hand_built, noise_order=["typo", "nickname"])
+    assert fp.loc[fp["query_row"] == 7, "cause"].item() == "noise:typo"
+    # a noise type this module has never heard of works the same way
+    log = NOISE_LOG.replace({"noise": {"nickname": "smudge"}})
+    fp = attribute_false_matches(**{**hand_built, "noise_log": log}, noise_order=["smudge", "typo"])
+    assert fp.loc[fp["query_row"] == 7, "cause"].item() == "noise:smudge"
+    assert "noise:nickname" not in fp.columns
+
+
+def test_adding_a_cause_is_one_entry(
+    hand_built: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def same_first_name(p: causes.PairFacts) -> np.ndarray:
+        return p.q("first_name") == p.r("first_name")
+
+    first = Cause("same_first_name", "the two people share a first name", same_first_name)
+    monkeypatch.setattr(
+        causes, "FALSE_MATCH_CAUSES", {"same_first_name": first, **FALSE_MATCH_CAUSES}
+    )
+    fp = attribute_false_matches(**hand_built).set_index("query_row")
+    assert fp.loc[[1, 3, 4, 6, 8, 9], "cause"].eq("same_first_name").all()
+    assert fp.loc[0, "cause"] == "twin" and fp.loc[7, "cause"] == "noise:nickname"
+
+
+def test_missed_matches_by_noise_and_blocking_loss() -> None:
+    truth = pd.DataFrame({"query_row": [0, 1, 2], "register_row": [10, 11, 12]})
+    links = pd.DataFrame({"query_row": [0, 2], "register_row": [10, 5]})  # q2 -> r5 is false
+    log = pd.DataFrame(
+        [
+            ("query", 1, "dob", "typo"),
+            ("register", 11, "first_name", "nickname"),
+            ("register", 12, "first_name", "typo"),  # not the true pair's query record
+            ("query", 0, "zip", "stale_address"),  # a found link: not attributed
+        ],
+        columns=["side", "row", "field", "noise"],
+    )
+    log.loc[2, "row"] = 99  # register row 99 is nobody's true pair: q2-r12 stays unchanged
+    considered = (np.array([0, 1, 2]), np.array([10, 11, 5]))
+    fn = attribute_missed_matches(links, truth, log, considered=considered)
+    assert list(fn.columns[: len(FN_COLUMNS)]) == list(FN_COLUMNS)
+    assert list(fn.columns[len(FN_COLUMNS) :]) == missed_match_causes()
+    assert fn[["query_row", "register_row"]].values.tolist() == [[1, 11], [2, 12]]
+    assert fn["cause"].tolist() == ["noise:nickname", "none"]
+    assert fn.loc[0, "noise:nickname"] and fn.loc[0, "noise:typo"]  # multi-label
+    assert not fn.loc[0, "none"] and fn.loc[1, "none"]
+    assert fn["blocking_loss"].tolist() == [False, True]
+    # rules consider every pair: no blocking loss
+    assert not attribute_missed_matches(links, truth, log)["blocking_loss"].any()
+
+
+def test_cause_table_counts_shares_and_rates(hand_built: dict[str, Any]) -> None:
+    fp = attribute_false_matches(**hand_built)
+    table = cause_table(fp, n_queries=20).set_index("cause")
+    assert table.index.tolist() == [c.name for c in false_match_causes()]
+    assert table["FP"].sum() == N
+    assert table.loc["similar", "FP"] == 2 and table.loc["similar", "share"] == pytest.approx(0.2)
+    assert table.loc["similar", "FP_per_1M"] == pytest.approx(2 / 20 * 1e6)
+    assert table.loc["similar", "query_not_in_register"] == 1
+    assert table.loc["household", "flagged"] == 3 and table.loc["household", "FP"] == 1
+    # Only q0's true link is declared: the other 8 are missed; noise touched q4, q5 and q6.
+    fn = attribute_missed_matches(hand_built["links"], hand_built["truth"], NOISE_LOG)
+    table = cause_table(fn, n_queries=20).set_index("cause")
+    assert table.index.tolist() == missed_match_causes()
+    assert table["FN"].sum() == 8 and table.loc["none", "FN"] == 5
+    assert table.loc[["noise:typo", "noise:stale_address", "noise:surname_form"], "FN"].eq(1).all()
+    assert table["blocking_loss"].sum() == 0
+
+
+# --- end to end on the tiny scenario -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("causes")
+    toml = base / "tiny.toml"
+    toml.write_text(TINY, encoding="utf-8")
+    out = base / "run"
+    assert main(["run", str(toml), "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_every_false_match_gets_exactly_one_cause(tiny_run: Path) -> None:
+    raw = tiny_run / "raw"
+    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
+    truth = pd.read_parquet(raw / "truth.parquet")
+    qp = pd.read_parquet(raw / "query_people.parquet")
+    rp = read_register_people(tiny_run)
+    log = pd.read_parquet(raw / "noise_log.parquet")
+    # raw people align with the truth: a true link joins two records of one person
+    assert (
+        qp["person_id"].to_numpy()[truth["query_row"]]
+        == rp["person_id"].to_numpy()[truth["register_row"]]
+    ).all()
+    metrics = pd.read_csv(tiny_run / "metrics.csv").set_index("method")
+    names = [c.name for c in false_match_causes()]
+    total_fp = 0
+    for method in info["methods"]:
+        pairs = pd.read_parquet(raw / f"{method}.parquet")
+        links = pairs[pairs["link"]]
+        fp = attribute_false_matches(links, truth, qp, rp, log)
+        assert len(fp) == metrics.loc[method, "FP"]
+        assert fp["cause"].isin(names).all()
+        flags = fp[names].to_numpy()
+        primary = np.array([names.index(c) for c in fp["cause"]], dtype=int)
+        assert flags[np.arange(len(fp)), primary].all()  # the primary cause holds
+        # ...and no cause before it does
+        assert (np.cumsum(flags, axis=1)[np.arange(len(fp)), primary] == 1).all()
+        person_q = qp["person_id"].to_numpy()[fp["query_row"]]
+        person_r = rp["person_id"].to_numpy()[fp["register_row"]]
+        assert (person_q != person_r).all()
+        total_fp += len(fp)
+    assert total_fp > 0, "the tiny scenario should produce some false matches"
+
+
+def test_cause_files_sum_to_metrics(tiny_run: Path) -> None:
+    metrics = pd.read_csv(tiny_run / "metrics.csv").set_index("method")
+    fp = pd.read_csv(tiny_run / "causes.csv")
+    fn = pd.read_csv(tiny_run / "missed_causes.csv")
+    assert list(fp.columns) == [
+        "method",
+        "cause",
+        "FP",
+        "share",
+        "FP_per_1M",
+        "flagged",
+        "query_not_in_register",
+    ]
+    by = fp.groupby("method", sort=False)
+    assert list(by.groups) == list(metrics.index)
+    pd.testing.assert_series_equal(by["FP"].sum(), metrics["FP"], check_names=False)
+    by = fn.groupby("method", sort=False)
+    pd.testing.assert_series_equal(by["FN"].sum(), metrics["FN"], check_names=False)
+    pd.testing.assert_series_equal(
+        by["blocking_loss"].sum(), metrics["blocking_loss"], check_names=False
+    )
+    report = (tiny_run / "report.md").read_text(encoding="utf-8")
+    assert "## False matches by cause" in report and "### Missed matches by noise" in report
+    assert "- **jr_sr**: " in report and "- **noise:<type>**: " in report
+    manifest = json.loads((tiny_run / "manifest.json").read_text(encoding="utf-8"))
+    for name in (
+        "causes.csv",
+        "missed_causes.csv",
+        "raw/register_people.parquet",
+        "raw/noise_log.parquet",
+    ):
+        assert name in manifest["files"]
+
+
+def test_report_recomputes_the_breakdown_from_raw(
+    tiny_run: Path, capsys: pytest.CaptureFixture
+) -> None:
+    derived = ("causes.csv", "missed_causes.csv", "report.md", "manifest.json")
+    before = {name: (tiny_run / name).read_bytes() for name in derived}
+    for name in derived:
+        (tiny_run / name).unlink()
+    assert main(["report", str(tiny_run)]) == 0
+    capsys.readouterr()
+    assert {name: (tiny_run / name).read_bytes() for name in derived} == before
+
+
+def test_only_noise_on_compared_fields_counts(hand_built: dict[str, Any]) -> None:
+    # the nickname case (row 7): a name-only method sees the nickname; a ZIP-only one does not
+    names_only = attribute_false_matches(**hand_built, fields=("first_name", "last_name"))
+    assert names_only.loc[names_only["query_row"] == 7, "cause"].item() == "noise:nickname"
+    zip_only = attribute_false_matches(**hand_built, fields=("zip",))
+    assert zip_only.loc[zip_only["query_row"] == 7, "cause"].item() == "similar"
+    # a compound surname counts only where the method compares the surname
+    assert zip_only.loc[zip_only["query_row"] == 6, "cause"].item() == "similar"
+    assert zip_only.loc[zip_only["query_row"] == 5, "cause"].item() == "stale_address"
+
+
+def test_compared_fields_follow_the_parameter_convention() -> None:
+    rule = {"passes": [[{"field": "last_name", "compare": "first_n", "n": 4}, {"field": "zip"}]]}
+    assert compared_fields(rule) == ("last_name", "zip")
+    scored = {"fields": {"first_name": "name", "dob": "date"}, "threshold": 0.9}
+    assert compared_fields(scored) == ("first_name", "dob")  # "name" here is a comparison kind
+    assert compared_fields({"passes": [[{"field": "full_address"}]]}) == (
+        "house_number", "street", "unit", "city", "state", "zip",
+    )  # fmt: skip
