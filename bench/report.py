@@ -154,6 +154,10 @@ def render_markdown(
         "file and rerun to see their effect.",
         "- Supervised models are trained on labelled pairs from the same simulated process (a "
         "different population): an optimistic reference, since agencies rarely have labels.",
+        "- Causes of false matches: relations between the two people (twins, Jr/Sr, household, "
+        "same name) are facts of the simulation; a `noise:` cause means that noise changed a "
+        "field the method compares in one of the two records, not that it alone decided the "
+        "link.",
         "",
         "## Methods",
         "",
