@@ -75,7 +75,7 @@ def compared_fields(params: Any) -> tuple[str, ...]:
             for k, v in x.items():
                 if is_field:  # {"first_name": "name", ...}: keys are the fields
                     walk(k, True)
-                walk(v, k in ("field", "fields") and not isinstance(v, Mapping) or k == "fields")
+                walk(v, k in ("field", "fields"))
         elif isinstance(x, list | tuple):
             for v in x:
                 walk(v, is_field)

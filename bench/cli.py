@@ -22,6 +22,7 @@ examples:
   linkrisk run my.toml --seed 7         run a scenario file with another seed
   linkrisk report results/irs-ice       rebuild metrics and report from raw outputs
   linkrisk generate irs-ice --out data  write the two agency files and the truth
+  linkrisk describe irs-ice             the population's facts beside the Census tables
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
@@ -53,6 +54,20 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
 
+    des = sub.add_parser(
+        "describe",
+        help="print a scenario population's facts beside the Census tables",
+        description="Generate a scenario's population and print its facts beside the Census "
+        "tables: top-N surname and first-name coverage, name uniqueness, shared (first, last, "
+        "DOB), household sizes, movers and other life events.",
+    )
+    des.add_argument("scenario", help="preset name or a .toml path")
+    des.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
+    des.add_argument(
+        "--size", type=_size, help="number of people (default: the scenario's population.size)"
+    )
+    des.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+
     pub = sub.add_parser("publish", help="rerun every preset into results/ and refresh README")
     pub.add_argument(
         "--readme",
@@ -77,6 +92,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``linkrisk`` console script."""
     args = _parser().parse_args(argv)
@@ -97,6 +122,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _report(args)
     if args.command == "generate":
         return _generate(args)
+    if args.command == "describe":
+        return _describe(args)
     if args.command == "publish":
         from bench.publish import publish
 
@@ -160,6 +187,34 @@ def _generate(args: argparse.Namespace) -> int:
     task = build_task(bench.scenario, seed)
     for path in task.write(args.out, args.format):
         print(path)
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    import dataclasses
+    import time
+
+    from bench.config import load_benchmark
+    from synthetic.population import generate_population
+    from synthetic.summary import summarize_population, summary_markdown
+
+    bench = load_benchmark(args.scenario)
+    seed = bench.scenario.seed if args.seed is None else args.seed
+    cfg = bench.scenario.population
+    if args.size is not None:
+        cfg = dataclasses.replace(cfg, size=args.size)
+    t0 = time.perf_counter()
+    pop = generate_population(cfg, seed)
+    t1 = time.perf_counter()
+    summary = summarize_population(pop, cfg)
+    t2 = time.perf_counter()
+    if args.json:
+        doc = {"scenario": bench.name, "seed": seed, "summary": summary}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        print(f"linkrisk describe {bench.name} (seed {seed}): {cfg.size:,} people\n")
+        print(summary_markdown(summary))
+    print(f"time: generate {t1 - t0:.1f}s, summarize {t2 - t1:.1f}s", file=sys.stderr)
     return 0
 
 

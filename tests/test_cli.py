@@ -198,10 +198,44 @@ def test_generate_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     assert len(pd.read_csv(tmp_path / "g" / "truth.csv")) == 150
 
 
+def test_describe_prints_population_facts(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(TINY, encoding="utf-8")
+    code, out, err = _cli(capsys, "describe", str(toml))
+    assert code == 0
+    assert out.startswith("linkrisk describe tiny (seed 11): 6,000 people")
+    for heading in ("Surname concentration", "Name uniqueness", "Household sizes"):
+        assert f"### {heading}" in out
+    assert "| first, last, DOB |" in out and "moved (has a previous address)" in out
+    assert "time: generate" in err
+    code, out, _ = _cli(capsys, "describe", str(toml), "--json", "--seed", "5", "--size", "2000")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["scenario"], doc["seed"]) == ("tiny", 5)
+    assert doc["summary"]["counts"]["people"] == 2000
+    assert doc["summary"]["surname_concentration"]["top_n"] == [10, 100, 1000]
+    # the same seed gives the same population, hence the same JSON
+    assert _cli(capsys, "describe", str(toml), "--json", "--seed", "5", "--size", "2000")[1] == out
+
+
+def test_describe_bad_input_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _cli(capsys, "describe", "no-such-preset")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("linkrisk: error: ") and "no such preset" in err
+    path = tmp_path / "bad.toml"
+    path.write_text(TINY.replace("size = 6000", "size = -5"), encoding="utf-8")
+    code, _, err = _cli(capsys, "describe", str(path))
+    assert code == 2 and "population.size" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exc:  # argparse rejects a size that is not positive
+        main(["describe", "irs-ice", "--size", "0"])
+    assert exc.value.code == 2
+
+
 def test_console_script_help() -> None:
     exe = Path(sys.executable).with_name("linkrisk")
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "run" in result.stdout and "examples" in result.stdout
+    assert "describe" in result.stdout
     result = subprocess.run(
         [str(exe), "run", "no-such"], capture_output=True, text=True, check=False
     )
