@@ -16,6 +16,7 @@ from bench.causes import DEFINITIONS as CAUSE_DEFINITIONS
 from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, cause_descriptions
 from bench.metrics import DEFINITIONS
 from bench.store import compute_causes, compute_metrics, write_json
+from synthetic.summary import summary_markdown
 
 PACKAGES = (
     "linkrisk",
@@ -93,8 +94,12 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
         json.loads((run_dir / "raw" / f"{name}.json").read_text(encoding="utf-8"))
         for name in info["methods"]
     ]
+    summary_path = run_dir / "raw" / "population.json"
+    population = (
+        json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
+    )
     (run_dir / "report.md").write_text(
-        render_markdown(metrics, info, config, methods, causes), encoding="utf-8"
+        render_markdown(metrics, info, config, methods, causes, population), encoding="utf-8"
     )
     write_manifest(run_dir, info, config)
     return metrics
@@ -106,9 +111,11 @@ def render_markdown(
     config: dict[str, Any],
     methods: list[dict],
     causes: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    population: dict[str, Any] | None = None,
 ) -> str:
     """The Markdown report of one run (``causes``: the tables of
-    :func:`bench.store.compute_causes`, None if raw/ lacks what attribution needs)."""
+    :func:`bench.store.compute_causes`, None if raw/ lacks what attribution needs;
+    ``population``: :func:`synthetic.summary.summarize_population` of the run's population)."""
     scen = config["scenario"]
     lines = [
         f"# linkrisk report: {info['scenario']}",
@@ -182,6 +189,19 @@ def render_markdown(
         "",
         f"Candidate pairs after union: {info['candidates']:,}.",
         "",
+        *(
+            [
+                "## The synthetic population",
+                "",
+                "The population the register and the list were drawn from, beside the Census "
+                f"tables (`linkrisk describe {info['source']} --seed {info['seed']}` prints it).",
+                "",
+                summary_markdown(population),
+                "",
+            ]
+            if population is not None
+            else []
+        ),
         "## Parameters in force",
         "",
         "Every value below was used, defaults included; the scenario file cites a source or "

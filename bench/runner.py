@@ -11,6 +11,7 @@ Output layout of one run (``results/<scenario>/`` by default)::
     raw/noise_log.parquet  the cells noise changed (side, row, field, noise) in the query list and
                            in those register records
     raw/run.json           sizes, seeds, blocking pass counts, method order
+    raw/population.json    facts of the population beside the Census tables (`linkrisk describe`)
     config.json            the effective configuration (defaults filled in)
     metrics.csv/.json      derived from raw/ alone (``linkrisk report`` recomputes them)
     causes.csv             false matches by cause, per method (derived from raw/, as metrics)
@@ -42,8 +43,10 @@ from bench.methods.base import Candidates, Method
 from bench.report import write_outputs
 from bench.resolve import resolve
 from bench.store import atomic_dir, write_json, write_parquet
+from synthetic.population import generate_population
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task, effective_parameters
+from synthetic.summary import summarize_population
 
 RESULTS_DIR = Path("results")
 
@@ -103,7 +106,10 @@ def run(
     steps = _Steps(2 + blocked + 2 * training + len(methods) + 1, progress)
     try:
         with steps.step("generating population and files"):
-            task = build_task(bench.scenario, seed)
+            pop = generate_population(bench.scenario.population, seed)
+            task = build_task(bench.scenario, seed, population=pop)
+            population = summarize_population(pop, bench.scenario.population)
+            del pop  # the task holds what the methods see; the summary keeps the facts
         prep = PreparedTask(task, seed)
         candidates, per_pass = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), []
         if blocked:
@@ -155,6 +161,7 @@ def run(
                 "parameters": effective_parameters(bench.scenario),
             }
             write_json(info, raw / "run.json")
+            write_json(population, raw / "population.json")
             write_json(bench.data, tmp / "config.json")
             with steps.step("metrics and report"):
                 metrics = write_outputs(tmp)

@@ -159,12 +159,16 @@ _MIN_SEX_BIRTHS = 100
 
 
 @lru_cache
-def cohort_ratios() -> tuple[np.ndarray, np.ndarray]:
+def cohort_ratios(living: tuple[tuple[int, float], ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     """(decades int16 (d,), ratio float64 (n_first_names, 2 sexes [F, M], d)).
 
-    ratio = (SSA share of the name among that sex's births in the decade) / (its share over all
-    decades). Names absent from SSA in a decade get the floor of ``SSA_FLOOR_PER_YEAR`` births per
-    year; names absent from SSA altogether get ratio 1 (no cohort information).
+    ratio = (SSA share of the name among that sex's births in the decade) / (its share among the
+    living: the decade shares weighted by ``living``, pairs of (decade, people alive today born
+    in it); without weights, by births). The Census 2020 table counts the living, so with living
+    weights ``census share x ratio`` averages back to the census share over today's ages; with
+    birth weights, names of old cohorts (fewer survivors) would be under-drawn. Names absent
+    from SSA in a decade get the floor of ``SSA_FLOOR_PER_YEAR`` births per year; names absent
+    from SSA altogether get ratio 1 (no cohort information).
     """
     names, _, _ = first_name_arrays()
     coh = _load("first_name_cohorts")[0]
@@ -187,7 +191,13 @@ def cohort_ratios() -> tuple[np.ndarray, np.ndarray]:
     prof_births = np.where(enough, births[None], births.sum(axis=0)[None, None])
     prof = np.maximum(prof, SSA_FLOOR_PER_YEAR * n_years)
     share_decade = prof / prof_births
-    share_all = prof.sum(axis=2, keepdims=True) / prof_births.sum(axis=2, keepdims=True)
+    if living:
+        w = np.zeros(len(decades))
+        for decade, people in living:
+            w[np.clip(np.searchsorted(decades, decade), 0, len(decades) - 1)] += people
+        share_all = (share_decade * w).sum(axis=2, keepdims=True) / w.sum()
+    else:
+        share_all = prof.sum(axis=2, keepdims=True) / prof_births.sum(axis=2, keepdims=True)
     ratio = share_decade / share_all
     ratio[~in_ssa] = 1.0
     return _readonly(decades), _readonly(ratio)

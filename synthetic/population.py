@@ -378,10 +378,25 @@ def _synthesize_rare(cats: np.ndarray, rng: np.random.Generator, table: _BlendTa
 
 
 @lru_cache
+def _living_by_decade() -> tuple[tuple[int, float], ...]:
+    """(birth decade, people alive in 2020 born in it), from the 2020 age pyramid: the weights
+    that make cohort-adjusted first names average back to the Census 2020 (living) table."""
+    per_year = np.repeat(np.asarray(AGE_PYRAMID_2020) / 5.0, 5)
+    decade = (2020 - np.arange(len(per_year))) // 10 * 10
+    return tuple(
+        (int(d), float(per_year[decade == d].sum())) for d in sorted(set(decade.tolist()))
+    )
+
+
+def _cohort_ratios() -> tuple[np.ndarray, np.ndarray]:
+    return N.cohort_ratios(_living_by_decade())
+
+
+@lru_cache
 def _first_name_factors() -> tuple[np.ndarray, np.ndarray]:
     """Contiguous (group-major) holders per group (6, n) and sex x cohort factors (2, d, n)."""
     _, w, sex = N.first_name_arrays()
-    _, ratio = N.cohort_ratios()
+    _, ratio = _cohort_ratios()
     sex_cohort = sex.T[:, None, :] * ratio.transpose(1, 2, 0)
     return np.ascontiguousarray(w.T), np.ascontiguousarray(sex_cohort)
 
@@ -395,7 +410,7 @@ def _first_name_sampler(g: int, s: int, d: int) -> _Sampler:
 
 def _draw_first_names(cats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Listed first names for people of the given (group, sex, decade) categories."""
-    nd = len(N.cohort_ratios()[0])
+    nd = len(_cohort_ratios()[0])
     out = np.empty(len(cats), dtype=np.int64)
     for c, idx in _by_category(cats, len(N.GROUPS) * 2 * nd):
         g, rem = divmod(c, 2 * nd)
@@ -607,7 +622,7 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
 
     # --- first and middle names by (group, sex, birth decade); a share of first names comes
     # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
-    decades, _ = N.cohort_ratios()
+    decades, _ = _cohort_ratios()
     d_idx = np.clip(np.searchsorted(decades, birth_year // 10 * 10), 0, len(decades) - 1)
     nd = len(decades)
     cat = (group * 2 + male) * nd + d_idx
@@ -637,14 +652,15 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     no_middle = stream(seed, "population", "middle_absent").random(n) < cfg.no_middle_name
     middle[no_middle] = -1
 
-    # --- twins: a twin gets a first name different from the co-twin's
+    # --- siblings (twins included) get different first names: parents do not reuse one
     rng = stream(seed, "population", "twins")
-    i_tw = np.flatnonzero(twin_of >= 0)
+    i_kid = np.flatnonzero(is_child)
     for _ in range(5):
-        same_name = first[i_tw] == first[twin_of[i_tw]]
-        if not same_name.any():
+        key = hh[i_kid] * np.int64(len(fvocab)) + first[i_kid]
+        dup = pd.Series(key).duplicated().to_numpy()
+        if not dup.any():
             break
-        j = i_tw[same_name]
+        j = i_kid[dup]
         first[j] = _draw_first_names(cat[j], rng)
 
     # --- Jr/Sr: a son named after his father (first and middle name), both at one address

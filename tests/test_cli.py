@@ -176,14 +176,17 @@ def test_run_outputs_and_report_rebuild(
     report = (a / "report.md").read_text()
     assert "false discovery rate = FP / declared links" in report
     assert "linkrisk run" in report and "--seed 11" in report
+    assert "## The synthetic population" in report and "### Surname concentration" in report
+    assert "## False matches by cause" in report
     manifest = json.loads((a / "manifest.json").read_text())
     assert manifest["seed"] == 11 and len(manifest["config_sha256"]) == 64
     assert "raw/truth.parquet" in manifest["files"]
-    before = (a / "metrics.csv").read_bytes()
-    (a / "metrics.csv").unlink()
+    before = {f: (a / f).read_bytes() for f in ("metrics.csv", "report.md", "causes.csv")}
+    for f in before:
+        (a / f).unlink()
     code, out, _ = _cli(capsys, "report", str(a))
     assert code == 0 and "fellegi-sunter" in out
-    assert (a / "metrics.csv").read_bytes() == before
+    assert {f: (a / f).read_bytes() for f in before} == before  # rebuilt from raw/ alone
 
 
 def test_generate_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -320,6 +320,8 @@ def test_twins(people):
     for col in ("dob", "last_name", "household_id", "address_id"):
         assert (tw[col] == other[col]).all(), col
     assert (tw["first_name"] != other["first_name"]).all()
+    kids = people[people["relationship"] == "child"]
+    assert not kids.duplicated(["household_id", "first_name"]).any()  # siblings differ
     assert (other["twin_id"] == tw["person_id"]).all()
     children = people["relationship"] == "child"
     share = (people.loc[children, "twin_id"] >= 0).mean()
