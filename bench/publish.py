@@ -3,7 +3,8 @@
 ``linkrisk publish`` runs each preset in ``bench/scenarios/`` with its own seed into
 ``results/<preset>/`` and replaces every block of README.md delimited by
 ``<!-- headline:<preset> -->`` and ``<!-- /headline -->`` with that run's headline table, and
-the block ``<!-- noise-types -->`` ... ``<!-- /noise-types -->`` with the noise registry.
+the block ``<!-- noise-types -->`` ... ``<!-- /noise-types -->`` with the noise registry, and
+``<!-- causes:<preset> -->`` ... ``<!-- /causes -->`` with the preset's false matches by cause.
 """
 
 from __future__ import annotations
@@ -14,13 +15,22 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from bench.causes import FALSE_MATCH_CAUSES
 from bench.config import load_benchmark, presets
-from bench.report import headline_table
+from bench.report import cause_matrix, headline_table
 from bench.runner import RESULTS_DIR, run
 from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS
 
 BLOCK = re.compile(r"(<!-- headline:(?P<name>[\w.+-]+) -->\n).*?(<!-- /headline -->)", re.S)
 NOISE_BLOCK = re.compile(r"(<!-- noise-types -->\n).*?(<!-- /noise-types -->)", re.S)
+CAUSES_BLOCK = re.compile(r"(<!-- causes:(?P<name>[\w.+-]+) -->\n).*?(<!-- /causes -->)", re.S)
+
+
+def causes_block(name: str, results_dir: Path = RESULTS_DIR) -> str:
+    """The README table of a published preset's false matches by primary cause."""
+    table = pd.read_csv(results_dir / name / "causes.csv")
+    named = {c.name for c in FALSE_MATCH_CAUSES.values() if not c.per_noise}
+    return cause_matrix(table, "FP", named, describe=False) + "\n"
 
 
 def noise_table() -> str:
@@ -59,6 +69,9 @@ def update_readme(readme: Path, results_dir: Path = RESULTS_DIR) -> list[str]:
         return m.group(1) + readme_block(m["name"], results_dir) + m.group(3)
 
     text = NOISE_BLOCK.sub(lambda m: m.group(1) + noise_table() + m.group(2), text)
+    text = CAUSES_BLOCK.sub(
+        lambda m: m.group(1) + causes_block(m["name"], results_dir) + m.group(3), text
+    )
     readme.write_text(BLOCK.sub(fill, text), encoding="utf-8")
     return filled
 

@@ -383,9 +383,7 @@ def _living_by_decade() -> tuple[tuple[int, float], ...]:
     that make cohort-adjusted first names average back to the Census 2020 (living) table."""
     per_year = np.repeat(np.asarray(AGE_PYRAMID_2020) / 5.0, 5)
     decade = (2020 - np.arange(len(per_year))) // 10 * 10
-    return tuple(
-        (int(d), float(per_year[decade == d].sum())) for d in sorted(set(decade.tolist()))
-    )
+    return tuple((int(d), float(per_year[decade == d].sum())) for d in sorted(set(decade.tolist())))
 
 
 def _cohort_ratios() -> tuple[np.ndarray, np.ndarray]:

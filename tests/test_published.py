@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from bench.config import load_benchmark, presets
-from bench.publish import BLOCK, NOISE_BLOCK, noise_table, readme_block
+from bench.publish import (
+    BLOCK,
+    CAUSES_BLOCK,
+    NOISE_BLOCK,
+    causes_block,
+    noise_table,
+    readme_block,
+)
 from bench.runner import run
 from bench.store import compute_metrics
 
@@ -42,6 +49,14 @@ def test_readme_headline_blocks_match_results() -> None:
         assert body == readme_block(m["name"], RESULTS), (
             f"README headline for {m['name']} is stale: run `linkrisk publish`"
         )
+
+
+def test_readme_cause_blocks_match_results() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = list(CAUSES_BLOCK.finditer(text))
+    assert blocks, "README has no causes block"
+    for m in blocks:
+        assert text[m.end(1) : m.start(3)] == causes_block(m["name"], RESULTS), "stale"
 
 
 def test_readme_lists_every_noise_type() -> None:
