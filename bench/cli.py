@@ -78,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scenarios", help="list scenario presets (name, description)")
     sub.add_parser("methods", help="list registered method kinds (kind, summary)")
-    sub.add_parser("noise", help="list registered noise types (name, default rate, fields)")
+    sub.add_parser(
+        "noise", help="list registered noise types (fields, default rates, unit, description)"
+    )
     return p
 
 
@@ -230,10 +232,9 @@ def _listing(what: str) -> int:
         for kind, cls in METHODS.items():
             print(f"{kind}\t{cls.summary}")
     else:
-        from synthetic.noise import NOISE
+        from bench.publish import noise_table
 
-        for name, nt in NOISE.items():
-            print(f"{name}\t{nt.default_rate:g}\t{','.join(nt.fields)}\t{nt.description}")
+        print(noise_table(), end="")
     return 0
 
 

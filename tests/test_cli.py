@@ -14,6 +14,7 @@ import pytest
 from bench.cli import main
 from bench.config import load_benchmark, presets
 from bench.methods import METHODS
+from synthetic.noise import NOISE
 from tests.conftest import TINY
 
 
@@ -31,7 +32,8 @@ def test_listings(capsys: pytest.CaptureFixture) -> None:
     assert [line.split("\t")[0] for line in out.splitlines()] == presets()
     assert "irs-ice" in presets()
     code, out, _ = _cli(capsys, "noise")
-    assert code == 0 and "typo" in out
+    assert code == 0
+    assert [line.split("|")[1].strip(" `") for line in out.splitlines()[2:]] == list(NOISE)
 
 
 @pytest.mark.parametrize("name", presets())
