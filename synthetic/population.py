@@ -74,8 +74,8 @@ class PopulationConfig:
     partner_hyphenates: P(a partner who changes surname hyphenates: BIRTH-SPOUSE).
     divorced_reverted: P(a single mother householder has reverted to her birth surname after a
         divorce; her children keep the married surname).
-    hispanic_compound_surname: P(a Hispanic-origin person's surname is compound, paternal +
-        maternal, e.g. GARCIA LOPEZ); children of such a household inherit the convention.
+    compound_surname_by_group: P(a person's own surname is compound, paternal + maternal, e.g.
+        GARCIA LOPEZ), by name-origin group (others: never); children inherit the convention.
     twin_share: share of children who are twins (of a sibling in the household).
     junior_share: P(a son of the householder with his father's surname is named after him: same
         first and middle name, suffix JR; the father gets SR).
@@ -109,7 +109,9 @@ class PopulationConfig:
     divorced_reverted: float = 0.1  # assumption
     # Assumption: about a third of US Hispanics are foreign-born (Pew Research Center, 2022:
     # 32%); people from Latin America carry two surnames, some US-born keep both.
-    hispanic_compound_surname: float = 0.35
+    compound_surname_by_group: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: {"hispanic": 0.35}
+    )
     # CDC NVSS: about 31-33 twin births per 1,000 live births in 2014-2022, so ~3.2% of children.
     twin_share: float = 0.032
     junior_share: float = 0.03  # assumption: ~3% of sons living with their father are "Jr."
@@ -153,27 +155,22 @@ class PopulationConfig:
             "partner_share", "same_sex_partner", "partner_same_group", "member_same_group",
             "partner_takes_surname", "child_takes_surname", "other_takes_surname", "other_share",
             "no_middle_name", "partner_hyphenates", "divorced_reverted",
-            "hispanic_compound_surname", "twin_share", "junior_share", "mover_share",
+            "twin_share", "junior_share", "mover_share",
             "move_same_zip", "po_box_share",
         ):  # fmt: skip
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
                 raise bad(f, f"must be a probability in [0, 1], got {v!r}")
-        by_group = self.partner_takes_surname_by_group
-        if not isinstance(by_group, Mapping):
-            raise bad("partner_takes_surname_by_group", "must be a table of group = probability")
-        for g, v in by_group.items():
-            if g not in N.GROUPS:
-                raise bad(
-                    f"partner_takes_surname_by_group.{g}",
-                    f"unknown group; known: {', '.join(N.GROUPS)}",
-                )
-            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
-                raise bad(
-                    f"partner_takes_surname_by_group.{g}",
-                    f"must be a probability in [0, 1], got {v!r}",
-                )
-        object.__setattr__(self, "partner_takes_surname_by_group", dict(by_group))  # a copy
+        for f in ("partner_takes_surname_by_group", "compound_surname_by_group"):
+            by_group = getattr(self, f)
+            if not isinstance(by_group, Mapping):
+                raise bad(f, "must be a table of group = probability")
+            for g, v in by_group.items():
+                if g not in N.GROUPS:
+                    raise bad(f"{f}.{g}", f"unknown group; known: {', '.join(N.GROUPS)}")
+                if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                    raise bad(f"{f}.{g}", f"must be a probability in [0, 1], got {v!r}")
+            object.__setattr__(self, f, dict(by_group))  # a copy: the config stays as validated
 
 
 @dataclass(frozen=True)
@@ -556,8 +553,10 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     # A divorced mother who reverted to her birth surname; her children keep the married one.
     reverts = is_hh & ~male & ~has_partner[hh] & has_child[hh] & (age >= 25)
     reverts &= rng.random(n) < cfg.divorced_reverted
-    hisp = group == N.GROUPS.index("hispanic")
-    compound = own & hisp & (rng.random(n) < cfg.hispanic_compound_surname)
+    p_compound = np.zeros(len(N.GROUPS))
+    for g, r in cfg.compound_surname_by_group.items():
+        p_compound[N.GROUPS.index(g)] = r
+    compound = own & (rng.random(n) < p_compound[group])
 
     own_idx, rev_idx, cmp_idx = (
         np.flatnonzero(own),

@@ -172,7 +172,8 @@ def _parse_population(tbl: dict[str, Any], where: str) -> PopulationConfig:
     check_keys(tbl, fields, where)
     kwargs: dict[str, Any] = {}
     for key, value in tbl.items():
-        default = fields[key].default
+        f = fields[key]
+        default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
         # `size` has no default: it is an integer.
         kwargs[key] = like(
             value, 0 if default is dataclasses.MISSING else default, join(where, key)

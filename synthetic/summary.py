@@ -441,7 +441,7 @@ def _life_events(
     first_row = np.unique(hh_c, return_index=True)[1]
     moved_p = p["previous_address_id"].to_numpy() >= 0
     boxed_hh = pd.notna(p["po_box"].to_numpy()[first_row])
-    hisp = gcode == N.GROUPS.index("hispanic")
+    by_group = cfg.compound_surname_by_group if cfg is not None else {}
     prev = np.flatnonzero(pd.notna(p["previous_surname"].to_numpy()))
     partnered = pd.notna(p["spouse_surname"].to_numpy()[prev])  # a name change at marriage
     # checked on the distinct surnames, not on every person (str ops on 1M objects are slow)
@@ -466,11 +466,17 @@ def _life_events(
         "mover_people": event(int(moved_p.sum()), n, ref("mover_share")),
         "po_box_households": event(int(boxed_hh.sum()), n_hh, ref("po_box_share")),
         "compound_surname_people": event(int(compound.sum()), n),
-        # the configured rate applies to Hispanic people's own surname draws, before marriage
-        # and inheritance, so the observed share is expected to be lower
-        "compound_surname_hispanic": event(
-            int(compound[hisp].sum()), int(hisp.sum()), ref("hispanic_compound_surname")
-        ),
+        # by group; the configured rate applies to own surname draws, before marriage and
+        # inheritance, so the observed share is expected to be a little lower
+        **{
+            f"compound_surname_{g}": event(
+                int(compound[gcode == gi].sum()),
+                int((gcode == gi).sum()),
+                _r(by_group.get(g, 0.0)) if cfg is not None else None,
+            )
+            for gi, g in enumerate(N.GROUPS)
+            if g in by_group or compound[gcode == gi].any()
+        },
         "previous_surname_married": event(int(partnered.sum()), n),
         "previous_surname_other": event(int((~partnered).sum()), n),
         "hyphenated_surname": event(int(hyphen.sum()), n),
@@ -671,7 +677,11 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         ("mover_people", "moved (has a previous address)", "people"),
         ("po_box_households", "PO box", "households"),
         ("compound_surname_people", "compound surname", "people"),
-        ("compound_surname_hispanic", "compound surname", "Hispanic-group people"),
+        *(
+            (k, "compound surname", f"{k.removeprefix('compound_surname_')} people")
+            for k in ev
+            if k.startswith("compound_surname_") and k != "compound_surname_people"
+        ),
         ("previous_surname_married", "previous surname, partnered", "people"),
         ("previous_surname_other", "previous surname, no partner", "people"),
         ("hyphenated_surname", "hyphenated surname", "people"),
@@ -683,7 +693,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     section(
         "Life events and rare names",
         "*share* is of the *of* column; *reference* is the configured rate (for compound "
-        "surnames: of Hispanic people's own surname draws, before marriage and inheritance), or "
+        "surnames: of the group's own surname draws, before marriage and inheritance), or "
         "for rare names the share of the Census table's ALL OTHER NAMES tail.",
         _table(
             [

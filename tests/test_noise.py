@@ -660,6 +660,7 @@ def test_validate_defaults():
         assert dict(s.params) == dict(nt.params)
     assert settings["missing"].rate_for("middle_name") == 0.2
     assert settings["missing"].rate_for("last_name") == 0.01
+    assert settings["missing"].rate_for("suffix") == 0.5  # suffixes are often dropped
     assert validate_noise_spec({}, "x") == settings
 
 

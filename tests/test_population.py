@@ -278,7 +278,7 @@ def test_compound_surnames(people, householders):
     own = householders["previous_surname"].isna()  # not a married or reverted surname
     hisp = householders[(householders["group"] == "hispanic") & own]
     share = hisp["second_surname"].notna().mean()
-    assert _within(share, CFG.hispanic_compound_surname, len(hisp)), share
+    assert _within(share, CFG.compound_surname_by_group["hispanic"], len(hisp)), share
     assert householders.loc[householders["group"] != "hispanic", "second_surname"].isna().all()
     # a child of a compound-surname couple: father's first surname, mother's first birth surname
     kids = people[(people["relationship"] == "child") & people["second_surname"].notna()]

@@ -128,6 +128,23 @@ def test_group_mix_reweights_the_list() -> None:
     assert 0.35 < share < 0.65  # population share is ~0.16
 
 
+def test_group_tables_of_the_population() -> None:
+    data = read_toml_text(TINY)
+    data["population"]["compound_surname_by_group"] = {"api": 1.0}
+    data["population"]["partner_takes_surname_by_group"] = {"white": 0.0}
+    cfg = parse_benchmark(data).scenario.population
+    assert cfg.compound_surname_by_group == {"api": 1.0}  # replaces the default table
+    for table, where, fragment in (
+        ({"martian": 0.1}, "compound_surname_by_group.martian", "unknown group"),
+        ({"api": 1.5}, "compound_surname_by_group.api", r"in \[0, 1\], got 1.5"),
+        (0.3, "compound_surname_by_group", "must be a table"),
+    ):
+        data["population"]["compound_surname_by_group"] = table
+        with pytest.raises(ConfigError, match=fragment) as info:
+            parse_benchmark(data)
+        assert info.value.where == f"population.{where}"
+
+
 def test_group_mix_that_cannot_be_met_is_an_error() -> None:
     data = read_toml_text(TINY)
     data["query"]["group_mix"] = {"aian": 1.0}

@@ -150,7 +150,7 @@ def test_households_and_life_events(small: dict) -> None:
         "mover_people": (3, 9),
         "po_box_households": (1, 5),
         "compound_surname_people": (3, 9),
-        "compound_surname_hispanic": (3, 3),
+        "compound_surname_hispanic": (3, 3),  # configured, and observed
         "previous_surname_married": (1, 9),
         "previous_surname_other": (1, 9),
         "hyphenated_surname": (1, 9),
