@@ -63,6 +63,7 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
     "address_id",
     "previous_address_id",
     "po_box",
+    "household_size",
 )
 
 
@@ -297,7 +298,10 @@ def _take(frame: pd.DataFrame, rows: np.ndarray, columns: Any) -> pd.DataFrame:
 
 
 def _people(people: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    return _take(people, rows, PEOPLE_COLUMNS)
+    out = _take(people, rows, [c for c in PEOPLE_COLUMNS if c != "household_size"])
+    hh = people["household_id"].to_numpy()
+    out["household_size"] = np.bincount(hh)[hh[rows]].astype(np.int16)  # people at the address
+    return out
 
 
 def _record(

@@ -51,6 +51,7 @@ def person(pid: int, hh: int, first: str, last: str, dob: str, **extra: Any) -> 
         "address_id": 1000 + hh,  # one dwelling per household
         "previous_address_id": -1,
         "po_box": None,
+        "household_size": 1,
     }
     base.update(extra)
     assert set(base) == set(PEOPLE_COLUMNS)
