@@ -20,6 +20,7 @@ EPILOG = """\
 examples:
   linkrisk run irs-ice                  run the default IRS-ICE-like scenario, print the table
   linkrisk run my.toml --seed 7         run a scenario file with another seed
+  linkrisk run irs-ice --replicates 10  pool 10 independently seeded populations
   linkrisk report results/irs-ice       rebuild metrics and report from raw outputs
   linkrisk generate irs-ice --out data  write the two agency files and the truth
   linkrisk describe irs-ice             the population's facts beside the Census tables
@@ -43,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="preset name (see `linkrisk scenarios`) or a .toml path")
     run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     run.add_argument("--out", type=Path, help="output directory (default: results/<scenario>)")
+    run.add_argument(
+        "--replicates",
+        type=_size,
+        help="rerun on K independently seeded populations and pool them, with the spread of "
+        "every rate (default: the scenario's `replicates`, else 1)",
+    )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     rep = sub.add_parser("report", help="recompute metrics and report from a run's raw outputs")
@@ -146,6 +153,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         out_dir=args.out,
         progress=False if args.no_progress else None,
+        replicates=bench.scenario.replicates if args.replicates is None else args.replicates,
     )
     seed = bench.scenario.seed if args.seed is None else args.seed
     print(f"linkrisk {bench.name} (seed {seed}): {_sizes(result.out_dir)}")
@@ -158,9 +166,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sizes(run_dir: Path) -> str:
     info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
+    k = info.get("replicates", 1)
+    pooled = f"; counts below pooled over {k} replicates" if k > 1 else ""
     return (
         f"{info['queries']:,} queries, {info['register_records']:,} register records, "
-        f"{info['true_links']:,} true links"
+        f"{info['true_links']:,} true links{pooled}"
     )
 
 

@@ -55,7 +55,7 @@ def noise_table() -> str:
 
 def readme_block(name: str, results_dir: Path = RESULTS_DIR) -> str:
     """The README headline table of a published preset."""
-    metrics = pd.read_csv(results_dir / name / "metrics.csv")
+    metrics = pd.read_csv(results_dir / name / "summary.csv")
     return headline_table(metrics) + "\n"
 
 
@@ -81,7 +81,13 @@ def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
     out = []
     for name in presets():
         bench = load_benchmark(name)
-        out.append(run(bench, out_dir=RESULTS_DIR / name, progress=progress).out_dir)
+        result = run(
+            bench,
+            out_dir=RESULTS_DIR / name,
+            progress=progress,
+            replicates=bench.scenario.replicates,
+        )
+        out.append(result.out_dir)
     if readme is not None and readme.exists():
         update_readme(readme)
     return out

@@ -15,7 +15,15 @@ from tabulate import tabulate
 from bench.causes import DEFINITIONS as CAUSE_DEFINITIONS
 from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, cause_descriptions
 from bench.metrics import DEFINITIONS
-from bench.store import compute_causes, compute_metrics, write_json
+from bench.store import (
+    compute_causes,
+    compute_metrics,
+    compute_replicates,
+    compute_summary,
+    write_json,
+)
+from bench.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
+from bench.uncertainty import RATES
 from synthetic.summary import summary_markdown
 
 PACKAGES = (
@@ -35,7 +43,8 @@ PACKAGES = (
 #: Derived cause tables (false matches, missed matches), rebuilt from raw/ with the metrics.
 CAUSE_FILES = ("causes.csv", "missed_causes.csv")
 
-#: Headline columns: (metrics column, header, formatter).
+#: Headline columns: (summary column, header, formatter). Rates and per-1M counts show their
+#: upper 95% bound (``<column>_upper``) beside them.
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("method", "method", "s"),
     ("resolve", "resolve", "s"),
@@ -44,12 +53,12 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("TP", "TP", "int"),
     ("FP", "FP", "int"),
     ("FN", "FN", "int"),
-    ("FDR", "FDR", "pct"),
-    ("wrong_person_rate", "wrong-person", "pct"),
-    ("FNMR", "FNMR", "pct"),
+    ("FDR", "FDR (≤ 95% upper)", "pct_upper"),
+    ("wrong_person_rate", "wrong-person (≤ upper)", "pct_upper"),
+    ("FNMR", "FNMR (≤ upper)", "pct_upper"),
     ("blocking_loss", "blocking loss", "int"),
-    ("FP_per_1M", "FP per 1M q", "int"),
-    ("FN_per_1M", "FN per 1M q", "int"),
+    ("FP_per_1M", "FP per 1M q (≤ upper)", "int_upper"),
+    ("FN_per_1M", "FN per 1M q (≤ upper)", "int_upper"),
 )
 
 
@@ -58,22 +67,81 @@ def _fmt(value: Any, kind: str) -> str:
         return str(value)
     if value is None or pd.isna(value):
         return "n/a"
-    if kind == "pct":
+    if kind.startswith("pct"):
         return f"{100 * value:.2f}%"
     return f"{round(value):,}"
 
 
-def headline_table(metrics: pd.DataFrame, fmt: str = "github") -> str:
-    """The headline table: one row per method."""
-    rows = [
-        [_fmt(rec[col], kind) for col, _, kind in HEADLINE] for rec in metrics.to_dict("records")
-    ]
+def headline_table(summary: pd.DataFrame, fmt: str = "github") -> str:
+    """The headline table: one row per method, from :func:`bench.store.compute_summary`."""
+    rows = []
+    for rec in summary.to_dict("records"):
+        row = []
+        for col, _, kind in HEADLINE:
+            cell = _fmt(rec[col], kind)
+            if kind.endswith("_upper") and not pd.isna(rec[col]):
+                cell += f" (≤ {_fmt(rec[f'{col}_upper'], kind)})"
+            row.append(cell)
+        rows.append(row)
     align = ["left" if kind == "s" else "right" for _, _, kind in HEADLINE]
     return tabulate(rows, headers=[h for _, h, _ in HEADLINE], tablefmt=fmt, colalign=align)
 
 
+def uncertainty_table(summary: pd.DataFrame, fmt: str = "github") -> str:
+    """Each rate of each method: pooled point, Wilson 95% interval, and its spread across
+    replicates (mean, sd, min-max, 95% t-interval of the mean) and the upper bound."""
+    rows = []
+    for rec in summary.to_dict("records"):
+        for rate in RATES:
+
+            def p(x: Any) -> str:
+                return _fmt(x, "pct")
+
+            spread = (
+                f"{p(rec[f'{rate}_mean'])} ± {p(rec[f'{rate}_sd'])} "
+                f"[{p(rec[f'{rate}_min'])}, {p(rec[f'{rate}_max'])}]"
+                if rec["replicates"] > 1
+                else "n/a (1 replicate)"
+            )
+            t_int = (
+                f"{p(rec[f'{rate}_t_lo'])} - {p(rec[f'{rate}_t_hi'])}"
+                if rec["replicates"] > 1
+                else "n/a"
+            )
+            rows.append(
+                [
+                    rec["method"],
+                    rate,
+                    p(rec[rate]),
+                    f"{p(rec[f'{rate}_lo'])} - {p(rec[f'{rate}_hi'])}",
+                    spread,
+                    t_int,
+                    p(rec[f"{rate}_upper"]),
+                ]
+            )
+    headers = [
+        "method", "rate", "pooled", "Wilson 95%", "replicates: mean ± sd [min, max]",
+        "95% t-interval of mean", "upper 95% bound",
+    ]  # fmt: skip
+    return tabulate(rows, headers=headers, tablefmt=fmt, colalign=["left", "left"] + ["right"] * 5)
+
+
 def reproduce_command(info: dict[str, Any]) -> str:
-    return f"linkrisk run {info['source']} --seed {info['seed']}"
+    """The one command that reproduces the run."""
+    k = info.get("replicates", 1)
+    return f"linkrisk run {info['source']} --seed {info['seed']}" + (
+        f" --replicates {k}" if k > 1 else ""
+    )
+
+
+def _replicates_text(info: dict[str, Any]) -> str:
+    k = info.get("replicates", 1)
+    if k == 1:
+        return " One replicate: intervals reflect the counts only (rerun with --replicates)."
+    return (
+        f" Pooled over {k} replicates (independently seeded populations of the same scenario): "
+        "the counts below are sums over the replicates."
+    )
 
 
 def write_outputs(run_dir: Path) -> pd.DataFrame:
@@ -82,6 +150,9 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     metrics = compute_metrics(run_dir)
     metrics.to_csv(run_dir / "metrics.csv", index=False, lineterminator="\n")
     write_json(metrics.to_dict("records"), run_dir / "metrics.json")
+    compute_replicates(run_dir).to_csv(run_dir / "replicates.csv", index=False, lineterminator="\n")
+    summary = compute_summary(run_dir)
+    summary.to_csv(run_dir / "summary.csv", index=False, lineterminator="\n")
     causes = compute_causes(run_dir)
     for table, name in zip(causes or (None, None), CAUSE_FILES, strict=True):
         if table is None:
@@ -99,21 +170,22 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
         json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
     )
     (run_dir / "report.md").write_text(
-        render_markdown(metrics, info, config, methods, causes, population), encoding="utf-8"
+        render_markdown(summary, info, config, methods, causes, population), encoding="utf-8"
     )
     write_manifest(run_dir, info, config)
-    return metrics
+    return summary
 
 
 def render_markdown(
-    metrics: pd.DataFrame,
+    summary: pd.DataFrame,
     info: dict[str, Any],
     config: dict[str, Any],
     methods: list[dict],
     causes: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     population: dict[str, Any] | None = None,
 ) -> str:
-    """The Markdown report of one run (``causes``: the tables of
+    """The Markdown report of one run (``summary``: :func:`bench.store.compute_summary`;
+    ``causes``: the tables of
     :func:`bench.store.compute_causes`, None if raw/ lacks what attribution needs;
     ``population``: :func:`synthetic.summary.summarize_population` of the run's population)."""
     scen = config["scenario"]
@@ -128,11 +200,21 @@ def render_markdown(
         "",
         f"{info['queries']:,} queries against a register of {info['register_records']:,} "
         f"records; {info['true_links']:,} queries are truly in the register. Synthetic "
-        f"population of {info['population']:,} people, seed {info['seed']}.",
+        f"population of {info['population']:,} people, seed {info['seed']}."
+        + _replicates_text(info),
         "",
-        headline_table(metrics),
+        headline_table(summary),
+        "",
+        "Each rate is followed by its upper 95% bound (see *Uncertainty*): the figure not to "
+        "be exceeded, with 95% confidence, given this scenario's assumptions.",
         "",
         *_cause_sections(causes),
+        "## Uncertainty",
+        "",
+        uncertainty_table(summary),
+        "",
+        *(f"- **{k}**: {v}" for k, v in UNCERTAINTY_DEFINITIONS.items()),
+        "",
         "## Definitions",
         "",
         *(f"- **{k}**: {v}" for k, v in DEFINITIONS.items()),

@@ -12,6 +12,8 @@ Output layout of one run (``results/<scenario>/`` by default)::
                            in those register records
     raw/run.json           sizes, seeds, blocking pass counts, method order
     raw/population.json    facts of the population beside the Census tables (`linkrisk describe`)
+    raw/replicates/<k>/    replicates 2..K (``--replicates K``): truth, each method's declared and
+                           considered true links, sizes (enough to recompute their metrics)
     config.json            the effective configuration (defaults filled in)
     metrics.csv/.json      derived from raw/ alone (``linkrisk report`` recomputes them)
     causes.csv             false matches by cause, per method (derived from raw/, as metrics)
@@ -43,6 +45,7 @@ from bench.methods.base import Candidates, Method
 from bench.report import write_outputs
 from bench.resolve import resolve
 from bench.store import atomic_dir, write_json, write_parquet
+from synthetic.errors import ConfigError
 from synthetic.population import generate_population
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task, effective_parameters
@@ -54,6 +57,11 @@ RESULTS_DIR = Path("results")
 def training_seed(seed: int) -> int:
     """The seed of the separately drawn training task (never equal to the evaluation seed)."""
     return stable_hash(f"training:{seed}") % 2**32
+
+
+def replicate_seed(seed: int, k: int) -> int:
+    """The seed of replicate ``k``: the run's seed for k = 0, an independent one otherwise."""
+    return seed if k == 0 else stable_hash(f"replicate:{seed}:{k}") % 2**32
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ def run(
     out_dir: Path | None = None,
     *,
     progress: bool | None = None,
+    replicates: int = 1,
 ) -> RunResult:
     """Run every method of ``bench`` on one seeded task and write the results atomically."""
     seed = bench.scenario.seed if seed is None else seed
@@ -103,7 +112,9 @@ def run(
     methods = bench.methods
     blocked = any(m.uses_blocking() for m in methods)
     training = any(m.needs_training for m in methods)
-    steps = _Steps(2 + blocked + 2 * training + len(methods) + 1, progress)
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise ConfigError("--replicates", f"must be an integer >= 1, got {replicates!r}")
+    steps = _Steps(2 + blocked + 2 * training + len(methods) + replicates, progress)
     try:
         with steps.step("generating population and files"):
             pop = generate_population(bench.scenario.population, seed)
@@ -160,6 +171,10 @@ def run(
                 "noise_cells": _noise_counts(task),
                 "parameters": effective_parameters(bench.scenario),
             }
+            for k in range(1, replicates):
+                with steps.step(f"replicate {k + 1} of {replicates}"):
+                    _replicate(bench, replicate_seed(seed, k), methods, raw / "replicates" / str(k))
+            info["replicates"] = replicates
             write_json(info, raw / "run.json")
             write_json(population, raw / "population.json")
             write_json(bench.data, tmp / "config.json")
@@ -184,11 +199,43 @@ def _noise_counts(task: LinkageTask) -> dict[str, dict[str, int]]:
     return out
 
 
-def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:
-    """Score, resolve and write one method's pairs; return the register rows it linked."""
+def _replicate(bench: Benchmark, seed: int, methods: list[Method], out: Path) -> None:
+    """One more independently seeded population, scored by the same (already trained) methods.
+
+    Written compactly, as enough to recompute the confusion exactly: the true links, each
+    method's declared links and its considered true links (``raw/replicates/<k>/``), and in
+    ``run.json`` the sizes and each blocked method's number of considered pairs.
+    """
+    task = build_task(bench.scenario, seed)
+    prep = PreparedTask(task, seed)
+    blocked = any(m.uses_blocking() for m in methods)
+    cands = block(prep, bench.blocking)[0] if blocked else None
+    out.mkdir(parents=True)
+    width = max(prep.n_register, 1)
+    truth = task.truth["query_row"].to_numpy() * width + task.truth["register_row"].to_numpy()
+    write_parquet(task.truth, out / "truth.parquet")
+    considered = {}
+    for m in methods:
+        frame = _scored_frame(m, prep, cands if m.uses_blocking() else None)
+        considered[m.name] = len(frame) if m.uses_blocking() else None
+        keys = frame["query_row"].to_numpy() * width + frame["register_row"].to_numpy()
+        keep = frame["link"].to_numpy() | np.isin(keys, truth)
+        write_parquet(frame[keep].reset_index(drop=True), out / f"{m.name}.parquet")
+    info = {
+        "seed": seed,
+        "queries": prep.n_query,
+        "register_records": prep.n_register,
+        "true_links": len(task.truth),
+        "considered_pairs": considered,
+    }
+    write_json(info, out / "run.json")
+
+
+def _scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd.DataFrame:
+    """Score and resolve one method: every considered pair with its score, accept and link."""
     scored = m.score(prep, cands)
     link = resolve(scored.query_row, scored.register_row, scored.score, scored.accept, m.resolve)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "query_row": np.asarray(scored.query_row, np.int64),
             "register_row": np.asarray(scored.register_row, np.int64),
@@ -197,6 +244,12 @@ def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Pa
             "link": link,
         }
     )
+
+
+def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:
+    """Score, resolve and write one method's pairs; return the register rows it linked."""
+    frame = _scored_frame(m, prep, cands)
+    link = frame["link"].to_numpy()
     write_parquet(frame, raw / f"{m.name}.parquet")
     meta = {
         "name": m.name,

@@ -7,10 +7,11 @@ from derived metrics and cause tables, so that they and the reports can be recom
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from bench.causes import (
     compared_fields,
 )
 from bench.metrics import confusion
+from bench.uncertainty import across_replicates, with_intervals
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -78,15 +80,18 @@ def _method_pairs(raw: Path, name: str) -> tuple[dict[str, Any], pd.DataFrame]:
     return meta, pd.read_parquet(raw / f"{name}.parquet")
 
 
-def compute_metrics(run_dir: Path) -> pd.DataFrame:
-    """Recompute every method's metrics from a run's raw outputs alone."""
-    raw = run_dir / "raw"
-    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
-    truth = pd.read_parquet(raw / "truth.parquet")
+def _confusions(
+    raw: Path, replicate_dir: Path, info: dict[str, Any], considered: Mapping[str, Any] | None
+) -> pd.DataFrame:
+    """Every method's confusion for the pairs and truth in ``replicate_dir`` (method metadata
+    from ``raw``). ``considered``: each blocked method's number of considered pairs when the
+    stored pairs are the compact replicate form (declared links + considered true links)."""
+    truth = pd.read_parquet(replicate_dir / "truth.parquet")
     tq, tr = truth["query_row"].to_numpy(), truth["register_row"].to_numpy()
     rows = []
     for name in info["methods"]:
-        meta, pairs = _method_pairs(raw, name)
+        meta = json.loads((raw / f"{name}.json").read_text(encoding="utf-8"))
+        pairs = pd.read_parquet(replicate_dir / f"{name}.parquet")
         q, r = pairs["query_row"].to_numpy(), pairs["register_row"].to_numpy()
         link = pairs["link"].to_numpy()
         conf = confusion(
@@ -98,10 +103,46 @@ def compute_metrics(run_dir: Path) -> pd.DataFrame:
             info["register_records"],
             considered=(q, r) if meta["uses_blocking"] else None,
         )
+        if considered is not None and meta["uses_blocking"]:
+            conf = dataclasses.replace(conf, candidates=int(considered[name]))
         rows.append(
             {"method": name, "kind": meta["kind"], "resolve": meta["resolve"], **conf.as_dict()}
         )
     return pd.DataFrame(rows)
+
+
+def compute_metrics(run_dir: Path) -> pd.DataFrame:
+    """Recompute every method's metrics of the run's own seed (replicate 1) from raw outputs
+    alone, each rate with its 95% Wilson interval (``<rate>_lo``, ``<rate>_hi``)."""
+    raw = run_dir / "raw"
+    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
+    return with_intervals(_confusions(raw, raw, info, None))
+
+
+def compute_replicates(run_dir: Path) -> pd.DataFrame:
+    """Every method's metrics in every replicate (``replicate`` 1..K, ``seed``), from raw/."""
+    raw = run_dir / "raw"
+    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
+    frames = [_confusions(raw, raw, info, None).assign(replicate=1, seed=info["seed"])]
+    for k in range(1, info.get("replicates", 1)):
+        rep = raw / "replicates" / str(k)
+        rinfo = json.loads((rep / "run.json").read_text(encoding="utf-8"))
+        sizes = {**info, **{f: rinfo[f] for f in ("queries", "register_records", "true_links")}}
+        frame = _confusions(raw, rep, sizes, rinfo["considered_pairs"])
+        frames.append(frame.assign(replicate=k + 1, seed=rinfo["seed"]))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["replicate", "seed", *(c for c in out.columns if c not in ("replicate", "seed"))]]
+
+
+def compute_summary(run_dir: Path) -> pd.DataFrame:
+    """Per method: counts pooled over the replicates, each rate with its interval, spread and
+    upper 95% bound (:func:`bench.uncertainty.across_replicates`)."""
+    per = compute_replicates(run_dir)
+    summary = across_replicates(per)
+    kinds = per.drop_duplicates("method").set_index("method")[["kind", "resolve"]]
+    summary.insert(1, "kind", summary["method"].map(kinds["kind"]))
+    summary.insert(2, "resolve", summary["method"].map(kinds["resolve"]))
+    return summary
 
 
 def read_register_people(run_dir: Path) -> pd.DataFrame:

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bench.metrics import PER
+
 #: Rate -> (numerator, denominator) columns of a metrics frame (``bench.metrics.Confusion``).
 RATES: dict[str, tuple[str, str]] = {
     "FDR": ("FP", "declared"),
@@ -37,6 +39,8 @@ DEFINITIONS: dict[str, str] = {
     "_upper": "upper 95% bound: the larger of the Wilson upper bound of the counts pooled over "
     "replicates and the upper end of the 95% t-interval of the mean across replicates",
     "_sd / _min / _max": "spread of the rate across independently seeded replicate populations",
+    "per 1M upper": "upper 95% bound of a count per 1,000,000 queries: the exact (Garwood) "
+    "Poisson upper bound of the pooled count, divided by the pooled queries",
 }
 
 
@@ -123,4 +127,17 @@ def across_replicates(per_replicate: pd.DataFrame, confidence: float = CONFIDENC
         out[f"{rate}_t_lo"] = np.clip(mean - half, 0, 1)
         out[f"{rate}_t_hi"] = np.clip(mean + half, 0, 1)
         out[f"{rate}_upper"] = np.fmax(hi, out[f"{rate}_t_hi"].to_numpy())
+    queries = out["queries"].to_numpy(dtype=float)
+    for c in ("FP", "FN", "wrong_people"):
+        k = out[c].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"{c}_per_1M"] = k / queries * PER
+            out[f"{c}_per_1M_upper"] = poisson_upper(k, confidence) / queries * PER
     return out.reset_index()
+
+
+def poisson_upper(k: np.ndarray | float, confidence: float = CONFIDENCE) -> np.ndarray:
+    """Exact (Garwood, 1936) upper bound of a Poisson mean from an observed count k: the bound
+    used for counts that are not proportions (false matches can outnumber queries)."""
+    k = np.asarray(k, dtype=float)
+    return stats.chi2.ppf(0.5 + confidence / 2, 2 * k + 2) / 2

@@ -97,6 +97,8 @@ class ScenarioConfig:
     population: PopulationConfig
     register: RegisterConfig
     query: QueryConfig
+    #: Independently seeded populations a run pools (the first uses ``seed``).
+    replicates: int = 1
 
 
 @dataclass(frozen=True)
@@ -139,10 +141,13 @@ class LinkageTask:
 def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
     """Validate the data sections of a scenario mapping (as parsed from TOML)."""
     meta = table(data, "scenario", where)
-    check_keys(meta, ("name", "description", "seed"), join(where, "scenario"))
+    check_keys(meta, ("name", "description", "seed", "replicates"), join(where, "scenario"))
     name = string(meta, "name", join(where, "scenario"))
     description = string(meta, "description", join(where, "scenario"), default="")
     seed = int(number(meta, "seed", join(where, "scenario"), default=0, lo=0, integer=True))
+    replicates = int(
+        number(meta, "replicates", join(where, "scenario"), default=1, lo=1, hi=1000, integer=True)
+    )
 
     population = _parse_population(table(data, "population", where), join(where, "population"))
 
@@ -165,7 +170,7 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
         group_mix=_parse_group_mix(qry, w),
         noise=validate_noise_spec(table(qry, "noise", w, required=False), join(w, "noise")),
     )
-    return ScenarioConfig(name, description, seed, population, register, query)
+    return ScenarioConfig(name, description, seed, population, register, query, replicates)
 
 
 def _parse_population(tbl: dict[str, Any], where: str) -> PopulationConfig:

@@ -69,7 +69,11 @@ def test_readme_lists_every_noise_type() -> None:
 def test_default_preset_reproduces_published_files_byte_for_byte(tmp_path: Path) -> None:
     info = json.loads((RESULTS / "irs-ice" / "raw" / "run.json").read_text(encoding="utf-8"))
     out = run(
-        load_benchmark("irs-ice"), seed=info["seed"], out_dir=tmp_path / "irs-ice", progress=False
+        load_benchmark("irs-ice"),
+        seed=info["seed"],
+        out_dir=tmp_path / "irs-ice",
+        progress=False,
+        replicates=info.get("replicates", 1),
     ).out_dir
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     published = sorted(
