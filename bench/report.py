@@ -234,8 +234,10 @@ def render_markdown(
         "",
         "## Scope and limitations",
         "",
-        "- One synthetic population and one seed: the counts above carry sampling error that "
-        "this report does not yet quantify (no intervals).",
+        "- Intervals cover the sampling error of the counts and the variation between "
+        "synthetic populations of this scenario (with replicates), not the uncertainty of the "
+        "scenario's assumptions: vary those in sensitivity runs. Households make errors cluster, "
+        "so the Wilson interval alone is optimistic; the replicate spread is not.",
         "- Simulation scale: the register and list are far smaller than real ones. Rules that "
         "collide on common keys (name + date of birth, name + ZIP) collide more often in larger "
         "registers, so their false-match rates here understate those at full scale.",
