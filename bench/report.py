@@ -22,6 +22,7 @@ from bench.store import (
     compute_summary,
     write_json,
 )
+from bench.subgroups import DIMENSIONS, subgroups_run
 from bench.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
 from bench.uncertainty import RATES
 from synthetic.summary import summary_markdown
@@ -153,6 +154,9 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     compute_replicates(run_dir).to_csv(run_dir / "replicates.csv", index=False, lineterminator="\n")
     summary = compute_summary(run_dir)
     summary.to_csv(run_dir / "summary.csv", index=False, lineterminator="\n")
+    groups, matrix = subgroups_run(run_dir)
+    groups.to_csv(run_dir / "subgroups.csv", index=False, lineterminator="\n")
+    matrix.to_csv(run_dir / "match_matrix.csv", index=False, lineterminator="\n")
     causes = compute_causes(run_dir)
     for table, name in zip(causes or (None, None), CAUSE_FILES, strict=True):
         if table is None:
@@ -170,7 +174,8 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
         json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
     )
     (run_dir / "report.md").write_text(
-        render_markdown(summary, info, config, methods, causes, population), encoding="utf-8"
+        render_markdown(summary, info, config, methods, causes, population, (groups, matrix)),
+        encoding="utf-8",
     )
     write_manifest(run_dir, info, config)
     return summary
@@ -183,6 +188,7 @@ def render_markdown(
     methods: list[dict],
     causes: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     population: dict[str, Any] | None = None,
+    subgroups: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> str:
     """The Markdown report of one run (``summary``: :func:`bench.store.compute_summary`;
     ``causes``: the tables of
@@ -209,6 +215,7 @@ def render_markdown(
         "be exceeded, with 95% confidence, given this scenario's assumptions.",
         "",
         *_cause_sections(causes),
+        *(_subgroup_sections(*subgroups) if subgroups is not None else []),
         "## Uncertainty",
         "",
         uncertainty_table(summary),
@@ -361,6 +368,93 @@ def _cause_sections(causes: tuple[pd.DataFrame, pd.DataFrame] | None) -> list[st
         cause_matrix(fn, "FN", {NO_NOISE}, describe=False),
         "",
     ]
+
+
+def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
+    """Who bears the errors: each dimension's wrong-person rate (and the FNMR by group) per
+    method, with Wilson intervals and the ratio to the dimension's reference label."""
+    methods = list(dict.fromkeys(groups["method"]))
+
+    def cell(rec: dict[str, Any], metric: str) -> str:
+        if pd.isna(rec[metric]):
+            return "n/a"
+        ratio = rec[f"{metric}_ratio"]
+        times = "" if pd.isna(ratio) else f" ×{ratio:.2f}"
+        return (
+            f"{100 * rec[metric]:.1f}% [{100 * rec[f'{metric}_lo']:.1f}-"
+            f"{100 * rec[f'{metric}_hi']:.1f}]{times}"
+        )
+
+    def table(dimension: str, metric: str) -> str:
+        sub = groups[groups["dimension"] == dimension]
+        rows = []
+        for label in dict.fromkeys(sub["label"]):
+            recs = sub[sub["label"] == label].set_index("method")
+            first = recs.iloc[0]
+            rows.append(
+                [label, f"{int(first['queries']):,}"]
+                + [cell(recs.loc[m].to_dict(), metric) for m in methods]
+            )
+        return tabulate(
+            rows,
+            headers=["label", "queries", *methods],
+            tablefmt="github",
+            colalign=["left"] + ["right"] * (len(methods) + 1),
+        )
+
+    lines = [
+        "## Who bears the errors",
+        "",
+        "Rates of the run's own seed (replicate 1) by the queried person's subgroup, with 95% "
+        "Wilson intervals and, after ×, the ratio to the dimension's reference label (Katz log "
+        "interval in `subgroups.csv`; 0.5 added to the counts where a group has no event). "
+        "All counts, FDR and FNMR for every dimension: `subgroups.csv`.",
+        "",
+    ]
+    for dim in dict.fromkeys(groups["dimension"]):
+        ref = groups.loc[groups["dimension"] == dim, "reference"].iloc[0]
+        lines += [
+            f"### Wrong-person rate by {DIMENSIONS[dim].description} (reference: {ref})",
+            "",
+            table(dim, "wrong_person_rate"),
+            "",
+        ]
+    ref = groups.loc[groups["dimension"] == "group", "reference"].iloc[0]
+    lines += [
+        f"### False non-match rate by name-origin group (reference: {ref})",
+        "",
+        table("group", "FNMR"),
+        "",
+        "### Who was matched to whom",
+        "",
+        "False matches by the name-origin group of the queried person and of the person whose "
+        "record they were linked to: the share that stays within the group, and the largest "
+        "cross-group flow. Full matrix: `match_matrix.csv`.",
+        "",
+        _matrix_summary(matrix),
+        "",
+    ]
+    return lines
+
+
+def _matrix_summary(matrix: pd.DataFrame) -> str:
+    rows = []
+    for method, m in matrix[matrix["dimension"] == "group"].groupby("method", sort=False):
+        total = int(m["FP"].sum())
+        same = int(m.loc[m["query_label"] == m["register_label"], "FP"].sum())
+        cross = m[m["query_label"] != m["register_label"]].sort_values("FP", ascending=False)
+        top = cross.iloc[0] if len(cross) and cross["FP"].iloc[0] > 0 else None
+        flow = (
+            "-" if top is None else f"{top['query_label']} → {top['register_label']}: {top['FP']:,}"
+        )
+        share = "n/a" if total == 0 else f"{100 * same / total:.1f}%"
+        rows.append([method, f"{total:,}", share, flow])
+    return tabulate(
+        rows,
+        headers=["method", "false matches", "within group", "largest cross-group flow"],
+        tablefmt="github",
+        colalign=["left", "right", "right", "left"],
+    )
 
 
 def _parameter_tables(params: dict[str, Any], cells: dict[str, dict[str, int]]) -> list[str]:

@@ -180,6 +180,9 @@ def test_run_outputs_and_report_rebuild(
     assert "linkrisk run" in report and "--seed 11" in report
     assert "## The synthetic population" in report and "### Surname concentration" in report
     assert "## False matches by cause" in report
+    assert "## Who bears the errors" in report and "## Uncertainty" in report
+    for f in ("subgroups.csv", "match_matrix.csv", "summary.csv", "replicates.csv"):
+        assert (a / f).exists(), f
     manifest = json.loads((a / "manifest.json").read_text())
     assert manifest["seed"] == 11 and len(manifest["config_sha256"]) == 64
     assert "raw/truth.parquet" in manifest["files"]
