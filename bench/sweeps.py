@@ -51,7 +51,8 @@ SWEEP_DEFINITIONS: dict[str, str] = {
 
 # Short axis labels for exhibits: the metric's name and its definition.
 LABELS = {
-    "FMR": "False match rate (FMR)\nwrong-person links / different-person pairs compared",
+    "FMR": "False match rate (FMR)\n"
+    "wrong-person links / different-person pairs (queries × register)",
     "FNMR": "False non-match rate (FNMR)\nmissed true links / true links",
     "recall": "Recall = true links found / true links",
     "precision": "Precision = correct links / declared links",
@@ -76,17 +77,18 @@ def sweep(
     """Counts and rates of the links a scored method would declare at every threshold.
 
     ``pairs`` holds the pairs the method considered (``query_row``, ``register_row``, ``score``;
-    optionally ``accept``), one row per pair; ``truth`` the true links. At threshold ``t`` the
-    pairs with ``score >= t`` are accepted and resolved with ``resolve`` (``all``, ``best`` or
-    ``unique-only``, as :func:`bench.resolve.resolve`; ``best`` breaks score ties by the lowest
-    register row). Pairs with a NaN score are never accepted.
+    optionally ``accept``), each pair once as the runner writes them; ``truth`` the true links.
+    At threshold ``t`` the pairs with ``score >= t`` are accepted and resolved with ``resolve``
+    (``all``, ``best`` or ``unique-only``, as :func:`bench.resolve.resolve`; ``best`` breaks score
+    ties by the lowest register row). Pairs with a NaN score are never accepted.
 
     Thresholds are the distinct scores, thinned to at most ``max_points`` evenly spaced in rank
-    (always keeping the lowest and the highest; ``None``: no thinning), or ``thresholds`` when
-    given. The method's own threshold is always included and marked in ``own_threshold``: by
-    default the lowest score among pairs its ``accept`` column accepts (that row reproduces its
-    accept decision whenever it is a threshold on the stored score), else ``own_threshold``,
-    rounded to the score's precision because scores are stored rounded (float32).
+    (always keeping the lowest and the highest; ``None``: no thinning), or exactly ``thresholds``
+    when given. The method's own threshold is included (unless ``thresholds`` is given) and
+    marked in ``own_threshold``: the lowest score among pairs its ``accept`` column accepts (that
+    row reproduces its accept decision whenever it is a threshold on the stored score), or, with
+    no accepted pair, the ``own_threshold`` argument rounded to the score's precision (scores are
+    stored rounded, as float32).
 
     Columns: see :data:`COLUMNS`, :data:`SWEEP_DEFINITIONS` and :data:`bench.metrics.DEFINITIONS`.
     FMR's denominator is ``n_queries * n_register - true links`` (every pair of the full pair
@@ -217,7 +219,9 @@ def sweep_run(run_dir: Path, max_points: int | None = 2000) -> pd.DataFrame:
     """Sweeps of every scored method of a run, stacked with a leading ``method`` column.
 
     Reads ``raw/`` only. Rules whose scores are all equal are skipped (a single operating point);
-    a rule with several score levels (a cascade scoring its passes) is swept over them.
+    a rule with several score levels (a cascade scoring its passes) is swept over them. Only the
+    run's own seed (replicate 1) is swept: replicates 2..K (``raw/replicates/``) keep declared
+    links and considered true links only, not every scored pair.
     """
     raw = Path(run_dir) / "raw"
     info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
@@ -289,6 +293,7 @@ def plot_error_tradeoff(sweeps: pd.DataFrame, reference_fmr: float = 1e-4) -> Fi
     ax.axvline(reference_fmr, color="grey", linestyle="--", label=f"FMR = {reference_fmr:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)  # FNMR spans about one decade: label the minor ticks too
     ax.set_xlabel(LABELS["FMR"])
     ax.set_ylabel(LABELS["FNMR"])
     ax.set_title("Error trade-off: wrong-person links against missed links")
@@ -370,7 +375,7 @@ def _thresholds(
         grid = np.asarray(list(given), dtype=np.float64)
         if np.isnan(grid).any():
             raise ValueError("thresholds must not be NaN")
-        return np.unique(np.r_[grid, [own] if own is not None else []])
+        return np.unique(grid)
     distinct = np.unique(s).astype(np.float64)
     if max_points is not None:
         room = max_points - (own is not None)
@@ -457,4 +462,13 @@ def _figure() -> tuple[Figure, Axes]:
 
 
 def _note(fig: Figure, text: str) -> None:
-    fig.text(0.01, 0.005, text, fontsize="small", color="dimgrey", ha="left", va="bottom")
+    # A figure-level x label is laid out below the axes' own label, so it never overlaps it.
+    fig.supxlabel(text, x=0.01, ha="left", fontsize="small", color="dimgrey")
+
+
+def _plain_log_ticks(axis: Any) -> None:
+    """Log-axis tick labels as plain numbers (0.2, 0.5) rather than powers (2 x 10^-1)."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if v >= 0.01 else ""))
