@@ -23,6 +23,7 @@ from bench.store import (
     write_json,
 )
 from bench.subgroups import DIMENSIONS, subgroups_run
+from bench.sweeps import operating_points, sweep_run
 from bench.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
 from bench.uncertainty import RATES
 from synthetic.summary import summary_markdown
@@ -39,6 +40,14 @@ PACKAGES = (
     "faker",
     "nicknames",
     "tabulate",
+)
+
+#: Rows kept per method in sweeps.csv (evenly spaced in rank; the method's own threshold kept).
+SWEEP_POINTS = 400
+#: Declared rates at which operating points are reported: (rate, targets).
+OPERATING_TARGETS: tuple[tuple[str, tuple[float, ...]], ...] = (
+    ("FPIR", (1e-2, 1e-3)),
+    ("FMR", (1e-6,)),
 )
 
 #: Derived cause tables (false matches, missed matches), rebuilt from raw/ with the metrics.
@@ -154,6 +163,13 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     compute_replicates(run_dir).to_csv(run_dir / "replicates.csv", index=False, lineterminator="\n")
     summary = compute_summary(run_dir)
     summary.to_csv(run_dir / "summary.csv", index=False, lineterminator="\n")
+    sweeps = sweep_run(run_dir, max_points=SWEEP_POINTS)
+    sweeps.to_csv(run_dir / "sweeps.csv", index=False, lineterminator="\n")
+    points = pd.concat(
+        [operating_points(run_dir, targets=t, rate=r).assign(rate=r) for r, t in OPERATING_TARGETS],
+        ignore_index=True,
+    )
+    points.to_csv(run_dir / "operating_points.csv", index=False, lineterminator="\n")
     groups, matrix = subgroups_run(run_dir)
     groups.to_csv(run_dir / "subgroups.csv", index=False, lineterminator="\n")
     matrix.to_csv(run_dir / "match_matrix.csv", index=False, lineterminator="\n")
@@ -174,7 +190,9 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
         json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
     )
     (run_dir / "report.md").write_text(
-        render_markdown(summary, info, config, methods, causes, population, (groups, matrix)),
+        render_markdown(
+            summary, info, config, methods, causes, population, (groups, matrix), (sweeps, points)
+        ),
         encoding="utf-8",
     )
     write_manifest(run_dir, info, config)
@@ -189,6 +207,7 @@ def render_markdown(
     causes: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     population: dict[str, Any] | None = None,
     subgroups: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    sweeps: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> str:
     """The Markdown report of one run (``summary``: :func:`bench.store.compute_summary`;
     ``causes``: the tables of
@@ -216,6 +235,7 @@ def render_markdown(
         "",
         *_cause_sections(causes),
         *(_subgroup_sections(*subgroups) if subgroups is not None else []),
+        *(_sweep_sections(*sweeps) if sweeps is not None else []),
         "## Uncertainty",
         "",
         uncertainty_table(summary),
@@ -435,6 +455,47 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
         "",
     ]
     return lines
+
+
+def _sweep_sections(sweeps: pd.DataFrame, points: pd.DataFrame) -> list[str]:
+    """Operating points of the scored methods at declared false-positive rates."""
+    if sweeps.empty:
+        return []
+    own = sweeps[sweeps["own_threshold"]]
+    rows = []
+    for rec in own.to_dict("records"):
+        rows.append([rec["method"], "own threshold", f"{rec['threshold']:.6g}", *_point(rec)])
+    for rec in points.to_dict("records"):
+        target = f"{rec['rate']} ≤ {rec['target']:g}"
+        if pd.isna(rec["threshold"]):
+            rows.append([rec["method"], target, "not reachable", *(["-"] * 5)])
+        else:
+            rows.append([rec["method"], target, f"{rec['threshold']:.6g}", *_point(rec)])
+    rows.sort(key=lambda r: list(dict.fromkeys(own["method"])).index(r[0]))
+    return [
+        "## Operating points (scored methods)",
+        "",
+        "What each scored method would do at the threshold that meets a declared rate: the most "
+        "permissive threshold whose rate is at or below the target. FPIR (false positive "
+        "identification rate, NIST FRVT 1:N) = queries with no true record that were linked to "
+        "anything / such queries. FMR (per comparison, over all query x register pairs) is "
+        "given for completeness: in a 1:N search with one link per query it is tiny at any "
+        "threshold, so an FMR target says little about wrong people. Full curves over every "
+        "threshold: `sweeps.csv` (and the figures of `report.html`).",
+        "",
+        tabulate(
+            rows,
+            headers=["method", "at", "threshold", "FPIR", "wrong-person", "FDR", "FNMR", "FMR"],
+            tablefmt="github",
+            colalign=["left", "left"] + ["right"] * 6,
+        ),
+        "",
+    ]
+
+
+def _point(rec: dict[str, Any]) -> list[str]:
+    pct = [f"{100 * rec[c]:.2f}%" for c in ("FPIR", "wrong_person_rate", "FDR", "FNMR")]
+    return [*pct, f"{rec['FMR']:.2g}"]
 
 
 def _matrix_summary(matrix: pd.DataFrame) -> str:
