@@ -14,6 +14,7 @@ from tabulate import tabulate
 
 from bench.causes import DEFINITIONS as CAUSE_DEFINITIONS
 from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, cause_descriptions
+from bench.html import write_html_report
 from bench.metrics import DEFINITIONS
 from bench.store import (
     compute_causes,
@@ -22,8 +23,14 @@ from bench.store import (
     compute_summary,
     write_json,
 )
-from bench.subgroups import DIMENSIONS, subgroups_run
-from bench.sweeps import operating_points, sweep_run
+from bench.subgroups import DIMENSIONS, plot_match_matrix, plot_ratios, subgroups_run
+from bench.sweeps import (
+    operating_points,
+    plot_error_tradeoff,
+    plot_precision_recall,
+    plot_rates_by_threshold,
+    sweep_run,
+)
 from bench.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
 from bench.uncertainty import RATES
 from synthetic.summary import summary_markdown
@@ -196,7 +203,61 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
         encoding="utf-8",
     )
     write_manifest(run_dir, info, config)
+    write_html_report(run_dir, report_figures(sweeps, groups, matrix))
     return summary
+
+
+def report_figures(
+    sweeps: pd.DataFrame, groups: pd.DataFrame, matrix: pd.DataFrame
+) -> list[tuple[str, str, Any]]:
+    """The figures of ``report.html``: (id, caption, matplotlib Figure), in order."""
+    figs: list[tuple[str, str, Any]] = []
+    if not sweeps.empty:
+        figs += [
+            (
+                "error-tradeoff",
+                "False match rate (per comparison) against false non-match rate over every "
+                "threshold of each scored method (DET-style, log scales); dots: the method's own "
+                "threshold.",
+                plot_error_tradeoff(sweeps, reference_fmr=1e-6),
+            ),
+            (
+                "precision-recall",
+                "Precision (1 - FDR) against recall (1 - FNMR) over every threshold.",
+                plot_precision_recall(sweeps),
+            ),
+        ]
+        for method in dict.fromkeys(sweeps["method"]):
+            figs.append(
+                (
+                    f"rates-{method}",
+                    f"{method}: false discovery rate, wrong-person rate and false non-match rate "
+                    "against the threshold.",
+                    plot_rates_by_threshold(sweeps, method),
+                )
+            )
+    for dim in ("group", "surname_band", "household", "in_register"):
+        if (groups["dimension"] == dim).any():
+            figs.append(
+                (
+                    f"ratios-{dim}",
+                    f"Wrong-person rate by {DIMENSIONS[dim].description}, as a ratio to the "
+                    "reference label (log scale, 95% Katz intervals).",
+                    plot_ratios(groups, "wrong_person_rate", dim),
+                )
+            )
+    # the two methods with the most false matches: where who-matched-whom matters most
+    totals = matrix[matrix["dimension"] == "group"].groupby("method", sort=False)["FP"].sum()
+    for method in totals[totals > 0].sort_values(ascending=False, kind="stable").index[:2]:
+        figs.append(
+            (
+                f"matrix-{method}",
+                f"{method}: false matches by the queried person's name-origin group (rows) and "
+                "the group of the person they were linked to (columns); share of the row.",
+                plot_match_matrix(matrix, method),
+            )
+        )
+    return figs
 
 
 def render_markdown(
@@ -586,7 +647,9 @@ def write_manifest(run_dir: Path, info: dict[str, Any], config: dict[str, Any]) 
     """Versions, seeds, configuration hash and SHA-256 of every output file."""
     from synthetic.scenario import config_hash
 
-    files = sorted(p for p in run_dir.rglob("*") if p.is_file() and p.name != "manifest.json")
+    # report.html is built after the manifest (it shows it), so it cannot be listed in it
+    skip = {"manifest.json", "report.html"}
+    files = sorted(p for p in run_dir.rglob("*") if p.is_file() and p.name not in skip)
     manifest = {
         "scenario": info["scenario"],
         "command": reproduce_command(info),

@@ -626,8 +626,8 @@ def plot_ratios(
     methods: Sequence[str] | None = None,
 ) -> Figure:
     """Each label's ``metric`` ratio to the reference label, on a log x axis with 95% interval
-    bars; one panel per method (``methods``, default all in frame order). Tick labels carry the
-    events / denominator of each label; the reference is drawn hollow at 1."""
+    bars; one panel per method (``methods``, default all in frame order; three per row). Tick
+    labels carry the events / denominator of each label; the reference is drawn hollow at 1."""
     from matplotlib.figure import Figure
 
     if metric not in RATIO_METRICS:
@@ -647,8 +647,14 @@ def plot_ratios(
     x_hi = max(finite.max(initial=1.0), 1.0) * 1.5
 
     n_labels = sel["label"].nunique()
-    fig = Figure(figsize=(4.2 * len(names), 0.45 * n_labels + 1.6), layout="constrained")
-    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    # panels wrap after `ncols`, so a figure stays page-wide however many methods there are
+    ncols = min(len(names), 3)
+    nrows = -(-len(names) // ncols)
+    fig = Figure(figsize=(4.2 * ncols, (0.45 * n_labels + 1.2) * nrows + 0.4), layout="constrained")
+    grid = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in grid[len(names) :]:
+        ax.set_visible(False)
+    axes = grid[: len(names)]
     for ax, method in zip(axes, names, strict=True):
         m = sel[sel["method"] == method]
         if m.empty:
