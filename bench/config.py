@@ -8,6 +8,7 @@ named either by preset name or by path.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ class Benchmark:
     scenario: ScenarioConfig
     blocking: list[list[Key]]
     methods: list[Method]
+    #: The scenario file's text (its comments cite the sources of the values), when read from one.
+    text: str | None = None
 
     @property
     def config_hash(self) -> str:
@@ -63,9 +66,10 @@ def load_benchmark(name_or_path: str) -> Benchmark:
     path = scenario_path(name_or_path)
     data = read_toml(path)
     try:
-        return parse_benchmark(data, source=name_or_path)
+        bench = parse_benchmark(data, source=name_or_path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.where}" if exc.where else str(path), exc.problem) from None
+    return dataclasses.replace(bench, text=path.read_text(encoding="utf-8"))
 
 
 def parse_benchmark(data: dict[str, Any], source: str = "<config>") -> Benchmark:

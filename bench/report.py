@@ -33,6 +33,9 @@ from bench.sweeps import (
 )
 from bench.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
 from bench.uncertainty import RATES
+from synthetic.config import toml_comments
+from synthetic.noise import NOISE
+from synthetic.population import SOURCES as POPULATION_SOURCES
 from synthetic.summary import summary_markdown
 
 PACKAGES = (
@@ -49,6 +52,8 @@ PACKAGES = (
     "tabulate",
 )
 
+#: Sources of the defaults of the register and query-list keys (the others have no default).
+SAMPLING_SOURCES = {"min_age": "assumption: adults (18+)", "group_mix": "the population's mix"}
 #: Rows kept per method in sweeps.csv (evenly spaced in rank; the method's own threshold kept).
 SWEEP_POINTS = 400
 #: Declared rates at which operating points are reported: (rate, targets).
@@ -192,13 +197,22 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
         json.loads((run_dir / "raw" / f"{name}.json").read_text(encoding="utf-8"))
         for name in info["methods"]
     ]
+    scenario = run_dir / "raw" / "scenario.toml"
     summary_path = run_dir / "raw" / "population.json"
     population = (
         json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
     )
     (run_dir / "report.md").write_text(
         render_markdown(
-            summary, info, config, methods, causes, population, (groups, matrix), (sweeps, points)
+            summary,
+            info,
+            config,
+            methods,
+            causes,
+            population,
+            (groups, matrix),
+            (sweeps, points),
+            toml_comments(scenario.read_text(encoding="utf-8")) if scenario.exists() else None,
         ),
         encoding="utf-8",
     )
@@ -269,6 +283,7 @@ def render_markdown(
     population: dict[str, Any] | None = None,
     subgroups: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     sweeps: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    comments: dict[str, str] | None = None,
 ) -> str:
     """The Markdown report of one run (``summary``: :func:`bench.store.compute_summary`;
     ``causes``: the tables of
@@ -374,12 +389,13 @@ def render_markdown(
             if population is not None
             else []
         ),
-        "## Parameters in force",
+        "## Assumptions ledger (parameters in force)",
         "",
-        "Every value below was used, defaults included; the scenario file cites a source or "
-        "labels an assumption for each value it sets.",
+        "Every value below was used, defaults included, with its source: the scenario file's "
+        "comment where the file sets the value, else the source of the default declared in the "
+        "code. Fields a noise type applies to: `linkrisk noise`.",
         "",
-        *_parameter_tables(info["parameters"], info["noise_cells"]),
+        *_parameter_tables(info["parameters"], info["noise_cells"], comments or {}),
         "",
         "See `manifest.json` for package versions, the configuration hash and file hashes.",
         "",
@@ -579,10 +595,34 @@ def _matrix_summary(matrix: pd.DataFrame) -> str:
     )
 
 
-def _parameter_tables(params: dict[str, Any], cells: dict[str, dict[str, int]]) -> list[str]:
-    """Population, sampling and noise parameters as Markdown tables."""
+def _parameter_tables(
+    params: dict[str, Any], cells: dict[str, dict[str, int]], comments: dict[str, str]
+) -> list[str]:
+    """The assumptions ledger: population, sampling and noise parameters with their values and
+    sources (the scenario file's comment where the file sets the value, else the default's
+    source declared in the code)."""
+
+    def source(path: str, default: str) -> str:
+        parts = path.split(".")
+        for i in range(len(parts), 0, -1):  # the most specific commented key wins
+            key = ".".join(parts[:i])
+            if key in comments:
+                note = comments[key] or "set in the scenario file (no comment)"
+                return f"scenario: {note}"
+        return f"default: {default}"
+
+    population = [
+        [k, json.dumps(v) if isinstance(v, dict | list) else v, source(f"population.{k}", src)]
+        for k, v in params["population"].items()
+        for src in [POPULATION_SOURCES.get(k, "assumption")]
+    ]
     sampling = [
-        [side, k, json.dumps(v) if isinstance(v, dict) else v]
+        [
+            side,
+            k,
+            json.dumps(v) if isinstance(v, dict) else v,
+            source(f"{side}.{k}", SAMPLING_SOURCES.get(k, "scenario (no default)")),
+        ]
         for side in ("register", "query")
         for k, v in params[side].items()
         if k != "noise"
@@ -593,22 +633,22 @@ def _parameter_tables(params: dict[str, Any], cells: dict[str, dict[str, int]]) 
             name,
             s["rate"],
             ", ".join(f"{f}={r}" for f, r in s["field_rates"].items()) or "-",
-            ", ".join(s["fields"]),
+            ", ".join(f"{g}={r}" for g, r in s.get("group_rates", {}).items()) or "-",
             ", ".join(f"{k}={v}" for k, v in s["params"].items()) or "-",
             f"{cells.get(side, {}).get(name, 0):,}",
+            source(f"{side}.noise.{name}", NOISE[name].source if name in NOISE else "assumption"),
         ]
         for side in ("register", "query")
         for name, s in params[side]["noise"].items()
     ]
-    population = [[k, v] for k, v in params["population"].items()]
     return [
         "### Population",
         "",
-        tabulate(population, headers=["parameter", "value"], tablefmt="github"),
+        tabulate(population, headers=["parameter", "value", "source"], tablefmt="github"),
         "",
         "### Register and query list",
         "",
-        tabulate(sampling, headers=["side", "parameter", "value"], tablefmt="github"),
+        tabulate(sampling, headers=["side", "parameter", "value", "source"], tablefmt="github"),
         "",
         "### Noise (each side records the population with its own errors)",
         "",
@@ -619,9 +659,10 @@ def _parameter_tables(params: dict[str, Any], cells: dict[str, dict[str, int]]) 
                 "noise",
                 "rate",
                 "per-field rates",
-                "fields",
+                "group rates",
                 "parameters",
                 "cells changed",
+                "source",
             ],
             tablefmt="github",
         ),

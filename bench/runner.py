@@ -177,6 +177,8 @@ def run(
             info["replicates"] = replicates
             write_json(info, raw / "run.json")
             write_json(population, raw / "population.json")
+            if bench.text is not None:  # its comments cite the sources of the values
+                (raw / "scenario.toml").write_text(bench.text, encoding="utf-8")
             write_json(bench.data, tmp / "config.json")
             with steps.step("metrics and report"):
                 metrics = write_outputs(tmp)

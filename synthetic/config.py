@@ -7,6 +7,7 @@ the CLI can print one line that tells the user what to fix.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -159,3 +160,58 @@ def string(
 
 def _fmt(bound: float | None, unbounded: str = "inf") -> str:
     return unbounded if bound is None else f"{bound:g}"
+
+
+_KEY = re.compile(r"""^\s*("[^"]*"|[A-Za-z0-9_-]+)\s*=""")
+_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+
+
+def _trailing_comment(line: str) -> str:
+    """The text after a '#' that is outside quoted strings ('' if none)."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return line[i + 1 :].strip()
+    return ""
+
+
+def toml_comments(text: str) -> dict[str, str]:
+    """The comment of every key of a TOML text, by dotted path (``register.noise.typo``): the
+    comment at the end of the key's line, else the comment lines just above it ('' if none).
+
+    Scenario files cite the source of each value this way; reports print it. Keys inside arrays
+    of tables (``[[methods]]``) and inside multi-line strings are skipped.
+    """
+    out: dict[str, str] = {}
+    section: str | None = ""
+    above: list[str] = []
+    in_string = False
+    for line in text.splitlines():
+        if in_string:
+            in_string = line.count('"""') % 2 == 0
+            continue
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            above.append(stripped.lstrip("#").strip())
+            continue
+        if not stripped:
+            above = []
+            continue
+        if stripped.startswith("[["):
+            section, above = None, []
+            continue
+        if m := _TABLE.match(line):
+            section, above = m.group(1).strip(), []
+            continue
+        if section is not None and (m := _KEY.match(line)):
+            key = m.group(1).strip('"')
+            path = f"{section}.{key}" if section else key
+            out[path] = _trailing_comment(line[m.end() :]) or " ".join(above)
+        above = []
+        in_string = line.count('"""') % 2 == 1
+    return out

@@ -96,6 +96,9 @@ class NoiseType:
     unit: str = "person"
     #: Default rates by name-origin group, overriding the rate for people of that group.
     default_group_rates: Mapping[str, float] = dataclasses.field(default_factory=_frozen)
+    #: Where the default rate and parameters come from (a citation, or "assumption"): reports
+    #: print it in their assumptions ledger.
+    source: str = "assumption"
 
 
 #: The registry. Registration order is application order.
@@ -117,6 +120,7 @@ def noise_type(
     applies_to: Callable[[pd.DataFrame], np.ndarray] | None = None,
     unit: str = "person",
     default_group_rates: Mapping[str, float] | None = None,
+    source: str = "assumption",
 ) -> Callable[[NoiseFn], NoiseFn]:
     """Decorator that registers ``fn`` as the noise type ``name`` (appended: applied last)."""
     fields = tuple(fields)
@@ -168,6 +172,7 @@ def noise_type(
             applies_to=applies_to,
             unit=unit,
             default_group_rates=_frozen(default_group_rates),
+            source=source,
         )
         return fn
 
@@ -590,6 +595,7 @@ SURNAME_FORMS = ("paternal", "hyphenated", "concatenated", "reversed", "maternal
     applies_to=lambda p: p["second_surname"].notna().to_numpy(),
     description="compound surname GARCIA LOPEZ as GARCIA, GARCIA-LOPEZ, GARCIALOPEZ, LOPEZ GARCIA,"
     " LOPEZ, or a wife's GARCIA DE MARTINEZ",
+    source="assumption (half of compound surnames recorded in another form; form weights assumed)",
 )
 def surname_form(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -628,6 +634,7 @@ def surname_form(
     needs=("previous_surname",),
     applies_to=lambda p: p["previous_surname"].notna().to_numpy(),
     description="surname before a marriage or divorce still on file",
+    source="assumption (a quarter of name changes not yet on file)",
 )
 def previous_surname(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -667,6 +674,7 @@ _translit_of = _by_token(transliteration_variants)
     joint=True,
     default_group_rates={"api": 0.3},
     description="another romanization of the person's names (MOHAMMED/MUHAMMAD, LEE/YI, CHOI/CHOE)",
+    source="assumption (romanization systems cited in synthetic/variants.py)",
 )
 def transliteration(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -689,6 +697,7 @@ def transliteration(
     joint=True,
     default_group_rates={"api": 0.05},
     description="given and family name swapped (family-name-first order)",
+    source="assumption (family-name-first order of East Asian names)",
 )
 def name_order(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -710,6 +719,7 @@ def name_order(
     0.01,
     joint=True,
     description="middle name used as the first name (the first name reduced to its initial)",
+    source="assumption",
 )
 def middle_as_first(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -736,6 +746,7 @@ _accents_of = _by_token(lambda w: (a,) if (a := accented_form(w)) else ())
     0.0,
     default_group_rates={"hispanic": 0.1, "api": 0.1},
     description="native diacritics kept (NGUYỄN, MUÑOZ, JOSÉ)",
+    source="assumption (records keyed from foreign documents)",
 )
 def diacritics(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -756,6 +767,7 @@ def diacritics(
     applies_to=lambda p: (p["previous_address_id"] >= 0).to_numpy(),
     unit="household",
     description="the household's previous address (before its move) still on file",
+    source="assumption (half of movers still at the old address in one agency's file)",
 )
 def stale_address(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -782,6 +794,7 @@ def stale_address(
     params={"p_same_zip": 0.5},
     param_bounds={"p_same_zip": (0.0, 1.0)},
     description="an unrelated address: the whole address replaced by another from the pool",
+    source="off by default (for lists of people registered elsewhere)",
 )
 def other_address(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -836,6 +849,7 @@ def other_address(
     applies_to=lambda p: p["po_box"].notna().to_numpy(),
     unit="household",
     description="mailing address (PO BOX 123) recorded instead of the residence",
+    source="assumption (tax returns ask for a mailing address)",
 )
 def mailing_address(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -861,6 +875,7 @@ INVALID_FORMS = ("zip_only", "number_only")
     param_bounds={k: (0.0, math.inf) for k in INVALID_FORMS},
     check=_weights_ok(INVALID_FORMS),
     description="unusable street address: the street field holds only the ZIP or only a number",
+    source="assumption",
 )
 def invalid_address(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -966,6 +981,7 @@ def _unit_variants(unit: str) -> tuple[str, ...]:
     params={"p_drop_unit": 0.25},
     param_bounds={"p_drop_unit": (0.0, 1.0)},
     description="address spelled differently: ST<->STREET, N<->NORTH, APT 3 -> # 3/UNIT 3/none",
+    source="assumption (USPS Publication 28 abbreviations)",
 )
 def address_format(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -1006,6 +1022,7 @@ def _nicknames_of(name: str) -> tuple[str, ...]:
     ("first_name",),
     0.01,
     description="nickname instead of the formal first name (WILLIAM -> BILL), nicknames package",
+    source="pseudopeople default for use_nickname (0.01); nicknames package",
 )
 def nickname(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -1024,6 +1041,7 @@ def nickname(
     params={"p_jan1": 0.8},
     param_bounds={"p_jan1": (0.0, 1.0)},
     description="placeholder date of birth: January 1 of the birth year, or 1900-01-01",
+    source="assumption (year-only birth dates in immigration records)",
 )
 def dob_placeholder(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -1042,6 +1060,7 @@ def dob_placeholder(
     ("dob",),
     0.005,
     description="day and month of the birth date swapped (where both are <= 12 and differ)",
+    source="assumption (day-month vs month-day order)",
 )
 def dob_swap(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -1068,6 +1087,7 @@ def dob_swap(
     0.01,
     default_field_rates={"middle_name": 0.2, "suffix": 0.5},
     description="field left blank (None)",
+    source="pseudopeople default for leave_blank (0.01); middle name and suffix rates assumed",
 )
 def missing(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -1141,6 +1161,7 @@ def _typo_weights_ok(params: Mapping[str, Any]) -> str | None:
     param_bounds={k: (0.0, math.inf) for k in _TYPO_KINDS},
     check=_typo_weights_ok,
     description="one keyboard slip: QWERTY-neighbour substitution, deletion, insertion, or swap",
+    source="pseudopeople default for make_typos (0.01); Damerau (1964) kinds, assumed weights",
 )
 def typo(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext

@@ -173,6 +173,36 @@ class PopulationConfig:
             object.__setattr__(self, f, dict(by_group))  # a copy: the config stays as validated
 
 
+#: Source of each PopulationConfig default (reports print it in their assumptions ledger; a test
+#: checks every field has one).
+SOURCES: dict[str, str] = {
+    "size": "scenario (no default)",
+    "people_per_zip": "2020 Census: ~331M people / ~33,000 ZCTAs",
+    "reference_date": "assumption (mid-2025)",
+    "household_size_shares": "ACS/CPS 2023 household sizes (approximate)",
+    "partner_share": "assumption (CPS: about 60% of households with 2+ people have a couple)",
+    "same_sex_partner": "assumption (ACS 2021 puts same-sex couples near 2% of couples)",
+    "partner_same_group": "assumption",
+    "member_same_group": "assumption",
+    "partner_takes_surname": "Pew Research Center 2023 (79% of married women took the name); "
+    "assumption for all partners",
+    "child_takes_surname": "assumption",
+    "other_takes_surname": "assumption",
+    "other_share": "assumption",
+    "no_middle_name": "assumption",
+    "partner_takes_surname_by_group": "assumption (Hispanic women traditionally keep surnames)",
+    "partner_hyphenates": "Pew Research Center 2023 (5% of married women hyphenated)",
+    "divorced_reverted": "assumption",
+    "compound_surname_by_group": "assumption (about a third of US Hispanics are foreign-born, "
+    "Pew Research Center 2022)",
+    "twin_share": "CDC NVSS: 31-33 twin births per 1,000 live births, 2014-2022",
+    "junior_share": "assumption",
+    "mover_share": "CPS ASEC 2022: 8.7% of people moved in the year",
+    "move_same_zip": "assumption (CPS: ~60-65% of movers stay in the county)",
+    "po_box_share": "assumption",
+}
+
+
 @dataclass(frozen=True)
 class Population:
     """people: one row per person (see ``PEOPLE_COLUMNS``); addresses: every address of the

@@ -210,6 +210,7 @@ def effective_parameters(cfg: ScenarioConfig) -> dict[str, Any]:
             name: {
                 "rate": s.rate,
                 "field_rates": dict(s.field_rates),
+                "group_rates": dict(s.group_rates),
                 "fields": list(s.fields),
                 "params": dict(s.params),
             }

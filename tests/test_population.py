@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -371,3 +373,11 @@ def test_movers_and_po_boxes(pop, people):
     box = hh["po_box"].notna()
     assert _within(box.mean(), CFG.po_box_share, len(hh))
     assert hh.loc[box, "po_box"].str.fullmatch(r"PO BOX \d{1,4}").all()
+
+
+def test_every_parameter_has_a_source():
+    from synthetic.population import SOURCES
+
+    fields = [f.name for f in dataclasses.fields(PopulationConfig)]
+    assert sorted(SOURCES) == sorted(fields)
+    assert all(SOURCES[f].strip() for f in fields)

@@ -169,3 +169,31 @@ def test_supervised_method_without_matches_in_training_is_a_clear_error(tmp_path
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["nomatch.toml"]
+
+
+def test_toml_comments_give_each_key_its_source() -> None:
+    from synthetic.config import toml_comments
+
+    text = """
+[scenario]
+name = "x"  # trailing
+description = \"\"\"
+a = 1  # not a key: inside a multi-line string
+\"\"\"
+# a block comment
+# on two lines
+seed = 3
+
+[register.noise]
+typo = { rate = 0.1 }  # "quoted # hash" stays
+missing = { rate = 0.2 }
+
+[[methods]]
+name = "m"  # skipped: arrays of tables
+"""
+    c = toml_comments(text)
+    assert c["scenario.name"] == "trailing"
+    assert c["scenario.seed"] == "a block comment on two lines"
+    assert "scenario.a" not in c and "methods.name" not in c and "name" not in c
+    assert c["register.noise.typo"] == '"quoted # hash" stays'
+    assert c["register.noise.missing"] == ""
