@@ -1,0 +1,210 @@
+"""Projection to real scale: collision probabilities against brute force, the analytic expectation
+against simulated false matches on a small noise-free scenario, the fitted scaling law, and input
+validation."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bench.config import load_benchmark
+from bench.projection import (
+    APPROACHES,
+    Key,
+    PassSpec,
+    Target,
+    _pair_matrix,
+    assumptions,
+    collision_probability,
+    expected_false_matches,
+    main,
+    nesting_factor,
+    project,
+    rule_passes,
+    simulate,
+)
+
+SMALL = str(Path(__file__).parent / "data" / "projection-small.toml")
+MODERATE = Target(n_queries=6_000, n_register=1_000_000, population=1_600_000)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """Two population sizes x four seeds x three nested sub-registers (~15 s)."""
+    return simulate(SMALL, sizes=(30_000, 60_000), seeds=4, progress=False)
+
+
+# ----------------------------------------------------------------------------- brute force
+def test_collision_probability_matches_brute_force_count():
+    list_keys = ["GARCIA", "GARCIA", "SMITH", "LEE", "NGUYEN"]
+    reg_keys = ["GARCIA", "SMITH", "SMITH", "KIM", "LEE", "LEE", "JONES"]
+    brute = sum(a == b for a, b in itertools.product(list_keys, reg_keys))
+    p = pd.Series(list_keys).value_counts(normalize=True)
+    q = pd.Series(reg_keys).value_counts(normalize=True)
+    # aligned on the key (NGUYEN, KIM, JONES are on one side only)
+    assert collision_probability(p, q) == pytest.approx(brute / (len(list_keys) * len(reg_keys)))
+    # expected false matches of N queries against M records: N x (M - mated) x p
+    assert expected_false_matches(1000, 5000, 1e-4, 0.4) == pytest.approx(1000 * 4999.6 * 1e-4)
+
+
+def test_pair_matrix_matches_brute_force_over_different_households():
+    rng = np.random.default_rng(5)
+    n = 300
+    codes = rng.integers(0, 6, n)  # a few key values: many collisions
+    codes[rng.random(n) < 0.1] = -1  # some people have no key
+    cats = rng.integers(0, 3, n)
+    household = rng.integers(0, 120, n)  # households of ~2.5
+    got = _pair_matrix(codes, cats, 3, household)
+    same = (codes[:, None] == codes[None, :]) & (codes[:, None] >= 0)
+    other_hh = household[:, None] != household[None, :]
+    for c, d in itertools.product(range(3), range(3)):
+        pair = (cats[:, None] == c) & (cats[None, :] == d) & other_hh
+        assert got[c, d] == pytest.approx((same & pair).sum() / pair.sum())
+
+
+def test_nesting_factor_is_the_variance_inflation_of_nested_counts():
+    assert nesting_factor([1.0]) == 1.0
+    assert nesting_factor([0.25, 0.5, 1.0]) == pytest.approx(15 / 7)
+    # Monte Carlo: Poisson pairs of the full register, thinned into nested sub-registers
+    rng = np.random.default_rng(0)
+    pairs = rng.poisson(50, 20_000)
+    totals = np.array([(np.add.outer(rng.random(k), np.zeros(1)) < [0.25, 0.5, 1.0]).sum()
+                       for k in pairs[:4000]])  # fmt: skip
+    assert totals.var() / totals.mean() == pytest.approx(15 / 7, rel=0.08)
+
+
+# ----------------------------------------------------------------------------- analytic vs sim
+def test_analytic_expectation_agrees_with_simulated_false_matches(sim):
+    """At the simulated scale, the analytic expectation from the population's own frequencies
+    (independence within group, sex and birth year; household term apart) matches the false
+    matches the rules declare, within their sampling uncertainty."""
+    full = sim.passes[sim.passes["fraction"] == 1.0]
+    ana = sim.analytic[sim.analytic["source"] == "population"]
+    for rule in ("first-last-dob", "first-last-year", "first-last", "name-control-zip"):
+        p = full[full["rule"] == rule]
+        a = ana[ana["rule"] == rule]
+        observed = int((p["fp_other_raw"] + p["fp_household_raw"]).sum())
+        expected = float((a["own_fp_per_query"] * a["own_queries"]).sum())
+        if expected < 30:  # few events: a Poisson interval of the expected count
+            lo, hi = stats.poisson.ppf([0.0005, 0.9995], expected)
+            assert lo <= observed <= hi, (rule, observed, expected)
+        else:  # overdispersed: per-query counts are clustered on common names
+            phi = max(1.0, float(p["dispersion"].mean()))
+            z = (observed - expected) / math.sqrt(expected * phi)
+            assert abs(z) < 3, (rule, observed, expected, z)
+    # exact DOB collisions are far too rare to see at this scale: the reason for projecting
+    dob = ana[ana["rule"] == "first-last-dob"]
+    assert float((dob["own_fp_per_query"] * dob["own_queries"]).sum()) < 1
+
+
+def test_fitted_exponent_near_one_and_projection_covers_analytic(sim):
+    df = project(SMALL, *_nm(MODERATE), population=MODERATE.population, simulation=sim,
+                 level=0.99)  # fmt: skip
+    assert set(df["approach"]) <= set(APPROACHES)
+
+    def cell(rule: str, approach: str) -> pd.Series:
+        return df[(df["rule"] == rule) & (df["approach"] == approach)].iloc[0]
+
+    for rule, max_se in (("first-last", 0.15), ("first-last-year", 0.6)):
+        free = cell(rule, "simulated")
+        # name and date keys: collisions per query grow linearly with the register
+        assert free["exponent_se"] < max_se
+        assert abs(free["exponent"] - 1) < 3 * free["exponent_se"], free["assumptions"]
+        analytic = cell(rule, "analytic: population")["fp"]
+        for approach in ("simulated", "simulated, b=1"):
+            c = cell(rule, approach)
+            assert c["fp_lo"] <= analytic <= c["fp_hi"], (rule, approach, analytic, dict(c))
+        # at the moderate target, the tables and the population's own frequencies agree
+        assert cell(rule, "analytic: Census tables")["fp"] == pytest.approx(analytic, rel=0.15)
+    # name + ZIP: scale variable is the density (sub-registers), exponent 1 too
+    z = cell("name-control-zip", "simulated")
+    assert abs(z["exponent"] - 1) < 3 * z["exponent_se"]
+    analytic = cell("name-control-zip", "analytic: population")["fp"]
+    assert z["fp_lo"] <= analytic <= z["fp_hi"]
+    assert "M/population" in z["scale"]
+    # no noise: nothing is missed
+    assert cell("first-last", "simulated")["fn"] == 0
+
+
+def _nm(t: Target) -> tuple[int, int]:
+    return t.n_queries, t.n_register
+
+
+# ----------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_queries": 0}, "n_queries must be a positive integer"),
+        ({"n_register": -5}, "n_register must be a positive integer"),
+        ({"population": 0}, "population must be a positive integer"),
+        ({"n_queries": 1.5}, "n_queries must be a positive integer"),
+    ],
+)
+def test_target_sizes_must_be_positive(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Target(**kwargs)
+    with pytest.raises(ValueError, match=message):
+        project(SMALL, **kwargs)
+
+
+def test_invalid_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match="differ in shape"):
+        collision_probability([0.5, 0.5], [1.0])
+    with pytest.raises(ValueError, match="sums to"):
+        collision_probability([0.7, 0.7], [0.5, 0.5])
+    with pytest.raises(ValueError, match="non-negative"):
+        collision_probability([-0.1, 0.5], [0.5, 0.5])
+    with pytest.raises(ValueError, match="mated"):
+        expected_false_matches(10, 10, 0.1, 1.5)
+    with pytest.raises(ValueError, match="n_register"):
+        expected_false_matches(10, 0, 0.1, 0.5)
+    with pytest.raises(ValueError, match="sizes"):
+        simulate(SMALL, sizes=[])
+    with pytest.raises(ValueError, match="fractions"):
+        simulate(SMALL, sizes=[1000], fractions=[0.0, 1.0])
+    with pytest.raises(ValueError, match="seeds"):
+        simulate(SMALL, sizes=[1000], seeds=0)
+    with pytest.raises(ValueError, match="level"):
+        project(SMALL, level=1.5)
+
+
+def test_rule_passes_and_unsupported_keys():
+    bench = load_benchmark("irs-ice")
+    rules = {m.name: m for m in bench.methods if m.kind == "rule"}
+    zip_pass = rule_passes(rules["name-control-zip"])[0]
+    assert zip_pass.geo and zip_pass.scale == "M/population" and zip_pass.unsupported is None
+    dob_pass = rule_passes(rules["first-last-dob"])[0]
+    assert not dob_pass.geo and dob_pass.scale == "M" and dob_pass.unsupported is None
+    assert [len(p.keys) for p in rule_passes(rules["cascade"])] == [5, 3]
+    fuzzy = PassSpec((Key("last_name"),), ({"field": "first_name", "compare": "jw", "min": 0.9},))
+    assert "Jaro-Winkler" in fuzzy.unsupported
+    assert "middle_name" in PassSpec((Key("middle_name"),), ()).unsupported
+    assert "not independent" in PassSpec((Key("name"), Key("last_name", "soundex")), ()).unsupported
+    with pytest.raises(ValueError, match="not a rule"):
+        rule_passes(next(m for m in bench.methods if m.kind != "rule"))
+
+
+def test_assumptions_cite_the_defaults():
+    items = {a["assumption"]: a["value_and_source"] for a in assumptions()}
+    assert "1,280,000" in items["N (queries)"]
+    assert "160,000,000" in items["M (register records)"]
+    assert "Statistics of Income" in items["M (register records)"]
+    assert "331,449,281" in items["Population"]
+
+
+def test_main_prints_the_table(capsys):
+    code = main(
+        [SMALL, "--sizes", "20000", "--seeds", "1", "--fractions", "1", "--queries", "2000"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "| rule" in out and "analytic: Census tables" in out and "simulated, b=1" in out
+    assert "Assumptions" in out and "Run time" in out
+    assert main([SMALL, "-N", "0"]) == 2
+    assert "n_queries must be a positive integer" in capsys.readouterr().err
