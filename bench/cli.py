@@ -21,6 +21,7 @@ examples:
   linkrisk run irs-ice                  run the default IRS-ICE-like scenario, print the table
   linkrisk run my.toml --seed 7         run a scenario file with another seed
   linkrisk run irs-ice --replicates 10  pool 10 independently seeded populations
+  linkrisk project irs-ice --clean      project the rules to 1.28M queries x 160M returns
   linkrisk report results/irs-ice       rebuild metrics and report from raw outputs
   linkrisk generate irs-ice --out data  write the two agency files and the truth
   linkrisk describe irs-ice             the population's facts beside the Census tables
@@ -51,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         "every rate (default: the scenario's `replicates`, else 1)",
     )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    proj = sub.add_parser(
+        "project",
+        help="project a scenario's rules to real scale (N queries x M register records)",
+        add_help=False,
+    )
+    proj.add_argument("args", nargs=argparse.REMAINDER, help="see `linkrisk project --help`")
 
     rep = sub.add_parser("report", help="recompute metrics and report from a run's raw outputs")
     rep.add_argument("run_dir", help="a run directory, or a scenario name under results/")
@@ -113,6 +121,11 @@ def _size(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``linkrisk`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["project"]:  # its own parser (and --help): bench.projection.main
+        from bench.projection import main as project_main
+
+        return project_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)

@@ -57,6 +57,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1533,11 +1534,80 @@ def format_table(df: pd.DataFrame) -> str:
     )  # fmt: skip
 
 
+def _command(args: argparse.Namespace) -> str:
+    """The command that reproduces a projection (options that differ from the defaults)."""
+    parts = ["linkrisk project", str(args.scenario)]
+    if args.queries_target != N_QUERIES:
+        parts.append(f"-N {args.queries_target}")
+    if args.register_target != M_REGISTER:
+        parts.append(f"-M {args.register_target}")
+    if list(args.sizes) != list(DEFAULT_SIZES):
+        parts.append("--sizes " + " ".join(map(str, args.sizes)))
+    if args.seeds != 3:
+        parts.append(f"--seeds {args.seeds}")
+    for flag in ("clean", "no_cohort", "analytic_only"):
+        if getattr(args, flag):
+            parts.append("--" + flag.replace("_", "-"))
+    return " ".join(parts)
+
+
+def projection_markdown(df: pd.DataFrame, command: str) -> str:
+    """The projection as Markdown: the table, the fits, every assumption, the command."""
+    t = df.attrs["target"]
+    lines = [
+        f"Projected false matches and misses: {t.n_queries:,} queries against "
+        f"{t.n_register:,} register records (population {t.population:,}).",
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        format_table(df),
+        "",
+        "Simulated fits (false matches counted over all runs; household ones apart):",
+        "",
+        *(
+            f"- {r.rule}, {r.approach}: {r.assumptions}"
+            for r in df[df["approach"].str.startswith("simulated")].itertuples()
+        ),
+        "",
+        "Assumptions:",
+        "",
+        *(f"- **{a['assumption']}**: {a['value_and_source']}" for a in df.attrs["assumptions"]),
+    ]
+    skipped = df.attrs["simulation"].skipped
+    if skipped:
+        lines += ["", f"Not projected: {', '.join(skipped)} (not rules without blocking)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_projection(df: pd.DataFrame, text: str, out_dir: Path) -> Path:
+    """Write ``projection.csv`` (derived), ``projection.md`` and the simulation's raw tables
+    (``raw/*.parquet``) to ``out_dir`` atomically (nothing half-written on failure)."""
+    from bench.store import atomic_dir, write_parquet
+
+    sim = df.attrs["simulation"]
+    with atomic_dir(out_dir) as tmp:
+        (tmp / "raw").mkdir()
+        for name in ("passes", "rules", "analytic"):
+            table = getattr(sim, name)
+            if isinstance(table, pd.DataFrame):
+                table = table.reset_index(drop=True)
+                for c in table.columns:  # structured cells (e.g. PassPieces) stored as text
+                    if (
+                        table[c].dtype == object
+                        and not table[c].map(lambda v: v is None or isinstance(v, str)).all()
+                    ):
+                        table[c] = table[c].map(repr)
+                write_parquet(table, tmp / "raw" / f"{name}.parquet")
+        df.drop(columns=[], errors="ignore").to_csv(
+            tmp / "projection.csv", index=False, lineterminator="\n"
+        )
+        (tmp / "projection.md").write_text(text, encoding="utf-8")
+    return out_dir
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.projection SCENARIO [--sizes ...] [--seeds K]``: print the projection."""
-    ap = argparse.ArgumentParser(
-        prog="python -m bench.projection", description=__doc__.split("\n")[0]
-    )
+    ap = argparse.ArgumentParser(prog="linkrisk project", description=__doc__.split("\n")[0])
     ap.add_argument("scenario", help="preset name or scenario TOML path")
     ap.add_argument("-N", "--queries-target", type=int, default=N_QUERIES, help="queries N")
     ap.add_argument("-M", "--register-target", type=int, default=M_REGISTER, help="records M")
@@ -1551,6 +1621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--clean", action="store_true", help="also simulate without noise")
     ap.add_argument("--no-cohort", action="store_true", help="first names ignore birth decade")
     ap.add_argument("--analytic-only", action="store_true", help="do not run the rules")
+    ap.add_argument("--out", type=Path, help="also write projection.csv/.md and raw tables here")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     try:
@@ -1563,19 +1634,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    t = df.attrs["target"]
-    print(f"Projected false matches and misses: {t.n_queries:,} queries against {t.n_register:,}"
-          f" register records (population {t.population:,}).\n")  # fmt: skip
-    print(format_table(df))
-    print("\nSimulated fits (false matches counted over all runs; household ones apart):\n")
-    for r in df[df["approach"].str.startswith("simulated")].itertuples():
-        print(f"- {r.rule}, {r.approach}: {r.assumptions}")
-    print("\nAssumptions:\n")
-    for a in df.attrs["assumptions"]:
-        print(f"- **{a['assumption']}**: {a['value_and_source']}")
-    skipped = df.attrs["simulation"].skipped
-    if skipped:
-        print(f"\nNot projected: {', '.join(skipped)} (not rules without blocking).")
+    text = projection_markdown(df, command=_command(args))
+    print(text, end="")
+    if args.out is not None:
+        write_projection(df, text, args.out)
+        print(f"\nwritten: {args.out}")
     print(f"\nRun time: {time.perf_counter() - start:.0f} s")
     return 0
 

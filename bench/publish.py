@@ -17,12 +17,26 @@ from tabulate import tabulate
 
 from bench.causes import FALSE_MATCH_CAUSES
 from bench.config import load_benchmark, presets
+from bench.projection import main as project_main
 from bench.report import cause_matrix, headline_table
 from bench.runner import RESULTS_DIR, run
+from bench.subgroups import plot_ratios
 from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS
 
 BLOCK = re.compile(r"(<!-- headline:(?P<name>[\w.+-]+) -->\n).*?(<!-- /headline -->)", re.S)
 NOISE_BLOCK = re.compile(r"(<!-- noise-types -->\n).*?(<!-- /noise-types -->)", re.S)
+PROJECTIONS_DIR = RESULTS_DIR / "projections"
+PROJECTION_BLOCK = re.compile(
+    r"(<!-- projection:(?P<name>[\w.+-]+) -->\n).*?(<!-- /projection -->)", re.S
+)
+
+
+def projection_block(name: str, projections_dir: Path = PROJECTIONS_DIR) -> str:
+    """The README table of a published projection (the table of its projection.md)."""
+    text = (projections_dir / name / "projection.md").read_text(encoding="utf-8")
+    return "".join(line + "\n" for line in text.splitlines() if line.startswith("|"))
+
+
 CAUSES_BLOCK = re.compile(r"(<!-- causes:(?P<name>[\w.+-]+) -->\n).*?(<!-- /causes -->)", re.S)
 
 
@@ -69,6 +83,12 @@ def update_readme(readme: Path, results_dir: Path = RESULTS_DIR) -> list[str]:
         return m.group(1) + readme_block(m["name"], results_dir) + m.group(3)
 
     text = NOISE_BLOCK.sub(lambda m: m.group(1) + noise_table() + m.group(2), text)
+    text = PROJECTION_BLOCK.sub(
+        lambda m: (
+            m.group(1) + projection_block(m["name"], results_dir / "projections") + m.group(3)
+        ),
+        text,
+    )
     text = CAUSES_BLOCK.sub(
         lambda m: m.group(1) + causes_block(m["name"], results_dir) + m.group(3), text
     )
@@ -88,6 +108,27 @@ def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
             replicates=bench.scenario.replicates,
         )
         out.append(result.out_dir)
+        if bench.scenario.project:
+            target = PROJECTIONS_DIR / name
+            if project_main([name, "--clean", "--out", str(target)]) != 0:
+                raise RuntimeError(f"projection of {name} failed")
+            out.append(target)
+    for name in presets():
+        out.append(write_readme_figure(name))
     if readme is not None and readme.exists():
         update_readme(readme)
     return out
+
+
+FIGURES_DIR = RESULTS_DIR / "figures"
+
+
+def write_readme_figure(name: str, results_dir: Path = RESULTS_DIR) -> Path:
+    """The README's figure of a published preset: its wrong-person rate by name-origin group as
+    a ratio to the reference group (``results/figures/<preset>-wrong-person-by-group.png``)."""
+    groups = pd.read_csv(results_dir / name / "subgroups.csv")
+    fig = plot_ratios(groups, "wrong_person_rate", "group")
+    path = results_dir / "figures" / f"{name}-wrong-person-by-group.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=90, metadata={"Software": None})  # deterministic bytes
+    return path

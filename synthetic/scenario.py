@@ -99,6 +99,8 @@ class ScenarioConfig:
     query: QueryConfig
     #: Independently seeded populations a run pools (the first uses ``seed``).
     replicates: int = 1
+    #: Whether `linkrisk publish` also projects the scenario to real scale (`linkrisk project`).
+    project: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,9 @@ class LinkageTask:
 def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
     """Validate the data sections of a scenario mapping (as parsed from TOML)."""
     meta = table(data, "scenario", where)
-    check_keys(meta, ("name", "description", "seed", "replicates"), join(where, "scenario"))
+    check_keys(
+        meta, ("name", "description", "seed", "replicates", "project"), join(where, "scenario")
+    )
     name = string(meta, "name", join(where, "scenario"))
     description = string(meta, "description", join(where, "scenario"), default="")
     seed = int(number(meta, "seed", join(where, "scenario"), default=0, lo=0, integer=True))
@@ -170,7 +174,12 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
         group_mix=_parse_group_mix(qry, w),
         noise=validate_noise_spec(table(qry, "noise", w, required=False), join(w, "noise")),
     )
-    return ScenarioConfig(name, description, seed, population, register, query, replicates)
+    project = meta.get("project", False)
+    if not isinstance(project, bool):
+        raise ConfigError(
+            join(where, "scenario", "project"), f"must be true or false, got {project!r}"
+        )
+    return ScenarioConfig(name, description, seed, population, register, query, replicates, project)
 
 
 def _parse_population(tbl: dict[str, Any], where: str) -> PopulationConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,8 +15,10 @@ from bench.publish import (
     BLOCK,
     CAUSES_BLOCK,
     NOISE_BLOCK,
+    PROJECTION_BLOCK,
     causes_block,
     noise_table,
+    projection_block,
     readme_block,
 )
 from bench.runner import run
@@ -57,6 +60,18 @@ def test_readme_cause_blocks_match_results() -> None:
     assert blocks, "README has no causes block"
     for m in blocks:
         assert text[m.end(1) : m.start(3)] == causes_block(m["name"], RESULTS), "stale"
+
+
+def test_readme_projection_and_figure_come_from_results() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = list(PROJECTION_BLOCK.finditer(text))
+    assert blocks, "README has no projection block"
+    for m in blocks:
+        body = text[m.end(1) : m.start(3)]
+        assert body == projection_block(m["name"], RESULTS / "projections"), "stale"
+        assert "first-last-dob" in body
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        assert (ROOT / image).is_file(), image
 
 
 def test_readme_lists_every_noise_type() -> None:
