@@ -23,7 +23,13 @@ from bench.store import (
     compute_summary,
     write_json,
 )
-from bench.subgroups import DIMENSIONS, plot_match_matrix, plot_ratios, subgroups_run
+from bench.subgroups import (
+    DIMENSIONS,
+    plot_match_matrix,
+    plot_ratios,
+    subgroup_causes_run,
+    subgroups_run,
+)
 from bench.sweeps import (
     operating_points,
     plot_error_tradeoff,
@@ -50,6 +56,8 @@ PACKAGES = (
     "faker",
     "nicknames",
     "tabulate",
+    "scipy",
+    "matplotlib",
 )
 
 #: Sources of the defaults of the register and query-list keys (the others have no default).
@@ -185,6 +193,8 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     groups, matrix = subgroups_run(run_dir)
     groups.to_csv(run_dir / "subgroups.csv", index=False, lineterminator="\n")
     matrix.to_csv(run_dir / "match_matrix.csv", index=False, lineterminator="\n")
+    by_cause = subgroup_causes_run(run_dir)
+    by_cause.to_csv(run_dir / "subgroup_causes.csv", index=False, lineterminator="\n")
     causes = compute_causes(run_dir)
     for table, name in zip(causes or (None, None), CAUSE_FILES, strict=True):
         if table is None:
@@ -505,7 +515,8 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
         "Rates of the run's own seed (replicate 1) by the queried person's subgroup, with 95% "
         "Wilson intervals and, after ×, the ratio to the dimension's reference label (Katz log "
         "interval in `subgroups.csv`; 0.5 added to the counts where a group has no event). "
-        "All counts, FDR and FNMR for every dimension: `subgroups.csv`.",
+        "All counts, FDR and FNMR for every dimension: `subgroups.csv`; false matches by "
+        "primary cause within every subgroup: `subgroup_causes.csv`.",
         "",
     ]
     for dim in dict.fromkeys(groups["dimension"]):

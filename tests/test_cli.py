@@ -181,7 +181,10 @@ def test_run_outputs_and_report_rebuild(
     assert "## The synthetic population" in report and "### Surname concentration" in report
     assert "## False matches by cause" in report
     assert "## Who bears the errors" in report and "## Uncertainty" in report
-    for f in ("subgroups.csv", "match_matrix.csv", "summary.csv", "replicates.csv"):
+    for f in (
+        "subgroups.csv", "subgroup_causes.csv", "match_matrix.csv", "summary.csv",
+        "replicates.csv", "sweeps.csv", "operating_points.csv", "report.html",
+    ):  # fmt: skip
         assert (a / f).exists(), f
     manifest = json.loads((a / "manifest.json").read_text())
     assert manifest["seed"] == 11 and len(manifest["config_sha256"]) == 64
