@@ -38,7 +38,7 @@ from bench.sweeps import (
     sweep_run,
 )
 from bench.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
-from bench.uncertainty import RATES
+from bench.uncertainty import RATES, wilson
 from synthetic.config import toml_comments
 from synthetic.noise import NOISE
 from synthetic.population import SOURCES as POPULATION_SOURCES
@@ -321,7 +321,11 @@ def render_markdown(
         "",
         *_cause_sections(causes),
         *(_subgroup_sections(*subgroups) if subgroups is not None else []),
-        *(_sweep_sections(*sweeps) if sweeps is not None else []),
+        *(
+            _sweep_sections(*sweeps, info["queries"], info["true_links"])
+            if sweeps is not None
+            else []
+        ),
         "## Uncertainty",
         "",
         uncertainty_table(summary),
@@ -545,20 +549,36 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _sweep_sections(sweeps: pd.DataFrame, points: pd.DataFrame) -> list[str]:
+def _sweep_sections(
+    sweeps: pd.DataFrame, points: pd.DataFrame, queries: int, true_links: int
+) -> list[str]:
     """Operating points of the scored methods at declared false-positive rates."""
     if sweeps.empty:
         return []
     own = sweeps[sweeps["own_threshold"]]
     rows = []
     for rec in own.to_dict("records"):
-        rows.append([rec["method"], "own threshold", f"{rec['threshold']:.6g}", *_point(rec)])
+        rows.append(
+            [
+                rec["method"],
+                "own threshold",
+                f"{rec['threshold']:.6g}",
+                *_point(rec, queries, true_links),
+            ]
+        )
     for rec in points.to_dict("records"):
         target = f"{rec['rate']} ≤ {rec['target']:g}"
         if pd.isna(rec["threshold"]):
             rows.append([rec["method"], target, "not reachable", *(["-"] * 5)])
         else:
-            rows.append([rec["method"], target, f"{rec['threshold']:.6g}", *_point(rec)])
+            rows.append(
+                [
+                    rec["method"],
+                    target,
+                    f"{rec['threshold']:.6g}",
+                    *_point(rec, queries, true_links),
+                ]
+            )
     rows.sort(key=lambda r: list(dict.fromkeys(own["method"])).index(r[0]))
     return [
         "## Operating points (scored methods)",
@@ -581,9 +601,20 @@ def _sweep_sections(sweeps: pd.DataFrame, points: pd.DataFrame) -> list[str]:
     ]
 
 
-def _point(rec: dict[str, Any]) -> list[str]:
-    pct = [f"{100 * rec[c]:.2f}%" for c in ("FPIR", "wrong_person_rate", "FDR", "FNMR")]
-    return [*pct, f"{rec['FMR']:.2g}"]
+def _point(rec: dict[str, Any], queries: int, true_links: int) -> list[str]:
+    """Rates at an operating point, each with its Wilson upper 95% bound."""
+    non_mated = queries - true_links
+    counts = {
+        "FPIR": (round(rec["FPIR"] * non_mated) if non_mated else 0, non_mated),
+        "wrong_person_rate": (rec["wrong_people"], queries),
+        "FDR": (rec["FP"], rec["declared"]),
+        "FNMR": (rec["FN"], true_links),
+    }
+    cells = []
+    for rate, (k, n) in counts.items():
+        upper = wilson(k, n)[1] if n else float("nan")
+        cells.append(f"{100 * rec[rate]:.2f}% (≤ {100 * upper:.2f}%)" if n else "n/a")
+    return [*cells, f"{rec['FMR']:.2g}"]
 
 
 def _matrix_summary(matrix: pd.DataFrame) -> str:

@@ -99,3 +99,13 @@ def test_default_preset_reproduces_published_files_byte_for_byte(tmp_path: Path)
     assert files == published
     _, mismatch, errors = filecmp.cmpfiles(out, RESULTS / "irs-ice", files, shallow=False)
     assert mismatch == [] and errors == [], f"differs from published results: {mismatch}"
+
+
+def test_published_default_report_opens_in_headless_chromium() -> None:
+    from bench.html import check_in_browser, find_browser
+
+    if find_browser() is None:
+        pytest.skip("no Chromium found (install one, or set LINKRISK_CHROMIUM)")
+    check = check_in_browser(RESULTS / "irs-ice" / "report.html")
+    assert check.ok, check.problems
+    assert "ratios-group" in check.figures and len(check.figures) >= 10
