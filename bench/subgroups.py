@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from bench.uncertainty import wilson  # the project's one Wilson interval (re-exported)
 from synthetic.names import GROUPS
 
 if TYPE_CHECKING:
@@ -251,24 +252,6 @@ def dimension_descriptions() -> dict[str, str]:
 
 
 # --- intervals -------------------------------------------------------------------------------
-
-
-def wilson(
-    k: np.ndarray | float, n: np.ndarray | float, z: float = Z95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval ``(lo, hi)`` of the proportion ``k / n``, elementwise (NaN where
-    ``n == 0``). ``z`` = 1.959964 gives 95%."""
-    k = np.asarray(k, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        z2n = z * z / n
-        denom = 1.0 + z2n
-        center = (p + z2n / 2.0) / denom
-        half = z * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / denom
-    lo = np.where(n > 0, np.clip(center - half, 0.0, 1.0), np.nan)
-    hi = np.where(n > 0, np.clip(center + half, 0.0, 1.0), np.nan)
-    return lo, hi
 
 
 def rate_ratio(
