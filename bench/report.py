@@ -17,6 +17,7 @@ from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, cause_descriptions
 from bench.html import write_html_report
 from bench.metrics import DEFINITIONS
 from bench.store import (
+    attribute_run,
     compute_causes,
     compute_metrics,
     compute_replicates,
@@ -70,8 +71,8 @@ OPERATING_TARGETS: tuple[tuple[str, tuple[float, ...]], ...] = (
     ("FMR", (1e-6,)),
 )
 
-#: Derived cause tables (false matches, missed matches), rebuilt from raw/ with the metrics.
-CAUSE_FILES = ("causes.csv", "missed_causes.csv")
+#: Derived cause tables (false matches, missed matches, by subgroup), rebuilt from raw/.
+CAUSE_FILES = ("causes.csv", "missed_causes.csv", "subgroup_causes.csv")
 
 #: Headline columns: (summary column, header, formatter). Rates and per-1M counts show their
 #: upper 95% bound (``<column>_upper``) beside them.
@@ -180,8 +181,9 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     metrics = compute_metrics(run_dir)
     metrics.to_csv(run_dir / "metrics.csv", index=False, lineterminator="\n")
     write_json(metrics.to_dict("records"), run_dir / "metrics.json")
-    compute_replicates(run_dir).to_csv(run_dir / "replicates.csv", index=False, lineterminator="\n")
-    summary = compute_summary(run_dir)
+    per = compute_replicates(run_dir)
+    per.to_csv(run_dir / "replicates.csv", index=False, lineterminator="\n")
+    summary = compute_summary(run_dir, per)
     summary.to_csv(run_dir / "summary.csv", index=False, lineterminator="\n")
     sweeps = sweep_run(run_dir, max_points=SWEEP_POINTS)
     sweeps.to_csv(run_dir / "sweeps.csv", index=False, lineterminator="\n")
@@ -193,10 +195,12 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     groups, matrix = subgroups_run(run_dir)
     groups.to_csv(run_dir / "subgroups.csv", index=False, lineterminator="\n")
     matrix.to_csv(run_dir / "match_matrix.csv", index=False, lineterminator="\n")
-    by_cause = subgroup_causes_run(run_dir)
-    by_cause.to_csv(run_dir / "subgroup_causes.csv", index=False, lineterminator="\n")
-    causes = compute_causes(run_dir)
-    for table, name in zip(causes or (None, None), CAUSE_FILES, strict=True):
+    attributions = attribute_run(run_dir)  # once: cause tables and causes by subgroup
+    causes = compute_causes(run_dir, attributions)
+    by_cause = (
+        None if attributions is None else subgroup_causes_run(run_dir, attributions=attributions)
+    )
+    for table, name in zip((*(causes or (None, None)), by_cause), CAUSE_FILES, strict=True):
         if table is None:
             (run_dir / name).unlink(missing_ok=True)  # never leave tables raw/ cannot back
         else:

@@ -134,10 +134,11 @@ def compute_replicates(run_dir: Path) -> pd.DataFrame:
     return out[["replicate", "seed", *(c for c in out.columns if c not in ("replicate", "seed"))]]
 
 
-def compute_summary(run_dir: Path) -> pd.DataFrame:
+def compute_summary(run_dir: Path, per: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per method: counts pooled over the replicates, each rate with its interval, spread and
-    upper 95% bound (:func:`bench.uncertainty.across_replicates`)."""
-    per = compute_replicates(run_dir)
+    upper 95% bound (:func:`bench.uncertainty.across_replicates`); ``per``: the run's
+    :func:`compute_replicates`, computed when not given."""
+    per = compute_replicates(run_dir) if per is None else per
     summary = across_replicates(per)
     kinds = per.drop_duplicates("method").set_index("method")[["kind", "resolve"]]
     summary.insert(1, "kind", summary["method"].map(kinds["kind"]))
@@ -159,13 +160,11 @@ def read_register_people(run_dir: Path) -> pd.DataFrame:
 CAUSE_INPUTS: tuple[str, ...] = ("query_people", "register_people", "noise_log")
 
 
-def compute_causes(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Recompute the false-match and missed-match cause tables from a run's raw outputs.
-
-    Returns ``(false_matches, missed_matches)``: :func:`bench.causes.cause_table` rows for every
-    method (in run order, a leading ``method`` column), or None when ``raw/`` predates the files
-    attribution needs (:data:`CAUSE_INPUTS`).
-    """
+def attribute_run(run_dir: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None:
+    """Every method's error attribution from a run's raw outputs: method -> (false matches of
+    :func:`bench.causes.attribute_false_matches`, missed matches of
+    :func:`bench.causes.attribute_missed_matches`), in run order; None when ``raw/`` predates the
+    files attribution needs (:data:`CAUSE_INPUTS`)."""
     raw = run_dir / "raw"
     if not all((raw / f"{name}.parquet").exists() for name in CAUSE_INPUTS):
         return None
@@ -175,7 +174,7 @@ def compute_causes(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     register_people = read_register_people(run_dir)
     # One index of the noise log, shared by every method.
     noise = NoiseIndex(pd.read_parquet(raw / "noise_log.parquet"))
-    fp_tables, fn_tables = [], []
+    out = {}
     for name in info["methods"]:
         meta, pairs = _method_pairs(raw, name)
         links = pairs.loc[pairs["link"].to_numpy(bool), ["query_row", "register_row"]]
@@ -190,11 +189,30 @@ def compute_causes(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
             considered=pairs if meta["uses_blocking"] else None,
             fields=fields,
         )
-        fp_tables.append(cause_table(fp, info["queries"]).assign(method=name))
-        fn_tables.append(cause_table(fn, info["queries"]).assign(method=name))
+        out[name] = (fp, fn)
+    return out
 
-    def stack(tables: list[pd.DataFrame]) -> pd.DataFrame:
-        frame = pd.concat(tables, ignore_index=True)
+
+def compute_causes(
+    run_dir: Path, attributions: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The false-match and missed-match cause tables of a run (from ``attributions`` of
+    :func:`attribute_run`, computed from ``raw/`` when not given).
+
+    Returns ``(false_matches, missed_matches)``: :func:`bench.causes.cause_table` rows for every
+    method (in run order, a leading ``method`` column), or None when ``raw/`` predates the files
+    attribution needs (:data:`CAUSE_INPUTS`).
+    """
+    attributions = attribute_run(run_dir) if attributions is None else attributions
+    if attributions is None:
+        return None
+    info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
+
+    def stack(k: int) -> pd.DataFrame:
+        frame = pd.concat(
+            [cause_table(a[k], info["queries"]).assign(method=m) for m, a in attributions.items()],
+            ignore_index=True,
+        )
         return frame[["method", *(c for c in frame.columns if c != "method")]]
 
-    return stack(fp_tables), stack(fn_tables)
+    return stack(0), stack(1)

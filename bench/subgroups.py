@@ -464,7 +464,6 @@ def match_matrix(
     width = _width(len(register_people), tr, pairs_by_method)
     truth_keys = np.unique(tq * width + tr)
     q_codes = dim.codes(_query_people(query_people, truth_keys // width), "query people")
-    k = len(dim.labels)
     blocks = []
     for method, pairs in pairs_by_method.items():
         s = _split(pairs, truth_keys, width)
@@ -472,23 +471,41 @@ def match_matrix(
         if dim.needs and fp_people[list(dim.needs)].isna().all(axis=1).any():
             raise ValueError(f"{method}: register people missing for falsely linked rows")
         r_codes = dim.codes(fp_people, "register people")
-        cells = np.bincount(q_codes[s.fp_q] * k + r_codes, minlength=k * k).reshape(k, k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = cells / cells.sum(axis=1, keepdims=True)
         blocks.append(
-            pd.DataFrame(
-                {
-                    "method": method,
-                    "dimension": dim.name,
-                    "query_label": np.repeat(np.asarray(dim.labels, dtype=object), k),
-                    "register_label": np.tile(np.asarray(dim.labels, dtype=object), k),
-                    "FP": cells.ravel().astype(np.int64),
-                    "row_share": share.ravel(),
-                }
-            )
-        )
+            _crosstab(
+                q_codes[s.fp_q], r_codes, dim.labels, dim.labels, "query_label", "register_label",
+                "row_share",
+            ).assign(method=method, dimension=dim.name)
+        )  # fmt: skip
     columns = ["method", "dimension", "query_label", "register_label", "FP", "row_share"]
-    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=columns)
+    return (
+        pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
+    )
+
+
+def _crosstab(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    row_name: str,
+    col_name: str,
+    share_name: str,
+) -> pd.DataFrame:
+    """Counts of every (row label, col label) cell of two code arrays, zeros included, in label
+    order, with each cell's share of its row (NaN for an empty row)."""
+    k, m = len(row_labels), len(col_labels)
+    cells = np.bincount(rows * m + cols, minlength=k * m).reshape(k, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = cells / cells.sum(axis=1, keepdims=True)
+    return pd.DataFrame(
+        {
+            row_name: np.repeat(np.asarray(row_labels, dtype=object), m),
+            col_name: np.tile(np.asarray(col_labels, dtype=object), k),
+            "FP": cells.ravel().astype(np.int64),
+            share_name: share.ravel(),
+        }
+    )
 
 
 # --- false-match causes by subgroup ----------------------------------------------------------
@@ -517,25 +534,15 @@ def cause_by_subgroup(
         cause_codes = pd.Categorical(fp["cause"], categories=causes).codes.astype(np.int64)
         rows = fp["query_row"].to_numpy(dtype=np.int64)
         for d in dims:
-            k, m = len(d.labels), len(causes)
-            cells = np.bincount(codes[d.name][rows] * m + cause_codes, minlength=k * m)
-            cells = cells.reshape(k, m)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share = cells / cells.sum(axis=1, keepdims=True)
             blocks.append(
-                pd.DataFrame(
-                    {
-                        "method": method,
-                        "dimension": d.name,
-                        "label": np.repeat(np.asarray(d.labels, dtype=object), m),
-                        "cause": np.tile(np.asarray(causes, dtype=object), k),
-                        "FP": cells.ravel().astype(np.int64),
-                        "share": share.ravel(),
-                    }
-                )
+                _crosstab(
+                    codes[d.name][rows], cause_codes, d.labels, causes, "label", "cause", "share"
+                ).assign(method=method, dimension=d.name)
             )
     columns = ["method", "dimension", "label", "cause", "FP", "share"]
-    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=columns)
+    return (
+        pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
+    )
 
 
 # --- from a run's raw outputs ----------------------------------------------------------------
@@ -573,30 +580,21 @@ def subgroups_run(
     return metrics, matrix
 
 
-def subgroup_causes_run(run_dir: Path, dimensions: Sequence[str] | None = None) -> pd.DataFrame:
-    """:func:`cause_by_subgroup` of every method of a run, from its ``raw/`` alone (false
-    matches attributed as :func:`bench.store.compute_causes` does)."""
-    from bench.causes import NoiseIndex, attribute_false_matches, compared_fields
-    from bench.store import read_register_people
+def subgroup_causes_run(
+    run_dir: Path,
+    dimensions: Sequence[str] | None = None,
+    attributions: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None,
+) -> pd.DataFrame:
+    """:func:`cause_by_subgroup` of every method of a run, from its ``raw/`` alone; false
+    matches attributed by :func:`bench.store.attribute_run` (or given as its result)."""
+    from bench.store import attribute_run
 
-    _, truth, query_people, pairs = _read_run(run_dir)
-    raw = Path(run_dir) / "raw"
-    register_people = read_register_people(Path(run_dir))
-    noise = NoiseIndex(pd.read_parquet(raw / "noise_log.parquet"))
-    attributions = {}
-    for name, p in pairs.items():
-        meta = json.loads((raw / f"{name}.json").read_text(encoding="utf-8"))
-        links = p.loc[p["link"].to_numpy(dtype=bool), ["query_row", "register_row"]]
-        attributions[name] = attribute_false_matches(
-            links,
-            truth,
-            query_people,
-            register_people,
-            noise,
-            fields=compared_fields(meta["params"]),
-        )
+    _, truth, query_people, _ = _read_run(run_dir)
+    attributions = attribute_run(Path(run_dir)) if attributions is None else attributions
+    if attributions is None:
+        raise ValueError(f"{run_dir}: raw/ lacks what error attribution needs")
     people = _query_people(query_people, truth["query_row"].to_numpy(dtype=np.int64))
-    return cause_by_subgroup(attributions, people, dimensions)
+    return cause_by_subgroup({m: a[0] for m, a in attributions.items()}, people, dimensions)
 
 
 # --- plots -----------------------------------------------------------------------------------
