@@ -613,7 +613,7 @@ def surname_form(
     forms = {
         "paternal": pat,
         "hyphenated": pat + "-" + mat,
-        "concatenated": _obj([a.replace(" ", "") for a in pat + mat]),
+        "concatenated": _obj(pd.Series(pat + mat, dtype=object).str.replace(" ", "")),
         "reversed": mat + " " + pat,
         "maternal": mat,
         "married": np.where(wife, pat + " DE " + np.where(wife, spouse, ""), pat),
@@ -730,7 +730,7 @@ def middle_as_first(
     out = rows.copy()
     new_first, new_middle = first.copy(), middle.copy()
     new_first[ok] = middle[ok]
-    new_middle[ok] = [str(x)[:1] for x in first[ok]]
+    new_middle[ok] = _obj(pd.Series(first[ok], dtype=object).astype(str).str[:1])
     out["first_name"], out["middle_name"] = new_first, new_middle
     return out
 
