@@ -5,6 +5,8 @@ Needs nothing but Python 3.11+. Usage::
 
     python3 dev.py demo     # create .venv, install linkrisk, run the default scenario
     python3 dev.py test     # create .venv, install linkrisk with test tools, lint and run the tests
+    python3 dev.py perf     # the speed benchmark: linkrisk against Splink and recordlinkage
+    python3 dev.py spark    # also install the [spark] extra, then run the Spark tests (local mode)
 
 Dependencies are installed with ``constraints.txt`` so that everyone gets the versions the
 published results were made with (byte-identical outputs need identical versions).
@@ -30,12 +32,12 @@ def _run(*args: str | Path) -> None:
         sys.exit(result.returncode)
 
 
-def _setup() -> None:
-    """Create .venv and install linkrisk (editable) with test tools; skip if already current."""
+def _setup(extras: str = "test") -> None:
+    """Create .venv and install linkrisk (editable) with ``extras``; skip if already current."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 the user has
         sys.exit(f"linkrisk needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     inputs = b"".join((ROOT / f).read_bytes() for f in ("pyproject.toml", "constraints.txt"))
-    digest = hashlib.sha256(inputs).hexdigest()
+    digest = hashlib.sha256(inputs).hexdigest() + ("" if extras == "test" else f"+{extras}")
     if STAMP.exists() and STAMP.read_text() == digest:
         return
     if not (BIN / "python").exists():
@@ -43,16 +45,20 @@ def _setup() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("installing linkrisk and its dependencies into .venv ...", flush=True)
     pip = (BIN / "python", "-m", "pip", "--disable-pip-version-check", "-q")
-    _run(*pip, "install", "-c", "constraints.txt", "-e", ".[test]")
+    _run(*pip, "install", "-c", "constraints.txt", "-e", f".[{extras}]")
     STAMP.write_text(digest)
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) < 1 or argv[0] not in {"demo", "test"}:
+    if len(argv) < 1 or argv[0] not in {"demo", "test", "perf", "spark"}:
         sys.exit(__doc__)
-    _setup()
+    _setup("test,spark" if argv[0] == "spark" else "test")
     if argv[0] == "demo":
         _run(BIN / "linkrisk", "run", *(argv[1:] or ["irs-ice"]))
+    elif argv[0] == "perf":
+        _run(BIN / "python", "-m", "bench.perf_linkage", *argv[1:])
+    elif argv[0] == "spark":
+        _run(BIN / "python", "-m", "pytest", "-q", "-m", "spark", "--spark", *argv[1:])
     else:
         _run(BIN / "ruff", "check", ".")
         _run(BIN / "python", "-m", "pytest", "-q", *argv[1:])
