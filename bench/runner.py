@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,18 +110,71 @@ def run(
     """Run every method of ``bench`` on one seeded task and write the results atomically."""
     seed = bench.scenario.seed if seed is None else seed
     out_dir = out_dir if out_dir is not None else RESULTS_DIR / bench.name
-    methods = bench.methods
-    blocked = any(m.uses_blocking() for m in methods)
-    training = any(m.needs_training for m in methods)
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ConfigError("--replicates", f"must be an integer >= 1, got {replicates!r}")
-    steps = _Steps(2 + blocked + 2 * training + len(methods) + replicates, progress)
+    steps = _Steps(1 + _task_steps(bench, replicates), progress)
     try:
         with steps.step("generating population and files"):
             pop = generate_population(bench.scenario.population, seed)
             task = build_task(bench.scenario, seed, population=pop)
             population = summarize_population(pop, bench.scenario.population)
             del pop  # the task holds what the methods see; the summary keeps the facts
+        info = {
+            "scenario": bench.name,
+            "source": bench.source,
+            "population": bench.scenario.population.size,
+            "parameters": effective_parameters(bench.scenario),
+        }
+        metrics = run_task(
+            bench,
+            task,
+            out_dir,
+            seed=seed,
+            info=info,
+            population=population,
+            replicates=replicates,
+            steps=steps,
+        )
+    finally:
+        steps.close()
+    return RunResult(out_dir, metrics, steps.timings)
+
+
+def _task_steps(bench: Benchmark, replicates: int = 1) -> int:
+    """Progress steps of :func:`run_task`."""
+    blocked = any(m.uses_blocking() for m in bench.methods)
+    training = any(m.needs_training for m in bench.methods)
+    return 1 + blocked + 2 * training + len(bench.methods) + replicates
+
+
+def run_task(
+    bench: Benchmark,
+    task: LinkageTask,
+    out_dir: Path,
+    *,
+    seed: int,
+    info: dict[str, Any],
+    config: dict[str, Any] | None = None,
+    population: dict[str, Any] | None = None,
+    replicates: int = 1,
+    steps: _Steps | None = None,
+    before_report: Callable[[Path], None] | None = None,
+) -> pd.DataFrame:
+    """Run every method of ``bench`` on a prebuilt ``task``, write ``out_dir`` atomically and
+    return the metrics summary.
+
+    ``info`` adds entries to ``raw/run.json`` (scenario, source, ...); ``config`` is written as
+    ``config.json`` (default: ``bench.data``); ``population`` as ``raw/population.json`` when
+    given. Methods that need training are trained on ``bench.scenario`` drawn with
+    :func:`training_seed`; replicates 2..K draw ``bench.scenario`` again. ``before_report`` is
+    called with the temporary run directory once ``raw/`` is written, before the report.
+    """
+    methods = bench.methods
+    blocked = any(m.uses_blocking() for m in methods)
+    training = any(m.needs_training for m in methods)
+    own_steps = steps is None
+    steps = _Steps(_task_steps(bench, replicates), False) if steps is None else steps
+    try:
         prep = PreparedTask(task, seed)
         candidates, per_pass = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), []
         if blocked:
@@ -157,34 +211,35 @@ def run(
             keep = (log["side"] == "query").to_numpy() | np.isin(log["row"].to_numpy(), rows)
             write_parquet(log[keep].reset_index(drop=True), raw / "noise_log.parquet")
             info = {
-                "scenario": bench.name,
-                "source": bench.source,
+                **info,
                 "seed": seed,
                 "training_seed": training_seed(seed) if training else None,
                 "queries": prep.n_query,
                 "register_records": prep.n_register,
                 "true_links": len(task.truth),
-                "population": bench.scenario.population.size,
                 "candidates": len(candidates),
                 "blocking_pass_pairs": per_pass,
                 "methods": [m.name for m in methods],
                 "noise_cells": _noise_counts(task),
-                "parameters": effective_parameters(bench.scenario),
             }
             for k in range(1, replicates):
                 with steps.step(f"replicate {k + 1} of {replicates}"):
                     _replicate(bench, replicate_seed(seed, k), methods, raw / "replicates" / str(k))
             info["replicates"] = replicates
             write_json(info, raw / "run.json")
-            write_json(population, raw / "population.json")
-            if bench.text is not None:  # its comments cite the sources of the values
+            if population is not None:
+                write_json(population, raw / "population.json")
+            if bench.text is not None and config is None:  # its comments cite the sources
                 (raw / "scenario.toml").write_text(bench.text, encoding="utf-8")
-            write_json(bench.data, tmp / "config.json")
+            write_json(bench.data if config is None else config, tmp / "config.json")
+            if before_report is not None:
+                before_report(tmp)
             with steps.step("metrics and report"):
                 metrics = write_outputs(tmp)
     finally:
-        steps.close()
-    return RunResult(out_dir, metrics, steps.timings)
+        if own_steps:
+            steps.close()
+    return metrics
 
 
 def _labels(task: LinkageTask, cands: Candidates) -> np.ndarray:
