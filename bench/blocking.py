@@ -66,15 +66,26 @@ def _validate_key_table(key: Any, where: str) -> Key:
 def block(
     prep: PreparedTask, passes: Sequence[Sequence[Key]], max_pairs: int = DEFAULT_MAX_PAIRS
 ) -> tuple[Candidates, list[int]]:
-    """Union of the passes' joins, deduplicated and sorted; also each pass's own pair count."""
-    codes, per_pass = [], []
+    """Union of the passes' joins, deduplicated and sorted; also each pass's own pair count.
+
+    A pair proposed by an earlier pass is dropped from later ones (checked on the integer keys,
+    as Splink does), so the union needs no hashing, only a merge of sorted runs.
+    """
+    codes, per_pass, earlier = [], [], []
     for i, keys in enumerate(passes):
         coded = [prep.key(field, compare, **params) for field, compare, params in keys]
+        kq, kr = combine(coded)
         try:
-            qi, ri = join(*combine(coded), max_pairs=max_pairs)
+            qi, ri = join(kq, kr, max_pairs=max_pairs)
         except ConfigError as exc:
             raise ConfigError(f"blocking pass {i + 1}", exc.problem) from None
         per_pass.append(len(qi))
-        codes.append(qi * prep.n_register + ri)
-    pair = np.unique(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
+        new = np.ones(len(qi), dtype=bool)
+        for pq, pr in earlier:
+            a = pq[qi]
+            new &= (a < 0) | (a != pr[ri])
+        codes.append(qi[new] * prep.n_register + ri[new])
+        earlier.append((kq, kr))
+    # Each pass's pairs are sorted (join's order), so the stable sort only merges the runs.
+    pair = np.sort(np.concatenate(codes), kind="stable") if codes else np.zeros(0, np.int64)
     return Candidates(pair // prep.n_register, pair % prep.n_register), per_pass

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.fields import PreparedTask, equal, jaro_winkler, levenshtein_sim
+from bench.fields import JARO_WINKLER, LEVENSHTEIN, PreparedTask, equal
 from synthetic.errors import ConfigError
 
-Similarity = Callable[[PreparedTask, str, np.ndarray, np.ndarray], np.ndarray]
+#: (task, field, query rows, register rows, floor) -> similarity per pair; with a floor, values
+#: below it may be reported as 0 instead of computed (levels are unaffected).
+Similarity = Callable[[PreparedTask, str, np.ndarray, np.ndarray, float | None], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,16 @@ class Comparison:
         return lv
 
 
-def _jw(p: PreparedTask, f: str, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    return jaro_winkler(p.field(f), qi, ri)
+def _jw(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | None) -> np.ndarray:
+    return p.similarity(f, JARO_WINKLER, q, r, floor)
 
 
-def _lev(p: PreparedTask, f: str, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    return levenshtein_sim(p.field(f), qi, ri)
+def _lev(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | None) -> np.ndarray:
+    return p.similarity(f, LEVENSHTEIN, q, r, floor)
 
 
-def _eq(p: PreparedTask, f: str, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    return equal(p.field(f), qi, ri)
+def _eq(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | None) -> np.ndarray:
+    return equal(p.field(f), q, r)
 
 
 COMPARISONS: dict[str, Comparison] = {
@@ -95,19 +97,35 @@ class ComparisonVectors:
 
     fields: tuple[str, ...]
     kinds: tuple[Comparison, ...]
-    similarity: np.ndarray  # float32 (n_pairs, n_fields), NaN = missing
+    #: float32 (n_pairs, n_fields), NaN = missing; None if only levels were asked for
+    similarity: np.ndarray | None
     levels: np.ndarray  # int8 (n_pairs, n_fields), -1 = missing
 
 
 def compare(
-    prep: PreparedTask, fields: Mapping[str, str], qi: np.ndarray, ri: np.ndarray
+    prep: PreparedTask,
+    fields: Mapping[str, str],
+    qi: np.ndarray,
+    ri: np.ndarray,
+    *,
+    levels_only: bool = False,
+    skip: frozenset[str] = frozenset(),
 ) -> ComparisonVectors:
-    """Compare every candidate pair on every field (vectorized per field)."""
+    """Compare every candidate pair on every field (vectorized per field).
+
+    ``levels_only`` (models that see only levels): similarities below a comparison's lowest cut
+    are not computed, and ``similarity`` is None. Fields in ``skip`` are not compared (level -1,
+    as if missing), e.g. the fields a training session was blocked on.
+    """
     names = tuple(fields)
     kinds = tuple(COMPARISONS[fields[f]] for f in names)
-    sim = np.empty((len(qi), len(names)), dtype=np.float32)
-    lev = np.empty((len(qi), len(names)), dtype=np.int8)
+    sim = None if levels_only else np.full((len(qi), len(names)), np.nan, dtype=np.float32)
+    lev = np.full((len(qi), len(names)), -1, dtype=np.int8)
     for j, (f, kind) in enumerate(zip(names, kinds, strict=True)):
-        sim[:, j] = kind.similarity(prep, f, qi, ri)
-        lev[:, j] = kind.levels(sim[:, j])
+        if f in skip:
+            continue
+        s = kind.similarity(prep, f, qi, ri, kind.cuts[0] if levels_only else None)
+        lev[:, j] = kind.levels(s)
+        if sim is not None:
+            sim[:, j] = s
     return ComparisonVectors(names, kinds, sim, lev)

@@ -136,16 +136,20 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / x.sum()
 
 
-def full_space_lambda(bayes_factor: np.ndarray, n_pairs_total: int, lam0: float) -> float:
+def full_space_lambda(
+    bayes_factor: np.ndarray, n_pairs_total: int, lam0: float, counts: np.ndarray | None = None
+) -> float:
     """Share of matches among *all* record pairs, by EM over the full pair space.
 
     Pairs outside ``bayes_factor`` (not candidates) are taken as non-matches (posterior ~ 0),
-    so the fixed point is lambda = sum of candidate posteriors / all pairs.
+    so the fixed point is lambda = sum of candidate posteriors / all pairs. ``counts`` weighs
+    each entry (the number of candidates with that comparison pattern).
     """
+    weight = np.ones(len(bayes_factor)) if counts is None else counts.astype(np.float64)
     lam = lam0
     for _ in range(200):
         post = lam * bayes_factor / (lam * bayes_factor + 1 - lam)
-        new = float(np.clip(post.sum() / n_pairs_total, _EPS * _EPS, 1 - _EPS))
+        new = float(np.clip(post @ weight / n_pairs_total, _EPS * _EPS, 1 - _EPS))
         if abs(new - lam) <= 1e-9 * lam:
             return new
         lam = new

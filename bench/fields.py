@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jellyfish
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
@@ -35,6 +38,7 @@ COMPOSITES: dict[str, tuple[str, ...]] = {
 EMPTY_IS_VALUE = frozenset({"unit"})
 #: Combined keys are re-coded densely before their mixed-radix product could overflow int64.
 RADIX_LIMIT = 2**62
+_STRING_TYPES = (pa.string(), pa.large_string())
 
 
 def normalize(values: pd.Series, field: str) -> pd.Series:
@@ -42,8 +46,31 @@ def normalize(values: pd.Series, field: str) -> pd.Series:
 
     Upper case, accents stripped (NFKD), apostrophes and periods dropped, other punctuation to
     spaces, whitespace collapsed. Dates keep their digits and dashes. Returns None for missing.
+    Runs in Arrow's vectorized string kernels; strings Arrow cannot hold (lone surrogates) take
+    the equivalent pandas path.
     """
     s = values.astype("string")
+    try:
+        arr = pa.array(s, type=pa.string())
+    except (pa.ArrowInvalid, UnicodeEncodeError):
+        return _normalize_pandas(s, field)
+    arr = pc.utf8_normalize(arr, form="NFKD")
+    arr = pc.ascii_upper(pc.replace_substring_regex(arr, r"[^\x00-\x7f]", ""))
+    if field == "dob":
+        arr = pc.replace_substring_regex(arr, r"[^0-9-]", "")
+    elif field == "zip":
+        arr = pc.utf8_slice_codeunits(pc.replace_substring_regex(arr, r"[^0-9]", ""), 0, 5)
+    else:
+        arr = pc.replace_substring_regex(arr, r"['.]", "")
+        arr = pc.replace_substring_regex(arr, r"[^A-Z0-9#]+", " ")
+    arr = pc.utf8_trim_whitespace(arr)
+    if field not in EMPTY_IS_VALUE:
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+
+
+def _normalize_pandas(s: pd.Series, field: str) -> pd.Series:
+    """:func:`normalize` with pandas string methods (for strings Arrow cannot encode)."""
     s = s.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii").str.upper()
     if field == "dob":
         s = s.str.replace(r"[^0-9-]", "", regex=True)
@@ -76,9 +103,10 @@ def code(
     """Normalize and integer-code one field over both files (normalizing distinct values only).
 
     ``normalized`` values (composites built from normalized parts) are only cleared of empties.
+    Categorical columns (e.g. parquet dictionary columns read with :func:`read_records`) are
+    coded from their categories without hashing every record.
     """
-    both = pd.concat([query_values, register_values], ignore_index=True)
-    raw_codes, raw_uniques = pd.factorize(both, use_na_sentinel=True)
+    raw_codes, raw_uniques = _raw_codes(query_values, register_values)
     norm = pd.Series(raw_uniques, dtype=object)
     norm = norm.where(norm != "", None) if normalized else normalize(norm, field)
     norm_codes, values = pd.factorize(norm, use_na_sentinel=True)
@@ -86,6 +114,34 @@ def code(
     codes = remap[raw_codes]
     n_q = len(query_values)
     return Coded(codes[:n_q], codes[n_q:], np.asarray(values, dtype=object))
+
+
+def _raw_codes(q: pd.Series, r: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of both sides' raw values over their distinct raw values (-1 = missing)."""
+    if isinstance(q.dtype, pd.CategoricalDtype) and isinstance(r.dtype, pd.CategoricalDtype):
+        cats = [np.asarray(s.cat.categories, dtype=object) for s in (q, r)]
+        union, uniques = pd.factorize(np.concatenate(cats), use_na_sentinel=True)
+        sides = []
+        for s, lookup in zip((q, r), np.split(union, [len(cats[0])]), strict=True):
+            sides.append(np.append(lookup, -1)[s.cat.codes.to_numpy()])  # code -1 -> -1
+        return np.concatenate(sides), np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(pd.concat([q, r], ignore_index=True), use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def read_records(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a parquet file of records with every string column as a categorical.
+
+    Parquet stores strings dictionary-encoded; reading the dictionary as it is keeps a file of
+    millions of records to integer codes and a few distinct strings, which :func:`code` uses
+    directly (no per-record hashing, a fraction of the memory of Python strings).
+    """
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    strings = [n for n, t in zip(schema.names, schema.types, strict=True) if t in _STRING_TYPES]
+    table = pq.read_table(path, columns=columns, read_dictionary=strings)
+    return table.to_pandas()
 
 
 # --- key transforms: functions of a normalized distinct value, for joins and rule conditions ---
@@ -178,6 +234,7 @@ class PreparedTask:
         self.n_register = len(task.register)
         self._fields: dict[str, Coded] = {}
         self._keys: dict[tuple, Coded] = {}
+        self._scores: dict[tuple[str, Scorer], PairScores] = {}
 
     def field(self, name: str) -> Coded:
         """The coded normalized field (a record field or a composite)."""
@@ -200,6 +257,18 @@ class PreparedTask:
             joined = parts[0].str.cat(parts[1:], sep=" ").str.replace(r"\s+", " ", regex=True)
             sides.append(joined.str.strip())
         return sides[0], sides[1]
+
+    def similarity(
+        self, name: str, scorer: Scorer, qi: np.ndarray, ri: np.ndarray, floor: float | None = None
+    ) -> np.ndarray:
+        """``scorer`` on the field's pairs, cached per distinct value pair for this task.
+
+        With ``floor``, scores that cannot reach it are reported as 0 instead of computed.
+        """
+        ident = (name, scorer)
+        if ident not in self._scores:
+            self._scores[ident] = PairScores(self.field(name), scorer)
+        return self._scores[ident](qi, ri, floor)
 
     def random_pairs(self, n: int, *names: str) -> tuple[np.ndarray, np.ndarray]:
         """``n`` uniformly random (query_row, register_row) pairs from a named stream."""
@@ -273,30 +342,147 @@ def join(
 # --- comparisons on pairs ---
 
 
-def _pairwise(coded: Coded, qi: np.ndarray, ri: np.ndarray, scorer: Callable) -> np.ndarray:
-    """Score each pair by its distinct value pair (computed once), NaN where either is missing."""
-    cq, cr = coded.q[qi], coded.r[ri]
-    out = np.full(len(qi), np.nan, dtype=np.float32)
-    valid = (cq >= 0) & (cr >= 0)
-    if not valid.any():
+@dataclass(frozen=True)
+class Scorer:
+    """A string similarity in [0, 1] and a cheap upper bound of it from character counts.
+
+    ``bound(overlap, len_a, len_b)`` must never be below the true similarity: it only lets
+    pairs that cannot reach a level's lowest cut skip the exact computation.
+    """
+
+    fn: Callable
+    bound: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _jw_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    # Jaro counts matching characters m <= o (the multiset overlap), so
+    # J <= (m/la + m/lb + 1)/3; Winkler's prefix bonus adds at most 4 * 0.1 * (1 - J).
+    j = np.where(o > 0, (o / np.maximum(la, 1) + o / np.maximum(lb, 1) + 1.0) / 3.0, 0.0)
+    return j + 0.4 * (1.0 - j)
+
+
+def _lev_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    # One edit changes the character multisets by at most 2 (a substitution) or 1 (an indel),
+    # so distance >= ceil(multiset difference / 2) and >= the length difference.
+    d = np.maximum(np.ceil((la + lb - 2 * o) / 2.0), np.abs(la - lb))
+    return 1.0 - d / np.maximum(np.maximum(la, lb), 1)
+
+
+JARO_WINKLER = Scorer(JaroWinkler.normalized_similarity, _jw_bound)
+LEVENSHTEIN = Scorer(Levenshtein.normalized_similarity, _lev_bound)
+
+# Character classes counted for the bounds: A-Z, 0-9, everything else in one class. Each class
+# owns 3 bits of a 111-bit mask, set in unary (count 2 -> 0b011), so the multiset overlap of two
+# values is the popcount of their masks' AND.
+_CLASS = np.full(256, 36, dtype=np.int64)
+_CLASS[ord("A") : ord("Z") + 1] = np.arange(26)
+_CLASS[ord("0") : ord("9") + 1] = 26 + np.arange(10)
+_PER_CLASS = 3
+_UNARY = np.array([0b000, 0b001, 0b011, 0b111], dtype=np.uint64)
+_SHIFT = (np.arange(37) % 21 * _PER_CLASS).astype(np.uint64)
+
+
+@dataclass(frozen=True)
+class CharMasks:
+    """Per distinct value: its character multiset as two 64-bit words, and its length."""
+
+    lo: np.ndarray  # uint64, classes 0..20
+    hi: np.ndarray  # uint64, classes 21..36
+    length: np.ndarray  # float64
+
+    def overlap(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """An upper bound of the multiset overlap of values ``a`` and ``b`` (exact if every
+        class occurs at most 3 times in a value; otherwise the mask is full)."""
+        return np.bitwise_count(self.lo[a] & self.lo[b]).astype(np.int64) + np.bitwise_count(
+            self.hi[a] & self.hi[b]
+        )
+
+
+def char_masks(values: np.ndarray) -> CharMasks | None:
+    """Character-multiset masks of distinct values; None if a value is not ASCII (normalized
+    values always are)."""
+    try:
+        fixed = np.array(list(values), dtype="S")
+    except UnicodeEncodeError:
+        return None
+    n, width = len(fixed), fixed.dtype.itemsize
+    raw = fixed.view(np.uint8).reshape(n, width)
+    cls = np.where(raw == 0, 37, _CLASS[raw])  # NUL pads the fixed width: counted apart
+    flat = (np.arange(n)[:, None] * 38 + cls).ravel()
+    counts = np.bincount(flat, minlength=n * 38).reshape(n, 38)[:, :37]
+    unary = _UNARY[np.minimum(counts, _PER_CLASS)] << _SHIFT  # disjoint bit ranges: sum = OR
+    lo, hi = unary[:, :21].sum(axis=1), unary[:, 21:].sum(axis=1)
+    full = (counts > _PER_CLASS).any(axis=1)  # a class too frequent to encode: never prune
+    lo[full] = hi[full] = np.uint64(2**64 - 1)
+    return CharMasks(lo, hi, (raw != 0).sum(axis=1).astype(np.float64))
+
+
+class PairScores:
+    """One field's similarities, computed once per distinct (query value, register value) pair.
+
+    Identical values score 1 without computation; scores are cached across calls (a task's
+    random pairs, training sessions and candidates share many value pairs); with ``floor``,
+    pairs whose bound is below it are not computed (their score is reported as 0), which is
+    exact for anything that only asks whether a score reaches ``floor`` or a higher cut.
+    """
+
+    def __init__(self, coded: Coded, scorer: Scorer) -> None:
+        self.coded, self.scorer = coded, scorer
+        self.keys = np.zeros(0, dtype=np.int64)
+        self.vals = np.zeros(0, dtype=np.float32)
+        self._masks: CharMasks | bool | None = False
+
+    def __call__(self, qi: np.ndarray, ri: np.ndarray, floor: float | None = None) -> np.ndarray:
+        coded = self.coded
+        cq, cr = coded.q[qi], coded.r[ri]
+        out = np.full(len(qi), np.nan, dtype=np.float32)
+        valid = (cq >= 0) & (cr >= 0)
+        same = valid & (cq == cr)  # codes are of distinct normalized values
+        out[same] = 1.0
+        todo = np.flatnonzero(valid & ~same)
+        if floor is not None and todo.size and (masks := self._char_masks()) is not None:
+            a, b = cq[todo], cr[todo]
+            bound = self.scorer.bound(masks.overlap(a, b), masks.length[a], masks.length[b])
+            low = bound < floor - 1e-6
+            out[todo[low]] = 0.0  # cannot reach floor: not computed
+            todo = todo[~low]
+        if todo.size == 0:
+            return out
+        pair = cq[todo].astype(np.int64) * coded.cardinality + cr[todo]
+        inv, uniq = pd.factorize(pair)
+        scores = np.empty(len(uniq), dtype=np.float32)
+        need = np.ones(len(uniq), dtype=bool)
+        if self.keys.size:
+            at = np.minimum(np.searchsorted(self.keys, uniq), self.keys.size - 1)
+            hit = self.keys[at] == uniq
+            scores[hit] = self.vals[at[hit]]
+            need &= ~hit
+        new = uniq[need]
+        if new.size:
+            left = coded.values[new // coded.cardinality]
+            right = coded.values[new % coded.cardinality]
+            fresh = process.cpdist(left, right, scorer=self.scorer.fn, workers=-1, dtype=np.float32)
+            scores[need] = fresh
+            keys = np.concatenate([self.keys, new])
+            order = np.argsort(keys, kind="stable")
+            self.keys, self.vals = keys[order], np.concatenate([self.vals, fresh])[order]
+        out[todo] = scores[inv]
         return out
-    pair_code = cq[valid].astype(np.int64) * coded.cardinality + cr[valid]
-    inv, uniq = pd.factorize(pair_code)
-    left = coded.values[uniq // coded.cardinality]
-    right = coded.values[uniq % coded.cardinality]
-    scores = process.cpdist(left, right, scorer=scorer, workers=-1, dtype=np.float32)
-    out[valid] = scores[inv]
-    return out
+
+    def _char_masks(self) -> CharMasks | None:
+        if self._masks is False:
+            self._masks = char_masks(self.coded.values)
+        return self._masks  # type: ignore[return-value]
 
 
 def jaro_winkler(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
     """Jaro-Winkler similarity in [0, 1] per pair (NaN if missing on either side)."""
-    return _pairwise(coded, qi, ri, JaroWinkler.normalized_similarity)
+    return PairScores(coded, JARO_WINKLER)(qi, ri)
 
 
 def levenshtein_sim(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
     """Normalized Levenshtein similarity in [0, 1] per pair (NaN if missing on either side)."""
-    return _pairwise(coded, qi, ri, Levenshtein.normalized_similarity)
+    return PairScores(coded, LEVENSHTEIN)(qi, ri)
 
 
 def equal(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:

@@ -48,7 +48,9 @@ class FellegiSunter(Method):
         "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind", validator=validate_fields),
         "training_blocks": Param(DEFAULT_TRAINING_BLOCKS, "blocks of the m-estimation sessions"),
         "u_sample": Param(1_000_000, "random pairs used to estimate u", lo=1000),
-        "session_max_pairs": Param(5_000_000, "pairs per training session at most", lo=1000),
+        "session_max_pairs": Param(
+            1_000_000, "pairs per training session at most (a random subsample)", lo=1000
+        ),
         "max_iter": Param(500, "EM iterations at most", lo=1),
     }
 
@@ -69,11 +71,20 @@ class FellegiSunter(Method):
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
         model = self.estimate(prep, len(candidates) or 1)
-        vec = compare(prep, self.params["fields"], candidates.query_row, candidates.register_row)
-        bf = np.exp2(model.log2_bayes_factor(vec.levels))
-        lam = full_space_lambda(bf, prep.n_query * prep.n_register, model.lam)
+        vec = compare(
+            prep,
+            self.params["fields"],
+            candidates.query_row,
+            candidates.register_row,
+            levels_only=True,
+        )
+        # Every quantity below is a function of the comparison pattern: compute it once per
+        # distinct pattern (a few hundred) and gather it back to the pairs.
+        pat = patterns(vec.levels)
+        bf = np.exp2(model.log2_bayes_factor(pat.levels))
+        lam = full_space_lambda(bf, prep.n_query * prep.n_register, model.lam, pat.counts)
         self.model = FSModel(lam, model.m, model.u, model.iterations, model.converged)
-        prob = self.model.match_probability(vec.levels).astype(np.float32)
+        prob = self.model.match_probability(pat.levels).astype(np.float32)[pat.inverse]
         accept = prob >= self.params["threshold"]
         return Scored(candidates.query_row, candidates.register_row, prob, accept)
 
@@ -81,7 +92,7 @@ class FellegiSunter(Method):
         """u from random pairs, m from the training sessions (lambda is a starting value)."""
         fields = self.params["fields"]
         qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
-        rand = compare(prep, fields, qi, ri)
+        rand = compare(prep, fields, qi, ri, levels_only=True)
         n_levels = [k.n_levels for k in rand.kinds]
         u = level_frequencies(rand.levels, n_levels)
         estimates: list[list[np.ndarray]] = [[] for _ in fields]
@@ -99,8 +110,9 @@ class FellegiSunter(Method):
                 sq, sr = sq[keep], sr[keep]
             if len(sq) == 0:
                 continue
-            vec = compare(prep, fields, sq, sr)
             blocked = _block_fields(block)
+            # The fields a session is blocked on carry no information there: not compared.
+            vec = compare(prep, fields, sq, sr, levels_only=True, skip=frozenset(blocked))
             active = [f not in blocked for f in vec.fields]
             fit = fit_em(
                 patterns(vec.levels),
