@@ -125,7 +125,7 @@ def run(
             "population": bench.scenario.population.size,
             "parameters": effective_parameters(bench.scenario),
         }
-        metrics = run_task(
+        return run_task(
             bench,
             task,
             out_dir,
@@ -137,7 +137,6 @@ def run(
         )
     finally:
         steps.close()
-    return RunResult(out_dir, metrics, steps.timings)
 
 
 def _task_steps(bench: Benchmark, replicates: int = 1) -> int:
@@ -158,22 +157,23 @@ def run_task(
     population: dict[str, Any] | None = None,
     replicates: int = 1,
     steps: _Steps | None = None,
+    progress: bool | None = None,
     before_report: Callable[[Path], None] | None = None,
-) -> pd.DataFrame:
-    """Run every method of ``bench`` on a prebuilt ``task``, write ``out_dir`` atomically and
-    return the metrics summary.
+) -> RunResult:
+    """Run every method of ``bench`` on a prebuilt ``task`` and write ``out_dir`` atomically.
 
     ``info`` adds entries to ``raw/run.json`` (scenario, source, ...); ``config`` is written as
     ``config.json`` (default: ``bench.data``); ``population`` as ``raw/population.json`` when
     given. Methods that need training are trained on ``bench.scenario`` drawn with
     :func:`training_seed`; replicates 2..K draw ``bench.scenario`` again. ``before_report`` is
     called with the temporary run directory once ``raw/`` is written, before the report.
+    ``progress``: show a progress bar (default: on a terminal) unless ``steps`` are given.
     """
     methods = bench.methods
     blocked = any(m.uses_blocking() for m in methods)
     training = any(m.needs_training for m in methods)
     own_steps = steps is None
-    steps = _Steps(_task_steps(bench, replicates), False) if steps is None else steps
+    steps = _Steps(_task_steps(bench, replicates), progress) if steps is None else steps
     try:
         prep = PreparedTask(task, seed)
         candidates, per_pass = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), []
@@ -239,7 +239,7 @@ def run_task(
     finally:
         if own_steps:
             steps.close()
-    return metrics
+    return RunResult(out_dir, metrics, steps.timings)
 
 
 def _labels(task: LinkageTask, cands: Candidates) -> np.ndarray:
