@@ -40,6 +40,21 @@ FP_COLUMNS: tuple[str, ...] = ("query_row", "register_row", "cause", "query_not_
 #: Leading columns of :func:`attribute_missed_matches`; the cause flags follow, in order.
 FN_COLUMNS: tuple[str, ...] = ("query_row", "register_row", "cause", "blocking_loss")
 
+#: The people attributes (``synthetic.scenario.PEOPLE_COLUMNS``) the registered causes read;
+#: runs on user files have none, and their errors are not attributed.
+PEOPLE_NEEDED: tuple[str, ...] = (
+    "person_id",
+    "household_id",
+    "twin_id",
+    "namesake_id",
+    "first_name",
+    "last_name",
+    "second_surname",
+    "dob",
+    "address_id",
+    "previous_address_id",
+)
+
 #: How the cause tables count, printed in reports next to each cause's description.
 DEFINITIONS: dict[str, str] = {
     "primary cause": "each false match is counted once, under the first cause in the order "
@@ -521,6 +536,7 @@ __all__ = [
     "FP_COLUMNS",
     "NOISE_CAUSE",
     "NO_NOISE",
+    "PEOPLE_NEEDED",
     "Cause",
     "NoiseIndex",
     "PairFacts",

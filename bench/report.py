@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 from tabulate import tabulate
 
 from bench.causes import DEFINITIONS as CAUSE_DEFINITIONS
-from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, cause_descriptions
+from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, PEOPLE_NEEDED, cause_descriptions
 from bench.html import write_html_report
 from bench.metrics import DEFINITIONS
 from bench.store import (
@@ -40,6 +41,13 @@ from bench.sweeps import (
 )
 from bench.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
 from bench.uncertainty import RATES, wilson
+from bench.userfiles import (
+    examples_markdown,
+    is_user_run,
+    user_headline,
+    user_inputs,
+    user_limitations,
+)
 from synthetic.config import toml_comments
 from synthetic.noise import NOISE
 from synthetic.population import SOURCES as POPULATION_SOURCES
@@ -159,6 +167,8 @@ def uncertainty_table(summary: pd.DataFrame, fmt: str = "github") -> str:
 
 def reproduce_command(info: dict[str, Any]) -> str:
     """The one command that reproduces the run."""
+    if "command" in info:  # runs on user files (`linkrisk evaluate`) record theirs
+        return str(info["command"])
     k = info.get("replicates", 1)
     return f"linkrisk run {info['source']} --seed {info['seed']}" + (
         f" --replicates {k}" if k > 1 else ""
@@ -196,8 +206,9 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     groups, matrix = subgroups_run(run_dir)
     groups.to_csv(run_dir / "subgroups.csv", index=False, lineterminator="\n")
     matrix.to_csv(run_dir / "match_matrix.csv", index=False, lineterminator="\n")
-    attributions = attribute_run(run_dir)  # once: cause tables and causes by subgroup
-    causes = compute_causes(run_dir, attributions)
+    # once: cause tables and causes by subgroup (runs on user files have no people to attribute)
+    attributions = attribute_run(run_dir) if _attributable(run_dir) else None
+    causes = None if attributions is None else compute_causes(run_dir, attributions)
     by_cause = (
         None if attributions is None else subgroup_causes_run(run_dir, attributions=attributions)
     )
@@ -228,12 +239,20 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
             (groups, matrix),
             (sweeps, points),
             toml_comments(scenario.read_text(encoding="utf-8")) if scenario.exists() else None,
+            examples=examples_markdown(run_dir),
         ),
         encoding="utf-8",
     )
     write_manifest(run_dir, info, config)
     write_html_report(run_dir, report_figures(sweeps, groups, matrix))
     return summary
+
+
+def _attributable(run_dir: Path) -> bool:
+    """Whether the run's query people carry the attributes error attribution reads (runs on
+    user files hold register membership only)."""
+    path = run_dir / "raw" / "query_people.parquet"
+    return not path.exists() or set(PEOPLE_NEEDED) <= set(pq.read_schema(path).names)
 
 
 def report_figures(
@@ -299,12 +318,15 @@ def render_markdown(
     subgroups: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     sweeps: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     comments: dict[str, str] | None = None,
+    examples: list[str] | None = None,
 ) -> str:
     """The Markdown report of one run (``summary``: :func:`bench.store.compute_summary`;
     ``causes``: the tables of
     :func:`bench.store.compute_causes`, None if raw/ lacks what attribution needs;
-    ``population``: :func:`synthetic.summary.summarize_population` of the run's population)."""
+    ``population``: :func:`synthetic.summary.summarize_population` of the run's population;
+    ``examples``: the *Examples* section of a run on user files, if requested)."""
     scen = config["scenario"]
+    user = is_user_run(info)
     lines = [
         f"# linkrisk report: {info['scenario']}",
         "",
@@ -314,7 +336,9 @@ def render_markdown(
         "",
         "## Headline",
         "",
-        f"{info['queries']:,} queries against a register of {info['register_records']:,} "
+        user_headline(info)
+        if user
+        else f"{info['queries']:,} queries against a register of {info['register_records']:,} "
         f"records; {info['true_links']:,} queries are truly in the register. Synthetic "
         f"population of {info['population']:,} people, seed {info['seed']}."
         + _replicates_text(info),
@@ -322,9 +346,10 @@ def render_markdown(
         headline_table(summary),
         "",
         "Each rate is followed by its upper 95% bound (see *Uncertainty*): the figure not to "
-        "be exceeded, with 95% confidence, given this scenario's assumptions.",
+        "be exceeded, with 95% confidence, given "
+        + ("these files." if user else "this scenario's assumptions."),
         "",
-        *_cause_sections(causes),
+        *_cause_sections(causes, user),
         *(_subgroup_sections(*subgroups) if subgroups is not None else []),
         *(
             _sweep_sections(*sweeps, info["queries"], info["true_links"])
@@ -346,31 +371,23 @@ def render_markdown(
         "highest-scoring one (ties: first register record); `unique-only` verifies a query only "
         "if exactly one register record was accepted.",
         "",
-        "### False-match causes (in priority order)",
-        "",
         *(
-            f"- **{c.name.format(noise='<type>')}**: {c.description}"
-            for c in FALSE_MATCH_CAUSES.values()
+            []
+            if user
+            else [
+                "### False-match causes (in priority order)",
+                "",
+                *(
+                    f"- **{c.name.format(noise='<type>')}**: {c.description}"
+                    for c in FALSE_MATCH_CAUSES.values()
+                ),
+                *(f"- **{k}**: {v}" for k, v in CAUSE_DEFINITIONS.items()),
+                "",
+            ]
         ),
-        *(f"- **{k}**: {v}" for k, v in CAUSE_DEFINITIONS.items()),
-        "",
         "## Scope and limitations",
         "",
-        "- Intervals cover the sampling error of the counts and the variation between "
-        "synthetic populations of this scenario (with replicates), not the uncertainty of the "
-        "scenario's assumptions: vary those in sensitivity runs. Households make errors cluster, "
-        "so the Wilson interval alone is optimistic; the replicate spread is not.",
-        "- Simulation scale: the register and list are far smaller than real ones. Rules that "
-        "collide on common keys (name + date of birth, name + ZIP) collide more often in larger "
-        "registers, so their false-match rates here understate those at full scale.",
-        "- All rates not cited in the scenario file are labelled assumptions; change them in the "
-        "file and rerun to see their effect.",
-        "- Supervised models are trained on labelled pairs from the same simulated process (a "
-        "different population): an optimistic reference, since agencies rarely have labels.",
-        "- Causes of false matches: relations between the two people (twins, Jr/Sr, household, "
-        "same name) are facts of the simulation; a `noise:` cause means that noise changed a "
-        "field the method compares in one of the two records, not that it alone decided the "
-        "link.",
+        *(user_limitations(info) if user else _scenario_limitations()),
         "",
         "## Methods",
         "",
@@ -408,18 +425,47 @@ def render_markdown(
             if population is not None
             else []
         ),
+        *(user_inputs(info, config) if user else _ledger_section(info, comments or {})),
+        *(examples or []),
+        "See `manifest.json` for package versions, the configuration hash and file hashes.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _ledger_section(info: dict[str, Any], comments: dict[str, str]) -> list[str]:
+    """The assumptions ledger of a run on a synthetic scenario."""
+    return [
         "## Assumptions ledger (parameters in force)",
         "",
         "Every value below was used, defaults included, with its source: the scenario file's "
         "comment where the file sets the value, else the source of the default declared in the "
         "code. Fields a noise type applies to: `linkrisk noise`.",
         "",
-        *_parameter_tables(info["parameters"], info["noise_cells"], comments or {}),
-        "",
-        "See `manifest.json` for package versions, the configuration hash and file hashes.",
+        *_parameter_tables(info["parameters"], info["noise_cells"], comments),
         "",
     ]
-    return "\n".join(lines)
+
+
+def _scenario_limitations() -> list[str]:
+    """The *Scope and limitations* items of a run on a synthetic scenario."""
+    return [
+        "- Intervals cover the sampling error of the counts and the variation between "
+        "synthetic populations of this scenario (with replicates), not the uncertainty of the "
+        "scenario's assumptions: vary those in sensitivity runs. Households make errors cluster, "
+        "so the Wilson interval alone is optimistic; the replicate spread is not.",
+        "- Simulation scale: the register and list are far smaller than real ones. Rules that "
+        "collide on common keys (name + date of birth, name + ZIP) collide more often in larger "
+        "registers, so their false-match rates here understate those at full scale.",
+        "- All rates not cited in the scenario file are labelled assumptions; change them in the "
+        "file and rerun to see their effect.",
+        "- Supervised models are trained on labelled pairs from the same simulated process (a "
+        "different population): an optimistic reference, since agencies rarely have labels.",
+        "- Causes of false matches: relations between the two people (twins, Jr/Sr, household, "
+        "same name) are facts of the simulation; a `noise:` cause means that noise changed a "
+        "field the method compares in one of the two records, not that it alone decided the "
+        "link.",
+    ]
 
 
 def _cell(count: int, share: float) -> str:
@@ -451,8 +497,20 @@ def cause_matrix(
     return tabulate(rows, headers=headers, tablefmt=fmt, colalign=align)
 
 
-def _cause_sections(causes: tuple[pd.DataFrame, pd.DataFrame] | None) -> list[str]:
-    """The report sections on false matches and missed matches by cause."""
+def _cause_sections(
+    causes: tuple[pd.DataFrame, pd.DataFrame] | None, user: bool = False
+) -> list[str]:
+    """The report sections on false matches and missed matches by cause (``user``: a run on
+    user files, whose records have no people attributes to attribute errors to)."""
+    if causes is None and user:
+        return [
+            "## False matches by cause",
+            "",
+            "Not available for user files: attributing an error needs facts about the people "
+            "behind both records (twins, Jr/Sr, households, true names, moves) and a log of the "
+            "data-entry errors in each record, which only a simulation knows.",
+            "",
+        ]
     if causes is None:
         return [
             "## False matches by cause",
@@ -528,6 +586,13 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
         "primary cause within every subgroup: `subgroup_causes.csv`.",
         "",
     ]
+    absent = [d.description for d in DIMENSIONS.values() if d.name not in set(groups["dimension"])]
+    if absent:  # runs on user files: only register presence is known of the queried people
+        lines += [
+            "Not computed, for lack of these attributes of the queried people (the records "
+            "carry none): " + "; ".join(absent) + ".",
+            "",
+        ]
     for dim in dict.fromkeys(groups["dimension"]):
         ref = groups.loc[groups["dimension"] == dim, "reference"].iloc[0]
         lines += [
@@ -536,6 +601,8 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
             table(dim, "wrong_person_rate"),
             "",
         ]
+    if "group" not in set(groups["dimension"]):
+        return lines
     ref = groups.loc[groups["dimension"] == "group", "reference"].iloc[0]
     lines += [
         f"### False non-match rate by name-origin group (reference: {ref})",

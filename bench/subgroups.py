@@ -73,6 +73,8 @@ COUNTS: tuple[str, ...] = (
     "FN",
     "wrong_people",
 )
+#: Columns of :func:`match_matrix`.
+MATRIX_COLUMNS = ("method", "dimension", "query_label", "register_label", "FP", "row_share")
 #: ``reference`` value that picks the label with the most queries.
 LARGEST = "largest"
 
@@ -477,7 +479,7 @@ def match_matrix(
                 "row_share",
             ).assign(method=method, dimension=dim.name)
         )  # fmt: skip
-    columns = ["method", "dimension", "query_label", "register_label", "FP", "row_share"]
+    columns = list(MATRIX_COLUMNS)
     return (
         pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
     )
@@ -573,9 +575,14 @@ def subgroups_run(
     from bench.store import read_register_people
 
     info, truth, query_people, pairs = _read_run(run_dir)
+    if dimensions is None:  # those the people carry (runs on user files: register presence)
+        known = {*query_people.columns, "in_register"}
+        dimensions = [d.name for d in DIMENSIONS.values() if set(d.needs) <= known]
     metrics = subgroup_metrics(
         pairs, truth, query_people, info["register_records"], dimensions, reference
     )
+    if not set(DIMENSIONS["group"].needs) <= set(query_people.columns):
+        return metrics, pd.DataFrame(columns=list(MATRIX_COLUMNS))
     matrix = match_matrix(pairs, truth, query_people, read_register_people(Path(run_dir)))
     return metrics, matrix
 
