@@ -11,8 +11,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synthetic.errors import LinkriskError
+
+if TYPE_CHECKING:
+    from bench.runner import RunResult
 
 EXIT_INPUT = 2
 
@@ -24,6 +28,8 @@ examples:
   linkrisk project irs-ice --clean      project the rules to 1.28M queries x 160M returns
   linkrisk report results/irs-ice       rebuild metrics and report from raw outputs
   linkrisk generate irs-ice --out data  write the two agency files and the truth
+  linkrisk evaluate --query q.csv --register r.csv --map map.toml
+                                        the same methods and report on your own file pair
   linkrisk describe irs-ice             the population's facts beside the Census tables
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
@@ -91,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         help="README whose headline blocks to refresh (default: README.md)",
     )
 
+    _evaluate_parser(sub)
     sub.add_parser("scenarios", help="list scenario presets (name, description)")
     sub.add_parser("methods", help="list registered method kinds (kind, summary)")
     sub.add_parser(
@@ -146,6 +153,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _generate(args)
     if args.command == "describe":
         return _describe(args)
+    if args.command == "evaluate":
+        return _evaluate(args)
     if args.command == "publish":
         from bench.publish import publish
 
@@ -157,7 +166,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from bench.config import load_benchmark
-    from bench.report import headline_table
     from bench.runner import run
 
     bench = load_benchmark(args.scenario)
@@ -169,11 +177,130 @@ def _run(args: argparse.Namespace) -> int:
         replicates=bench.scenario.replicates if args.replicates is None else args.replicates,
     )
     seed = bench.scenario.seed if args.seed is None else args.seed
-    print(f"linkrisk {bench.name} (seed {seed}): {_sizes(result.out_dir)}")
+    _print_result(f"linkrisk {bench.name} (seed {seed})", result, "parameters")
+    return 0
+
+
+def _print_result(title: str, result: RunResult, contents: str) -> None:
+    """The sizes, the headline table and where the report is (stdout); the timings (stderr)."""
+    from bench.report import headline_table
+
+    print(f"{title}: {_sizes(result.out_dir)}")
     print(headline_table(result.metrics))
-    print(f"\nreport: {result.out_dir / 'report.md'}  (definitions, parameters, manifest)")
+    print(f"\nreport: {result.out_dir / 'report.md'}  (definitions, {contents}, manifest)")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"time: {timing}", file=sys.stderr)
+
+
+EVALUATE_EPILOG = """\
+column map (--map FILE, TOML):
+  [columns]                     linkrisk field = "their column", or {query = .., register = ..}
+  first_name = "FNAME"          fields: record_id, first_name, middle_name, last_name, suffix,
+  last_name = "SURNAME"           dob, house_number, street, unit, city, state, zip
+  dob = "BIRTH_DATE"            (at least one name field; unmapped fields are missing)
+  [truth]
+  column = "PERSON_ID"          or: pairs = "truth.csv", query = "QID", register = "RID"
+  [dates]
+  format = "%m/%d/%Y"           default: detect ISO, MM/DD/YYYY, DD.MM.YYYY, YYYYMMDD
+  unreadable = "missing"        dates no format reads: missing (default "error": refused)
+
+Reports and every output hold aggregates only (counts, rates, row numbers, scores), never
+record values, unless --include-examples. Bad input prints one line and exits with status 2.
+
+example:
+  linkrisk evaluate --query examples/evaluate/query.csv \\
+      --register examples/evaluate/register.csv --map examples/evaluate/map.toml
+"""
+
+
+def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser(
+        "evaluate",
+        help="run the methods on your own query and register files with a known truth",
+        description="Evaluate linkage methods on your own file pair: a query file and a\n"
+        "register file (CSV in UTF-8, or parquet), a map from their columns to linkrisk's\n"
+        "fields, and the truth (a shared entity-id column or a file of true pairs). Runs the\n"
+        "configured methods and writes the same metrics and report as `linkrisk run`.",
+        epilog=EVALUATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ev.add_argument("--query", type=Path, required=True, help="the query list (.csv or .parquet)")
+    ev.add_argument("--register", type=Path, required=True, help="the register (.csv, .parquet)")
+    cols = ev.add_mutually_exclusive_group(required=True)
+    cols.add_argument("--map", type=Path, help="column map TOML ([columns], [truth], [dates])")
+    cols.add_argument(
+        "--column",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="map one field to a column of both files (query.FIELD=... or register.FIELD=... "
+        "for one file); repeat for each field",
+    )
+    truth = ev.add_mutually_exclusive_group()
+    truth.add_argument(
+        "--truth-column",
+        metavar="COLUMN",
+        help="entity-id column of both files: equal non-empty ids are true links",
+    )
+    truth.add_argument(
+        "--truth-pairs",
+        type=Path,
+        metavar="FILE",
+        help="file of true pairs with columns query_id, register_id (record ids; the map's "
+        "[truth] query/register name other columns)",
+    )
+    ev.add_argument(
+        "--config",
+        metavar="FILE",
+        help="[blocking] and [[methods]] as in bench/defaults.toml (the default), or a scenario "
+        "file or preset, whose population then also trains supervised methods",
+    )
+    ev.add_argument(
+        "--methods", metavar="A,B", help="run only these configured methods (comma-separated)"
+    )
+    ev.add_argument("--out", type=Path, help="output directory (default: results/evaluate)")
+    ev.add_argument(
+        "--include-examples",
+        action="store_true",
+        help="add a few false and missed matches per method, with record values, to raw/ and "
+        "the report (off: outputs hold aggregates only)",
+    )
+    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import shlex
+
+    from bench.evaluate import OUT_DIR, evaluate, load_config
+    from bench.userfiles import map_from_flags, read_map
+
+    cmap = read_map(args.map) if args.map is not None else map_from_flags(args.column)
+    cmap = cmap.with_truth(args.truth_column, args.truth_pairs)
+    methods = None
+    if args.methods is not None:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    bench = load_config(args.config, methods)
+    command = ["linkrisk", "evaluate", "--query", str(args.query), "--register", str(args.register)]
+    command += ["--map", str(args.map)] if args.map is not None else []
+    command += [a for c in args.column or [] for a in ("--column", c)]
+    for flag, value in (
+        ("--truth-column", args.truth_column),
+        ("--truth-pairs", args.truth_pairs),
+        ("--config", args.config),
+        ("--methods", args.methods),
+    ):
+        command += [flag, str(value)] if value is not None else []
+    command += ["--include-examples"] if args.include_examples else []
+    result = evaluate(
+        args.query,
+        args.register,
+        cmap,
+        bench=bench,
+        out_dir=OUT_DIR if args.out is None else args.out,
+        include_examples=args.include_examples,
+        command=shlex.join(command),
+        progress=False if args.no_progress else None,
+    )
+    _print_result("linkrisk evaluate", result, "inputs")
     return 0
 
 
