@@ -7,13 +7,14 @@ candidate if it agrees on every key of at least one pass. True links that no pas
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
-from bench.fields import PreparedTask, combine, join, validate_key
+from bench.fields import PreparedTask, validate_key
 from synthetic.errors import ConfigError
 
 Key = tuple[str, str, dict[str, Any]]
@@ -32,6 +33,8 @@ class Candidates:
 
 
 DEFAULT_MAX_PAIRS = 50_000_000
+#: Proposed pairs blocked at a time (bounds the temporary memory of blocking).
+CHUNK_PAIRS = 1 << 21
 
 
 def validate_blocking(spec: Any, where: str) -> list[list[Key]]:
@@ -69,23 +72,43 @@ def block(
     """Union of the passes' joins, deduplicated and sorted; also each pass's own pair count.
 
     A pair proposed by an earlier pass is dropped from later ones (checked on the integer keys,
-    as Splink does), so the union needs no hashing, only a merge of sorted runs.
+    as Splink does), so the union needs no hashing. Queries go in chunks of about
+    :data:`CHUNK_PAIRS` proposed pairs, which bounds the temporary memory; each chunk's passes
+    are sorted runs, so its stable sort only merges them.
     """
-    codes, per_pass, earlier = [], [], []
-    for i, keys in enumerate(passes):
-        coded = [prep.key(field, compare, **params) for field, compare, params in keys]
-        kq, kr = combine(coded)
-        try:
-            qi, ri = join(kq, kr, max_pairs=max_pairs)
-        except ConfigError as exc:
-            raise ConfigError(f"blocking pass {i + 1}", exc.problem) from None
-        per_pass.append(len(qi))
-        new = np.ones(len(qi), dtype=bool)
-        for pq, pr in earlier:
-            a = pq[qi]
-            new &= (a < 0) | (a != pr[ri])
-        codes.append(qi[new] * prep.n_register + ri[new])
-        earlier.append((kq, kr))
-    # Each pass's pairs are sorted (join's order), so the stable sort only merges the runs.
-    pair = np.sort(np.concatenate(codes), kind="stable") if codes else np.zeros(0, np.int64)
-    return Candidates(pair // prep.n_register, pair % prep.n_register), per_pass
+    indexes = [prep.key_index(keys) for keys in passes]
+    counts = [index.counts() for index in indexes]
+    per_pass = [int(c.sum()) for c in counts]
+    for i, n in enumerate(per_pass):
+        if n > max_pairs:
+            raise ConfigError(
+                f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
+            )
+    width = prep.n_register
+    out_q, out_r = [], []
+    for rows in row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS):
+        codes = []
+        for i, index in enumerate(indexes):
+            qi, ri = index.pairs(rows)
+            new = np.ones(len(qi), dtype=bool)
+            for earlier in indexes[:i]:
+                a = earlier.kq[qi]
+                new &= (a < 0) | (a != earlier.kr[ri])
+            codes.append(qi[new] * width + ri[new])
+        pair = np.sort(np.concatenate(codes), kind="stable")
+        out_q.append(pair // width)
+        out_r.append(pair % width)
+    if not out_q:
+        return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
+    return Candidates(np.concatenate(out_q), np.concatenate(out_r)), per_pass
+
+
+def row_chunks(counts: np.ndarray, size: int) -> list[slice]:
+    """Consecutive slices of rows whose ``counts`` sum to about ``size`` (at least one row)."""
+    n = len(counts)
+    if n == 0:
+        return []
+    ends = np.cumsum(counts)
+    cuts = np.searchsorted(ends, np.arange(size, int(ends[-1]), size), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]

@@ -7,7 +7,9 @@ agreement, -1 = missing on either side) for Fellegi-Sunter and supervised models
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +64,9 @@ COMPARISONS: dict[str, Comparison] = {
     "date": Comparison("date", _lev, (0.70, 0.90, 1.0), ("other", "2 chars", "1 char", "exact")),
     "exact": Comparison("exact", _eq, (1.0,), ("different", "exact")),
 }
+
+#: Pairs compared at a time (bounds the temporary memory of a comparison).
+CHUNK_PAIRS = 1 << 20
 
 #: Default fields compared by scored methods (field -> comparison kind).
 DEFAULT_FIELDS: dict[str, str] = {
@@ -121,11 +126,20 @@ def compare(
     kinds = tuple(COMPARISONS[fields[f]] for f in names)
     sim = None if levels_only else np.full((len(qi), len(names)), np.nan, dtype=np.float32)
     lev = np.full((len(qi), len(names)), -1, dtype=np.int8)
-    for j, (f, kind) in enumerate(zip(names, kinds, strict=True)):
-        if f in skip:
-            continue
-        s = kind.similarity(prep, f, qi, ri, kind.cuts[0] if levels_only else None)
-        lev[:, j] = kind.levels(s)
+
+    def one(j: int, at: slice) -> None:
+        kind = kinds[j]
+        s = kind.similarity(prep, names[j], qi[at], ri[at], kind.cuts[0] if levels_only else None)
+        lev[at, j] = kind.levels(s)
         if sim is not None:
-            sim[:, j] = s
+            sim[at, j] = s
+
+    todo = [j for j, f in enumerate(names) if f not in skip]
+    # Fields are independent and their numpy/rapidfuzz work releases the GIL: compare them in
+    # threads (each writes only its own column, so the result does not depend on the order);
+    # pairs go in chunks, which bounds the temporary memory.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+        for start in range(0, len(qi), CHUNK_PAIRS):
+            at = slice(start, start + CHUNK_PAIRS)
+            list(pool.map(one, todo, [at] * len(todo)))
     return ComparisonVectors(names, kinds, sim, lev)

@@ -10,7 +10,7 @@ over distinct values (e.g. phonetic codes), which are few compared to records.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,6 +235,7 @@ class PreparedTask:
         self._fields: dict[str, Coded] = {}
         self._keys: dict[tuple, Coded] = {}
         self._scores: dict[tuple[str, Scorer], PairScores] = {}
+        self._joins: dict[tuple, KeyIndex] = {}
 
     def field(self, name: str) -> Coded:
         """The coded normalized field (a record field or a composite)."""
@@ -269,6 +270,21 @@ class PreparedTask:
         if ident not in self._scores:
             self._scores[ident] = PairScores(self.field(name), scorer)
         return self._scores[ident](qi, ri, floor)
+
+    def key_index(self, keys: Sequence[tuple[str, str, Mapping[str, Any]]]) -> KeyIndex:
+        """The join index of ``keys`` ``(field, transform, params)``, built once per task: a
+        blocking pass and a model's training block on the same keys share it."""
+        ident = tuple((f, c, tuple(sorted(p.items()))) for f, c, p in keys)
+        if ident not in self._joins:
+            kq, kr = combine([self.key(f, c, **p) for f, c, p in keys])
+            self._joins[ident] = KeyIndex.build(kq, kr)
+        return self._joins[ident]
+
+    def join(
+        self, keys: Sequence[tuple[str, str, Mapping[str, Any]]], max_pairs: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All record pairs agreeing on every key of ``keys`` (see :func:`join`)."""
+        return self.key_index(keys).pairs(max_pairs=max_pairs)
 
     def random_pairs(self, n: int, *names: str) -> tuple[np.ndarray, np.ndarray]:
         """``n`` uniformly random (query_row, register_row) pairs from a named stream."""
@@ -317,6 +333,45 @@ def _recode(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int
     return codes[: kq.size], codes[kq.size :], len(uniq)
 
 
+@dataclass(frozen=True)
+class KeyIndex:
+    """Both sides' keys, with the register's sorted once: the index of a sort-merge join."""
+
+    kq: np.ndarray
+    kr: np.ndarray
+    order: np.ndarray  # register rows by key (stable: rows ascending within a key)
+    sorted_keys: np.ndarray
+
+    @classmethod
+    def build(cls, kq: np.ndarray, kr: np.ndarray) -> KeyIndex:
+        order = np.argsort(kr, kind="stable")
+        return cls(kq, kr, order, kr[order])
+
+    def counts(self, rows: slice = slice(None)) -> np.ndarray:
+        """Per query row of ``rows``: how many register rows share its key."""
+        return self._runs(rows)[1]
+
+    def _runs(self, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        kq = self.kq[rows]
+        lo = np.searchsorted(self.sorted_keys, kq, side="left")
+        hi = np.searchsorted(self.sorted_keys, kq, side="right")
+        return lo, np.where(kq < 0, 0, hi - lo)
+
+    def pairs(
+        self, rows: slice = slice(None), max_pairs: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs of the query ``rows`` (a slice), sorted by query then register row."""
+        start, stop, _ = rows.indices(len(self.kq))
+        lo, counts = self._runs(rows)
+        total = int(counts.sum())
+        if max_pairs is not None and total > max_pairs:
+            raise ConfigError("", f"join would produce {total:,} pairs (limit {max_pairs:,})")
+        qi = np.repeat(np.arange(start, stop, dtype=np.int64), counts)
+        at = np.arange(total, dtype=np.int64)
+        at += np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        return qi, self.order[at].astype(np.int64, copy=False)
+
+
 def join(
     kq: np.ndarray, kr: np.ndarray, max_pairs: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -325,18 +380,7 @@ def join(
     A sort-merge join in numpy: register keys are sorted once, each query key finds its run by
     binary search, and runs are expanded with repeat/arange, all vectorized.
     """
-    order = np.argsort(kr, kind="stable")
-    skr = kr[order]
-    lo = np.searchsorted(skr, kq, side="left")
-    hi = np.searchsorted(skr, kq, side="right")
-    counts = np.where(kq < 0, 0, hi - lo)
-    total = int(counts.sum())
-    if max_pairs is not None and total > max_pairs:
-        raise ConfigError("", f"join would produce {total:,} pairs (limit {max_pairs:,})")
-    qi = np.repeat(np.arange(len(kq), dtype=np.int64), counts)
-    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-    ri = order[starts + np.arange(total)]
-    return qi, ri.astype(np.int64)
+    return KeyIndex.build(kq, kr).pairs(max_pairs=max_pairs)
 
 
 # --- comparisons on pairs ---
@@ -351,21 +395,22 @@ class Scorer:
     """
 
     fn: Callable
-    bound: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    #: (overlap, len_a, len_b, common prefix length up to 4) -> upper bound of the similarity
+    bound: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-def _jw_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
+def _jw_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray, prefix: np.ndarray) -> np.ndarray:
     # Jaro counts matching characters m <= o (the multiset overlap), so
-    # J <= (m/la + m/lb + 1)/3; Winkler's prefix bonus adds at most 4 * 0.1 * (1 - J).
-    j = np.where(o > 0, (o / np.maximum(la, 1) + o / np.maximum(lb, 1) + 1.0) / 3.0, 0.0)
-    return j + 0.4 * (1.0 - j)
+    # J <= (m/la + m/lb + 1)/3; Winkler adds prefix * 0.1 * (1 - J), increasing in J.
+    j = np.where(o > 0, (o / np.maximum(la, 1) + o / np.maximum(lb, 1) + 1) / 3, 0)
+    return j + prefix * (1 - j) / 10
 
 
-def _lev_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
+def _lev_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray, prefix: np.ndarray) -> np.ndarray:
     # One edit changes the character multisets by at most 2 (a substitution) or 1 (an indel),
     # so distance >= ceil(multiset difference / 2) and >= the length difference.
-    d = np.maximum(np.ceil((la + lb - 2 * o) / 2.0), np.abs(la - lb))
-    return 1.0 - d / np.maximum(np.maximum(la, lb), 1)
+    d = np.maximum(np.ceil((la + lb - 2 * o) / 2), np.abs(la - lb))
+    return 1 - d / np.maximum(np.maximum(la, lb), 1)
 
 
 JARO_WINKLER = Scorer(JaroWinkler.normalized_similarity, _jw_bound)
@@ -374,7 +419,8 @@ LEVENSHTEIN = Scorer(Levenshtein.normalized_similarity, _lev_bound)
 # Character classes counted for the bounds: A-Z, 0-9, everything else in one class. Each class
 # owns 3 bits of a 111-bit mask, set in unary (count 2 -> 0b011), so the multiset overlap of two
 # values is the popcount of their masks' AND.
-_CLASS = np.full(256, 36, dtype=np.int64)
+_CLASS = np.full(256, 36, dtype=np.uint8)
+_CLASS[0] = 37
 _CLASS[ord("A") : ord("Z") + 1] = np.arange(26)
 _CLASS[ord("0") : ord("9") + 1] = 26 + np.arange(10)
 _PER_CLASS = 3
@@ -388,14 +434,24 @@ class CharMasks:
 
     lo: np.ndarray  # uint64, classes 0..20
     hi: np.ndarray  # uint64, classes 21..36
-    length: np.ndarray  # float64
+    length: np.ndarray  # float32
+    head: np.ndarray  # uint32, the first 4 bytes (zero-padded), first byte lowest
 
     def overlap(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """An upper bound of the multiset overlap of values ``a`` and ``b`` (exact if every
         class occurs at most 3 times in a value; otherwise the mask is full)."""
-        return np.bitwise_count(self.lo[a] & self.lo[b]).astype(np.int64) + np.bitwise_count(
-            self.hi[a] & self.hi[b]
-        )
+        both = np.bitwise_count(self.lo[a] & self.lo[b])  # uint8: at most 63 + 48 bits
+        both += np.bitwise_count(self.hi[a] & self.hi[b])
+        return both.astype(np.float32)
+
+    def prefix(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Length of the common prefix of values ``a`` and ``b``, up to 4 (for distinct values:
+        zero padding past the shorter value never equals the longer one's character)."""
+        x = self.head[a] ^ self.head[b]
+        n = np.full(len(x), 4.0, dtype=np.float32)
+        for k in (3, 2, 1, 0):  # the lowest differing byte ends the prefix
+            n[(x & np.uint32((1 << (8 * (k + 1))) - 1)) != 0] = k
+        return n
 
 
 def char_masks(values: np.ndarray) -> CharMasks | None:
@@ -407,14 +463,23 @@ def char_masks(values: np.ndarray) -> CharMasks | None:
         return None
     n, width = len(fixed), fixed.dtype.itemsize
     raw = fixed.view(np.uint8).reshape(n, width)
-    cls = np.where(raw == 0, 37, _CLASS[raw])  # NUL pads the fixed width: counted apart
-    flat = (np.arange(n)[:, None] * 38 + cls).ravel()
-    counts = np.bincount(flat, minlength=n * 38).reshape(n, 38)[:, :37]
-    unary = _UNARY[np.minimum(counts, _PER_CLASS)] << _SHIFT  # disjoint bit ranges: sum = OR
-    lo, hi = unary[:, :21].sum(axis=1), unary[:, 21:].sum(axis=1)
-    full = (counts > _PER_CLASS).any(axis=1)  # a class too frequent to encode: never prune
+    counts = np.zeros((n, 38), dtype=np.uint8)  # class 37: the NUL padding of the fixed width
+    rows = np.arange(n)
+    for j in range(width):  # loops over character positions and classes, not records
+        counts[rows, _CLASS[raw[:, j]]] += 1
+    lo, hi = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64)
+    for c in range(37):
+        bits = _UNARY[np.minimum(counts[:, c], _PER_CLASS)] << _SHIFT[c]
+        if c < 21:
+            lo |= bits
+        else:
+            hi |= bits
+    full = (counts[:, :37] > _PER_CLASS).any(axis=1)  # a class too frequent to encode
     lo[full] = hi[full] = np.uint64(2**64 - 1)
-    return CharMasks(lo, hi, (raw != 0).sum(axis=1).astype(np.float64))
+    head = np.zeros(n, dtype=np.uint32)
+    for k in range(min(4, width)):
+        head |= raw[:, k].astype(np.uint32) << np.uint32(8 * k)
+    return CharMasks(lo, hi, (raw != 0).sum(axis=1).astype(np.float32), head)
 
 
 class PairScores:
@@ -428,8 +493,7 @@ class PairScores:
 
     def __init__(self, coded: Coded, scorer: Scorer) -> None:
         self.coded, self.scorer = coded, scorer
-        self.keys = np.zeros(0, dtype=np.int64)
-        self.vals = np.zeros(0, dtype=np.float32)
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # sorted keys and their scores
         self._masks: CharMasks | bool | None = False
 
     def __call__(self, qi: np.ndarray, ri: np.ndarray, floor: float | None = None) -> np.ndarray:
@@ -442,8 +506,10 @@ class PairScores:
         todo = np.flatnonzero(valid & ~same)
         if floor is not None and todo.size and (masks := self._char_masks()) is not None:
             a, b = cq[todo], cr[todo]
-            bound = self.scorer.bound(masks.overlap(a, b), masks.length[a], masks.length[b])
-            low = bound < floor - 1e-6
+            bound = self.scorer.bound(
+                masks.overlap(a, b), masks.length[a], masks.length[b], masks.prefix(a, b)
+            )
+            low = bound < floor - 1e-5  # float32 bounds: a margin well above their rounding
             out[todo[low]] = 0.0  # cannot reach floor: not computed
             todo = todo[~low]
         if todo.size == 0:
@@ -452,20 +518,20 @@ class PairScores:
         inv, uniq = pd.factorize(pair)
         scores = np.empty(len(uniq), dtype=np.float32)
         need = np.ones(len(uniq), dtype=bool)
-        if self.keys.size:
-            at = np.minimum(np.searchsorted(self.keys, uniq), self.keys.size - 1)
-            hit = self.keys[at] == uniq
-            scores[hit] = self.vals[at[hit]]
+        for keys, vals in self.runs:  # earlier calls' scores, one sorted run per call
+            at = np.minimum(np.searchsorted(keys, uniq), keys.size - 1)
+            hit = need & (keys[at] == uniq)
+            scores[hit] = vals[at[hit]]
             need &= ~hit
         new = uniq[need]
         if new.size:
+            new.sort()
             left = coded.values[new // coded.cardinality]
             right = coded.values[new % coded.cardinality]
             fresh = process.cpdist(left, right, scorer=self.scorer.fn, workers=-1, dtype=np.float32)
-            scores[need] = fresh
-            keys = np.concatenate([self.keys, new])
-            order = np.argsort(keys, kind="stable")
-            self.keys, self.vals = keys[order], np.concatenate([self.vals, fresh])[order]
+            at = np.flatnonzero(need)
+            scores[at[np.argsort(uniq[at], kind="stable")]] = fresh
+            self.runs.append((new, fresh))
         out[todo] = scores[inv]
         return out
 

@@ -25,7 +25,7 @@ import numpy as np
 from bench.blocking import validate_blocking
 from bench.comparisons import DEFAULT_FIELDS, compare, validate_fields
 from bench.em import FSModel, fit_em, full_space_lambda, level_frequencies, patterns
-from bench.fields import COMPOSITES, PreparedTask, combine, join
+from bench.fields import COMPOSITES, PreparedTask
 from bench.methods.base import Candidates, Method, Param, Scored, register
 from synthetic.errors import ConfigError
 
@@ -99,8 +99,7 @@ class FellegiSunter(Method):
         iterations, converged = 0, True
         blocks = validate_blocking({"passes": self.params["training_blocks"]}, "training_blocks")
         for block in blocks:
-            coded = [prep.key(f, c, **p) for f, c, p in block]
-            sq, sr = join(*combine(coded), max_pairs=None)
+            sq, sr = prep.join(block)
             if len(sq) > self.params["session_max_pairs"]:  # subsample, deterministically
                 keep = np.sort(
                     np.random.default_rng(len(sq)).choice(
