@@ -86,3 +86,40 @@ def test_composite_joins_normalized_parts() -> None:
     assert addr.values[addr.r[0]] == normalize(pd.Series([expected]), "address")[0]
     # Missing parts are skipped, not turned into double spaces.
     assert not any("  " in v for v in addr.values)
+
+
+def test_similarity_bounds_never_below_the_true_score() -> None:
+    """The character-multiset bounds that let comparisons skip hopeless pairs are sound."""
+    from rapidfuzz import process
+
+    from tests.conftest import clean_task
+
+    task = clean_task(n_people=3000, n_query=300)
+    rng = np.random.default_rng(5)
+    for field in ("first_name", "last_name", "street", "dob"):
+        c = code(task.query[field], task.register[field], field)
+        masks = F.char_masks(c.values)
+        a = rng.integers(0, c.cardinality, 20_000)
+        b = rng.integers(0, c.cardinality, 20_000)
+        for scorer in (F.JARO_WINKLER, F.LEVENSHTEIN):
+            bound = scorer.bound(
+                masks.overlap(a, b), masks.length[a], masks.length[b], masks.prefix(a, b)
+            )
+            true = process.cpdist(c.values[a], c.values[b], scorer=scorer.fn)
+            assert (true <= bound + 1e-5).all(), field
+            if field != "dob" and scorer is F.JARO_WINKLER:
+                assert (bound < 0.8).mean() > 0.5  # and they do prune unrelated names
+
+
+def test_levels_only_comparison_gives_the_same_levels() -> None:
+    from bench.comparisons import DEFAULT_FIELDS, compare
+    from tests.conftest import clean_task
+
+    prep = F.PreparedTask(clean_task(n_people=3000, n_query=300))
+    rng = np.random.default_rng(2)
+    qi = rng.integers(0, prep.n_query, 50_000)
+    ri = rng.integers(0, prep.n_register, 50_000)
+    full = compare(prep, DEFAULT_FIELDS, qi, ri)
+    fast = compare(F.PreparedTask(prep.task), DEFAULT_FIELDS, qi, ri, levels_only=True)
+    assert fast.similarity is None
+    assert np.array_equal(full.levels, fast.levels)
