@@ -1582,7 +1582,7 @@ def projection_markdown(df: pd.DataFrame, command: str) -> str:
 def write_projection(df: pd.DataFrame, text: str, out_dir: Path) -> Path:
     """Write ``projection.csv`` (derived), ``projection.md`` and the simulation's raw tables
     (``raw/*.parquet``) to ``out_dir`` atomically (nothing half-written on failure)."""
-    from bench.store import atomic_dir, write_parquet
+    from bench.store import atomic_dir, write_csv, write_parquet
 
     sim = df.attrs["simulation"]
     with atomic_dir(out_dir) as tmp:
@@ -1598,9 +1598,7 @@ def write_projection(df: pd.DataFrame, text: str, out_dir: Path) -> Path:
                     ):
                         table[c] = table[c].map(repr)
                 write_parquet(table, tmp / "raw" / f"{name}.parquet")
-        df.drop(columns=[], errors="ignore").to_csv(
-            tmp / "projection.csv", index=False, lineterminator="\n"
-        )
+        write_csv(df, tmp / "projection.csv")
         (tmp / "projection.md").write_text(text, encoding="utf-8")
     return out_dir
 

@@ -23,6 +23,7 @@ from bench.store import (
     compute_metrics,
     compute_replicates,
     compute_summary,
+    write_csv,
     write_json,
 )
 from bench.subgroups import (
@@ -189,23 +190,23 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     """(Re)compute metrics and cause tables from ``run_dir/raw``; write metrics.csv/.json,
     causes.csv, missed_causes.csv, report.md and manifest.json."""
     metrics = compute_metrics(run_dir)
-    metrics.to_csv(run_dir / "metrics.csv", index=False, lineterminator="\n")
+    write_csv(metrics, run_dir / "metrics.csv")
     write_json(metrics.to_dict("records"), run_dir / "metrics.json")
     per = compute_replicates(run_dir)
-    per.to_csv(run_dir / "replicates.csv", index=False, lineterminator="\n")
+    write_csv(per, run_dir / "replicates.csv")
     summary = compute_summary(run_dir, per)
-    summary.to_csv(run_dir / "summary.csv", index=False, lineterminator="\n")
+    write_csv(summary, run_dir / "summary.csv")
     sweeps = sweep_run(run_dir, max_points=SWEEP_POINTS)
-    sweeps.to_csv(run_dir / "sweeps.csv", index=False, lineterminator="\n")
+    write_csv(sweeps, run_dir / "sweeps.csv")
     full = sweep_run(run_dir, max_points=None)  # exact thresholds, swept once for all targets
     points = pd.concat(
         [operating_points(full, targets=t, rate=r).assign(rate=r) for r, t in OPERATING_TARGETS],
         ignore_index=True,
     )
-    points.to_csv(run_dir / "operating_points.csv", index=False, lineterminator="\n")
+    write_csv(points, run_dir / "operating_points.csv")
     groups, matrix = subgroups_run(run_dir)
-    groups.to_csv(run_dir / "subgroups.csv", index=False, lineterminator="\n")
-    matrix.to_csv(run_dir / "match_matrix.csv", index=False, lineterminator="\n")
+    write_csv(groups, run_dir / "subgroups.csv")
+    write_csv(matrix, run_dir / "match_matrix.csv")
     # once: cause tables and causes by subgroup (runs on user files have no people to attribute)
     attributions = attribute_run(run_dir) if _attributable(run_dir) else None
     causes = None if attributions is None else compute_causes(run_dir, attributions)
@@ -216,7 +217,7 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
         if table is None:
             (run_dir / name).unlink(missing_ok=True)  # never leave tables raw/ cannot back
         else:
-            table.to_csv(run_dir / name, index=False, lineterminator="\n")
+            write_csv(table, run_dir / name)
     info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     methods = [

@@ -30,6 +30,7 @@ from bench.causes import (
 )
 from bench.metrics import confusion
 from bench.uncertainty import across_replicates, with_intervals
+from synthetic.safe_csv import write_csv as write_csv  # every CSV the project writes
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

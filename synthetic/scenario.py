@@ -39,6 +39,7 @@ from synthetic.noise import (
 )
 from synthetic.population import Population, PopulationConfig, generate_population
 from synthetic.rng import stream
+from synthetic.safe_csv import write_csv
 
 #: Sections of a scenario file that this module owns.
 DATA_SECTIONS: tuple[str, ...] = ("scenario", "population", "register", "query")
@@ -135,7 +136,7 @@ class LinkageTask:
             if fmt == "parquet":
                 frame.to_parquet(path, index=False, compression="zstd")
             else:
-                frame.to_csv(path, index=False, lineterminator="\n")
+                write_csv(frame, path)
             written.append(path)
         return written
 
