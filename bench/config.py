@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from bench.blocking import Key, validate_blocking
 from bench.methods import METHODS, Method
 from bench.methods.base import RESOLVE_MODES
-from synthetic.config import check_keys, read_toml
+from synthetic.config import check_keys, identifier, read_toml
 from synthetic.errors import ConfigError
 from synthetic.scenario import DATA_SECTIONS, ScenarioConfig, config_hash, parse_scenario
 
@@ -25,7 +24,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SCENARIO_DIR = PACKAGE_DIR / "scenarios"
 DEFAULTS_FILE = PACKAGE_DIR / "defaults.toml"
 LINKAGE_SECTIONS = ("blocking", "methods")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ def load_benchmark(name_or_path: str) -> Benchmark:
         bench = parse_benchmark(data, source=name_or_path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.where}" if exc.where else str(path), exc.problem) from None
-    return dataclasses.replace(bench, text=path.read_text(encoding="utf-8"))
+    return dataclasses.replace(bench, text=path.read_text(encoding="utf-8-sig"))
 
 
 def parse_benchmark(data: dict[str, Any], source: str = "<config>") -> Benchmark:
@@ -94,9 +92,8 @@ def parse_methods(spec: Any, where: str) -> list[Method]:
         w = f"{where}[{i}]"
         if not isinstance(entry, dict):
             raise ConfigError(w, "must be a table")
-        name, kind = entry.get("name"), entry.get("kind")
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise ConfigError(f"{w}.name", "must be a name of letters, digits and . _ + -")
+        name = identifier(entry, "name", w, "it names the method's raw files")
+        kind = entry.get("kind")
         if any(m.name == name for m in methods):
             raise ConfigError(f"{w}.name", f"duplicate method name {name!r}")
         if kind not in METHODS:

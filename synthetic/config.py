@@ -25,7 +25,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     if not raw.strip():
         raise ConfigError(str(path), "file is empty")
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: a byte-order mark (Windows editors add one) is not part of the text
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), f"not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -155,6 +156,22 @@ def string(
     value = like(value, "", path)
     if choices is not None and value not in (choices := list(choices)):
         raise ConfigError(path, f"must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+#: Names that become file and directory names (scenarios, methods): no path separators, no
+#: leading dot or dash, nothing a shell or a spreadsheet would interpret.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+NAME_RULE = "must be a name of letters, digits and . _ + - (starting with a letter or digit)"
+
+
+def identifier(tbl: Mapping[str, Any], key: str, where: str, why: str = "") -> str:
+    """Fetch a name matching :data:`NAME` (``why``: what the name is used for, for the message)."""
+    path, value = _fetch(tbl, key, where, None)
+    value = like(value, "", path)
+    if not NAME.match(value) or len(value) > 100:
+        reason = f"; {why}" if why else ""
+        raise ConfigError(path, f"{NAME_RULE}, at most 100 characters{reason}; got {value!r}")
     return value
 
 

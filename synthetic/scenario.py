@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthetic.config import check_keys, join, like, number, rate, string, table
+from synthetic.config import check_keys, identifier, join, like, number, rate, string, table
 from synthetic.errors import ConfigError
 from synthetic.names import GROUPS
 from synthetic.noise import (
@@ -41,6 +42,10 @@ from synthetic.population import Population, PopulationConfig, generate_populati
 from synthetic.rng import stream
 from synthetic.safe_csv import write_csv
 
+#: Largest population a scenario may ask for (more people than the United States has).
+MAX_POPULATION = 400_000_000
+#: How far the shares of ``query.group_mix`` may sum away from 1 (decimal rounding).
+GROUP_MIX_TOLERANCE = 1e-6
 #: Sections of a scenario file that this module owns.
 DATA_SECTIONS: tuple[str, ...] = ("scenario", "population", "register", "query")
 #: Truth-side attributes of each record kept for reports and error attribution (never shown to
@@ -147,7 +152,9 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
     check_keys(
         meta, ("name", "description", "seed", "replicates", "project"), join(where, "scenario")
     )
-    name = string(meta, "name", join(where, "scenario"))
+    scenario_name = identifier(
+        meta, "name", join(where, "scenario"), "it names the results directory"
+    )
     description = string(meta, "description", join(where, "scenario"), default="")
     seed = int(number(meta, "seed", join(where, "scenario"), default=0, lo=0, integer=True))
     replicates = int(
@@ -175,12 +182,16 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
         group_mix=_parse_group_mix(qry, w),
         noise=validate_noise_spec(table(qry, "noise", w, required=False), join(w, "noise")),
     )
-    project = meta.get("project", False)
-    if not isinstance(project, bool):
+    project = like(meta.get("project", False), False, join(join(where, "scenario"), "project"))
+    if query.size > population.size:
         raise ConfigError(
-            join(where, "scenario", "project"), f"must be true or false, got {project!r}"
+            join(w, "size"),
+            f"{query.size:,} queries cannot be drawn from a population of {population.size:,} "
+            "(population.size); raise population.size or lower query.size",
         )
-    return ScenarioConfig(name, description, seed, population, register, query, replicates, project)
+    return ScenarioConfig(
+        scenario_name, description, seed, population, register, query, replicates, project
+    )
 
 
 def _parse_population(tbl: dict[str, Any], where: str) -> PopulationConfig:
@@ -196,6 +207,12 @@ def _parse_population(tbl: dict[str, Any], where: str) -> PopulationConfig:
         )
     if "size" not in kwargs:
         raise ConfigError(join(where, "size"), "missing value")
+    if isinstance(kwargs["size"], int) and kwargs["size"] > MAX_POPULATION:
+        raise ConfigError(
+            join(where, "size"),
+            f"must be at most {MAX_POPULATION:,} (the US population is about 335 million), "
+            f"got {kwargs['size']:,}",
+        )
     return PopulationConfig(**kwargs)
 
 
@@ -205,10 +222,11 @@ def _parse_group_mix(qry: Mapping[str, Any], where: str) -> dict[str, float] | N
         return None
     w = join(where, "group_mix")
     check_keys(mix, GROUPS, w)
-    weights = {g: float(number(mix, g, w, default=0.0, lo=0.0)) for g in GROUPS}
+    weights = {g: float(number(mix, g, w, default=0.0, lo=0.0, hi=1.0)) for g in GROUPS}
     total = sum(weights.values())
-    if total <= 0:
-        raise ConfigError(w, "weights must not all be zero")
+    if not math.isclose(total, 1.0, abs_tol=GROUP_MIX_TOLERANCE):
+        given = ", ".join(f"{g} = {v:g}" for g, v in weights.items() if g in mix)
+        raise ConfigError(w, f"shares must sum to 1, got {total:g} ({given})")
     return {g: v / total for g, v in weights.items()}
 
 
