@@ -11,14 +11,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from synthetic.errors import LinkriskError
+from synthetic.errors import ConfigError, LinkriskError
 
 if TYPE_CHECKING:
     from bench.runner import RunResult
 
+#: Exit status of bad input (scenario, arguments, files): one line on stderr, nothing written.
 EXIT_INPUT = 2
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 examples:
@@ -36,8 +39,16 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line, ``linkrisk: error: ...``, and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        line = " ".join(message.split())
+        self.exit(EXIT_INPUT, f"linkrisk: error: {line} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="linkrisk",
         description="Record-linkage accuracy benchmark: how many wrong people get matched, "
         "how many right ones are missed.",
@@ -50,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="generate a scenario, run all its methods, write results")
     run.add_argument("scenario", help="preset name (see `linkrisk scenarios`) or a .toml path")
     run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
-    run.add_argument("--out", type=Path, help="output directory (default: results/<scenario>)")
+    run.add_argument("--out", type=_out_dir, help="output directory (default: results/<scenario>)")
     run.add_argument(
         "--replicates",
         type=_size,
@@ -71,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write a scenario's two agency files and the truth")
     gen.add_argument("scenario", help="preset name or a .toml path")
-    gen.add_argument("--out", type=Path, required=True, help="directory to write into")
+    gen.add_argument("--out", type=_out_dir, required=True, help="directory to write into")
     gen.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
 
@@ -106,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _out_dir(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():  # refused before hours of work, not after
+        raise argparse.ArgumentTypeError(f"{text}: exists and is not a directory")
+    return path
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -136,12 +154,43 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (LinkriskError, FileNotFoundError) as exc:
+    except (LinkriskError, OSError, MemoryError, KeyboardInterrupt) as exc:
         if args.debug:
             raise
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"linkrisk: error: {msg}", file=sys.stderr)
-        return EXIT_INPUT
+        message, status = _error_line(exc, args)
+        print(f"linkrisk: error: {message}", file=sys.stderr)
+        return status
+
+
+def _error_line(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
+    """The one-line message (file, field, problem) and exit status of an error of ``main``."""
+    status = EXIT_INPUT
+    if isinstance(exc, ConfigError) and getattr(args, "scenario", None) is not None:
+        # Found while generating or running (e.g. more queries than eligible people): the
+        # message must still name the scenario file.
+        path = _scenario_file(args.scenario)
+        named = exc.where.startswith((str(path), args.scenario, "-"))
+        message = str(exc) if named else f"{path}: {exc}"
+    elif isinstance(exc, OSError) and exc.filename is not None:
+        other = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+        message = f"{exc.filename}{other}: {exc.strerror or type(exc).__name__}"
+    elif isinstance(exc, MemoryError):
+        message, status = "out of memory (lower population.size or query.size)", EXIT_FAILURE
+    elif isinstance(exc, KeyboardInterrupt):
+        message, status = "interrupted", EXIT_INTERRUPTED
+    else:
+        message = str(exc) or type(exc).__name__
+    # One line, whatever the message holds (a path may contain a newline).
+    return message.replace("\r", "\\r").replace("\n", "\\n"), status
+
+
+def _scenario_file(name_or_path: str) -> str:
+    from bench.config import scenario_path
+
+    try:
+        return str(scenario_path(name_or_path))
+    except ConfigError:
+        return name_or_path
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -317,14 +366,16 @@ def _sizes(run_dir: Path) -> str:
 def _report(args: argparse.Namespace) -> int:
     from bench.report import headline_table, write_outputs
     from bench.runner import RESULTS_DIR
+    from bench.store import atomic_dir, check_run_dir, copy_run
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "raw" / "run.json").exists():
-        candidate = RESULTS_DIR / args.run_dir
-        if not (candidate / "raw" / "run.json").exists():
-            raise LinkriskError(f"{args.run_dir}: not a run directory (no raw/run.json)")
-        run_dir = candidate
-    metrics = write_outputs(run_dir)
+    if not run_dir.exists() and (RESULTS_DIR / args.run_dir).exists():
+        run_dir = RESULTS_DIR / args.run_dir  # a scenario name
+    check_run_dir(run_dir)
+    # Rebuilt in a staging copy and swapped in whole: a killed `report` leaves the run as it was.
+    with atomic_dir(run_dir) as tmp:
+        copy_run(run_dir, tmp)
+        metrics = write_outputs(tmp)
     print(headline_table(metrics))
     print(f"\nreport: {run_dir / 'report.md'}")
     return 0

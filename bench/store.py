@@ -7,7 +7,11 @@ from derived metrics and cause tables, so that they and the reports can be recom
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import errno
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -30,6 +34,7 @@ from bench.causes import (
 )
 from bench.metrics import confusion
 from bench.uncertainty import across_replicates, with_intervals
+from synthetic.errors import LinkriskError
 from synthetic.safe_csv import write_csv as write_csv  # every CSV the project writes
 
 
@@ -56,23 +61,187 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+#: Prefixes of the sibling directories :func:`atomic_dir` works in. Hidden (leading dot) and
+#: never a run: ``linkrisk report`` refuses them and ``publish`` reads results/<scenario> only.
+STAGING_PREFIX = ".linkrisk-tmp-"
+RETIRED_PREFIX = ".linkrisk-old-"
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def staging_dirs(out_dir: Path) -> list[Path]:
+    """The staging and retired siblings of ``out_dir`` (:func:`atomic_dir`), live or stale."""
+    out = []
+    for prefix in (STAGING_PREFIX, RETIRED_PREFIX):
+        stem = f"{prefix}{out_dir.name}-"
+        if out_dir.parent.is_dir():
+            out += [
+                p
+                for p in out_dir.parent.iterdir()
+                if p.name.startswith(stem) and p.name[len(stem) :].isdigit()
+            ]
+    return sorted(out)
+
+
+def is_staging_dir(path: Path) -> bool:
+    """Whether ``path`` is a staging or retired directory of :func:`atomic_dir` (never a run)."""
+    return path.name.startswith((STAGING_PREFIX, RETIRED_PREFIX))
+
+
+def _lock(path: Path) -> int | None:
+    """An exclusive lock on a directory, held until the returned descriptor is closed (or the
+    process dies, even by SIGKILL); None when another live process holds it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _clean_stale(out_dir: Path) -> None:
+    """Remove what killed runs left beside ``out_dir``; if a run was killed between moving the
+    previous result aside and moving the new one in (the fallback swap), put the previous
+    result back. Directories of live runs (locked) are left alone."""
+    for path in staging_dirs(out_dir):
+        try:
+            fd = _lock(path)
+        except OSError:  # vanished meanwhile, or not a directory
+            continue
+        if fd is None:
+            continue
+        try:
+            if path.name.startswith(RETIRED_PREFIX) and not out_dir.exists():
+                path.rename(out_dir)  # a complete previous result: restore it
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False
+    where the system or file system does not support it."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def _swap_in(tmp: Path, out_dir: Path) -> None:
+    """Move the complete ``tmp`` to ``out_dir``. At every instant ``out_dir`` is either the
+    previous result or the new one: an atomic exchange where supported; otherwise the previous
+    result is renamed aside first and, if the process dies before the second rename, the next
+    :func:`atomic_dir` on ``out_dir`` puts it back."""
+    if not out_dir.exists():
+        tmp.rename(out_dir)
+        return
+    if _exchange(tmp, out_dir):
+        shutil.rmtree(tmp)  # now the previous result
+        return
+    old = out_dir.parent / f"{RETIRED_PREFIX}{out_dir.name}-{os.getpid()}"
+    fd = _lock(out_dir)  # a killed swap leaves `old` unlocked: restorable
+    try:
+        out_dir.rename(old)
+        tmp.rename(out_dir)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 @contextmanager
 def atomic_dir(out_dir: Path) -> Iterator[Path]:
-    """Yield a temporary directory that replaces ``out_dir`` only if the block completes."""
+    """Yield an empty staging directory that replaces ``out_dir`` only if the block completes.
+
+    The staging directory is a hidden sibling (``.linkrisk-tmp-<name>-<pid>``), locked while
+    the process lives. The previous ``out_dir`` stays in place, untouched, until the new one is
+    complete, and the swap never leaves a moment without a complete result (:func:`_swap_in`).
+    If the block raises, the staging directory and any parents this call created are removed.
+    A process killed outright (SIGKILL, a crash) leaves its staging directory behind; the next
+    ``atomic_dir`` on the same ``out_dir`` removes it. (Files are not fsynced: this guards
+    against killed processes, not against the loss of the machine's power.)
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LinkriskError(f"{out_dir}: exists and is not a directory")
+    created = [p for p in (out_dir.parent, *out_dir.parent.parents) if not p.exists()]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".tmp-{out_dir.name}-{os.getpid()}"
+    _clean_stale(out_dir)
+    tmp = out_dir.parent / f"{STAGING_PREFIX}{out_dir.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    fd = _lock(tmp)
     try:
         yield tmp
+        _swap_in(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for parent in created:  # deepest first; only if still empty
+            try:
+                parent.rmdir()
+            except OSError:
+                break
         raise
-    old = out_dir.parent / f".old-{out_dir.name}-{os.getpid()}"
-    if out_dir.exists():
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse (:class:`LinkriskError`, one line) a directory that is not a complete run: a
+    staging directory, one without ``raw/run.json`` or ``manifest.json``, or one whose raw files
+    are missing or differ from the SHA-256 the manifest lists (changed or corrupt since)."""
+    if not run_dir.is_dir():
+        raise LinkriskError(f"{run_dir}: no such run directory")
+    if is_staging_dir(run_dir):
+        raise LinkriskError(f"{run_dir}: the staging directory of an unfinished run, not a result")
+    docs = {}
+    for name in ("raw/run.json", "manifest.json"):
+        path = run_dir / name
+        if not path.is_file():
+            raise LinkriskError(f"{path}: missing: not a complete run directory")
+        try:
+            docs[name] = json.loads(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise LinkriskError(f"{path}: not valid JSON ({exc})") from None
+    files = docs["manifest.json"].get("files") if isinstance(docs["manifest.json"], dict) else None
+    if not isinstance(files, dict) or not isinstance(docs["raw/run.json"].get("methods"), list):
+        raise LinkriskError(f"{run_dir}: manifest.json or raw/run.json is not a run's")
+    for rel, digest in sorted(files.items()):
+        if not rel.startswith("raw/"):
+            continue  # derived files: the report rewrites them
+        path = run_dir / rel
+        if not path.is_file():
+            raise LinkriskError(f"{path}: missing (listed in manifest.json)")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise LinkriskError(f"{path}: SHA-256 differs from manifest.json (changed or corrupt)")
+
+
+def copy_run(src: Path, dst: Path) -> None:
+    """Copy a run directory into an empty ``dst`` to rebuild its derived files there: ``raw/``
+    hard-linked where possible (never rewritten), every other file copied (rewritten in place,
+    which must not touch ``src``)."""
+    for path in sorted(src.rglob("*")):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        elif path.relative_to(src).parts[0] == "raw":
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)
+        else:
+            shutil.copy2(path, target)
 
 
 def _method_pairs(raw: Path, name: str) -> tuple[dict[str, Any], pd.DataFrame]:
