@@ -1180,7 +1180,9 @@ def typo(
         return values.copy()
     strs = values.to_numpy(dtype=object).astype(str)
     length = np.char.str_len(strs)
-    w = int(length.max()) + 1  # room for one insertion; the last column stays 0 (padding)
+    # Room for one insertion; the last column stays 0 (padding). From the array's width, not
+    # the longest length: str_len does not count trailing NULs, the width does.
+    w = strs.dtype.itemsize // 4 + 1
     codes = np.zeros((n, w), dtype=np.uint32)
     if w > 1:
         codes[:, :-1] = np.ascontiguousarray(strs).view(np.uint32).reshape(n, w - 1)
