@@ -8,6 +8,7 @@ candidate if it agrees on every key of at least one pass. True links that no pas
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -76,6 +77,8 @@ def block(
     :data:`CHUNK_PAIRS` proposed pairs, which bounds the temporary memory; each chunk's passes
     are sorted runs, so its stable sort only merges them.
     """
+    if prep.joins == "duckdb":
+        return _block_duckdb(prep, passes, max_pairs)
     indexes = [prep.key_index(keys) for keys in passes]
     counts = [index.counts() for index in indexes]
     per_pass = [int(c.sum()) for c in counts]
@@ -112,3 +115,44 @@ def row_chunks(counts: np.ndarray, size: int) -> list[slice]:
     cuts = np.searchsorted(ends, np.arange(size, int(ends[-1]), size), side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [n]]))
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def _block_duckdb(
+    prep: PreparedTask, passes: Sequence[Sequence[Key]], max_pairs: int
+) -> tuple[Candidates, list[int]]:
+    """:func:`block` run by DuckDB: the passes' joins and their union on the integer keys.
+
+    For registers of millions of records: DuckDB joins each pass's keys (a hash join built on
+    the query side), takes the union and sorts it, spilling to disk rather than holding every
+    pass's pairs in memory; only the resulting candidates come back, in batches.
+    """
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1})
+    selects, per_pass = [], []
+    for i, keys in enumerate(passes):
+        kq, kr = prep.combined_key(keys)
+        for side, k in (("q", kq), ("r", kr)):
+            rows = np.flatnonzero(k >= 0)
+            con.register(f"{side}{i}", pa.table({"row": rows, "k": k[rows]}))
+        n = con.execute(
+            f"select coalesce(sum(a.n * b.n), 0) from "
+            f"(select k, count(*) n from q{i} group by k) a "
+            f"join (select k, count(*) n from r{i} group by k) b using (k)"
+        ).fetchall()[0][0]
+        per_pass.append(int(n))
+        if n > max_pairs:
+            raise ConfigError(
+                f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
+            )
+        selects.append(f"select q.row as q, r.row as r from q{i} q join r{i} r using (k)")
+    reader = con.sql(" union ".join(selects) + " order by q, r").to_arrow_reader(1 << 20)
+    qs, rs = [], []
+    for batch in reader:
+        qs.append(batch.column(0).to_numpy().astype(np.int64, copy=False))
+        rs.append(batch.column(1).to_numpy().astype(np.int64, copy=False))
+    con.close()
+    if not qs:
+        return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
+    return Candidates(np.concatenate(qs), np.concatenate(rs)), per_pass

@@ -39,6 +39,8 @@ EMPTY_IS_VALUE = frozenset({"unit"})
 #: Combined keys are re-coded densely before their mixed-radix product could overflow int64.
 RADIX_LIMIT = 2**62
 _STRING_TYPES = (pa.string(), pa.large_string())
+#: Engines that run blocking joins (see bench.blocking.block).
+JOIN_ENGINES = ("numpy", "duckdb")
 
 
 def normalize(values: pd.Series, field: str) -> pd.Series:
@@ -129,8 +131,11 @@ def _raw_codes(q: pd.Series, r: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-def read_records(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a parquet file of records with every string column as a categorical.
+def read_records(
+    path: Path | str | Sequence[Path | str], columns: list[str] | None = None
+) -> pd.DataFrame:
+    """Read parquet records (one file, or shards read as one table) with every string column
+    as a categorical.
 
     Parquet stores strings dictionary-encoded; reading the dictionary as it is keeps a file of
     millions of records to integer codes and a few distinct strings, which :func:`code` uses
@@ -138,10 +143,12 @@ def read_records(path: Path | str, columns: list[str] | None = None) -> pd.DataF
     """
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(path)
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    schema = pq.read_schema(paths[0])
     strings = [n for n, t in zip(schema.names, schema.types, strict=True) if t in _STRING_TYPES]
-    table = pq.read_table(path, columns=columns, read_dictionary=strings)
-    return table.to_pandas()
+    source = paths[0] if len(paths) == 1 else [str(p) for p in paths]
+    table = pq.read_table(source, columns=columns, read_dictionary=strings)
+    return table.unify_dictionaries().to_pandas()
 
 
 # --- key transforms: functions of a normalized distinct value, for joins and rule conditions ---
@@ -227,9 +234,13 @@ def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[st
 class PreparedTask:
     """A linkage task with fields normalized and coded on demand (cached)."""
 
-    def __init__(self, task: LinkageTask, seed: int = 0) -> None:
+    def __init__(self, task: LinkageTask, seed: int = 0, joins: str = "numpy") -> None:
+        if joins not in JOIN_ENGINES:
+            raise ConfigError("joins", f"must be one of {', '.join(JOIN_ENGINES)}; got {joins!r}")
         self.task = task
-        self.seed = seed  # for methods that sample (e.g. random pairs to estimate u)
+        self.seed = seed
+        #: Which engine blocks: "numpy" (in memory) or "duckdb" (big registers).
+        self.joins = joins  # for methods that sample (e.g. random pairs to estimate u)
         self.n_query = len(task.query)
         self.n_register = len(task.register)
         self._fields: dict[str, Coded] = {}
@@ -271,13 +282,18 @@ class PreparedTask:
             self._scores[ident] = PairScores(self.field(name), scorer)
         return self._scores[ident](qi, ri, floor)
 
+    def combined_key(
+        self, keys: Sequence[tuple[str, str, Mapping[str, Any]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One int64 key per record of each side for ``keys`` (-1 where a part is missing)."""
+        return combine([self.key(f, c, **p) for f, c, p in keys])
+
     def key_index(self, keys: Sequence[tuple[str, str, Mapping[str, Any]]]) -> KeyIndex:
         """The join index of ``keys`` ``(field, transform, params)``, built once per task: a
         blocking pass and a model's training block on the same keys share it."""
         ident = tuple((f, c, tuple(sorted(p.items()))) for f, c, p in keys)
         if ident not in self._joins:
-            kq, kr = combine([self.key(f, c, **p) for f, c, p in keys])
-            self._joins[ident] = KeyIndex.build(kq, kr)
+            self._joins[ident] = KeyIndex.build(*self.combined_key(keys))
         return self._joins[ident]
 
     def join(

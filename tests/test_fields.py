@@ -123,3 +123,40 @@ def test_levels_only_comparison_gives_the_same_levels() -> None:
     fast = compare(F.PreparedTask(prep.task), DEFAULT_FIELDS, qi, ri, levels_only=True)
     assert fast.similarity is None
     assert np.array_equal(full.levels, fast.levels)
+
+
+def test_duckdb_blocking_equals_numpy_blocking() -> None:
+    from bench.blocking import block, validate_blocking
+    from tests.conftest import clean_task
+
+    task = clean_task(n_people=3000, n_query=300)
+    passes = validate_blocking(
+        {
+            "passes": [
+                [{"field": "last_name", "compare": "soundex"}, {"field": "zip"}],
+                [{"field": "first_name"}, {"field": "last_name"}],
+                [{"field": "dob"}],
+            ]
+        },
+        "blocking",
+    )
+    a, per_a = block(F.PreparedTask(task), passes)
+    b, per_b = block(F.PreparedTask(task, joins="duckdb"), passes)
+    assert per_a == per_b and len(a) > 300
+    assert np.array_equal(a.query_row, b.query_row)
+    assert np.array_equal(a.register_row, b.register_row)
+
+
+def test_categorical_records_code_like_strings(tmp_path) -> None:
+    from tests.conftest import clean_task
+
+    task = clean_task(n_people=3000, n_query=300)
+    task.register.to_parquet(tmp_path / "r.parquet")
+    cat = F.read_records(tmp_path / "r.parquet")
+    assert isinstance(cat["last_name"].dtype, pd.CategoricalDtype)
+    for field in ("last_name", "dob", "unit"):
+        plain = code(task.query[field], task.register[field], field)
+        fast = code(task.query[field].astype("category"), cat[field], field)
+        assert np.array_equal(plain.values[plain.q], fast.values[fast.q])
+        assert np.array_equal(plain.values[plain.r], fast.values[fast.r])
+        assert np.array_equal(plain.r < 0, fast.r < 0)
