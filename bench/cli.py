@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
         help="rerun on K independently seeded populations and pool them, with the spread of "
         "every rate (default: the scenario's `replicates`, else 1)",
     )
+    run.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        help="run every method that offers this engine on it; spark needs the [spark] extra "
+        "and Java 17+ (default: each method's own engine)",
+    )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     proj = sub.add_parser(
@@ -224,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         progress=False if args.no_progress else None,
         replicates=bench.scenario.replicates if args.replicates is None else args.replicates,
+        engine=args.engine,
     )
     seed = bench.scenario.seed if args.seed is None else args.seed
     _print_result(f"linkrisk {bench.name} (seed {seed})", result, "parameters")

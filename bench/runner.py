@@ -42,7 +42,7 @@ from tqdm import tqdm
 from bench.blocking import block
 from bench.config import Benchmark
 from bench.fields import PreparedTask
-from bench.methods.base import Candidates, Method
+from bench.methods.base import Candidates, Method, use_engine
 from bench.report import write_outputs
 from bench.resolve import resolve
 from bench.store import atomic_dir, write_json, write_parquet
@@ -106,12 +106,18 @@ def run(
     *,
     progress: bool | None = None,
     replicates: int = 1,
+    engine: str | None = None,
 ) -> RunResult:
-    """Run every method of ``bench`` on one seeded task and write the results atomically."""
+    """Run every method of ``bench`` on one seeded task and write the results atomically.
+
+    ``engine`` (e.g. ``"spark"``) runs every method that declares it on that engine.
+    """
     seed = bench.scenario.seed if seed is None else seed
     out_dir = out_dir if out_dir is not None else RESULTS_DIR / bench.name
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ConfigError("--replicates", f"must be an integer >= 1, got {replicates!r}")
+    if engine is not None:  # before any work: a missing engine fails at once
+        use_engine(bench.methods, engine)
     steps = _Steps(1 + _task_steps(bench, replicates), progress)
     try:
         with steps.step("generating population and files"):
@@ -125,6 +131,8 @@ def run(
             "population": bench.scenario.population.size,
             "parameters": effective_parameters(bench.scenario),
         }
+        if engine is not None:  # only when given: runs without it keep their bytes
+            info["engine"] = engine
         return run_task(
             bench,
             task,

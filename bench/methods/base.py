@@ -70,6 +70,9 @@ class Method(ABC):
     example_params: ClassVar[Mapping[str, Any]] = {}
     #: Default multiple-hit resolution for this kind.
     default_resolve: ClassVar[str] = "best"
+    #: Engines the method can run on, its default first; a kind with more than one declares an
+    #: ``engine`` parameter (``linkrisk run --engine`` sets it).
+    engines: ClassVar[tuple[str, ...]] = ("numpy",)
 
     def __init__(self, name: str, params: Mapping[str, Any], resolve: str) -> None:
         self.name = name
@@ -102,6 +105,19 @@ class Method(ABC):
 
 
 METHODS: dict[str, type[Method]] = {}
+
+
+def use_engine(methods: list[Method], engine: str, where: str = "--engine") -> None:
+    """Run every method that declares ``engine`` on it (its parameters revalidated)."""
+    known = sorted({e for cls in METHODS.values() for e in cls.engines})
+    if engine not in known:
+        raise ConfigError(where, f"unknown engine {engine!r} (known: {', '.join(known)})")
+    takers = [m for m in methods if engine in m.engines]
+    if not takers:
+        raise ConfigError(where, f"no method of this scenario runs on {engine}")
+    for m in takers:
+        if len(m.engines) > 1:
+            m.params = m.validate({**m.params, "engine": engine}, f"method {m.name}")
 
 
 def register(cls: type[Method]) -> type[Method]:
