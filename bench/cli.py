@@ -91,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=_out_dir, required=True, help="directory to write into")
     gen.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    gen.add_argument(
+        "--shard-size",
+        type=_size,
+        help="write the big-file layout instead: generated block by block, the register in "
+        "parquet parts of N records with a manifest.json (default: the scenario's "
+        "`shard_size`, else one file per table, generated in memory)",
+    )
+    gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     des = sub.add_parser(
         "describe",
@@ -394,6 +402,22 @@ def _generate(args: argparse.Namespace) -> int:
 
     bench = load_benchmark(args.scenario)
     seed = bench.scenario.seed if args.seed is None else args.seed
+    shard_size = bench.scenario.shard_size if args.shard_size is None else args.shard_size
+    if shard_size is not None:
+        from synthetic.shards import write_sharded_task
+
+        if args.format != "parquet":
+            raise ConfigError("--format", "sharded tasks are written as parquet only")
+        progress = False if args.no_progress else None
+        manifest = write_sharded_task(bench.scenario, seed, args.out, shard_size, progress)
+        sizes = manifest["sizes"]
+        print(args.out / "manifest.json")
+        print(
+            f"{sizes['query']:,} queries, {sizes['register']:,} register records in "
+            f"{len(manifest['shards'])} parts, {sizes['true_links']:,} true links",
+            file=sys.stderr,
+        )
+        return 0
     task = build_task(bench.scenario, seed)
     for path in task.write(args.out, args.format):
         print(path)

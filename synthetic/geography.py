@@ -126,6 +126,41 @@ def _allocate_zips(n_zips: int, rng: np.random.Generator) -> np.ndarray:
     return counts
 
 
+def zip_count(n_households: int, people_per_household: float, people_per_zip: int) -> int:
+    """Number of ZIP codes of a geography of ``n_households`` dwellings (at least one)."""
+    return max(1, round(n_households * people_per_household / people_per_zip))
+
+
+def zip_codes(n_zips: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n_zips`` distinct ZIP codes spread over the states by population, as (state index into
+    ``STATES``, code), ordered by state and then code."""
+    per_state = _allocate_zips(n_zips, rng)
+    zip_state = np.repeat(np.arange(len(STATES)), per_state)
+    zip_code = np.empty(n_zips, dtype=np.int64)
+    pos = 0
+    for s, k in enumerate(per_state):  # loop over 51 states
+        if k:
+            lo, hi = STATE_ZIP_RANGE[STATES[s]]
+            zip_code[pos : pos + k] = np.sort(rng.choice(hi - lo + 1, k, replace=False)) + lo
+            pos += k
+    return zip_state, zip_code
+
+
+def block_zip_codes(counts: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Disjoint ZIP codes for the blocks of a big population: ``counts[b]`` for block ``b``, as
+    :func:`zip_codes` gives them. One allocation over the states for all blocks, dealt out at
+    random, so no ZIP code holds people of two blocks (which would double its population)."""
+    rng = stream(seed, "geography", "zips")
+    state, code = zip_codes(int(np.sum(counts)), rng)
+    dealt = rng.permutation(len(code))
+    bounds = np.cumsum(counts) - counts
+    out = []
+    for lo, k in zip(bounds, counts, strict=True):
+        mine = np.sort(dealt[lo : lo + k])  # positions in (state, code) order
+        out.append((state[mine], code[mine]))
+    return out
+
+
 @lru_cache
 def _city_vocab() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Upper-cased city prefixes, city suffixes, first names, last names of Faker's en_US."""
@@ -182,12 +217,50 @@ def build_addresses(
     """Build ``n_households`` occupied dwellings spread over a synthetic geography.
 
     The number of ZIP codes is ``n_households * people_per_household / people_per_zip`` (at least
-    one), so ZIPs hold ``people_per_zip`` people on average (sizes vary, gamma shape 2).
+    one, :func:`zip_count`), so ZIPs hold ``people_per_zip`` people on average (sizes vary, gamma
+    shape 2).
 
     Returns one row per dwelling, ordered by ZIP, street and house number: address_id (int64,
     0..n-1), house_number, street, unit ("" for single-unit buildings), city, state (2 letters),
     zip (5 digits, zero-padded) - all str, upper case. Units in the same building share
-    house_number/street/zip and have distinct unit labels.
+    house_number/street/zip and have distinct unit labels. (:func:`address_codes` and
+    :func:`address_frame` build it in two steps, also for the blocks of a big population.)
+    """
+    codes = address_codes(
+        n_households, people_per_zip, seed, people_per_household=people_per_household
+    )
+    return address_frame(codes)
+
+
+#: An address field as (vocabulary, code per dwelling): the field is ``vocabulary[code]``.
+Coded = tuple[np.ndarray, np.ndarray]
+
+
+def address_frame(codes: dict[str, Coded], first_id: int = 0) -> pd.DataFrame:
+    """The frame :func:`build_addresses` returns, from :func:`address_codes`, with address ids
+    from ``first_id``."""
+    n = len(codes["zip"][1])
+    cols = {"address_id": np.arange(first_id, first_id + n, dtype=np.int64)}
+    cols.update({f: vocab.take(code) for f, (vocab, code) in codes.items()})
+    return pd.DataFrame(cols, copy=False)  # fresh arrays: no block consolidation (a full copy)
+
+
+def address_codes(
+    n_households: int,
+    people_per_zip: int = DEFAULT_PEOPLE_PER_ZIP,
+    seed: int = 0,
+    *,
+    people_per_household: float = 2.5,
+    stream_key: tuple[str, ...] = (),
+    zips: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, Coded]:
+    """The address fields of :func:`build_addresses` (parameters as there), coded: gathering
+    small integer codes and then the strings is cheaper than gathering the strings (one
+    reference count update per string, in a small hot vocabulary).
+
+    For a block of a big population: ``stream_key`` (e.g. ``("block", "3")``) is inserted in the
+    names of the random streams, and ``zips`` gives the block's own ZIP codes
+    (:func:`block_zip_codes`) instead of drawing them.
     """
     if n_households < 1:
         raise ConfigError("population.size", f"needs at least one household, got {n_households}")
@@ -200,21 +273,18 @@ def build_addresses(
     n_units = int(n_households)
 
     # --- ZIP codes and states
-    rng = stream(seed, "geography", "zips")
-    n_zips = max(1, round(n_units * people_per_household / people_per_zip))
-    per_state = _allocate_zips(n_zips, rng)
-    zip_state = np.repeat(np.arange(len(STATES)), per_state)
-    zip_code = np.empty(n_zips, dtype=np.int64)
-    pos = 0
-    for s, k in enumerate(per_state):  # loop over 51 states
-        if k:
-            lo, hi = STATE_ZIP_RANGE[STATES[s]]
-            zip_code[pos : pos + k] = np.sort(rng.choice(hi - lo + 1, k, replace=False)) + lo
-            pos += k
+    rng = stream(seed, "geography", *stream_key, "zips")
+    if zips is None:
+        n_zips = zip_count(n_units, people_per_household, people_per_zip)
+        zip_state, zip_code = zip_codes(n_zips, rng)
+    else:
+        zip_state, zip_code = zips
+    n_zips = len(zip_code)
+    per_state = np.bincount(zip_state, minlength=len(STATES))
     zip_units = _split(n_units, rng.gamma(2.0, size=n_zips))
 
     # --- cities: each state has a pool of cities; big (Zipf-weighted) cities span several ZIPs.
-    rng = stream(seed, "geography", "cities")
+    rng = stream(seed, "geography", *stream_key, "cities")
     zip_city_name = np.empty(n_zips, dtype=object)
     pos = 0
     for k in per_state:  # loop over 51 states
@@ -227,7 +297,7 @@ def build_addresses(
         pos += k
 
     # --- streets: ~PEOPLE_PER_STREET residents each, names unique within a ZIP.
-    rng = stream(seed, "geography", "streets")
+    rng = stream(seed, "geography", *stream_key, "streets")
     units_per_street = PEOPLE_PER_STREET / people_per_household
     n_streets_z = np.maximum(1, np.rint(zip_units / units_per_street)).astype(np.int64)
     street_zip, _ = _segments(n_streets_z)
@@ -258,7 +328,7 @@ def build_addresses(
     street_name = dirs[d] + bases[b] + " " + suffixes[sf]
 
     # --- buildings: sizes by the ACS units-in-structure shares, filled along the streets.
-    rng = stream(seed, "geography", "buildings")
+    rng = stream(seed, "geography", *stream_key, "buildings")
     lo_b = np.array([x[0] for x in BUILDING_BANDS])
     hi_b = np.array([x[1] for x in BUILDING_BANDS])
     # Unit shares -> building probabilities: divide by the band's mean building size.
@@ -296,24 +366,18 @@ def build_addresses(
     style = rng.integers(0, 3, n_bld)
     prefix = rng.choice(len(_UNIT_PREFIX), n_bld, p=_UNIT_PREFIX_P)
     unit_bld, k_in_bld = _segments(sizes)
-    label = unit_vocab[(prefix[unit_bld] * 3 + style[unit_bld]) * maxu + k_in_bld]
-    unit = np.where(sizes[unit_bld] > 1, label, "")
+    label = (prefix[unit_bld] * 3 + style[unit_bld]) * maxu + k_in_bld
+    unit = np.where(sizes[unit_bld] > 1, label, len(unit_vocab))  # the last word: ""
 
-    # --- assemble with vocabulary takes (no per-row string formatting)
-    num_vocab = _number_vocab()
+    # --- vocabularies and codes (no per-row string formatting)
     zip_str = np.array([f"{z:05d}" for z in zip_code], dtype=object)
-    state_arr = np.array(STATES, dtype=object)
     u_street = bld_street[unit_bld]
     u_zip = street_zip[u_street]
-    return pd.DataFrame(
-        {
-            "address_id": np.arange(n_units, dtype=np.int64),
-            "house_number": num_vocab[house_no[unit_bld]],
-            "street": street_name[u_street],
-            "unit": unit,
-            "city": zip_city_name[u_zip],
-            "state": state_arr[zip_state[u_zip]],
-            "zip": zip_str[u_zip],
-        },
-        copy=False,  # fresh arrays: skip block consolidation (a full extra copy)
-    )
+    return {
+        "house_number": (_number_vocab(), house_no[unit_bld]),
+        "street": (street_name, u_street),
+        "unit": (np.append(unit_vocab, ""), unit),
+        "city": (zip_city_name, u_zip),
+        "state": (np.array(STATES, dtype=object)[zip_state], u_zip),
+        "zip": (zip_str, u_zip),
+    }

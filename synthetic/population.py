@@ -20,7 +20,14 @@ import pandas as pd
 
 from synthetic import names as N
 from synthetic.errors import ConfigError
-from synthetic.geography import DEFAULT_PEOPLE_PER_ZIP, MAX_PEOPLE_PER_ZIP, build_addresses
+from synthetic.geography import (
+    DEFAULT_PEOPLE_PER_ZIP,
+    MAX_PEOPLE_PER_ZIP,
+    address_codes,
+    address_frame,
+    block_zip_codes,
+    zip_count,
+)
 from synthetic.rng import stream
 
 RELATIONSHIPS: tuple[str, ...] = ("householder", "partner", "child", "other")
@@ -238,9 +245,16 @@ def _segments(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _Sampler:
     """Draws indices i with P(i) proportional to ``weights`` by the guide-table (cutpoint) method:
     O(1) expected work per draw instead of a cache-unfriendly binary search over up to 162k names.
-    The result equals ``searchsorted(cdf, u, side="right")`` for the same uniforms ``u``."""
+    The result equals ``searchsorted(cdf, u, side="right")`` for the same uniforms ``u``; small
+    batches use exactly that (the guide table is built on the first large batch)."""
 
-    __slots__ = ("cdf", "guide", "last", "scale", "total")
+    __slots__ = ("buckets", "cdf", "guide", "last", "scale", "total")
+
+    #: Batches smaller than this use a binary search: building the guide table costs more.
+    GUIDE_MIN = 4096
+    #: Forward steps from the guide before the binary search finishes the rest: tail names have
+    #: tiny weights and share buckets by the hundred, and one numpy pass per step is dear.
+    MAX_STEPS = 1
 
     def __init__(self, weights: np.ndarray, buckets_per_item: int = 2) -> None:
         k = len(weights)
@@ -250,24 +264,37 @@ class _Sampler:
         self.total = float(cdf[-1])
         if not self.total > 0:
             raise ValueError("weights must have a positive sum")
-        m = buckets_per_item * k
-        self.scale = m / self.total
+        self.buckets = buckets_per_item * k
+        self.scale = self.buckets / self.total
+        self.guide: np.ndarray | None = None
+        self.last = int(np.searchsorted(cdf, self.total, side="left"))  # last positive weight
+
+    def _build_guide(self) -> np.ndarray:
         # guide[j] = first i with bucket(cdf[i]) >= j. bucket(x) = floor(x * scale) is monotone in
         # x, so for u in bucket j every i < guide[j] has cdf[i] < u: the answer is >= guide[j].
-        counts = np.bincount((cdf * self.scale).astype(np.int64), minlength=m + 1)
-        self.guide = np.empty(m + 1, dtype=np.int64)
-        self.guide[0] = 0
-        np.cumsum(counts[:m], out=self.guide[1:])
-        self.last = int(np.searchsorted(cdf, self.total, side="left"))  # last positive weight
+        m = self.buckets
+        counts = np.bincount((self.cdf[:-1] * self.scale).astype(np.int64), minlength=m + 1)
+        guide = np.empty(m + 1, dtype=np.int64)
+        guide[0] = 0
+        np.cumsum(counts[:m], out=guide[1:])
+        return guide
 
     def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """``k`` independent draws (consumes exactly ``k`` uniforms of ``rng``)."""
         u = rng.random(k) * self.total
+        if self.guide is None:
+            if k < self.GUIDE_MIN:
+                return np.minimum(np.searchsorted(self.cdf, u, side="right"), self.last)
+            self.guide = self._build_guide()
         idx = self.guide[(u * self.scale).astype(np.int64)]
         act = np.flatnonzero(self.cdf[idx] <= u)
-        while act.size:  # walk forward: a step or two on average, on a shrinking subset
+        for _ in range(self.MAX_STEPS):  # walk forward on a shrinking subset
+            if not act.size:
+                break
             idx[act] += 1
             act = act[self.cdf[idx[act]] <= u[act]]
+        if act.size:
+            idx[act] = np.searchsorted(self.cdf, u[act], side="right")
         # u can round up to the total (p ~ 1e-16): keep such a draw on the last real item
         return np.minimum(idx, self.last)
 
@@ -322,7 +349,8 @@ class _BlendTable:
     sources: tuple[_Sampler, ...]
     chars: np.ndarray  # (n, W) uint8, zero-padded
     lens: np.ndarray  # (n,)
-    listed_keys: np.ndarray  # sorted keys of listed names of <= _RARE_MAX letters
+    listed_keys: pd.Index  # keys of listed names of <= _RARE_MAX letters (a hashed lookup)
+    padded: np.ndarray  # (n, W + 2 * _RARE_MAX) chars with _RARE_MAX zero columns either side
 
 
 def _blend_table(names: np.ndarray, weights: np.ndarray) -> _BlendTable:
@@ -333,8 +361,11 @@ def _blend_table(names: np.ndarray, weights: np.ndarray) -> _BlendTable:
     pct = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
     short = lens <= _RARE_MAX
     letters = np.all((chars[short, :_RARE_MAX] == 0) | (chars[short, :_RARE_MAX] >= 65), axis=1)
-    keys = np.sort(_pack(chars[short][letters, :_RARE_MAX]))
-    return _BlendTable(tuple(_Sampler(pct[:, c]) for c in range(pct.shape[1])), chars, lens, keys)
+    keys = pd.Index(np.unique(_pack(chars[short][letters, :_RARE_MAX])))
+    padded = np.zeros((len(chars), chars.shape[1] + 2 * _RARE_MAX), dtype=np.uint8)
+    padded[:, _RARE_MAX:-_RARE_MAX] = chars
+    sources = tuple(_Sampler(pct[:, c]) for c in range(pct.shape[1]))
+    return _BlendTable(sources, chars, lens, keys, padded)
 
 
 @lru_cache
@@ -361,21 +392,25 @@ _RARE_MIN, _RARE_MAX = 4, 12
 
 def _pack(chars: np.ndarray) -> np.ndarray:
     """uint64 key of upper-case names given as (k, <=12) uint8 matrices (5 bits per letter)."""
-    codes = np.where(chars > 0, chars.astype(np.uint64) - 64, 0).astype(np.uint64)
-    shifts = np.arange(chars.shape[1] - 1, -1, -1, dtype=np.uint64) * np.uint64(5)
-    return np.bitwise_or.reduce(codes << shifts, axis=1)
+    width = chars.shape[1]
+    key = np.zeros(len(chars), dtype=np.uint64)
+    for j in range(width):  # column by column: a reduce over 12 columns is slow in numpy
+        # letters: A = 65 -> 1, ..., Z = 90 -> 26 (the low 5 bits); no letter: 0
+        key |= (chars[:, j] & 31).astype(np.uint64) << np.uint64(5 * (width - 1 - j))
+    return key
 
 
 def _synthesize_rare(cats: np.ndarray, rng: np.random.Generator, table: _BlendTable) -> np.ndarray:
     """Invented names for elements of the given categories: prefix of one listed name + suffix of
     another (4-12 letters), none equal to a listed name, unique among themselves."""
-    src, chars, lens, listed_keys = table.sources, table.chars, table.lens, table.listed_keys
+    src, chars, lens = table.sources, table.chars, table.lens
     k = len(cats)
     out = np.zeros((k, _RARE_MAX), dtype=np.uint8)
     keys = np.zeros(k, dtype=np.uint64)
     todo = np.arange(k)
-    pos = np.arange(_RARE_MAX)[None, :]
     width = chars.shape[1]
+    # below[p, j]: position j comes before p (p clipped to _RARE_MAX)
+    below = np.arange(_RARE_MAX)[None, :] < np.arange(_RARE_MAX + 1)[:, None]
     for _ in range(50):  # redraw collisions and bad lengths; a handful of rounds suffices
         a = np.empty(len(todo), dtype=np.int64)
         b = np.empty(len(todo), dtype=np.int64)
@@ -387,15 +422,21 @@ def _synthesize_rare(cats: np.ndarray, rng: np.random.Generator, table: _BlendTa
         pa = np.minimum(la, 2 + (rng.random(len(todo)) * np.maximum(la - 2, 1)).astype(np.int64))
         sb = np.minimum(lb, 2 + (rng.random(len(todo)) * np.maximum(lb - 2, 1)).astype(np.int64))
         total = pa + sb
-        from_a = chars[a[:, None], np.minimum(pos, width - 1)]
-        from_b = chars[
-            b[:, None], np.clip(lb[:, None] - sb[:, None] + pos - pa[:, None], 0, width - 1)
-        ]
-        mat = np.where(pos < pa[:, None], from_a, np.where(pos < total[:, None], from_b, 0))
+        # letters 0..pa-1 of A, then letters lb-sb.. of B at positions pa..total-1: B's row
+        # shifted by pa-(lb-sb) is a window of its zero-padded row (whole-row takes and one
+        # window per row: much faster than 2-D fancy indexing)
+        from_a = chars.take(a, axis=0)[:, :_RARE_MAX]  # width >= _RARE_MAX
+        shift = np.clip(lb - sb - pa, -_RARE_MAX, width) + _RARE_MAX
+        windows = np.lib.stride_tricks.sliding_window_view(
+            table.padded.take(b, axis=0), _RARE_MAX, axis=1
+        )
+        from_b = windows[np.arange(len(todo)), shift]
+        in_a = below.take(np.minimum(pa, _RARE_MAX), axis=0)
+        in_name = below.take(np.minimum(total, _RARE_MAX), axis=0)
+        mat = np.where(in_a, from_a, np.where(in_name, from_b, 0))
         out[todo] = mat
         keys[todo] = _pack(mat)
-        hit = np.searchsorted(listed_keys, keys[todo])
-        listed = listed_keys[np.minimum(hit, len(listed_keys) - 1)] == keys[todo]
+        listed = table.listed_keys.get_indexer(keys[todo]) >= 0
         bad = pd.Series(keys).duplicated().to_numpy()
         bad[todo] |= (total < _RARE_MIN) | (total > _RARE_MAX) | listed
         todo = np.flatnonzero(bad)
@@ -433,13 +474,18 @@ def _first_name_sampler(g: int, s: int, d: int) -> _Sampler:
     return _Sampler(w_group[g] * sex_cohort[s, d])
 
 
-def _draw_first_names(cats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Listed first names for people of the given (group, sex, decade) categories."""
+def _draw_first_names(
+    cats: np.ndarray, rng: np.random.Generator, samplers: dict[int, _Sampler]
+) -> np.ndarray:
+    """Listed first names for people of the given (group, sex, decade) categories; ``samplers``
+    caches the samplers by category (building one costs more than thousands of draws)."""
     nd = len(_cohort_ratios()[0])
     out = np.empty(len(cats), dtype=np.int64)
     for c, idx in _by_category(cats, len(N.GROUPS) * 2 * nd):
-        g, rem = divmod(c, 2 * nd)
-        out[idx] = _first_name_sampler(g, *divmod(rem, nd)).draw(rng, len(idx))
+        if c not in samplers:
+            g, rem = divmod(c, 2 * nd)
+            samplers[c] = _first_name_sampler(g, *divmod(rem, nd))
+        out[idx] = samplers[c].draw(rng, len(idx))
     return out
 
 
@@ -460,17 +506,8 @@ def _years_before(ref: dt.date, years: int) -> int:
     return (d - dt.date(1970, 1, 1)).days
 
 
-# ----------------------------------------------------------------------------- main
-def generate_population(cfg: PopulationConfig, seed: int) -> Population:
-    """Generate ``cfg.size`` people in households with addresses, names, sex, dob and group.
-
-    Deterministic: the same (cfg, seed) gives an identical result; each component uses its own
-    random stream so adding a component never changes the others.
-    """
-    n = cfg.size
-
-    # --- households: sizes until exactly n people (the last household is truncated)
-    rng = stream(seed, "population", "households")
+def _household_sizes(cfg: PopulationConfig, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Household sizes drawn until exactly ``n`` people (the last household is truncated)."""
     shares = np.asarray(cfg.household_size_shares, dtype=np.float64)
     size_vals = np.array([1, 2, 3, 4, 5, 6, *_SIZE_7PLUS])
     size_p = np.concatenate([shares[:6], shares[6] * np.asarray(_SIZE_7PLUS_W)])
@@ -486,6 +523,121 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     n_hh = int(np.searchsorted(ends, n)) + 1
     sizes = sizes[:n_hh].copy()
     sizes[-1] -= int(ends[n_hh - 1]) - n
+    return sizes
+
+
+# ----------------------------------------------------------------------------- blocks
+#: People per generation block. A population larger than this is generated block by block, each
+#: block from its own random streams (see :func:`block_layout`); a module constant so that tests
+#: can use small blocks.
+BLOCK_SIZE = 2**20
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """How a population is cut into generation blocks (contiguous ranges of person ids).
+
+    ``people[b]`` / ``households[b]``: people and households (= dwellings, = addresses) of block
+    ``b``; ``zips[b]``: the block's own ZIP codes as (state index, code). ``households`` and
+    ``zips`` are None for a population of one block: its ids start at 0 and it draws its ZIP
+    codes as a small population always has.
+    """
+
+    people: np.ndarray
+    households: np.ndarray | None
+    zips: tuple[tuple[np.ndarray, np.ndarray], ...] | None
+
+    @property
+    def n_blocks(self) -> int:
+        """Number of blocks."""
+        return len(self.people)
+
+    def person_start(self, b: int) -> int:
+        """person_id of the first person of block ``b``."""
+        return int(self.people[:b].sum())
+
+    def household_start(self, b: int) -> int:
+        """household_id (and address_id) of the first household of block ``b``."""
+        return 0 if b == 0 else int(self.households[:b].sum())
+
+    def key(self, b: int) -> tuple[str, ...]:
+        """Names inserted in block ``b``'s random streams: none for a one-block population (so
+        every small population is what it was before blocks existed)."""
+        return block_key(self.n_blocks, b)
+
+
+def block_key(n_blocks: int, b: int) -> tuple[str, ...]:
+    """Stream-name key of block ``b`` of ``n_blocks``: ``()`` for a single block, else
+    ``("block", str(b))``."""
+    return () if n_blocks == 1 else ("block", str(b))
+
+
+def block_sizes(size: int) -> np.ndarray:
+    """People in each block of a population of ``size``: ``ceil(size / BLOCK_SIZE)`` blocks of
+    equal sizes (up to one person)."""
+    k = -(-size // BLOCK_SIZE)
+    return np.full(k, size // k, dtype=np.int64) + (np.arange(k) < size % k)
+
+
+def block_layout(cfg: PopulationConfig, seed: int) -> BlockLayout:
+    """The blocks of the population ``(cfg, seed)``: sizes, household counts (from each block's
+    household stream: cheap) and, for several blocks, disjoint ZIP codes per block."""
+    people = block_sizes(cfg.size)
+    if len(people) == 1:
+        return BlockLayout(people, None, None)
+    households = np.array(
+        [
+            len(_household_sizes(cfg, n, stream(seed, "population", "block", str(b), "households")))
+            for b, n in enumerate(people.tolist())
+        ]
+    )
+    # as build_addresses counts them, from the block's mean household size
+    counts = np.array(
+        [
+            zip_count(h, n / h, cfg.people_per_zip)
+            for n, h in zip(people.tolist(), households.tolist(), strict=True)
+        ]
+    )
+    return BlockLayout(people, households, tuple(block_zip_codes(counts, seed)))
+
+
+# ----------------------------------------------------------------------------- main
+def generate_population(cfg: PopulationConfig, seed: int) -> Population:
+    """Generate ``cfg.size`` people in households with addresses, names, sex, dob and group.
+
+    Deterministic: the same (cfg, seed) gives an identical result; each component uses its own
+    random stream so adding a component never changes the others. A population of more than
+    ``BLOCK_SIZE`` people is the concatenation of its blocks (:func:`generate_block`); big
+    populations are better generated block by block (``synthetic.shards``).
+    """
+    layout = block_layout(cfg, seed)
+    if layout.n_blocks == 1:
+        return generate_block(cfg, seed, 0, layout)
+    blocks = [generate_block(cfg, seed, b, layout) for b in range(layout.n_blocks)]
+    return Population(
+        people=pd.concat([p.people for p in blocks], ignore_index=True),
+        addresses=pd.concat([p.addresses for p in blocks], ignore_index=True),
+    )
+
+
+def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout) -> Population:
+    """Block ``b`` of the population ``(cfg, seed)`` (``layout`` = :func:`block_layout`).
+
+    A block is a population of its own: its households, addresses, ZIP codes and moves stay
+    within it (an assumption: moves between blocks are not modelled; a block holds ~1M people of
+    every state), and its invented rare names are unique within it. Its ids are global:
+    ``person_id`` from ``layout.person_start(b)``, ``household_id``, ``address_id`` and
+    ``previous_address_id`` from ``layout.household_start(b)``; ``twin_id`` and ``namesake_id``
+    are person ids. Its random streams are keyed by the block (``layout.key(b)``).
+    """
+    n = int(layout.people[b])
+    bkey = layout.key(b)
+    person0, hh0 = layout.person_start(b), layout.household_start(b)
+
+    # --- households: sizes until exactly n people (the last household is truncated)
+    rng = stream(seed, "population", *bkey, "households")
+    sizes = _household_sizes(cfg, n, rng)
+    n_hh = len(sizes)
     hh, pos = _segments(sizes)
     hh_start = np.cumsum(sizes) - sizes  # person index of each householder
 
@@ -499,14 +651,14 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     partner_idx = np.where(has_partner, hh_start + 1, -1)  # partner is always at position 1
 
     # --- sex
-    rng = stream(seed, "population", "sex")
+    rng = stream(seed, "population", *bkey, "sex")
     male = rng.random(n) < 0.5  # householders, children and others: 50/50 (assumption)
     hh_male = male[hh_start]
     flip = rng.random(n) >= cfg.same_sex_partner
     male[is_partner] = np.where(flip, ~hh_male[hh], hh_male[hh])[is_partner]
 
     # --- ages (drawn only for the people who need them)
-    rng = stream(seed, "population", "ages")
+    rng = stream(seed, "population", *bkey, "ages")
     s_hh, s_parent, s_any, s_gap = _age_samplers()
     age = np.empty(n, dtype=np.int64)
     hh_age = s_hh.draw(rng, n_hh)
@@ -529,7 +681,7 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     age[i_other] = s_any.draw(rng, len(i_other))  # relatives, roomers: any age
     # Twins: a child paired with the household's previous child (same age here, same dob below).
     # cfg.twin_share of children are twins, i.e. twin_share / 2 x children pairs; no triplets.
-    rng_t = stream(seed, "population", "twin_pairs")
+    rng_t = stream(seed, "population", *bkey, "twin_pairs")
     after_child = np.zeros(n, dtype=bool)
     after_child[1:] = is_child[:-1] & (hh[1:] == hh[:-1])
     cand = np.flatnonzero(is_child & after_child)
@@ -552,7 +704,7 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     birth_year = day_year[dob_code]
 
     # --- groups
-    rng = stream(seed, "population", "groups")
+    rng = stream(seed, "population", *bkey, "groups")
     group = _Sampler(N.group_shares()).draw(rng, n)  # by population share, unless inherited:
     hh_group = group[hh_start][hh]
     same = rng.random(n) < np.where(is_partner, cfg.partner_same_group, cfg.member_same_group)
@@ -562,7 +714,7 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     # invented rare names, then hyphenated married names. Own draws (birth surnames, surnames
     # reverted after a divorce, maternal second surnames) are made in one batch, so invented
     # names are unique overall. Then couples and children take surnames from each other.
-    rng = stream(seed, "population", "surnames")
+    rng = stream(seed, "population", *bkey, "surnames")
     s_listed, s_blend, listed = _surname_tables()
     u = rng.random(n)
     child_other_name = is_child & (u >= cfg.child_takes_surname)
@@ -643,7 +795,7 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     spouse[i_p] = sur[hh_start[hh[i_p]]]
     spouse[hh_start[has_partner]] = sur[partner_idx[has_partner]]
     vocab_na = np.append(vocab, None)  # code -1 -> None
-    last_name = vocab[sur]
+    last_name = vocab.take(sur)
     surname_rare = sur >= len(listed)
     surname_rare &= sur < len(listed) + len(rare_names)
 
@@ -653,14 +805,19 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     d_idx = np.clip(np.searchsorted(decades, birth_year // 10 * 10), 0, len(decades) - 1)
     nd = len(decades)
     cat = (group * 2 + male) * nd + d_idx
-    rng_f = stream(seed, "population", "first_names")
-    rng_m = stream(seed, "population", "middle_names")
+    rng_f = stream(seed, "population", *bkey, "first_names")
+    rng_m = stream(seed, "population", *bkey, "middle_names")
     first = np.empty(n, dtype=np.int64)
     middle = np.empty(n, dtype=np.int64)
+    # samplers of the children's categories, kept for the siblings' redraws below
+    kid_samplers: dict[int, _Sampler] = {}
+    kid_cat = np.bincount(cat[is_child], minlength=len(N.GROUPS) * 2 * nd) > 0
     for c, idx in _by_category(cat, len(N.GROUPS) * 2 * nd):  # <= 6 x 2 x 15 categories
         g, rem = divmod(c, 2 * nd)
         s, d = divmod(rem, nd)
         sampler = _first_name_sampler(g, s, d)
+        if kid_cat[c]:
+            kid_samplers[c] = sampler
         f = sampler.draw(rng_f, len(idx))
         m = sampler.draw(rng_m, len(idx))
         for _ in range(3):  # middle name differs from the first name where possible
@@ -670,17 +827,17 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
             m[eq] = sampler.draw(rng_m, int(eq.sum()))
         first[idx], middle[idx] = f, m
     fnames, _, _ = N.first_name_arrays()
-    rng_r = stream(seed, "population", "first_names_rare")
+    rng_r = stream(seed, "population", *bkey, "first_names_rare")
     first_rare = rng_r.random(n) < N.rare_first_name_prob()[group]
     i_fr = np.flatnonzero(first_rare)
     rare_first = _synthesize_rare(group[i_fr] * 2 + male[i_fr], rng_r, _first_name_blend())
     first[i_fr] = len(fnames) + np.arange(len(i_fr))
     fvocab = np.concatenate([fnames, rare_first])
-    no_middle = stream(seed, "population", "middle_absent").random(n) < cfg.no_middle_name
+    no_middle = stream(seed, "population", *bkey, "middle_absent").random(n) < cfg.no_middle_name
     middle[no_middle] = -1
 
     # --- siblings (twins included) get different first names: parents do not reuse one
-    rng = stream(seed, "population", "twins")
+    rng = stream(seed, "population", *bkey, "twins")
     i_kid = np.flatnonzero(is_child)
     for _ in range(5):
         key = hh[i_kid] * np.int64(len(fvocab)) + first[i_kid]
@@ -688,10 +845,10 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
         if not dup.any():
             break
         j = i_kid[dup]
-        first[j] = _draw_first_names(cat[j], rng)
+        first[j] = _draw_first_names(cat[j], rng, kid_samplers)
 
     # --- Jr/Sr: a son named after his father (first and middle name), both at one address
-    rng = stream(seed, "population", "juniors")
+    rng = stream(seed, "population", *bkey, "juniors")
     father = hh_start[hh]
     son = is_child & male & hh_male[hh] & (sur == sur[father]) & (twin_of < 0)
     son &= rng.random(n) < cfg.junior_share
@@ -704,53 +861,68 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     suffix = np.full(n, None, dtype=object)
     suffix[son_idx], suffix[dad_idx] = "JR", "SR"
 
-    middle_name = np.append(fvocab, None)[middle]
+    middle_name = np.append(fvocab, None).take(middle)  # code -1 -> None
 
     # --- addresses: one dwelling per household, assigned in random order
-    addresses = build_addresses(n_hh, cfg.people_per_zip, seed, people_per_household=n / n_hh)
-    hh_addr = stream(seed, "population", "address_assignment").permutation(n_hh)
+    codes = address_codes(
+        n_hh,
+        cfg.people_per_zip,
+        seed,
+        people_per_household=n / n_hh,
+        stream_key=bkey,
+        zips=None if layout.zips is None else layout.zips[b],
+    )
+    addresses = address_frame(codes, hh0)
+    hh_addr = stream(seed, "population", *bkey, "address_assignment").permutation(n_hh)
     addr = hh_addr[hh]
     # Movers: the household's address before its last move (within the period; see mover_share)
-    rng = stream(seed, "population", "moves")
+    rng = stream(seed, "population", *bkey, "moves")
     moved = rng.random(n_hh) < cfg.mover_share
     prev_addr = np.full(n_hh, -1, dtype=np.int64)
-    prev_addr[moved] = previous_addresses(
+    prev_addr[moved] = hh0 + previous_addresses(
         addresses["zip"].to_numpy(dtype=object), hh_addr[moved], cfg.move_same_zip, rng
     )
     # Mailing addresses: some households receive mail at a post-office box.
-    rng = stream(seed, "population", "po_boxes")
+    rng = stream(seed, "population", *bkey, "po_boxes")
     boxes = rng.random(n_hh) < cfg.po_box_share
     box_no = rng.integers(1, 10_000, n_hh)
     box_vocab = np.array([f"PO BOX {i}" for i in range(10_000)] + [None], dtype=object)
     hh_box = box_vocab[np.where(boxes, box_no, -1)]
 
+    if person0:  # global ids of a later block
+        twin_of[twin_of >= 0] += person0
+        namesake[namesake >= 0] += person0
     cols: dict[str, np.ndarray] = {
-        "person_id": np.arange(n, dtype=np.int64),
-        "household_id": hh.astype(np.int64),
-        "relationship": np.array(RELATIONSHIPS, dtype=object)[rel],
-        "sex": np.array(SEXES, dtype=object)[male.astype(np.int8)],
-        "dob": day_str[dob_code],
+        "person_id": np.arange(person0, person0 + n, dtype=np.int64),
+        "household_id": hh0 + hh.astype(np.int64),
+        # ndarray.take: the fastest gather of objects (vocabulary[codes])
+        "relationship": np.array(RELATIONSHIPS, dtype=object).take(rel),
+        "sex": np.array(SEXES, dtype=object).take(male.view(np.int8)),
+        "dob": day_str.take(dob_code),
         "age": age.astype(np.int16),
-        "group": np.array(N.GROUPS, dtype=object)[group],
-        "first_name": fvocab[first],
+        "group": np.array(N.GROUPS, dtype=object).take(group),
+        "first_name": fvocab.take(first),
         "middle_name": middle_name,
         "last_name": last_name,
-        "second_surname": vocab_na[second],
+        "second_surname": vocab_na.take(second),
         "suffix": suffix,
         "surname_rare": surname_rare,
         "first_name_rare": first >= len(fnames),  # not first_rare: twins, juniors changed
-        "previous_surname": vocab_na[previous],
-        "spouse_surname": vocab_na[spouse],
+        "previous_surname": vocab_na.take(previous),
+        "spouse_surname": vocab_na.take(spouse),
         "twin_id": twin_of,
         "namesake_id": namesake,
-        "address_id": addr.astype(np.int64),
+        "address_id": hh0 + addr.astype(np.int64),
         "previous_address_id": prev_addr[hh],
-        "po_box": np.repeat(hh_box, sizes),
+        "po_box": hh_box.take(hh),
     }
+    person_code: dict[int, np.ndarray] = {}  # city, state and zip share the ZIP's code
     for f in _ADDRESS_FIELDS:
-        # members of a household are consecutive rows: gather per household, then repeat
-        # (a sequential copy, much cheaper than a random per-person gather of objects)
-        cols[f] = np.repeat(addresses[f].to_numpy()[hh_addr], sizes)
+        vocab, code = codes[f]
+        if id(code) not in person_code:
+            person_code[id(code)] = code.take(addr)
+        # small codes first, strings last: ndarray.take is the fastest gather of objects
+        cols[f] = vocab.take(person_code[id(code)])
     # copy=False: no block consolidation (stacking 13 object columns would double the run time)
     people = pd.DataFrame(cols, columns=list(PEOPLE_COLUMNS), copy=False)
     return Population(people=people, addresses=addresses)

@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,15 @@ from synthetic.noise import (
     required_attributes,
     validate_noise_spec,
 )
-from synthetic.population import Population, PopulationConfig, generate_population
+from synthetic.population import PEOPLE_COLUMNS as POPULATION_COLUMNS
+from synthetic.population import (
+    Population,
+    PopulationConfig,
+    block_key,
+    block_layout,
+    block_sizes,
+    generate_block,
+)
 from synthetic.rng import stream
 from synthetic.safe_csv import write_csv
 
@@ -107,6 +115,9 @@ class ScenarioConfig:
     replicates: int = 1
     #: Whether `linkrisk publish` also projects the scenario to real scale (`linkrisk project`).
     project: bool = False
+    #: Register records per parquet shard for a big-file scenario, generated block by block into
+    #: shards (``synthetic.shards``) rather than in memory; None: an in-memory scenario.
+    shard_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +161,9 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
     """Validate the data sections of a scenario mapping (as parsed from TOML)."""
     meta = table(data, "scenario", where)
     check_keys(
-        meta, ("name", "description", "seed", "replicates", "project"), join(where, "scenario")
+        meta,
+        ("name", "description", "seed", "replicates", "project", "shard_size"),
+        join(where, "scenario"),
     )
     scenario_name = identifier(
         meta, "name", join(where, "scenario"), "it names the results directory"
@@ -183,6 +196,9 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
         noise=validate_noise_spec(table(qry, "noise", w, required=False), join(w, "noise")),
     )
     project = like(meta.get("project", False), False, join(join(where, "scenario"), "project"))
+    shard_size = None
+    if "shard_size" in meta:
+        shard_size = int(number(meta, "shard_size", join(where, "scenario"), lo=1, integer=True))
     if query.size > population.size:
         raise ConfigError(
             join(w, "size"),
@@ -190,7 +206,15 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
             "(population.size); raise population.size or lower query.size",
         )
     return ScenarioConfig(
-        scenario_name, description, seed, population, register, query, replicates, project
+        scenario_name,
+        description,
+        seed,
+        population,
+        register,
+        query,
+        replicates,
+        project,
+        shard_size,
     )
 
 
@@ -263,66 +287,260 @@ def config_hash(data: Mapping[str, Any]) -> str:
 
 
 def build_task(cfg: ScenarioConfig, seed: int, population: Population | None = None) -> LinkageTask:
-    """Generate the population (unless given) and draw both agency files and the truth."""
-    pop = population if population is not None else generate_population(cfg.population, seed)
-    people = pop.people
-    ages = people["age"].to_numpy()
+    """Generate the population (unless given) and draw both agency files and the truth.
 
-    # Register: each adult present independently with probability `coverage`.
-    eligible = np.flatnonzero(ages >= cfg.register.min_age)
-    in_reg = stream(seed, "register", "coverage").random(eligible.size) < cfg.register.coverage
-    reg_people = eligible[in_reg]
-    reg_people = reg_people[stream(seed, "register", "order").permutation(reg_people.size)]
-
-    # Query list: a share drawn from register members, the rest from people not in the register.
-    q_eligible = ages >= cfg.query.min_age
-    present = np.zeros(len(people), dtype=bool)
-    present[reg_people] = True
-    n_in = round(cfg.query.size * cfg.query.share_in_register)
-    groups = people["group"].to_numpy()
-    picked_in = _weighted_sample(
-        np.flatnonzero(q_eligible & present),
-        n_in,
-        groups,
-        cfg.query.group_mix,
-        stream(seed, "query", "in"),
-        "in the register",
-    )
-    picked_out = _weighted_sample(
-        np.flatnonzero(q_eligible & ~present),
-        cfg.query.size - n_in,
-        groups,
-        cfg.query.group_mix,
-        stream(seed, "query", "out"),
-        "outside the register",
-    )
-    q_people = np.concatenate([picked_in, picked_out])
-    q_people = q_people[stream(seed, "query", "order").permutation(q_people.size)]
-
-    query, q_log = _record(pop, q_people, "Q", cfg.query.noise, seed, "query")
-    register, r_log = _record(pop, reg_people, "R", cfg.register.noise, seed, "register")
-
-    reg_row_of = np.full(len(people), -1, dtype=np.int64)
-    reg_row_of[reg_people] = np.arange(reg_people.size)
-    q_reg = reg_row_of[q_people]
-    has = q_reg >= 0
-    truth = pd.DataFrame(
-        {"query_row": np.flatnonzero(has).astype(np.int64), "register_row": q_reg[has]}
-    )
-
-    query_people = _people(people, q_people)
-    query_people["in_register"] = has
+    The draws run over the population's generation blocks (:class:`TaskDraw`), exactly as
+    ``synthetic.shards.write_sharded_task`` runs them: a population of one block (up to
+    ``BLOCK_SIZE`` people) gives the task it always gave, a bigger one the sharded task.
+    """
+    if population is None:
+        layout = block_layout(cfg.population, seed)
+        n_people = cfg.population.size
+        blocks: Iterable[Population] = (
+            generate_block(cfg.population, seed, b, layout) for b in range(layout.n_blocks)
+        )
+    else:
+        n_people = len(population.people)
+        blocks = split_blocks(population)
+    draw = TaskDraw(cfg, seed, n_people)
+    parts = [draw.add_block(pop) for pop in blocks]
+    q = draw.query_part()
+    register = _concat([p.records for p in parts])
     noise_log = pd.concat(
-        [q_log.assign(side="query"), r_log.assign(side="register")], ignore_index=True
+        [q.log.assign(side="query"), _concat([p.log for p in parts]).assign(side="register")],
+        ignore_index=True,
     )[["side", "row", "field", "noise"]]
     return LinkageTask(
-        query=query,
+        query=q.records,
         register=register,
-        truth=truth,
-        query_people=query_people,
-        register_people=_people(people, reg_people),
+        truth=q.truth,
+        query_people=q.people,
+        register_people=_concat([p.people for p in parts]),
         noise_log=noise_log,
     )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def split_blocks(population: Population) -> Iterator[Population]:
+    """The generation blocks of a population made by ``generate_population``: consecutive
+    people, each block with the addresses its people live at. One block: the population."""
+    people, addresses = population.people, population.addresses
+    sizes = block_sizes(len(people))
+    if len(sizes) == 1:
+        yield population
+        return
+    ids = addresses["address_id"].to_numpy()
+    lo = 0
+    for n in sizes.tolist():
+        block = people.iloc[lo : lo + n].reset_index(drop=True)
+        lo += n
+        at = block["address_id"].to_numpy()  # a block's people occupy all of its addresses
+        a0, a1 = np.searchsorted(ids, [at.min(), at.max()])
+        yield Population(block, addresses.iloc[a0 : a1 + 1].reset_index(drop=True))
+
+
+def record_id_width(n_people: int) -> int:
+    """Digits of the zero-padded register record ids (at least 7): enough for any register of
+    ``n_people`` people, so that every block knows them before the next blocks are drawn."""
+    return max(7, len(str(n_people)))
+
+
+@dataclass(frozen=True)
+class TaskPart:
+    """Part of a task: records (``record_id`` + :data:`RECORD_FIELDS`), the people recorded
+    (:data:`PEOPLE_COLUMNS`; the query's also ``in_register``), the noise log (``row``, ``field``,
+    ``noise``; ``row`` is the global row of the side) and, for the query, the truth
+    (``query_row``, ``register_row``; global register rows)."""
+
+    records: pd.DataFrame
+    people: pd.DataFrame
+    log: pd.DataFrame
+    truth: pd.DataFrame | None = None
+
+
+class TaskDraw:
+    """Draws a scenario's task block by block over the population's generation blocks, never
+    holding more than one block's register.
+
+    :meth:`add_block` takes the blocks in order and returns each block's register part: its
+    adults are in the register with probability ``register.coverage`` (block-keyed streams), in
+    a random order within the block (the register is block-major), recorded with the register's
+    noise (streams keyed by the block too; block 0 of a one-block population uses the streams it
+    always used). It also keeps the block's query candidates. :meth:`query_part` then draws the
+    query list: the same global weighted sample as on the whole population, from each block's
+    Efraimidis-Spirakis exponentials (so it does not depend on how blocks are grouped), and
+    records it with the query's noise (address pool: all blocks' addresses).
+    """
+
+    def __init__(self, cfg: ScenarioConfig, seed: int, n_people: int) -> None:
+        self.cfg, self.seed = cfg, seed
+        self.n_blocks = len(block_sizes(n_people))
+        self.width = record_id_width(n_people)
+        self.blocks_seen = 0
+        self.people_seen = 0
+        self.register_rows = 0
+        n_in = round(cfg.query.size * cfg.query.share_in_register)
+        self.pools = {
+            "in": _Pool(n_in, "in the register"),
+            "out": _Pool(cfg.query.size - n_in, "outside the register"),
+        }
+        self.addresses: list[pd.DataFrame] = []
+
+    def add_block(self, pop: Population) -> TaskPart:
+        """Draw the next block's register part and keep its query candidates."""
+        cfg, seed = self.cfg, self.seed
+        key = block_key(self.n_blocks, self.blocks_seen)
+        people = pop.people
+        ages = people["age"].to_numpy()
+        eligible = np.flatnonzero(ages >= cfg.register.min_age)
+        coverage = stream(seed, "register", *key, "coverage").random(eligible.size)
+        reg_people = eligible[coverage < cfg.register.coverage]
+        order = stream(seed, "register", *key, "order").permutation(reg_people.size)
+        reg_people = reg_people[order]
+        first = self.register_rows
+        side = "/".join(("register", *key))  # the register's noise streams, keyed by the block
+        records, log = _record(
+            pop, reg_people, "R", cfg.register.noise, seed, side, first=first, width=self.width
+        )
+        log["row"] += first
+        reg_row = np.full(len(people), -1, dtype=np.int64)
+        reg_row[reg_people] = first + np.arange(reg_people.size)
+        hh_size = _household_size(people)
+
+        q_ok = ages >= cfg.query.min_age
+        codes = pd.Index(GROUPS).get_indexer(people["group"].to_numpy())
+        codes[codes < 0] = len(GROUPS)  # a group outside GROUPS: weight 1, as unmixed
+
+        def frame_of(rows: np.ndarray) -> pd.DataFrame:
+            out = _take(people, rows, POPULATION_COLUMNS)
+            out["household_size"] = hh_size[rows]
+            out["_register_row"] = reg_row[rows]
+            return out
+
+        for which, mask in (("in", q_ok & (reg_row >= 0)), ("out", q_ok & (reg_row < 0))):
+            pool = self.pools[which]
+            rows = np.flatnonzero(mask)
+            pool.counts += np.bincount(codes[rows], minlength=len(GROUPS) + 1)
+            if pool.k == 0:
+                continue
+            exp = stream(seed, "query", *key, which).exponential(size=rows.size)
+            cls = codes[rows] if cfg.query.group_mix is not None else np.zeros(rows.size, int)
+            keep = _smallest_by_class(exp, cls, pool.k)
+            pool.add(exp[keep], cls[keep], codes[rows[keep]], frame_of(rows[keep]))
+
+        self.addresses.append(pop.addresses)
+        self.blocks_seen += 1
+        self.people_seen += len(people)
+        self.register_rows += reg_people.size
+        return TaskPart(records, _people(people, reg_people, hh_size), log)
+
+    def query_part(self) -> TaskPart:
+        """Draw and record the query list (after the last block), with the truth."""
+        cfg = self.cfg
+        if self.blocks_seen != self.n_blocks:
+            raise ValueError(f"{self.blocks_seen} blocks added of {self.n_blocks}")
+        chosen = [pool.choose(cfg.query.group_mix) for pool in self.pools.values()]
+        frame = pd.concat([c for c in chosen if c is not None], ignore_index=True)
+        frame = frame.iloc[stream(self.seed, "query", "order").permutation(len(frame))]
+        frame = frame.reset_index(drop=True)
+        addresses = _concat(self.addresses)
+        query, log = _record(
+            Population(frame, addresses),
+            np.arange(len(frame)),
+            "Q",
+            cfg.query.noise,
+            self.seed,
+            "query",
+        )
+        q_reg = frame["_register_row"].to_numpy()
+        has = q_reg >= 0
+        truth = pd.DataFrame(
+            {"query_row": np.flatnonzero(has).astype(np.int64), "register_row": q_reg[has]}
+        )
+        people = frame[list(PEOPLE_COLUMNS)].copy()
+        people["in_register"] = has
+        return TaskPart(query, people, log, truth)
+
+
+class _Pool:
+    """Query candidates from one pool (people in, or not in, the register) over the blocks seen.
+
+    Efraimidis-Spirakis sampling keeps the ``k`` smallest keys exponential / weight, and the
+    weight depends only on the group (through the group's share of the whole pool, known after
+    the last block): so only the ``k`` smallest exponentials of each group (of the whole pool
+    without a group mix) can be chosen, and only those are kept.
+    """
+
+    def __init__(self, k: int, what: str) -> None:
+        self.k, self.what = k, what
+        self.counts = np.zeros(len(GROUPS) + 1, dtype=np.int64)  # pool members by group code
+        self.exp = np.zeros(0)
+        self.cls = np.zeros(0, dtype=np.int64)  # class: group code, or 0 without a mix
+        self.code = np.zeros(0, dtype=np.int64)  # group code
+        self.frame: pd.DataFrame | None = None  # their attributes, in the same order
+
+    def add(self, exp: np.ndarray, cls: np.ndarray, code: np.ndarray, frame: pd.DataFrame) -> None:
+        """Add a block's candidates (kept in block order) and drop those that can no longer be
+        chosen."""
+        if self.frame is not None:
+            exp = np.concatenate([self.exp, exp])
+            cls = np.concatenate([self.cls, cls])
+            code = np.concatenate([self.code, code])
+            frame = pd.concat([self.frame, frame], ignore_index=True)
+        keep = _smallest_by_class(exp, cls, self.k)
+        self.exp, self.cls, self.code = exp[keep], cls[keep], code[keep]
+        self.frame = frame if len(keep) == len(frame) else frame.iloc[keep].reset_index(drop=True)
+
+    def choose(self, mix: Mapping[str, float] | None) -> pd.DataFrame | None:
+        """The attributes of the ``k`` people drawn (None if none), in population order: the
+        ``k`` smallest keys exponential / weight of the whole pool, with the group weights
+        ``share / (group's share of the pool)`` that re-weight the pool to ``mix``."""
+        k, what, size = self.k, self.what, int(self.counts.sum())
+        if k > size:
+            raise ConfigError(
+                "query.size",
+                f"needs {k} people {what} but the population has only {size} eligible; "
+                "raise population.size or lower query.size",
+            )
+        if k == 0:
+            return None
+        weight = np.ones(len(self.counts))
+        if mix is not None:
+            for g, share in mix.items():
+                c = GROUPS.index(g)
+                if self.counts[c]:
+                    weight[c] = share / (self.counts[c] / size)
+                elif share > 0:
+                    raise ConfigError(
+                        "query.group_mix", f"group {g!r} has no eligible people {what}"
+                    )
+        if (n_pos := int(self.counts[weight > 0].sum())) < k:
+            raise ConfigError(
+                "query.group_mix",
+                f"needs {k} people {what} but only {n_pos} eligible people have a group with "
+                "non-zero weight; raise population.size or lower query.size",
+            )
+        assert self.frame is not None
+        with np.errstate(divide="ignore"):
+            keys = self.exp / weight[self.code]
+        chosen = np.argpartition(keys, k - 1)[:k] if k < size else np.arange(len(keys))
+        return self.frame.iloc[np.sort(chosen)]  # candidates are in population order
+
+
+def _smallest_by_class(values: np.ndarray, cls: np.ndarray, k: int) -> np.ndarray:
+    """Positions (ascending) of the ``k`` smallest ``values`` of each class."""
+    if len(values) <= k:
+        return np.arange(len(values))
+    keep = []
+    for c in np.unique(cls):
+        idx = np.flatnonzero(cls == c)
+        if len(idx) > k:
+            idx = idx[np.argpartition(values[idx], k - 1)[:k]]
+        keep.append(idx)
+    return np.sort(np.concatenate(keep))
 
 
 def _take(frame: pd.DataFrame, rows: np.ndarray, columns: Any) -> pd.DataFrame:
@@ -331,11 +549,17 @@ def _take(frame: pd.DataFrame, rows: np.ndarray, columns: Any) -> pd.DataFrame:
     return pd.DataFrame({c: frame[c].to_numpy()[rows] for c in columns}, copy=False)
 
 
-def _people(people: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+def _people(people: pd.DataFrame, rows: np.ndarray, household_size: np.ndarray) -> pd.DataFrame:
     out = _take(people, rows, [c for c in PEOPLE_COLUMNS if c != "household_size"])
-    hh = people["household_id"].to_numpy()
-    out["household_size"] = np.bincount(hh)[hh[rows]].astype(np.int16)  # people at the address
+    out["household_size"] = household_size[rows]
     return out
+
+
+def _household_size(people: pd.DataFrame) -> np.ndarray:
+    """People at each person's address (households never cross blocks)."""
+    hh = people["household_id"].to_numpy()
+    hh = hh - hh.min()
+    return np.bincount(hh)[hh].astype(np.int16)
 
 
 def _record(
@@ -345,11 +569,15 @@ def _record(
     noise: Mapping[str, NoiseSetting],
     seed: int,
     side: str,
+    *,
+    first: int = 0,
+    width: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One agency's recording of the chosen people: its own ids, its own noise.
 
     Before noise, a record holds the person's name as on their documents: a compound surname in
-    full ("GARCIA LOPEZ"), the suffix if any.
+    full ("GARCIA LOPEZ"), the suffix if any. Record ids number the rows from ``first``,
+    zero-padded to ``width`` digits (default: enough for ``rows``, at least 7).
     """
     records = _take(pop.people, rows, RECORD_FIELDS)
     second = pop.people["second_surname"].to_numpy(dtype=object)[rows]
@@ -360,53 +588,10 @@ def _record(
     people = _take(pop.people, rows, sorted(required_attributes(noise)))
     ctx = NoiseContext(addresses=pop.addresses, people=people)
     noised, log = apply_noise(records, noise, seed, side, ctx)
-    width = max(7, len(str(len(rows))))
-    ids = pd.Series(np.arange(len(rows))).astype(str).str.zfill(width)
+    width = max(7, len(str(len(rows)))) if width is None else width
+    ids = pd.Series(np.arange(first, first + len(rows))).astype(str).str.zfill(width)
     noised.insert(0, "record_id", (prefix + ids).to_numpy(dtype=object))
     return noised, log
-
-
-def _weighted_sample(
-    pool: np.ndarray,
-    k: int,
-    groups: np.ndarray,
-    mix: Mapping[str, float] | None,
-    rng: np.random.Generator,
-    what: str,
-) -> np.ndarray:
-    """Draw ``k`` of ``pool`` without replacement, re-weighted so groups follow ``mix``.
-
-    Efraimidis-Spirakis keys (exponential / weight, keep the k smallest): vectorized and exact
-    for weighted sampling without replacement.
-    """
-    if k > pool.size:
-        raise ConfigError(
-            "query.size",
-            f"needs {k} people {what} but the population has only {pool.size} eligible; "
-            "raise population.size or lower query.size",
-        )
-    if k == 0:
-        return pool[:0]
-    weights = np.ones(pool.size)
-    if mix is not None:
-        pool_groups = groups[pool]
-        for g, share in mix.items():
-            in_g = pool_groups == g
-            if in_g.any():
-                weights[in_g] = share / in_g.mean()
-            elif share > 0:
-                raise ConfigError("query.group_mix", f"group {g!r} has no eligible people {what}")
-    if (n_pos := int((weights > 0).sum())) < k:
-        raise ConfigError(
-            "query.group_mix",
-            f"needs {k} people {what} but only {n_pos} eligible people have a group with "
-            "non-zero weight; raise population.size or lower query.size",
-        )
-    keys = rng.exponential(size=pool.size)
-    with np.errstate(divide="ignore"):
-        keys = keys / weights
-    chosen = np.argpartition(keys, k - 1)[:k] if k < pool.size else np.arange(pool.size)
-    return np.sort(pool[chosen])
 
 
 __all__ = [
@@ -416,6 +601,8 @@ __all__ = [
     "QueryConfig",
     "RegisterConfig",
     "ScenarioConfig",
+    "TaskDraw",
+    "TaskPart",
     "build_task",
     "config_hash",
     "effective_parameters",
