@@ -1,0 +1,289 @@
+"""Splink 5 as a registered method (DuckDB engine), the engine option, and Spark's requirements."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import bench.methods.splink as splink_method
+from bench.blocking import Candidates, block, validate_blocking
+from bench.cli import main
+from bench.comparisons import DEFAULT_FIELDS
+from bench.fields import PreparedTask
+from bench.methods import METHODS, Method
+from bench.methods.base import use_engine
+from bench.resolve import resolve
+from synthetic.errors import ConfigError
+from tests.conftest import TINY, clean_task
+
+BLOCKING = validate_blocking(
+    {
+        "passes": [
+            [{"field": "last_name", "compare": "soundex"}, {"field": "zip"}],
+            [{"field": "first_name"}, {"field": "dob"}],
+        ]
+    },
+    "blocking",
+)
+
+
+def _method(**params: object) -> Method:
+    cls = METHODS["splink"]
+    return cls("splink", cls.validate({"u_max_pairs": 100_000, **params}, "m"), "best")
+
+
+@pytest.fixture(scope="module")
+def clean():
+    """A clean task, its candidates, and Splink's scores of them (DuckDB)."""
+    task = clean_task(seed=3)
+    prep = PreparedTask(task, seed=1)
+    cands, _ = block(prep, BLOCKING)
+    return task, prep, cands, _method().score(prep, cands)
+
+
+def _pairs(q: np.ndarray, r: np.ndarray) -> set[tuple[int, int]]:
+    return set(zip(q.tolist(), r.tolist(), strict=True))
+
+
+def test_accepts_exactly_the_true_links_of_clean_data(clean) -> None:
+    task, _, cands, scored = clean
+    assert np.array_equal(scored.query_row, cands.query_row)
+    assert np.array_equal(scored.register_row, cands.register_row)
+    assert scored.score.dtype == np.float32 and np.all((scored.score >= 0) & (scored.score <= 1))
+    truth = _pairs(task.truth.query_row.to_numpy(), task.truth.register_row.to_numpy())
+    accepted = _pairs(scored.query_row[scored.accept], scored.register_row[scored.accept])
+    assert truth <= _pairs(cands.query_row, cands.register_row)  # blocking loses none here
+    assert accepted == truth
+
+
+def test_deterministic_to_the_byte(clean) -> None:
+    _, prep, cands, scored = clean
+    again = _method().score(prep, cands)
+    assert scored.score.tobytes() == again.score.tobytes()
+
+
+def test_agrees_with_fellegi_sunter_on_noisy_data() -> None:
+    """Same fields, levels and training blocks as linkrisk's own FS: mostly the same links."""
+    from bench.config import parse_benchmark
+    from synthetic.scenario import build_task
+    from tests.conftest import read_toml_text
+
+    bench = parse_benchmark(read_toml_text(TINY))
+    task = build_task(bench.scenario, 5)
+    prep = PreparedTask(task, seed=5)
+    cands, _ = block(prep, bench.blocking)
+    fs_cls = METHODS["fellegi-sunter"]
+    fs = fs_cls("fs", fs_cls.validate({"u_sample": 100_000}, "fs"), "best").score(prep, cands)
+    sp = _method().score(prep, cands)
+    links = [resolve(s.query_row, s.register_row, s.score, s.accept, "best") for s in (fs, sp)]
+    both, either = (links[0] & links[1]).sum(), (links[0] | links[1]).sum()
+    assert either > 50 and both / either >= 0.9, (both, either)
+
+
+def test_scores_sharded_parquet_like_one_file(clean, tmp_path: Path) -> None:
+    """score_parquet reads a register split into shards as the same table."""
+    _, prep, cands, scored = clean
+    q, r, pairs = splink_method.write_inputs(prep, sorted(DEFAULT_FIELDS), cands, tmp_path)
+    register = pq.read_table(r)
+    half = register.num_rows // 2
+    shards = [tmp_path / "r0.parquet", tmp_path / "r1.parquet"]
+    pq.write_table(register.slice(0, half), shards[0])
+    pq.write_table(register.slice(half), shards[1])
+    model = splink_method.SplinkModel(
+        fields=DEFAULT_FIELDS,
+        training_blocks=[["first_name", "last_name"], ["dob"]],
+        u_max_pairs=100_000,
+        seed=splink_method.stable_hash("splink:1:splink") % 2**31,
+    )
+    out = splink_method.score_parquet([q], shards, [pairs], model)
+    assert len(out) == len(cands)
+    assert np.array_equal(splink_method._align(cands, out, prep.n_register), scored.score)
+
+
+def test_align_puts_scores_in_candidate_order() -> None:
+    cands = Candidates(np.array([2, 0, 1], dtype=np.int64), np.array([5, 7, 3], dtype=np.int64))
+    out = pd.DataFrame(
+        {"query_row": [0, 2, 9], "register_row": [7, 5, 9], "match_probability": [0.25, 0.5, 1.0]}
+    )
+    # (1, 3) was not returned: score 0; (9, 9) is not a candidate: ignored
+    assert splink_method._align(cands, out, 10).tolist() == [0.5, 0.25, 0.0]
+
+
+def test_term_frequency_adjustments_run(clean) -> None:
+    task, prep, cands, _ = clean
+    scored = _method(term_frequency=True).score(prep, cands)
+    truth = _pairs(task.truth.query_row.to_numpy(), task.truth.register_row.to_numpy())
+    assert _pairs(scored.query_row[scored.accept], scored.register_row[scored.accept]) == truth
+
+
+def test_no_candidates() -> None:
+    task = clean_task(seed=3, n_people=2000, n_query=20)
+    prep = PreparedTask(task, seed=1)
+    empty = np.zeros(0, dtype=np.int64)
+    scored = _method().score(prep, Candidates(empty, empty))
+    assert len(scored.score) == 0 and scored.accept.dtype == bool
+
+
+@pytest.mark.parametrize(
+    ("params", "where", "problem"),
+    [
+        ({"threshold": 1.5}, "m.threshold", "in [0, 1]"),
+        ({"u_max_pairs": 10}, "m.u_max_pairs", "in [1000, inf]"),
+        ({"engine": "numpy"}, "m.engine", "one of duckdb, spark"),
+        ({"term_frequency": "yes"}, "m.term_frequency", "true or false"),
+        ({"fields": {"ssn": "exact"}}, "m.fields.ssn", "unknown field"),
+        (
+            {"training_blocks": [[{"field": "last_name", "compare": "soundex"}]]},
+            "m.training_blocks.passes[0][0].compare",
+            "exact, initial, year",
+        ),
+        (
+            {"training_blocks": [[{"field": "name", "compare": "initial"}]]},
+            "m.training_blocks.passes[0][0].compare",
+            "composite field (name) takes exact keys only",
+        ),
+        ({"session_max_pairs": 0}, "m.session_max_pairs", "in [1000, inf]"),
+        (
+            {"fields": {"dob": "date"}, "training_blocks": [[{"field": "dob"}]]},
+            "m.training_blocks",
+            "'dob' is in every training block",
+        ),
+        (
+            {"training_blocks": [[{"field": "name"}]]},
+            "m.training_blocks",
+            "'first_name' is in every training block",
+        ),
+    ],
+)
+def test_parameter_validation(params: dict, where: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        METHODS["splink"].validate(params, "m")
+    assert exc.value.where == where and problem in exc.value.problem
+
+
+def test_training_block_keys_become_splink_sql() -> None:
+    sessions = splink_method.training_sessions(
+        [[{"field": "name"}], [{"field": "dob", "compare": "year"}]], "t"
+    )
+    assert sessions == [
+        ({"first_name", "last_name"}, ["first_name", "last_name"]),
+        ({"dob"}, ["substr(dob, 1, 4)"]),
+    ]
+
+
+# --- engines ---
+
+
+def test_engines_declared() -> None:
+    assert METHODS["splink"].engines == ("duckdb", "spark")
+    assert METHODS["fellegi-sunter"].engines == ("numpy",)
+
+
+def test_use_engine_sets_only_methods_that_declare_it(monkeypatch) -> None:
+    monkeypatch.setattr(splink_method, "missing_spark_requirement", lambda: None)
+    fs_cls = METHODS["fellegi-sunter"]
+    fs = fs_cls("fs", fs_cls.validate({}, "fs"), "best")
+    sp = _method()
+    use_engine([fs, sp], "spark")
+    assert sp.params["engine"] == "spark" and "engine" not in fs.params
+    with pytest.raises(ConfigError, match="no method of this scenario runs on spark"):
+        use_engine([fs], "spark")
+    with pytest.raises(ConfigError, match=r"unknown engine 'gpu' \(known: duckdb, numpy, spark\)"):
+        use_engine([sp], "gpu")
+
+
+def _no_pyspark(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` raises ImportError
+
+
+def _fake_pyspark_no_java(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", types.ModuleType("pyspark"))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(splink_method.shutil, "which", lambda name: None)
+
+
+def test_spark_without_pyspark_names_the_extra(monkeypatch) -> None:
+    _no_pyspark(monkeypatch)
+    with pytest.raises(ConfigError) as exc:
+        _method(engine="spark")
+    assert exc.value.where == "m.engine"
+    assert 'pip install "linkrisk[spark]"' in exc.value.problem
+
+
+def test_spark_without_java_names_java(monkeypatch) -> None:
+    _fake_pyspark_no_java(monkeypatch)
+    with pytest.raises(ConfigError, match="needs Java 17 or newer: none on PATH and JAVA_HOME"):
+        _method(engine="spark")
+
+
+def test_spark_with_old_java(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", types.ModuleType("pyspark"))
+    java = tmp_path / "bin" / "java"
+    java.parent.mkdir()
+    java.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
+    java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"needs Java 17 or newer; .* is Java 11"):
+        _method(engine="spark")
+
+
+@pytest.mark.parametrize(
+    ("text", "major"),
+    [('java version "1.8.0_292"', 8), ('openjdk version "17.0.15" 2025-04-15', 17), ("?", None)],
+)
+def test_java_major(monkeypatch, text: str, major: int | None) -> None:
+    result = types.SimpleNamespace(stdout="", stderr=text)
+    monkeypatch.setattr(splink_method.subprocess, "run", lambda *a, **k: result)
+    assert splink_method._java_major("java") == major
+
+
+def _scenario(tmp_path: Path, methods: str) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY + methods, encoding="utf-8")
+    return path
+
+
+SPLINK_ONLY = '\n[[methods]]\nname = "splink"\nkind = "splink"\nu_max_pairs = 100000\n'
+
+
+@pytest.mark.parametrize("missing", [_no_pyspark, _fake_pyspark_no_java])
+def test_cli_engine_spark_missing_requirement(
+    missing, monkeypatch, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    missing(monkeypatch)
+    out = tmp_path / "out"
+    scenario = str(_scenario(tmp_path, SPLINK_ONLY))
+    code = main(["run", scenario, "--engine", "spark", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("linkrisk: error: ")
+    assert "method splink.engine: the spark engine needs " in err
+    assert ("linkrisk[spark]" in err) if missing is _no_pyspark else ("JAVA_HOME" in err)
+
+
+def test_cli_engine_without_a_taker(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rule = '\n[[methods]]\nname = "r"\nkind = "rule"\npasses = [[{ field = "dob" }]]\n'
+    out = tmp_path / "out"
+    code = main(["run", str(_scenario(tmp_path, rule)), "--engine", "spark", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err == "linkrisk: error: --engine: no method of this scenario runs on spark\n"
+
+
+def test_cli_run_records_the_engine(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    scenario = str(_scenario(tmp_path, SPLINK_ONLY))
+    code = main(["run", scenario, "--engine", "duckdb", "--out", str(out), "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((out / "raw" / "run.json").read_text())["engine"] == "duckdb"
+    assert json.loads((out / "raw" / "splink.json").read_text())["params"]["engine"] == "duckdb"
+    frame = pd.read_parquet(out / "raw" / "splink.parquet")
+    assert frame["link"].sum() > 0 and frame["score"].dtype == np.float32
