@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bench.config import parse_benchmark
 from synthetic.scenario import RECORD_FIELDS, LinkageTask, build_task
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--spark", action="store_true", help="run the Spark tests (need pyspark and Java 17+)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--spark"):
+        return
+    skip = pytest.mark.skip(reason="Spark tests run with --spark (python3 dev.py spark)")
+    for item in items:
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(skip)
+
 
 TINY = """
 [scenario]
