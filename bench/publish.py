@@ -31,10 +31,15 @@ PROJECTION_BLOCK = re.compile(
 )
 
 
+def markdown_table(path: Path) -> str:
+    """The table lines of a Markdown file (a README block showing a result file's table)."""
+    text = path.read_text(encoding="utf-8")
+    return "".join(line + "\n" for line in text.splitlines() if line.startswith("|"))
+
+
 def projection_block(name: str, projections_dir: Path = PROJECTIONS_DIR) -> str:
     """The README table of a published projection (the table of its projection.md)."""
-    text = (projections_dir / name / "projection.md").read_text(encoding="utf-8")
-    return "".join(line + "\n" for line in text.splitlines() if line.startswith("|"))
+    return markdown_table(projections_dir / name / "projection.md")
 
 
 CAUSES_BLOCK = re.compile(r"(<!-- causes:(?P<name>[\w.+-]+) -->\n).*?(<!-- /causes -->)", re.S)

@@ -1,0 +1,97 @@
+"""The speed benchmark's harness (bench.perf_linkage) end to end at a tiny scale.
+
+No timing assertions: timings depend on the machine and its load. The checks are that every
+system runs, the table has its columns, the three systems see the same candidate pairs, the rates
+are rates, and the README block shows the results' table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import perf_linkage
+from bench.publish import markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+#: About 4,700 people: ~150 queries against ~3,000 register records.
+SCALE = 0.003
+HEADERS = ["system", "wall s", "vs linkrisk", "load s", "peak MB", "above input MB"]
+HEADERS += ["candidate pairs", "links", "precision", "recall"]
+
+
+def _block(text: str) -> str:
+    m = perf_linkage.PERF_BLOCK.search(text)
+    assert m is not None, "no <!-- perf:start --> ... <!-- perf:end --> block"
+    return text[m.end(1) : m.start(2)]
+
+
+def test_harness_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- perf:start -->\nold\n<!-- perf:end -->\n\nafter\n")
+    out = tmp_path / "perf"
+    args = ["--scale", str(SCALE), "--out", str(out), "--cache", str(tmp_path / "cache")]
+    assert perf_linkage.main([*args, "--readme", str(readme)]) == 0
+
+    table = pd.read_csv(out / "perf.csv")
+    assert list(table["system"]) == list(perf_linkage.SYSTEMS)
+    for col in ("wall_s", "ratio", "peak_mb", "candidate_pairs", "links", "precision", "recall"):
+        assert table[col].notna().all(), col
+    assert table["precision"].between(0, 1).all() and table["recall"].between(0, 1).all()
+    assert (table["wall_s"] > 0).all() and (table["peak_mb"] > 0).all()
+    assert table.loc[table["system"] == "linkrisk", "ratio"].item() == pytest.approx(1.0)
+    # The same blocking passes in all three systems propose the same pairs.
+    assert table["candidate_pairs"].nunique() == 1 and table["candidate_pairs"].iloc[0] > 0
+    assert (table["links"] > 0).all()
+
+    md = (out / "perf.md").read_text(encoding="utf-8")
+    lines = markdown_table(out / "perf.md").splitlines()
+    assert [c.strip() for c in lines[0].strip("|").split("|")] == HEADERS
+    assert [line.split("|")[1].strip() for line in lines[2:]] == list(perf_linkage.SYSTEMS)
+    assert "logical CPUs" in md and "load average" in md
+    meta = json.loads((out / "perf.json").read_text(encoding="utf-8"))
+    assert meta["workload"]["scale"] == SCALE and len(meta["systems"]) == 3
+    assert meta["blocking"] == [perf_linkage.pass_label(p) for p in perf_linkage.BLOCKING]
+
+    text = readme.read_text(encoding="utf-8")
+    assert _block(text) == markdown_table(out / "perf.md")
+    assert text.endswith("<!-- perf:end -->\n\nafter\n")
+    assert markdown_table(out / "perf.md") in capsys.readouterr().out  # printed at the end
+
+
+def test_workload_is_cached_and_deterministic(tmp_path: Path) -> None:
+    a = perf_linkage.prepare_workload(0.001, tmp_path / "a")
+    b = perf_linkage.prepare_workload(0.001, tmp_path / "b")
+    assert a.name == b.name
+    for name in ("query.parquet", "register.parquet", "truth.parquet", "workload.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    stamp = (a / "query.parquet").stat().st_mtime_ns
+    assert perf_linkage.prepare_workload(0.001, tmp_path / "a") == a  # reused, not rewritten
+    assert (a / "query.parquet").stat().st_mtime_ns == stamp
+    query = pd.read_parquet(a / "query.parquet")
+    assert list(query.columns) == list(perf_linkage.FIELDS)
+    names = query["last_name"].dropna()
+    assert names.str.fullmatch(r"[A-Z0-9# ]+").all()  # normalized: no accents, hyphens, case
+
+
+def test_score_links() -> None:
+    truth = pd.DataFrame({"query_row": [0, 1, 2, 3], "register_row": [5, 6, 7, 8]})
+    links = pd.DataFrame({"query_row": [0, 1, 4], "register_row": [5, 9, 1]})
+    got = perf_linkage.score_links(links, truth, n_register=10)
+    assert got == {"links": 3, "true_positives": 1, "precision": 1 / 3, "recall": 1 / 4}
+    none = perf_linkage.score_links(links.iloc[:0], truth, n_register=10)
+    assert none["links"] == 0 and np.isnan(none["precision"]) and none["recall"] == 0
+
+
+def test_readme_perf_block_matches_results() -> None:
+    """The README's table is results/perf/perf.md's, once that has been measured."""
+    perf_md = ROOT / perf_linkage.OUT_DIR / "perf.md"
+    block = _block((ROOT / "README.md").read_text(encoding="utf-8"))
+    if not perf_md.exists() or not re.search(r"^\|", block, re.M):
+        pytest.skip("speed benchmark not published yet (python3 dev.py perf --readme)")
+    assert block == markdown_table(perf_md), "stale: rerun python3 dev.py perf --readme"
