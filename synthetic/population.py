@@ -274,19 +274,24 @@ class _Sampler:
         # x, so for u in bucket j every i < guide[j] has cdf[i] < u: the answer is >= guide[j].
         m = self.buckets
         counts = np.bincount((self.cdf[:-1] * self.scale).astype(np.int64), minlength=m + 1)
-        guide = np.empty(m + 1, dtype=np.int64)
+        guide = np.empty(m + 1, dtype=np.int32)  # int32: half the cache lines of int64
         guide[0] = 0
         np.cumsum(counts[:m], out=guide[1:])
         return guide
 
     def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """``k`` independent draws (consumes exactly ``k`` uniforms of ``rng``)."""
-        u = rng.random(k) * self.total
+        return self.lookup(rng.random(k))
+
+    def lookup(self, uniforms: np.ndarray) -> np.ndarray:
+        """The draws made with these uniforms (in [0, 1)): ``draw`` is ``lookup(rng.random(k))``,
+        and one lookup of several streams' uniforms costs less than a draw from each."""
+        u = uniforms * self.total
         if self.guide is None:
-            if k < self.GUIDE_MIN:
+            if len(u) < self.GUIDE_MIN:
                 return np.minimum(np.searchsorted(self.cdf, u, side="right"), self.last)
             self.guide = self._build_guide()
-        idx = self.guide[(u * self.scale).astype(np.int64)]
+        idx = self.guide.take((u * self.scale).astype(np.intp)).astype(np.intp)
         act = np.flatnonzero(self.cdf[idx] <= u)
         for _ in range(self.MAX_STEPS):  # walk forward on a shrinking subset
             if not act.size:
@@ -442,7 +447,7 @@ def _synthesize_rare(cats: np.ndarray, rng: np.random.Generator, table: _BlendTa
         todo = np.flatnonzero(bad)
         if not len(todo):
             break
-    return out.view(f"S{_RARE_MAX}").ravel().astype(f"U{_RARE_MAX}").astype(object)
+    return out.view(f"S{_RARE_MAX}").ravel().astype(np.dtypes.StringDType()).astype(object)
 
 
 @lru_cache
@@ -489,6 +494,13 @@ def _draw_first_names(
     return out
 
 
+@lru_cache
+def _box_vocab() -> np.ndarray:
+    """PO box labels "PO BOX 0" to "PO BOX 9999", then None (code -1)."""
+    return np.array([f"PO BOX {i}" for i in range(10_000)] + [None], dtype=object)
+
+
+@lru_cache(maxsize=4)
 def _day_vocab(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """For days lo..hi (days since 1970-01-01): ISO strings (object) and years (int)."""
     days = np.arange(lo, hi + 1).astype("datetime64[D]")
@@ -701,7 +713,6 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     day_lo = int(upper[-1])
     day_str, day_year = _day_vocab(day_lo, int(upper[0]))
     dob_code = dob_day - day_lo
-    birth_year = day_year[dob_code]
 
     # --- groups
     rng = stream(seed, "population", *bkey, "groups")
@@ -802,7 +813,8 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     # --- first and middle names by (group, sex, birth decade); a share of first names comes
     # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
     decades, _ = _cohort_ratios()
-    d_idx = np.clip(np.searchsorted(decades, birth_year // 10 * 10), 0, len(decades) - 1)
+    day_decade = np.clip(np.searchsorted(decades, day_year // 10 * 10), 0, len(decades) - 1)
+    d_idx = day_decade.take(dob_code)  # per day of the vocabulary, then per person
     nd = len(decades)
     cat = (group * 2 + male) * nd + d_idx
     rng_f = stream(seed, "population", *bkey, "first_names")
@@ -818,8 +830,8 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         sampler = _first_name_sampler(g, s, d)
         if kid_cat[c]:
             kid_samplers[c] = sampler
-        f = sampler.draw(rng_f, len(idx))
-        m = sampler.draw(rng_m, len(idx))
+        k = len(idx)
+        f, m = np.split(sampler.lookup(np.concatenate([rng_f.random(k), rng_m.random(k)])), [k])
         for _ in range(3):  # middle name differs from the first name where possible
             eq = m == f
             if not eq.any():
@@ -838,14 +850,18 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
 
     # --- siblings (twins included) get different first names: parents do not reuse one
     rng = stream(seed, "population", *bkey, "twins")
-    i_kid = np.flatnonzero(is_child)
+    i_kid = kids = np.flatnonzero(is_child)
     for _ in range(5):
-        key = hh[i_kid] * np.int64(len(fvocab)) + first[i_kid]
+        key = hh[kids] * np.int64(len(fvocab)) + first[kids]
         dup = pd.Series(key).duplicated().to_numpy()
         if not dup.any():
             break
-        j = i_kid[dup]
+        j = kids[dup]
         first[j] = _draw_first_names(cat[j], rng, kid_samplers)
+        # only the households with a new name can have a new duplicate (kids stay in order)
+        touched = np.zeros(n_hh, dtype=bool)
+        touched[hh[j]] = True
+        kids = i_kid[touched[hh[i_kid]]]
 
     # --- Jr/Sr: a son named after his father (first and middle name), both at one address
     rng = stream(seed, "population", *bkey, "juniors")
@@ -879,15 +895,15 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     rng = stream(seed, "population", *bkey, "moves")
     moved = rng.random(n_hh) < cfg.mover_share
     prev_addr = np.full(n_hh, -1, dtype=np.int64)
+    zip_of_address = codes["zip"][1]  # ZIP position: as the ZIP strings, without hashing them
     prev_addr[moved] = hh0 + previous_addresses(
-        addresses["zip"].to_numpy(dtype=object), hh_addr[moved], cfg.move_same_zip, rng
+        zip_of_address, hh_addr[moved], cfg.move_same_zip, rng
     )
     # Mailing addresses: some households receive mail at a post-office box.
     rng = stream(seed, "population", *bkey, "po_boxes")
     boxes = rng.random(n_hh) < cfg.po_box_share
     box_no = rng.integers(1, 10_000, n_hh)
-    box_vocab = np.array([f"PO BOX {i}" for i in range(10_000)] + [None], dtype=object)
-    hh_box = box_vocab[np.where(boxes, box_no, -1)]
+    hh_box = _box_vocab().take(np.where(boxes, box_no, -1))
 
     if person0:  # global ids of a later block
         twin_of[twin_of >= 0] += person0
@@ -933,8 +949,9 @@ def previous_addresses(
 ) -> np.ndarray:
     """For households at address positions ``current``, a previous address: with probability
     ``p_same_zip`` another address in the same ZIP (when there is one), else another address
-    anywhere. ``zips`` lists the ZIP of every address; addresses of one ZIP are contiguous
-    (as ``build_addresses`` orders them). Never the current address, unless it is the only one."""
+    anywhere. ``zips`` lists the ZIP (or any code of it) of every address; addresses of one ZIP
+    are contiguous (as ``build_addresses`` orders them). Never the current address, unless it
+    is the only one."""
     size, k = len(zips), len(current)
     zip_code = pd.factorize(zips)[0]
     lo_of = np.searchsorted(zip_code, np.arange(zip_code.max() + 1), side="left")

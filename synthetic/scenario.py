@@ -546,7 +546,7 @@ def _smallest_by_class(values: np.ndarray, cls: np.ndarray, k: int) -> np.ndarra
 def _take(frame: pd.DataFrame, rows: np.ndarray, columns: Any) -> pd.DataFrame:
     """``frame.iloc[rows][columns]`` with a fresh RangeIndex, column by column (no block
     consolidation of the object columns: about 4x faster than ``iloc`` on the whole frame)."""
-    return pd.DataFrame({c: frame[c].to_numpy()[rows] for c in columns}, copy=False)
+    return pd.DataFrame({c: frame[c].to_numpy().take(rows) for c in columns}, copy=False)
 
 
 def _people(people: pd.DataFrame, rows: np.ndarray, household_size: np.ndarray) -> pd.DataFrame:
@@ -589,9 +589,21 @@ def _record(
     ctx = NoiseContext(addresses=pop.addresses, people=people)
     noised, log = apply_noise(records, noise, seed, side, ctx)
     width = max(7, len(str(len(rows)))) if width is None else width
-    ids = pd.Series(np.arange(first, first + len(rows))).astype(str).str.zfill(width)
-    noised.insert(0, "record_id", (prefix + ids).to_numpy(dtype=object))
+    noised.insert(0, "record_id", _record_ids(prefix, first, len(rows), width))
     return noised, log
+
+
+def _record_ids(prefix: str, first: int, n: int, width: int) -> np.ndarray:
+    """``prefix`` + the numbers ``first .. first+n-1`` zero-padded to ``width`` (>= 4) digits:
+    joined from two small vocabularies (the last 4 digits and the rest), ~5x faster than
+    formatting every number."""
+    high, low = np.divmod(np.arange(first, first + n, dtype=np.int64), 10_000)
+    h0, h1 = (int(high[0]), int(high[-1])) if n else (0, -1)
+    highs = np.array([f"{prefix}{h:0{width - 4}d}" for h in range(h0, h1 + 1)], dtype=object)
+    return highs.take(high - h0) + _LOW_DIGITS.take(low)
+
+
+_LOW_DIGITS = np.array([f"{i:04d}" for i in range(10_000)], dtype=object)
 
 
 __all__ = [

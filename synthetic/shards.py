@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -81,21 +82,24 @@ def write_sharded_task(
             stale.unlink()
     layout = P.block_layout(cfg.population, seed)
     draw = TaskDraw(cfg, seed, cfg.population.size)
-    writers = {sub: _ShardWriter(out_dir / sub, shard_size) for sub in SHARDED}
     show = sys.stderr.isatty() if progress is None else progress
-    for b in tqdm(range(layout.n_blocks), desc="blocks", disable=not show, file=sys.stderr):
-        pop = P.generate_block(cfg.population, seed, b, layout)
-        part = draw.add_block(pop)
-        del pop
-        first = draw.register_rows - len(part.records)
-        rows = np.arange(first, draw.register_rows)
-        writers["register"].add(part.records, rows)
-        writers["register_people"].add(part.people, rows)
-        log = part.log.assign(side="register")[list(_LOG_COLUMNS)]
-        writers["noise_log/register"].add(log, log["row"].to_numpy())
-        for w in writers.values():
-            w.flush(draw.register_rows)
-    parts = {sub: w.close(draw.register_rows) for sub, w in writers.items()}
+    # parquet encoding and compression release the GIL: files are written in a background thread
+    # while the next block is generated (the Arrow tables are built in this thread)
+    with ThreadPoolExecutor(max_workers=1) as io:
+        writers = {sub: _ShardWriter(out_dir / sub, shard_size, io) for sub in SHARDED}
+        for b in tqdm(range(layout.n_blocks), desc="blocks", disable=not show, file=sys.stderr):
+            pop = P.generate_block(cfg.population, seed, b, layout)
+            part = draw.add_block(pop)
+            del pop
+            first = draw.register_rows - len(part.records)
+            rows = np.arange(first, draw.register_rows)
+            writers["register"].add(part.records, rows)
+            writers["register_people"].add(part.people, rows)
+            log = part.log.assign(side="register")[list(_LOG_COLUMNS)]
+            writers["noise_log/register"].add(log, log["row"].to_numpy())
+            for w in writers.values():
+                w.flush(draw.register_rows)
+        parts = {sub: w.close(draw.register_rows) for sub, w in writers.items()}
 
     q = draw.query_part()
     assert q.truth is not None
@@ -183,8 +187,9 @@ class _ShardWriter:
     with the global register row of each of their rows (nondecreasing), a part is written once
     all its rows have arrived."""
 
-    def __init__(self, directory: Path, shard_size: int) -> None:
-        self.directory, self.shard_size = directory, shard_size
+    def __init__(self, directory: Path, shard_size: int, io: Executor) -> None:
+        self.directory, self.shard_size, self.io = directory, shard_size, io
+        self.pending: list[Future[None]] = []
         self.frames: list[pd.DataFrame] = []
         self.rows: list[np.ndarray] = []
         self.written: list[tuple[str, int, int]] = []  # (file name, first row, rows)
@@ -203,10 +208,13 @@ class _ShardWriter:
             self._write_next()
 
     def close(self, total: int) -> list[tuple[str, int, int]]:
-        """Write the remaining parts (at least one, so the schema is always on disk)."""
+        """Write the remaining parts (at least one, so the schema is always on disk) and wait
+        for every write."""
         self.flush(total)
         if total > len(self.written) * self.shard_size or not self.written:
             self._write_next(total)
+        for f in self.pending:
+            f.result()  # raises the write's error, if any
         return self.written
 
     def _write_next(self, total: int | None = None) -> None:
@@ -219,7 +227,8 @@ class _ShardWriter:
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         cut = int(np.searchsorted(rows, end, side="left"))
         name = f"part-{len(self.written):05d}.parquet"
-        _write(frame.iloc[:cut], self.directory / name, _schema(self.empty))
+        table = _table(frame.iloc[:cut], _schema(self.empty))
+        self.pending.append(self.io.submit(_write_table, table, self.directory / name))
         # the rest stays a view (no copy) until the next block arrives
         self.frames, self.rows = ([frame.iloc[cut:]], [rows[cut:]]) if cut < len(rows) else ([], [])
         self.written.append((name, first, end - first))
@@ -236,9 +245,16 @@ def _schema(frame: pd.DataFrame) -> pa.Schema:
     )
 
 
-def _write(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None) -> None:
-    table = pa.Table.from_pandas(frame, schema=schema or _schema(frame), preserve_index=False)
+def _table(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    return pa.Table.from_pandas(frame, schema=schema or _schema(frame), preserve_index=False)
+
+
+def _write_table(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_SIZE)
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    _write_table(_table(frame), path)
 
 
 def _read(path: Path) -> pd.DataFrame:
