@@ -3,7 +3,9 @@
 Names follow the vendored Census/SSA tables (``synthetic.names``): surnames by group including a
 synthesized rare tail, first and middle names by group, sex and birth decade. Everything is numpy:
 loops run over categories (group x sex x decade) or small vocabularies, never over people. Each
-component draws from its own named random stream (``synthetic.rng.stream``).
+component draws from its own named random stream (``synthetic.rng.stream``). Populations of more
+than ``BLOCK_SIZE`` people are generated in blocks, each from its own streams (:func:`block_layout`,
+:func:`generate_block`), so that big scenarios never hold all their people at once.
 """
 
 from __future__ import annotations

@@ -368,11 +368,13 @@ class TaskDraw:
     :meth:`add_block` takes the blocks in order and returns each block's register part: its
     adults are in the register with probability ``register.coverage`` (block-keyed streams), in
     a random order within the block (the register is block-major), recorded with the register's
-    noise (streams keyed by the block too; block 0 of a one-block population uses the streams it
-    always used). It also keeps the block's query candidates. :meth:`query_part` then draws the
-    query list: the same global weighted sample as on the whole population, from each block's
-    Efraimidis-Spirakis exponentials (so it does not depend on how blocks are grouped), and
-    records it with the query's noise (address pool: all blocks' addresses).
+    noise (its noise streams keyed by the block too, as side ``"register/block/<b>"``; the
+    address pool of ``stale_address`` and ``other_address`` is the block's). A one-block
+    population uses the streams it always used. It also keeps the block's query candidates.
+    :meth:`query_part` then draws the query list: the same global weighted sample as on the
+    whole population, from each block's Efraimidis-Spirakis exponentials (so it does not depend
+    on how blocks are grouped), and records it with the query's noise (address pool: all
+    blocks' addresses).
     """
 
     def __init__(self, cfg: ScenarioConfig, seed: int, n_people: int) -> None:

@@ -189,3 +189,23 @@ def test_query_sample_does_not_depend_on_blocks(mix: dict[str, float] | None) ->
         chosen = pool.choose(mix)
         assert chosen is not None
         assert (chosen["row"].to_numpy() == expected).all(), cuts
+
+
+def test_cli_generate_with_shard_size(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from bench.cli import main
+
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["generate", str(scenario), "--shard-size", "1000", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "manifest.json")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["shard_size"] == 1_000 and manifest["seed"] == 11
+    _assert_same(load_sharded_task(out), build_task(parse_scenario(read_toml_text(TINY)), 11))
+    # a scenario's own shard_size is the default; csv is not a sharded format
+    big = tmp_path / "big.toml"
+    big.write_text(TINY.replace("seed = 11", "seed = 11\nshard_size = 1500") + "\n")
+    assert main(["generate", str(big), "--out", str(tmp_path / "big"), "--no-progress"]) == 0
+    assert json.loads((tmp_path / "big" / "manifest.json").read_text())["shard_size"] == 1_500
+    code = main(["generate", str(big), "--out", str(tmp_path / "csv"), "--format", "csv"])
+    assert code == 2 and "parquet only" in capsys.readouterr().err
