@@ -189,10 +189,10 @@ def _replicates_text(info: dict[str, Any]) -> str:
 def write_outputs(run_dir: Path) -> pd.DataFrame:
     """(Re)compute metrics and cause tables from ``run_dir/raw``; write metrics.csv/.json,
     causes.csv, missed_causes.csv, report.md and manifest.json."""
-    metrics = compute_metrics(run_dir)
+    per = compute_replicates(run_dir)  # replicate 1 is the run's own metrics
+    metrics = compute_metrics(run_dir, per)
     write_csv(metrics, run_dir / "metrics.csv")
     write_json(metrics.to_dict("records"), run_dir / "metrics.json")
-    per = compute_replicates(run_dir)
     write_csv(per, run_dir / "replicates.csv")
     summary = compute_summary(run_dir, per)
     write_csv(summary, run_dir / "summary.csv")

@@ -281,12 +281,16 @@ def _confusions(
     return pd.DataFrame(rows)
 
 
-def compute_metrics(run_dir: Path) -> pd.DataFrame:
+def compute_metrics(run_dir: Path, per: pd.DataFrame | None = None) -> pd.DataFrame:
     """Recompute every method's metrics of the run's own seed (replicate 1) from raw outputs
-    alone, each rate with its 95% Wilson interval (``<rate>_lo``, ``<rate>_hi``)."""
+    alone, each rate with its 95% Wilson interval (``<rate>_lo``, ``<rate>_hi``); ``per``: the
+    run's :func:`compute_replicates`, whose replicate 1 it is (computed when not given)."""
     raw = run_dir / "raw"
-    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
-    return with_intervals(_confusions(raw, raw, info, None))
+    if per is None:
+        info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
+        return with_intervals(_confusions(raw, raw, info, None))
+    first = per[per["replicate"] == 1].drop(columns=["replicate", "seed"])
+    return with_intervals(first.reset_index(drop=True))
 
 
 def compute_replicates(run_dir: Path) -> pd.DataFrame:
