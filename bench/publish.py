@@ -101,10 +101,16 @@ def update_readme(readme: Path, results_dir: Path = RESULTS_DIR) -> list[str]:
     return filled
 
 
+def published_presets() -> list[str]:
+    """The presets ``publish`` runs: all but big-file ones (``shard_size``), whose raw outputs
+    run to hundreds of megabytes (``linkrisk run <name>`` runs them on demand)."""
+    return [n for n in presets() if load_benchmark(n).scenario.shard_size is None]
+
+
 def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
-    """Run every preset into ``results/`` and refresh the README blocks."""
+    """Run every published preset into ``results/`` and refresh the README blocks."""
     out = []
-    for name in presets():
+    for name in published_presets():
         bench = load_benchmark(name)
         result = run(
             bench,
@@ -118,7 +124,7 @@ def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
             if project_main([name, "--clean", "--out", str(target)]) != 0:
                 raise RuntimeError(f"projection of {name} failed")
             out.append(target)
-    for name in presets():
+    for name in published_presets():
         out.append(write_readme_figure(name))
     if readme is not None and readme.exists():
         update_readme(readme)

@@ -118,6 +118,12 @@ def run(
         raise ConfigError("--replicates", f"must be an integer >= 1, got {replicates!r}")
     if engine is not None:  # before any work: a missing engine fails at once
         use_engine(bench.methods, engine)
+    if bench.scenario.shard_size is not None:  # too big for memory: parquet shards and DuckDB
+        if replicates != 1:
+            raise ConfigError("--replicates", "a big-file scenario (shard_size) runs one replicate")
+        from bench.bigfiles import run_sharded
+
+        return run_sharded(bench, seed, out_dir, progress=progress, engine=engine)
     steps = _Steps(1 + _task_steps(bench, replicates), progress)
     try:
         with steps.step("generating population and files"):
@@ -167,6 +173,7 @@ def run_task(
     steps: _Steps | None = None,
     progress: bool | None = None,
     before_report: Callable[[Path], None] | None = None,
+    joins: str = "numpy",
 ) -> RunResult:
     """Run every method of ``bench`` on a prebuilt ``task`` and write ``out_dir`` atomically.
 
@@ -176,6 +183,7 @@ def run_task(
     :func:`training_seed`; replicates 2..K draw ``bench.scenario`` again. ``before_report`` is
     called with the temporary run directory once ``raw/`` is written, before the report.
     ``progress``: show a progress bar (default: on a terminal) unless ``steps`` are given.
+    ``joins``: the blocking engine ("numpy", or "duckdb" for big registers).
     """
     methods = bench.methods
     blocked = any(m.uses_blocking() for m in methods)
@@ -183,7 +191,7 @@ def run_task(
     own_steps = steps is None
     steps = _Steps(_task_steps(bench, replicates), progress) if steps is None else steps
     try:
-        prep = PreparedTask(task, seed)
+        prep = PreparedTask(task, seed, joins=joins)
         candidates, per_pass = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), []
         if blocked:
             with steps.step("blocking"):
@@ -242,6 +250,9 @@ def run_task(
             write_json(bench.data if config is None else config, tmp / "config.json")
             if before_report is not None:
                 before_report(tmp)
+            # The report reads raw/ alone: free the task, its codes and the candidates first
+            # (most of the memory of a big-file run).
+            task = prep = candidates = people = log = None  # type: ignore[assignment]
             with steps.step("metrics and report"):
                 metrics = write_outputs(tmp)
     finally:
@@ -257,7 +268,7 @@ def _labels(task: LinkageTask, cands: Candidates) -> np.ndarray:
 
 
 def _noise_counts(task: LinkageTask) -> dict[str, dict[str, int]]:
-    counts = task.noise_log.groupby(["side", "noise"]).size()
+    counts = task.noise_log.groupby(["side", "noise"], observed=True).size()
     out: dict[str, dict[str, int]] = {}
     for (side, noise), n in counts.items():
         out.setdefault(str(side), {})[str(noise)] = int(n)
