@@ -499,17 +499,17 @@ def char_masks(values: np.ndarray) -> CharMasks | None:
 
 
 class PairScores:
-    """One field's similarities, computed once per distinct (query value, register value) pair.
+    """One field's similarities, computed once per distinct (query value, register value) pair
+    of a call.
 
-    Identical values score 1 without computation; scores are cached across calls (a task's
-    random pairs, training sessions and candidates share many value pairs); with ``floor``,
-    pairs whose bound is below it are not computed (their score is reported as 0), which is
-    exact for anything that only asks whether a score reaches ``floor`` or a higher cut.
+    Identical values score 1 without computation; with ``floor``, pairs whose bound is below it
+    are not computed (their score is reported as 0), which is exact for anything that only asks
+    whether a score reaches ``floor`` or a higher cut. (Caching scores across calls was
+    measured: the lookups cost what they saved.)
     """
 
     def __init__(self, coded: Coded, scorer: Scorer) -> None:
         self.coded, self.scorer = coded, scorer
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # sorted keys and their scores
         self._masks: CharMasks | bool | None = False
 
     def __call__(self, qi: np.ndarray, ri: np.ndarray, floor: float | None = None) -> np.ndarray:
@@ -532,22 +532,9 @@ class PairScores:
             return out
         pair = cq[todo].astype(np.int64) * coded.cardinality + cr[todo]
         inv, uniq = pd.factorize(pair)
-        scores = np.empty(len(uniq), dtype=np.float32)
-        need = np.ones(len(uniq), dtype=bool)
-        for keys, vals in self.runs:  # earlier calls' scores, one sorted run per call
-            at = np.minimum(np.searchsorted(keys, uniq), keys.size - 1)
-            hit = need & (keys[at] == uniq)
-            scores[hit] = vals[at[hit]]
-            need &= ~hit
-        new = uniq[need]
-        if new.size:
-            new.sort()
-            left = coded.values[new // coded.cardinality]
-            right = coded.values[new % coded.cardinality]
-            fresh = process.cpdist(left, right, scorer=self.scorer.fn, workers=-1, dtype=np.float32)
-            at = np.flatnonzero(need)
-            scores[at[np.argsort(uniq[at], kind="stable")]] = fresh
-            self.runs.append((new, fresh))
+        left = coded.values[uniq // coded.cardinality]
+        right = coded.values[uniq % coded.cardinality]
+        scores = process.cpdist(left, right, scorer=self.scorer.fn, workers=-1, dtype=np.float32)
         out[todo] = scores[inv]
         return out
 
