@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -72,14 +73,17 @@ def block(
 ) -> tuple[Candidates, list[int]]:
     """Union of the passes' joins, deduplicated and sorted; also each pass's own pair count.
 
-    A pair proposed by an earlier pass is dropped from later ones (checked on the integer keys,
-    as Splink does), so the union needs no hashing. Queries go in chunks of about
-    :data:`CHUNK_PAIRS` proposed pairs, which bounds the temporary memory; each chunk's passes
-    are sorted runs, so its stable sort only merges them.
+    The union needs no hashing: each pass's pairs come sorted, so a stable sort of their pair
+    codes only merges the runs, and repeats are adjacent. Queries go in chunks of about
+    :data:`CHUNK_PAIRS` proposed pairs, which bounds the temporary memory.
     """
     if prep.joins == "duckdb":
         return _block_duckdb(prep, passes, max_pairs)
-    indexes = [prep.key_index(keys) for keys in passes]
+    # Coding fields and sorting each pass's register keys are independent, and their numpy and
+    # Arrow work releases the GIL: run them in threads (the results do not depend on order).
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(prep.field, sorted({f for keys in passes for f, _, _ in keys})))
+        indexes = list(pool.map(prep.key_index, passes))
     counts = [index.counts() for index in indexes]
     per_pass = [int(c.sum()) for c in counts]
     for i, n in enumerate(per_pass):
@@ -91,14 +95,16 @@ def block(
     out_q, out_r = [], []
     for rows in row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS):
         codes = []
-        for i, index in enumerate(indexes):
+        for index in indexes:
             qi, ri = index.pairs(rows)
-            new = np.ones(len(qi), dtype=bool)
-            for earlier in indexes[:i]:
-                a = earlier.kq[qi]
-                new &= (a < 0) | (a != earlier.kr[ri])
-            codes.append(qi[new] * width + ri[new])
+            qi *= width
+            qi += ri
+            codes.append(qi)
+        # Each pass's pairs are a sorted run: the stable sort merges them; then drop repeats.
         pair = np.sort(np.concatenate(codes), kind="stable")
+        keep = np.ones(len(pair), dtype=bool)
+        np.not_equal(pair[1:], pair[:-1], out=keep[1:])
+        pair = pair[keep]
         out_q.append(pair // width)
         out_r.append(pair % width)
     if not out_q:

@@ -26,20 +26,30 @@ class Patterns:
 
 
 def patterns(levels: np.ndarray) -> Patterns:
-    """Group pairs by comparison vector (mixed-radix code of the levels, then factorize)."""
+    """Group pairs by comparison vector (mixed-radix code of the levels, in sorted order)."""
     n, f = levels.shape
     radix = int(levels.max(initial=0)) + 2  # levels -1..max shifted to 0..max+1
-    code = np.zeros(n, dtype=np.int64)
+    dense = radix**f <= 1 << 22  # few possible vectors: count them in a table, no hashing
+    code = np.zeros(n, dtype=np.int32 if dense else np.int64)
     for j in range(f):
-        code = code * radix + (levels[:, j].astype(np.int64) + 1)
-    inverse, uniq = pd.factorize(code, sort=True)
-    counts = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
+        code *= radix
+        code += levels[:, j]
+        code += 1
+    if dense:
+        seen = np.bincount(code, minlength=radix**f)
+        uniq = np.flatnonzero(seen)
+        remap = np.zeros(radix**f, dtype=np.int64)
+        remap[uniq] = np.arange(len(uniq))
+        inverse, counts = remap[code], seen[uniq].astype(np.int64)
+    else:
+        inverse, uniq = pd.factorize(code, sort=True)
+        counts = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
     digits = np.empty((len(uniq), f), dtype=np.int8)
-    rest = uniq.copy()
+    rest = np.asarray(uniq, dtype=np.int64).copy()
     for j in range(f - 1, -1, -1):
         digits[:, j] = rest % radix - 1
         rest //= radix
-    return Patterns(digits, counts, inverse.astype(np.int64))
+    return Patterns(digits, counts, np.asarray(inverse, dtype=np.int64))
 
 
 @dataclass(frozen=True)

@@ -356,29 +356,36 @@ class KeyIndex:
     kq: np.ndarray
     kr: np.ndarray
     order: np.ndarray  # register rows by key (stable: rows ascending within a key)
-    sorted_keys: np.ndarray
+    lo: np.ndarray  # per query row: where its key's run starts in ``order``
+    n: np.ndarray  # per query row: the length of that run (0 if the key is missing)
 
     @classmethod
     def build(cls, kq: np.ndarray, kr: np.ndarray) -> KeyIndex:
-        order = np.argsort(kr, kind="stable")
-        return cls(kq, kr, order, kr[order])
+        n = len(kr)
+        if n and int(kr.max()) < (2**63 - n) // max(n, 1):
+            # (key, row) packed in one int64 is unique: a plain sort is a stable argsort.
+            packed = np.sort(kr * n + np.arange(n))
+            order, sorted_keys = packed % n, packed // n
+        else:
+            order = np.argsort(kr, kind="stable")
+            sorted_keys = kr[order]
+        # Needles in sorted order let each binary search start where the last one ended.
+        by_key = np.argsort(kq)
+        lo, hi = np.empty(len(kq), np.int64), np.empty(len(kq), np.int64)
+        lo[by_key] = np.searchsorted(sorted_keys, kq[by_key], side="left")
+        hi[by_key] = np.searchsorted(sorted_keys, kq[by_key], side="right")
+        return cls(kq, kr, order, lo, np.where(kq < 0, 0, hi - lo))
 
     def counts(self, rows: slice = slice(None)) -> np.ndarray:
         """Per query row of ``rows``: how many register rows share its key."""
-        return self._runs(rows)[1]
-
-    def _runs(self, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-        kq = self.kq[rows]
-        lo = np.searchsorted(self.sorted_keys, kq, side="left")
-        hi = np.searchsorted(self.sorted_keys, kq, side="right")
-        return lo, np.where(kq < 0, 0, hi - lo)
+        return self.n[rows]
 
     def pairs(
         self, rows: slice = slice(None), max_pairs: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """The pairs of the query ``rows`` (a slice), sorted by query then register row."""
         start, stop, _ = rows.indices(len(self.kq))
-        lo, counts = self._runs(rows)
+        lo, counts = self.lo[rows], self.n[rows]
         total = int(counts.sum())
         if max_pairs is not None and total > max_pairs:
             raise ConfigError("", f"join would produce {total:,} pairs (limit {max_pairs:,})")
