@@ -92,8 +92,8 @@ def block(
                 f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
             )
     width = prep.n_register
-    out_q, out_r = [], []
-    for rows in row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS):
+
+    def chunk(rows: slice) -> np.ndarray:
         codes = []
         for index in indexes:
             qi, ri = index.pairs(rows)
@@ -104,9 +104,12 @@ def block(
         pair = np.sort(np.concatenate(codes), kind="stable")
         keep = np.ones(len(pair), dtype=bool)
         np.not_equal(pair[1:], pair[:-1], out=keep[1:])
-        pair = pair[keep]
-        out_q.append(pair // width)
-        out_r.append(pair % width)
+        return pair[keep]
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # chunks in order
+        pairs = list(pool.map(chunk, row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)))
+    out_q = [p // width for p in pairs]
+    out_r = [p % width for p in pairs]
     if not out_q:
         return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
     return Candidates(np.concatenate(out_q), np.concatenate(out_r)), per_pass
