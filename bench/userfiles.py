@@ -51,7 +51,7 @@ import pyarrow.parquet as pq
 from tabulate import tabulate
 
 from bench.fields import EMPTY_IS_VALUE
-from synthetic.config import check_keys, describe, read_toml, table
+from synthetic.config import check_keys, describe, read_input, read_toml, table
 from synthetic.errors import ConfigError
 from synthetic.scenario import RECORD_FIELDS, LinkageTask
 
@@ -283,12 +283,7 @@ def read_file(path: Path) -> UserFile:
         raise ConfigError(
             str(path), f"unknown file type {path.suffix!r} (CSV: .csv; parquet: .parquet, .pq)"
         )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read file ({exc.strerror})") from None
-    if not data.strip():
-        raise ConfigError(str(path), "file is empty")
+    data = read_input(path)
     frame = _read_csv(data, path) if kind == "csv" else _read_parquet(data, path)
     if len(frame) == 0:
         raise ConfigError(str(path), "no data rows (a header only)")

@@ -16,14 +16,20 @@ from typing import Any
 from synthetic.errors import ConfigError
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning I/O, encoding and syntax problems into one-line ConfigErrors."""
+def read_input(path: Path) -> bytes:
+    """The bytes of an input file; a one-line ConfigError if it cannot be read or is empty."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read file ({exc.strerror})") from None
     if not raw.strip():
         raise ConfigError(str(path), "file is empty")
+    return raw
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning I/O, encoding and syntax problems into one-line ConfigErrors."""
+    raw = read_input(path)
     try:
         # utf-8-sig: a byte-order mark (Windows editors add one) is not part of the text
         return tomllib.loads(raw.decode("utf-8-sig"))

@@ -43,7 +43,7 @@ from bench.comparisons import DEFAULT_FIELDS, validate_fields
 from bench.fields import COMPOSITES, PreparedTask
 from bench.methods.base import Candidates, Method, Param, Scored, register
 from bench.methods.fellegi_sunter import DEFAULT_TRAINING_BLOCKS
-from synthetic.errors import ConfigError
+from synthetic.errors import ConfigError, LinkriskError
 from synthetic.rng import stable_hash
 
 #: Environment variable naming the Spark master (a cluster URL); default ``local[2]``.
@@ -272,10 +272,19 @@ def score_parquet(
             max_pairs=model.u_max_pairs, seed=model.seed, min_count_per_level=None, num_chunks=1
         )
         em = linker.training.estimate_parameters_using_expectation_maximisation
-        sessions = [
-            em(block_on(*exprs), max_pairs=model.session_max_pairs)
-            for exprs in model.training_blocks
-        ]
+        sessions = []
+        for exprs in model.training_blocks:
+            try:
+                sessions.append(em(block_on(*exprs), max_pairs=model.session_max_pairs))
+            except ValueError as exc:
+                # Splink 5 refuses an m probability that underflows float64 (a level EM finds
+                # in no match of the session's pairs); the session is then left out, as one
+                # whose lambda is degenerate is below, and its fields keep the other sessions' m.
+                if "below the minimum allowed value" not in str(exc):
+                    raise
+        if not sessions:
+            blocks = ", ".join(map(str, model.training_blocks))
+            raise LinkriskError(f"splink: every EM training session failed ({blocks})")
         _lambda_from_sessions(linker, sessions)
         blocked = db.api.register("lr_blocked", table_name="lr_blocked_pairs")
         linker.table_management.register_blocked_pairs_for_predict(blocked)
