@@ -1630,7 +1630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cohort=not args.no_cohort, run_rules=not args.analytic_only,
         )  # fmt: skip
     except (ConfigError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"linkrisk: error: {line}", file=sys.stderr)  # one line, as every command
         return 2
     text = projection_markdown(df, command=_command(args))
     print(text, end="")
