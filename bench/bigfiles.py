@@ -4,7 +4,7 @@ A scenario with ``[scenario] shard_size = N`` is too big to build in memory as P
 (the 1:10 IRS-ICE preset has a 16-million-record register). :func:`run_sharded`:
 
 1. writes the task block by block into parquet shards (:func:`synthetic.shards.write_sharded_task`;
-   the same data whatever the shard size) in a working directory beside the results;
+   the same data whatever the shard size) in a temporary directory (``TMPDIR``);
 2. reads it back with every string column as a categorical (:func:`load_task`): integer codes
    and each shard's dictionary of distinct strings, a fraction of the memory of Python strings,
    and coded by the linkage core without hashing every record;
@@ -18,7 +18,7 @@ population summary (it needs the whole population in memory).
 
 from __future__ import annotations
 
-import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -76,7 +76,10 @@ def run_sharded(
             "(shard_size) does not build; leave it out of [[methods]]",
         )
     assert scenario.shard_size is not None
-    work = out_dir.parent / f".{out_dir.name}.data-{seed}"
+    # The working shards go to the system's temporary directory (TMPDIR), never beside the
+    # results, and are removed at the end whatever happens.
+    scratch = tempfile.TemporaryDirectory(prefix=f"linkrisk-{bench.name}-shards-")
+    work = Path(scratch.name)
     steps = _Steps(2 + _task_steps(bench), progress)
     try:
         with steps.step("generating shards"):
@@ -96,4 +99,4 @@ def run_sharded(
         return run_task(bench, task, out_dir, seed=seed, info=info, steps=steps, joins="duckdb")
     finally:
         steps.close()
-        shutil.rmtree(work, ignore_errors=True)
+        scratch.cleanup()

@@ -4,6 +4,7 @@ as the in-memory path."""
 from __future__ import annotations
 
 import filecmp
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -32,13 +33,17 @@ def _scenario(shard_size: int | None) -> dict:
 
 def test_sharded_run_equals_in_memory_run(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(P, "BLOCK_SIZE", 2500)  # the 6,000-person scenario spans 3 blocks
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the working shards go
     memory = run(parse_benchmark(_scenario(None), "tiny"), out_dir=tmp_path / "a", progress=False)
     sharded = run(parse_benchmark(_scenario(700), "tiny"), out_dir=tmp_path / "b", progress=False)
     pd.testing.assert_frame_equal(memory.metrics, sharded.metrics)
     files = ["metrics.csv", "causes.csv", "missed_causes.csv", "subgroups.csv", "sweeps.csv"]
     _, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", files, shallow=False)
     assert mismatch == [] and errors == []
-    assert not list(tmp_path.glob(".*data*"))  # the working shards are removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "tmp"]
+    assert list(scratch.iterdir()) == []  # the working shards are removed
 
 
 def test_sharded_run_refuses_trained_methods_and_replicates(tmp_path: Path) -> None:
