@@ -25,8 +25,9 @@ import pandas as pd
 
 from bench.config import Benchmark
 from bench.fields import read_records
+from bench.runner import RunResult, Steps, run_task, task_steps
 from synthetic.errors import ConfigError
-from synthetic.scenario import LinkageTask, effective_parameters
+from synthetic.scenario import RECORD_FIELDS, LinkageTask, effective_parameters
 from synthetic.shards import read_manifest, write_sharded_task
 
 
@@ -39,8 +40,7 @@ def load_task(data_dir: Path) -> LinkageTask:
     def shards_of(key: str, columns: list[str] | None = None) -> pd.DataFrame:
         return read_records([data_dir / s[key] for s in shards], columns)
 
-    register = shards_of("file")
-    register = register.drop(columns=[c for c in ("record_id",) if c in register])
+    register = shards_of("file", list(RECORD_FIELDS))  # not the 16M unique record ids
     noise_log = pd.concat(
         [read_records(data_dir / "noise_log" / "query.parquet"), shards_of("noise_log")],
         ignore_index=True,
@@ -64,10 +64,8 @@ def run_sharded(
     *,
     progress: bool | None = None,
     engine: str | None = None,
-):  # -> RunResult (imported lazily: bench.runner imports this module)
+) -> RunResult:
     """Run a big-file scenario (see the module docstring); results as :func:`bench.runner.run`."""
-    from bench.runner import _Steps, _task_steps, run_task
-
     scenario = bench.scenario
     if (trained := [m.name for m in bench.methods if m.needs_training]) != []:
         raise ConfigError(
@@ -80,7 +78,7 @@ def run_sharded(
     # results, and are removed at the end whatever happens.
     scratch = tempfile.TemporaryDirectory(prefix=f"linkrisk-{bench.name}-shards-")
     work = Path(scratch.name)
-    steps = _Steps(2 + _task_steps(bench), progress)
+    steps = Steps(2 + task_steps(bench), progress)
     try:
         with steps.step("generating shards"):
             manifest = write_sharded_task(scenario, seed, work, scenario.shard_size, progress)

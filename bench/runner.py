@@ -74,7 +74,7 @@ class RunResult:
     timings: dict[str, float]
 
 
-class _Steps:
+class Steps:
     """A progress bar over the run's steps (shown on a terminal, silent otherwise)."""
 
     def __init__(self, total: int, enabled: bool | None) -> None:
@@ -124,7 +124,7 @@ def run(
         from bench.bigfiles import run_sharded
 
         return run_sharded(bench, seed, out_dir, progress=progress, engine=engine)
-    steps = _Steps(1 + _task_steps(bench, replicates), progress)
+    steps = Steps(1 + task_steps(bench, replicates), progress)
     try:
         with steps.step("generating population and files"):
             pop = generate_population(bench.scenario.population, seed)
@@ -153,7 +153,7 @@ def run(
         steps.close()
 
 
-def _task_steps(bench: Benchmark, replicates: int = 1) -> int:
+def task_steps(bench: Benchmark, replicates: int = 1) -> int:
     """Progress steps of :func:`run_task`."""
     blocked = any(m.uses_blocking() for m in bench.methods)
     training = any(m.needs_training for m in bench.methods)
@@ -170,7 +170,7 @@ def run_task(
     config: dict[str, Any] | None = None,
     population: dict[str, Any] | None = None,
     replicates: int = 1,
-    steps: _Steps | None = None,
+    steps: Steps | None = None,
     progress: bool | None = None,
     before_report: Callable[[Path], None] | None = None,
     joins: str = "numpy",
@@ -189,7 +189,7 @@ def run_task(
     blocked = any(m.uses_blocking() for m in methods)
     training = any(m.needs_training for m in methods)
     own_steps = steps is None
-    steps = _Steps(_task_steps(bench, replicates), progress) if steps is None else steps
+    steps = Steps(task_steps(bench, replicates), progress) if steps is None else steps
     try:
         prep = PreparedTask(task, seed, joins=joins)
         candidates, per_pass = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), []
