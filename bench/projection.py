@@ -1039,6 +1039,11 @@ class Fit:
             return self.count / self.exposure * x if self.exposure > 0 else float("nan")
         return float(math.exp(self.log_a + self.b * (math.log(x) - self.center)))
 
+    @property
+    def observed(self) -> bool:
+        """Whether the law rests on at least one event (a free exponent needs several)."""
+        return self.free or self.count > 0
+
     def draws(self, x: float, rng: np.random.Generator, n: int = _DRAWS) -> np.ndarray:
         if not self.free:
             if self.exposure <= 0:
@@ -1156,10 +1161,15 @@ class _PassFit:
     def point(self) -> float:
         return self.reach * (self.other.point(self.x_target) + self.household.point(self.d_target))
 
-    def draws(self, rng: np.random.Generator) -> np.ndarray:
+    def draws(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Draws of the pass's false matches per query: (for the upper end of the interval,
+        for its lower end). A law fitted to no false match at all contributes nothing to the
+        lower end: zero events observed leave zero as plausible as any small value (the
+        Jeffreys posterior's positive lower quantile would exclude the point estimate, 0)."""
         o = self.other.draws(self.x_target, rng)
         h = self.household.draws(self.d_target, rng)
-        return self.reach * (o + h)
+        low = o * self.other.observed + h * self.household.observed
+        return self.reach * (o + h), self.reach * low
 
 
 def fit_passes(sim: Simulation, variant: str, *, free: bool = True) -> list[_PassFit]:
@@ -1297,7 +1307,9 @@ def _simulated_projection(
         if not fr:
             continue
         point = sum(f.point() for f in fr)
-        lo, hi = _interval(n * np.sum([f.draws(rng) for f in fr], axis=0), level)
+        draws = [f.draws(rng) for f in fr]
+        lo = _interval(n * np.sum([low for _, low in draws], axis=0), level)[0]
+        hi = _interval(n * np.sum([up for up, _ in draws], axis=0), level)[1]
         dom = max(fr, key=lambda f: f.point())
         fn, fn_lo, fn_hi = _fn_projection(sim, rule, variant, target, mated, level)
         detail = "; ".join(
@@ -1433,7 +1445,11 @@ def _fn_projection(
     fn, links = float(r["fn"].sum()), float(r["true_links"].sum())
     scale = target.n_queries * mated
     lo, hi = stats.beta.ppf([(1 - level) / 2, (1 + level) / 2], fn + 0.5, links - fn + 0.5)
-    return scale * fn / links, scale * float(lo), scale * float(hi)
+    # Jeffreys' interval excludes its own estimate at 0 and at every link missed: there the
+    # bound is the estimate itself (Brown, Cai & DasGupta 2001, the modified Jeffreys interval)
+    lo = 0.0 if fn == 0 else float(lo)
+    hi = 1.0 if fn == links else float(hi)
+    return scale * fn / links, scale * lo, scale * hi
 
 
 # ----------------------------------------------------------------------------- assumptions
@@ -1605,7 +1621,9 @@ def write_projection(df: pd.DataFrame, text: str, out_dir: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.projection SCENARIO [--sizes ...] [--seeds K]``: print the projection."""
-    ap = argparse.ArgumentParser(prog="linkrisk project", description=__doc__.split("\n")[0])
+    from bench.cli import _Parser  # usage errors on one line, exit 2, as every command
+
+    ap = _Parser(prog="linkrisk project", description=__doc__.split("\n")[0])
     ap.add_argument("scenario", help="preset name or scenario TOML path")
     ap.add_argument("-N", "--queries-target", type=int, default=N_QUERIES, help="queries N")
     ap.add_argument("-M", "--register-target", type=int, default=M_REGISTER, help="records M")

@@ -18,6 +18,7 @@ from bench.projection import (
     APPROACHES,
     Key,
     PassSpec,
+    Simulation,
     Target,
     _pair_matrix,
     assumptions,
@@ -208,3 +209,67 @@ def test_main_prints_the_table(capsys):
     assert "Assumptions" in out and "Run time" in out
     assert main([SMALL, "-N", "0"]) == 2
     assert "n_queries must be a positive integer" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- intervals
+def _sim_with_counts(
+    counts: dict[str, list[tuple[int, int]]], fn: dict[str, int]
+) -> Simulation:
+    """A hand-made simulation: per rule, per pass (other, household) false matches in every run
+    (2 sizes x 2 seeds x 2 nested fractions), and the rule's misses out of 100 true links."""
+    passes, rules = [], []
+    for rule, per_pass in counts.items():
+        for size, seed, fraction in itertools.product((20_000, 40_000), (1, 2), (1.0, 0.5)):
+            for k, (other, household) in enumerate(per_pass):
+                passes.append(
+                    {
+                        "variant": "noisy", "size": size, "seed": seed, "fraction": fraction,
+                        "rule": rule, "pass": k, "queries": 1_000, "reach": 800,
+                        "register": int(size * 0.6 * fraction), "population": size,
+                        "fp_other": other, "fp_household": household, "dispersion": 1.0,
+                    }
+                )  # fmt: skip
+            rules.append(
+                {"variant": "noisy", "size": size, "seed": seed, "fraction": fraction,
+                 "rule": rule, "fn": fn[rule], "true_links": 100}
+            )  # fmt: skip
+    spec = PassSpec(keys=(Key("first_name"), Key("last_name"), Key("dob")), filters=())
+    specs = {rule: [spec] * len(per_pass) for rule, per_pass in counts.items()}
+    return Simulation(pd.DataFrame(passes), pd.DataFrame(rules), pd.DataFrame(), Target(), specs)
+
+
+def test_intervals_contain_their_point_even_for_zero_counts():
+    """A count of zero has a point estimate of zero: its interval must start at zero (the
+    Jeffreys interval's positive lower end for x = 0 excludes the estimate; README had 0 false
+    matches with 10.2 - 26,619). Likewise misses of 0 or of every true link."""
+    sim = _sim_with_counts(
+        {
+            "all-zero": [(0, 0), (0, 0)],
+            "zero-pass-beside-counts": [(0, 0), (3, 0)],
+            "zero-household": [(40, 0)],
+            "few": [(1, 0), (0, 1), (1, 1)],
+        },
+        fn={"all-zero": 0, "zero-pass-beside-counts": 100, "zero-household": 3, "few": 50},
+    )
+    df = project(load_benchmark(SMALL), simulation=sim)
+    df = df[df["approach"].str.startswith("simulated")]
+    assert len(df) == 8
+    for r in df.itertuples():
+        assert r.fp_lo <= r.fp <= r.fp_hi, (r.rule, r.approach, r.fp_lo, r.fp, r.fp_hi)
+        assert r.fn_lo <= r.fn <= r.fn_hi, (r.rule, r.approach, r.fn_lo, r.fn, r.fn_hi)
+    zero = df[df["rule"] == "all-zero"]
+    assert (zero["fp"] == 0).all() and (zero["fp_lo"] == 0).all() and (zero["fp_hi"] > 0).all()
+    assert (zero["fn"] == 0).all() and (zero["fn_lo"] == 0).all() and (zero["fn_hi"] > 0).all()
+    every = df[df["rule"] == "zero-pass-beside-counts"]
+    assert (every["fn_hi"] == every["fn"]).all()  # all 100 true links missed: the upper end
+
+
+def test_argparse_errors_are_one_line(capsys):
+    for argv in ([], [SMALL, "--seeds", "x"], [SMALL, "--bogus"], [SMALL, "--sizes"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        captured = capsys.readouterr()
+        lines = captured.err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("linkrisk: error: "), captured.err
+        assert captured.out == ""
