@@ -17,6 +17,7 @@ from bench.causes import DEFINITIONS as CAUSE_DEFINITIONS
 from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, PEOPLE_NEEDED, cause_descriptions
 from bench.html import write_html_report
 from bench.metrics import DEFINITIONS
+from bench.rundir import RunDir
 from bench.store import (
     attribute_run,
     compute_causes,
@@ -188,7 +189,8 @@ def _replicates_text(info: dict[str, Any]) -> str:
 
 def write_outputs(run_dir: Path) -> pd.DataFrame:
     """(Re)compute metrics and cause tables from ``run_dir/raw``; write metrics.csv/.json,
-    causes.csv, missed_causes.csv, report.md and manifest.json."""
+    causes.csv, missed_causes.csv, report.md and manifest.json. ``raw/`` is read through
+    :class:`bench.rundir.RunDir` (checked: a malformed file is refused with one line)."""
     per = compute_replicates(run_dir)  # replicate 1 is the run's own metrics
     metrics = compute_metrics(run_dir, per)
     write_csv(metrics, run_dir / "metrics.csv")
@@ -218,17 +220,9 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
             (run_dir / name).unlink(missing_ok=True)  # never leave tables raw/ cannot back
         else:
             write_csv(table, run_dir / name)
-    info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    methods = [
-        json.loads((run_dir / "raw" / f"{name}.json").read_text(encoding="utf-8"))
-        for name in info["methods"]
-    ]
-    scenario = run_dir / "raw" / "scenario.toml"
-    summary_path = run_dir / "raw" / "population.json"
-    population = (
-        json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
-    )
+    run = RunDir(run_dir)
+    info, config, population = run.info, run.config, run.population
+    methods = [run.method(name) for name in info["methods"]]
     (run_dir / "report.md").write_text(
         render_markdown(
             summary,
@@ -239,7 +233,7 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
             population,
             (groups, matrix),
             (sweeps, points),
-            toml_comments(scenario.read_text(encoding="utf-8")) if scenario.exists() else None,
+            None if run.scenario_text is None else toml_comments(run.scenario_text),
             examples=examples_markdown(run_dir),
         ),
         encoding="utf-8",

@@ -11,7 +11,6 @@ import ctypes
 import dataclasses
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ from bench.causes import (
     compared_fields,
 )
 from bench.metrics import confusion
+from bench.rundir import PEOPLE_FILES, RunDir
 from bench.uncertainty import across_replicates, with_intervals
 from synthetic.errors import LinkriskError
 from synthetic.safe_csv import write_csv as write_csv  # every CSV the project writes
@@ -198,33 +198,12 @@ def atomic_dir(out_dir: Path) -> Iterator[Path]:
 
 
 def check_run_dir(run_dir: Path) -> None:
-    """Refuse (:class:`LinkriskError`, one line) a directory that is not a complete run: a
-    staging directory, one without ``raw/run.json`` or ``manifest.json``, or one whose raw files
-    are missing or differ from the SHA-256 the manifest lists (changed or corrupt since)."""
-    if not run_dir.is_dir():
-        raise LinkriskError(f"{run_dir}: no such run directory")
-    if is_staging_dir(run_dir):
-        raise LinkriskError(f"{run_dir}: the staging directory of an unfinished run, not a result")
-    docs = {}
-    for name in ("raw/run.json", "manifest.json"):
-        path = run_dir / name
-        if not path.is_file():
-            raise LinkriskError(f"{path}: missing: not a complete run directory")
-        try:
-            docs[name] = json.loads(path.read_bytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise LinkriskError(f"{path}: not valid JSON ({exc})") from None
-    files = docs["manifest.json"].get("files") if isinstance(docs["manifest.json"], dict) else None
-    if not isinstance(files, dict) or not isinstance(docs["raw/run.json"].get("methods"), list):
-        raise LinkriskError(f"{run_dir}: manifest.json or raw/run.json is not a run's")
-    for rel, digest in sorted(files.items()):
-        if not rel.startswith("raw/"):
-            continue  # derived files: the report rewrites them
-        path = run_dir / rel
-        if not path.is_file():
-            raise LinkriskError(f"{path}: missing (listed in manifest.json)")
-        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            raise LinkriskError(f"{path}: SHA-256 differs from manifest.json (changed or corrupt)")
+    """Refuse (:class:`LinkriskError`, one line naming the file, the field and the problem) a
+    directory that is not a complete, unaltered and well-formed run: a staging directory, one
+    without ``raw/run.json`` or ``manifest.json``, one whose input files are missing or differ
+    from the SHA-256 the manifest lists, or whose raw files do not hold what a run writes
+    (:meth:`bench.rundir.RunDir.validate`). Nothing is computed before this passes."""
+    RunDir(run_dir).validate()
 
 
 def copy_run(src: Path, dst: Path) -> None:
@@ -244,24 +223,24 @@ def copy_run(src: Path, dst: Path) -> None:
             shutil.copy2(path, target)
 
 
-def _method_pairs(raw: Path, name: str) -> tuple[dict[str, Any], pd.DataFrame]:
+def _method_pairs(run: RunDir, name: str) -> tuple[dict[str, Any], pd.DataFrame]:
     """A method's metadata and its pairs (query_row, register_row, score, accept, link)."""
-    meta = json.loads((raw / f"{name}.json").read_text(encoding="utf-8"))
-    return meta, pd.read_parquet(raw / f"{name}.parquet")
+    return run.method(name), run.pairs(name)
 
 
 def _confusions(
-    raw: Path, replicate_dir: Path, info: dict[str, Any], considered: Mapping[str, Any] | None
+    run: RunDir, replicate: int, sizes: Mapping[str, Any], considered: Mapping[str, Any] | None
 ) -> pd.DataFrame:
-    """Every method's confusion for the pairs and truth in ``replicate_dir`` (method metadata
-    from ``raw``). ``considered``: each blocked method's number of considered pairs when the
-    stored pairs are the compact replicate form (declared links + considered true links)."""
-    truth = pd.read_parquet(replicate_dir / "truth.parquet")
+    """Every method's confusion for the pairs and truth of ``replicate`` (0: the run's own; k:
+    ``raw/replicates/<k>``) against ``sizes`` (queries, register_records). ``considered``:
+    each blocked method's number of considered pairs when the stored pairs are the compact
+    replicate form (declared links + considered true links)."""
+    truth = run.truth(replicate)
     tq, tr = truth["query_row"].to_numpy(), truth["register_row"].to_numpy()
     rows = []
-    for name in info["methods"]:
-        meta = json.loads((raw / f"{name}.json").read_text(encoding="utf-8"))
-        pairs = pd.read_parquet(replicate_dir / f"{name}.parquet")
+    for name in run.info["methods"]:
+        meta = run.method(name)
+        pairs = run.pairs(name, replicate)
         q, r = pairs["query_row"].to_numpy(), pairs["register_row"].to_numpy()
         link = pairs["link"].to_numpy()
         conf = confusion(
@@ -269,8 +248,8 @@ def _confusions(
             r[link],
             tq,
             tr,
-            info["queries"],
-            info["register_records"],
+            sizes["queries"],
+            sizes["register_records"],
             considered=(q, r) if meta["uses_blocking"] else None,
         )
         if considered is not None and meta["uses_blocking"]:
@@ -285,24 +264,21 @@ def compute_metrics(run_dir: Path, per: pd.DataFrame | None = None) -> pd.DataFr
     """Recompute every method's metrics of the run's own seed (replicate 1) from raw outputs
     alone, each rate with its 95% Wilson interval (``<rate>_lo``, ``<rate>_hi``); ``per``: the
     run's :func:`compute_replicates`, whose replicate 1 it is (computed when not given)."""
-    raw = run_dir / "raw"
     if per is None:
-        info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
-        return with_intervals(_confusions(raw, raw, info, None))
+        run = RunDir(run_dir)
+        return with_intervals(_confusions(run, 0, run.info, None))
     first = per[per["replicate"] == 1].drop(columns=["replicate", "seed"])
     return with_intervals(first.reset_index(drop=True))
 
 
 def compute_replicates(run_dir: Path) -> pd.DataFrame:
     """Every method's metrics in every replicate (``replicate`` 1..K, ``seed``), from raw/."""
-    raw = run_dir / "raw"
-    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
-    frames = [_confusions(raw, raw, info, None).assign(replicate=1, seed=info["seed"])]
-    for k in range(1, info.get("replicates", 1)):
-        rep = raw / "replicates" / str(k)
-        rinfo = json.loads((rep / "run.json").read_text(encoding="utf-8"))
-        sizes = {**info, **{f: rinfo[f] for f in ("queries", "register_records", "true_links")}}
-        frame = _confusions(raw, rep, sizes, rinfo["considered_pairs"])
+    run = RunDir(run_dir)
+    info = run.info
+    frames = [_confusions(run, 0, info, None).assign(replicate=1, seed=info["seed"])]
+    for k in range(1, info["replicates"]):
+        rinfo = run.replicate(k)
+        frame = _confusions(run, k, rinfo, rinfo["considered_pairs"])
         frames.append(frame.assign(replicate=k + 1, seed=rinfo["seed"]))
     out = pd.concat(frames, ignore_index=True)
     return out[["replicate", "seed", *(c for c in out.columns if c not in ("replicate", "seed"))]]
@@ -324,14 +300,13 @@ def read_register_people(run_dir: Path) -> pd.DataFrame:
     """``raw/register_people.parquet`` realigned by register row position (one row per register
     record). Only the records in a true or declared link are stored; the others are all-missing
     rows, which attribution never looks up."""
-    raw = run_dir / "raw"
-    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
-    linked = pd.read_parquet(raw / "register_people.parquet")
-    return linked.set_index("register_row").reindex(range(info["register_records"]))
+    run = RunDir(run_dir)
+    linked = run.register_people()
+    return linked.set_index("register_row").reindex(range(run.info["register_records"]))
 
 
 #: Raw files that error attribution needs besides the truth and the methods' pairs.
-CAUSE_INPUTS: tuple[str, ...] = ("query_people", "register_people", "noise_log")
+CAUSE_INPUTS: tuple[str, ...] = PEOPLE_FILES
 
 
 def attribute_run(run_dir: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None:
@@ -339,18 +314,17 @@ def attribute_run(run_dir: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]
     :func:`bench.causes.attribute_false_matches`, missed matches of
     :func:`bench.causes.attribute_missed_matches`), in run order; None when ``raw/`` predates the
     files attribution needs (:data:`CAUSE_INPUTS`)."""
-    raw = run_dir / "raw"
-    if not all((raw / f"{name}.parquet").exists() for name in CAUSE_INPUTS):
+    run = RunDir(run_dir)
+    if not run.has_people():
         return None
-    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
-    truth = pd.read_parquet(raw / "truth.parquet")
-    query_people = pd.read_parquet(raw / "query_people.parquet")
+    truth = run.truth()
+    query_people = run.query_people()
     register_people = read_register_people(run_dir)
     # One index of the noise log, shared by every method.
-    noise = NoiseIndex(pd.read_parquet(raw / "noise_log.parquet"))
+    noise = NoiseIndex(run.noise_log())
     out = {}
-    for name in info["methods"]:
-        meta, pairs = _method_pairs(raw, name)
+    for name in run.info["methods"]:
+        meta, pairs = _method_pairs(run, name)
         links = pairs.loc[pairs["link"].to_numpy(bool), ["query_row", "register_row"]]
         fields = compared_fields(meta["params"])
         fp = attribute_false_matches(
@@ -380,7 +354,7 @@ def compute_causes(
     attributions = attribute_run(run_dir) if attributions is None else attributions
     if attributions is None:
         return None
-    info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
+    info = RunDir(run_dir).info
 
     def stack(k: int) -> pd.DataFrame:
         frame = pd.concat(
