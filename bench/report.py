@@ -44,7 +44,6 @@ from bench.sweeps import (
 from bench.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
 from bench.uncertainty import RATES, wilson
 from bench.userfiles import (
-    examples_markdown,
     is_user_run,
     user_headline,
     user_inputs,
@@ -234,7 +233,7 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
             (groups, matrix),
             (sweeps, points),
             None if run.scenario_text is None else toml_comments(run.scenario_text),
-            examples=examples_markdown(run_dir),
+            examples=run.examples(),
         ),
         encoding="utf-8",
     )

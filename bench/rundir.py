@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -33,10 +34,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.methods.base import RESOLVE_MODES
+from bench.userfiles import is_user_run
 from synthetic.errors import ConfigError, LinkriskError
 
-#: Resolution modes a method's JSON may name (:mod:`bench.resolve`).
-RESOLVE_MODES = ("all", "best", "unique-only")
 #: Columns of a method's pairs: name -> kind (int, float, bool).
 PAIR_COLUMNS = {
     "query_row": "int",
@@ -249,7 +250,23 @@ class RunDir:
             self.query_people()
             self.register_people()
             self.noise_log()
+        self.examples()
         return self
+
+    def examples(self) -> list[str]:
+        """The report's *Examples* section from ``raw/examples.parquet`` of a run on user files
+        with ``--include-examples`` ([] when absent), checked by rendering it."""
+        from bench.userfiles import EXAMPLES_FILE, examples_markdown
+
+        path = self.raw / EXAMPLES_FILE
+        if not path.exists():
+            return []
+        _table(path, {"method": "str", "error": "str"}, None, {})
+        try:
+            return examples_markdown(self.path)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"[:200]
+            raise _fail(path, "", f"not the examples linkrisk writes ({problem})") from None
 
     # ------------------------------------------------------------------ JSON
     @cached_property
@@ -259,20 +276,24 @@ class RunDir:
         d = _Doc(path, read_json(path))
         d.text("scenario")
         d.integer("seed")
-        d.integer("training_seed", required=False, null=True)
+        d.integer("training_seed", null=True)
         queries = d.integer("queries", 1)
         d.integer("register_records", 1)
         true_links = d.integer("true_links")
         if true_links > queries:
             raise _fail(path, "true_links", f"{true_links} exceeds the {queries} queries")
         d.integer("replicates", 1, required=False)
-        d.integer("candidates", required=False)
-        d.integer("population", 1, required=False)
-        d.int_list("blocking_pass_pairs", required=False)
-        d.counts("noise_cells")
-        for key in ("source", "command"):
-            d.text(key, required=False)
-        d.obj("parameters", required=False)
+        d.integer("candidates")
+        d.int_list("blocking_pass_pairs")
+        d.text("source")
+        if is_user_run(d.doc):
+            self._check_user_info(d)
+        else:
+            d.integer("population", 1)
+            d.counts("noise_cells")
+        parameters = self._parsed[2]
+        if parameters is not None and d.get("parameters", required=False) != parameters:
+            raise _fail(path, "parameters", "differ from the scenario in config.json")
         methods = d.get("methods")
         if not isinstance(methods, list) or not methods:
             raise _fail(path, "methods", f"expected a non-empty list, got {_type_name(methods)}")
@@ -280,6 +301,31 @@ class RunDir:
         if len(set(names)) != len(names):
             raise _fail(path, "methods", "a method is listed twice")
         return {**d.doc, "replicates": d.doc.get("replicates", 1)}
+
+    def _check_user_info(self, d: _Doc) -> None:
+        """What ``run.json`` of a run on user files adds (:mod:`bench.userfiles`)."""
+        from bench.userfiles import user_inputs
+
+        d.text("command")
+        d.integer("queries_with_true_link", required=False, null=True)
+        d.text("training_scenario", required=False)
+        if "include_examples" in d.doc:
+            d.boolean("include_examples")
+        inputs = d.obj("inputs")
+        assert inputs is not None
+        for side in ("query", "register"):
+            one = inputs.obj(side)
+            assert one is not None
+            one.text("file")
+            one.text("sha256")
+            one.integer("rows")
+            one.integer("unreadable_dates", required=False)
+        inputs.obj("truth")
+        try:  # the rest of `inputs` is checked by the one function that reads it
+            user_inputs(d.doc, self.config)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"[:200]
+            raise _fail(d.path, "inputs", f"not what linkrisk writes ({problem})") from None
 
     def method(self, name: str) -> dict[str, Any]:
         """``raw/<name>.json``: the method's metadata, checked."""
@@ -300,6 +346,12 @@ class RunDir:
             d.text("resolve", choices=RESOLVE_MODES)
             d.boolean("uses_blocking")
             d.obj("params")
+            configured = self._parsed[1].get(name)
+            if configured is None:
+                raise _fail(path, "name", f"{name!r} is not a method of config.json")
+            for key, value in configured.items():
+                if d.doc.get(key) != value:  # the method that ran is the configured one
+                    raise _fail(path, key, "differs from the method configured in config.json")
             out[name] = d.doc
         return out
 
@@ -323,23 +375,42 @@ class RunDir:
 
     @cached_property
     def config(self) -> dict[str, Any]:
-        """``config.json``: the scenario (or evaluation) configuration, checked as a scenario."""
-        from bench.config import parse_benchmark
+        """``config.json``: the scenario (or, for user files, the blocking, methods and column
+        map), checked by the parsers that accepted it before the run."""
+        return self._parsed[0]
+
+    @cached_property
+    def _parsed(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        """(config.json, each configured method's JSON as the runner writes it, the scenario's
+        effective parameters or None for user files)."""
+        from bench.blocking import validate_blocking
+        from bench.config import parse_benchmark, parse_methods
+        from synthetic.scenario import effective_parameters
 
         path = self.path / "config.json"
         d = _Doc(path, read_json(path))
         scenario = d.obj("scenario")
         assert scenario is not None
         scenario.text("description", required=False)
-        data = {k: v for k, v in d.doc.items() if k != "evaluate"}
-        if "evaluate" in d.doc:
-            d.obj("evaluate")
-        else:
-            try:
-                parse_benchmark(data, str(path))
-            except ConfigError as exc:
-                raise _fail(path, exc.where, exc.problem) from None
-        return d.doc
+        parameters = None
+        try:
+            if "evaluate" in d.doc:  # a run on user files: no scenario sections
+                d.obj("evaluate")
+                validate_blocking(d.get("blocking"), "blocking")
+                methods = parse_methods(d.get("methods"), "methods")
+            else:
+                bench = parse_benchmark(d.doc, str(path))
+                methods, parameters = bench.methods, _plain(effective_parameters(bench.scenario))
+        except ConfigError as exc:
+            raise _fail(path, exc.where, exc.problem) from None
+        metas = {
+            m.name: _plain(
+                {"name": m.name, "kind": m.kind, "summary": m.summary, "resolve": m.resolve,
+                 "uses_blocking": m.uses_blocking(), "params": m.params}
+            )
+            for m in methods
+        }  # fmt: skip
+        return d.doc, metas, parameters
 
     @cached_property
     def population(self) -> dict[str, Any] | None:
@@ -347,7 +418,15 @@ class RunDir:
         path = self.raw / "population.json"
         if not path.exists():
             return None
-        return _Doc(path, read_json(path)).doc
+        doc = _Doc(path, read_json(path)).doc
+        from synthetic.summary import summary_markdown
+
+        try:  # a summary is checked by the one function that reads it
+            summary_markdown(doc)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"[:200]
+            raise _fail(path, "", f"not a population summary linkrisk writes ({problem})") from None
+        return doc
 
     @cached_property
     def scenario_text(self) -> str | None:
@@ -357,9 +436,13 @@ class RunDir:
         if not path.exists():
             return None
         try:
-            return path.read_bytes().decode("utf-8")
+            text = path.read_bytes().decode("utf-8")
+            tomllib.loads(text)
         except UnicodeDecodeError:
             raise _fail(path, "", "not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise _fail(path, "", f"invalid TOML ({exc})") from None
+        return text
 
     # ------------------------------------------------------------------ tables
     def _sizes(self, replicate: int) -> dict[str, int]:
@@ -436,6 +519,19 @@ class RunDir:
         for name, n in sizes.items():
             _in_range(path, "row", rows, n, side == name, f"{name} records")
         return frame
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as it reads back from the JSON the runner writes (through the same writer:
+    tuples as lists, NaN as null, ...), to compare with what a run directory holds."""
+    import tempfile
+
+    from bench.store import write_json
+
+    with tempfile.TemporaryDirectory(prefix="linkrisk-json-") as tmp:
+        path = Path(tmp) / "value.json"
+        write_json(value, path)
+        return json.loads(path.read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- parquet checks

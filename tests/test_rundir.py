@@ -200,6 +200,30 @@ CASES: dict[str, tuple[str, Callable[[Path], None], str]] = {
         lambda p: _json(p, lambda d: d["register"].update(coverage=7)),
         ": register.coverage",
     ),
+    "scenario.toml not TOML": (
+        "raw/scenario.toml", lambda p: p.write_text("[[[ x = =\n"), ": invalid TOML",
+    ),
+    "run.json parameters edited": (
+        "raw/run.json",
+        lambda p: _json(p, lambda d: d["parameters"].update(population=5)),
+        ": parameters: differ from the scenario in config.json",
+    ),
+    "run.json blocking pass pairs gone": (
+        "raw/run.json", lambda p: _json(p, lambda d: d.pop("blocking_pass_pairs") and None),
+        ": blocking_pass_pairs: missing",
+    ),
+    "run.json source null": (
+        "raw/run.json", lambda p: _json(p, lambda d: d.update(source=None)),
+        ": source: expected text, got null",
+    ),
+    "method JSON params edited": (
+        "raw/jw.json", lambda p: _json(p, lambda d: d["params"].update(threshold=0.1)),
+        ": params: differs from the method configured in config.json",
+    ),
+    "population summary of another shape": (
+        "raw/population.json", lambda p: _json(p, lambda d: {"counts": 3}),
+        ": not a population summary linkrisk writes",
+    ),
     "scenario.toml not UTF-8": (
         "raw/scenario.toml", lambda p: p.write_bytes(b"\xff\xfe"), ": not UTF-8 text",
     ),
@@ -287,3 +311,58 @@ def test_reader_accepts_the_run_and_returns_typed_tables(run_dir: Path) -> None:
     assert len(run.truth(1)) == run.replicate(1)["true_links"]
     assert run.replicate(1)["considered_pairs"]["exact"] is None
     assert pq.read_schema(run_dir / "raw" / "jw.parquet").names == list(run.pairs("jw").columns)
+
+
+@pytest.fixture(scope="module")
+def user_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run on the example user files, with examples (record values) in raw/."""
+    examples = Path(__file__).parents[1] / "examples" / "evaluate"
+    out = tmp_path_factory.mktemp("user") / "run"
+    args = ["evaluate", "--query", str(examples / "query.csv"), "--register",
+            str(examples / "register.csv"), "--map", str(examples / "map.toml"),
+            "--methods", "exact-name-address", "--include-examples", "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("rel", "edit", "expected"),
+    [
+        (
+            "raw/run.json",
+            lambda p: _json(p, lambda d: d["inputs"]["query"].update(rows="many")),
+            ": inputs.query.rows: expected an integer, got text",
+        ),
+        (
+            "raw/run.json",
+            lambda p: _json(p, lambda d: d["inputs"].update(truth=[])),
+            ": inputs.truth: expected an object, got a list",
+        ),
+        (
+            "raw/examples.parquet",
+            lambda p: _frame(p, lambda f: f.drop(columns=["error"])),
+            ": error: column missing",
+        ),
+        (
+            "config.json",
+            lambda p: _json(p, lambda d: d.update(methods=[{"name": "x", "kind": "nope"}])),
+            ": methods",
+        ),
+    ],
+    ids=["inputs rows text", "inputs truth a list", "examples column dropped", "config methods"],
+)
+def test_report_refuses_edited_user_runs(
+    rel: str, edit: Callable[[Path], None], expected: str, user_run: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:  # fmt: skip
+    run = tmp_path / "run"
+    shutil.copytree(user_run, run)
+    assert _cli(capsys, "report", str(run))[0] == 0  # the run as written is accepted
+    edit(run / rel)
+    _rehash(run, rel)
+    before = _snapshot(tmp_path)
+    code, stdout, err = _cli(capsys, "report", str(run))
+    line = _one_error_line(err)
+    assert code == 2 and f"{run / rel}{expected}" in line and stdout == "", line
+    assert _snapshot(tmp_path) == before
