@@ -21,6 +21,7 @@ files by any means afterwards. Typed accessors: :attr:`RunDir.info`, :meth:`RunD
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import tomllib
@@ -286,12 +287,13 @@ class RunDir:
         d.integer("candidates")
         d.int_list("blocking_pass_pairs")
         d.text("source")
+        engine = d.text("engine", required=False)  # before anything reads config.json
         if is_user_run(d.doc):
             self._check_user_info(d)
         else:
             d.integer("population", 1)
             d.counts("noise_cells")
-        parameters = self._parsed[2]
+        parameters = self._configured(engine)[2]
         if parameters is not None and d.get("parameters", required=False) != parameters:
             raise _fail(path, "parameters", "differ from the scenario in config.json")
         methods = d.get("methods")
@@ -322,7 +324,7 @@ class RunDir:
             one.integer("unreadable_dates", required=False)
         inputs.obj("truth")
         try:  # the rest of `inputs` is checked by the one function that reads it
-            user_inputs(d.doc, self.config)
+            user_inputs(d.doc, self._configured(d.doc.get("engine"))[0])
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             problem = f"{type(exc).__name__}: {exc}"[:200]
             raise _fail(d.path, "inputs", f"not what linkrisk writes ({problem})") from None
@@ -379,12 +381,20 @@ class RunDir:
         map), checked by the parsers that accepted it before the run."""
         return self._parsed[0]
 
-    @cached_property
+    @property
     def _parsed(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
-        """(config.json, each configured method's JSON as the runner writes it, the scenario's
-        effective parameters or None for user files)."""
+        return self._configured(self.info.get("engine"))
+
+    @functools.cache  # noqa: B019  (one RunDir reads one run; it lives as long as its caller)
+    def _configured(
+        self, engine: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        """(config.json, each configured method's JSON as the runner writes it when run on
+        ``engine`` (``linkrisk run --engine``), the scenario's effective parameters or None
+        for user files)."""
         from bench.blocking import validate_blocking
         from bench.config import parse_benchmark, parse_methods
+        from bench.methods.base import use_engine
         from synthetic.scenario import effective_parameters
 
         path = self.path / "config.json"
@@ -401,8 +411,11 @@ class RunDir:
             else:
                 bench = parse_benchmark(d.doc, str(path))
                 methods, parameters = bench.methods, _plain(effective_parameters(bench.scenario))
+            if engine is not None:
+                use_engine(methods, engine, "engine")
         except ConfigError as exc:
-            raise _fail(path, exc.where, exc.problem) from None
+            where = self.raw / "run.json" if exc.where == "engine" else path
+            raise _fail(where, exc.where, exc.problem) from None
         metas = {
             m.name: _plain(
                 {"name": m.name, "kind": m.kind, "summary": m.summary, "resolve": m.resolve,

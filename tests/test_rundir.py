@@ -169,6 +169,14 @@ CASES: dict[str, tuple[str, Callable[[Path], None], str]] = {
         "raw/run.json", lambda p: _json(p, lambda d: d.update(true_links=301)),
         ": true_links: 301 exceeds the 300 queries",
     ),
+    "run.json engine unknown": (
+        "raw/run.json", lambda p: _json(p, lambda d: d.update(engine="abacus")),
+        ": engine: unknown engine 'abacus'",
+    ),
+    "run.json engine a list": (
+        "raw/run.json", lambda p: _json(p, lambda d: d.update(engine=["duckdb"])),
+        ": engine: expected text, got a list",
+    ),
     "method JSON resolve unknown": (
         "raw/jw.json", lambda p: _json(p, lambda d: d.update(resolve="some")),
         ": resolve: 'some' is not one of",
