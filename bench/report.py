@@ -193,19 +193,15 @@ def with_status(
     if not not_run:
         return out
     ints = [c for c in out.columns if pd.api.types.is_integer_dtype(out[c])]
-    rows = pd.DataFrame(
-        [
-            {
-                "method": name,
-                "kind": metas[name]["kind"],
-                "resolve": metas[name]["resolve"],
-                "status": f"{NOT_RUN}: {reason}",
-            }
-            for name, reason in not_run.items()
-        ]
-    )
-    out = pd.concat([out, rows.reindex(columns=out.columns)], ignore_index=True)
-    return out.astype({c: "Int64" for c in ints})
+    n = len(out)
+    out = out.reindex(range(n + len(not_run))).astype({c: "Int64" for c in ints})  # rows empty
+    for i, (name, reason) in enumerate(not_run.items()):
+        meta = metas[name]
+        text = f"{NOT_RUN}: {reason}"
+        out.loc[n + i, ["method", "kind", "resolve", "status"]] = [
+            name, meta["kind"], meta["resolve"], text
+        ]  # fmt: skip
+    return out
 
 
 def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -351,7 +347,9 @@ def report_figures(
 ) -> list[tuple[str, str, Any]]:
     """The figures of ``report.html``: (id, caption, matplotlib Figure), in order."""
     figs: list[tuple[str, str, Any]] = []
-    if not sweeps.empty:
+    # Log axes need a point with both rates above zero (e.g. none when the scored methods did
+    # not run and the rules made no false match).
+    if not sweeps.empty and ((sweeps["FMR"] > 0) & (sweeps["FNMR"] > 0)).any():
         figs += [
             (
                 "error-tradeoff",
