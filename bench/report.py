@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from tabulate import tabulate
@@ -83,6 +84,9 @@ OPERATING_TARGETS: tuple[tuple[str, tuple[float, ...]], ...] = (
 #: Derived cause tables (false matches, missed matches, by subgroup), rebuilt from raw/.
 CAUSE_FILES = ("causes.csv", "missed_causes.csv", "subgroup_causes.csv")
 
+#: ``status`` of a method in the metrics files: it ran, or ``not run: <reason>``.
+RUN, NOT_RUN = "run", "not run"
+
 #: Headline columns: (summary column, header, formatter). Rates and per-1M counts show their
 #: upper 95% bound (``<column>_upper``) beside them.
 HEADLINE: tuple[tuple[str, str, str], ...] = (
@@ -116,6 +120,9 @@ def headline_table(summary: pd.DataFrame, fmt: str = "github") -> str:
     """The headline table: one row per method, from :func:`bench.store.compute_summary`."""
     rows = []
     for rec in summary.to_dict("records"):
+        if _not_run(rec):  # its reason in place of the figures it does not have
+            rows.append([rec["method"], rec["resolve"], rec["status"]] + [""] * (len(HEADLINE) - 3))
+            continue
         row = []
         for col, _, kind in HEADLINE:
             cell = _fmt(rec[col], kind)
@@ -132,6 +139,8 @@ def uncertainty_table(summary: pd.DataFrame, fmt: str = "github") -> str:
     replicates (mean, sd, min-max, 95% t-interval of the mean) and the upper bound."""
     rows = []
     for rec in summary.to_dict("records"):
+        if _not_run(rec):
+            continue
         for rate in RATES:
 
             def p(x: Any) -> str:
@@ -166,6 +175,79 @@ def uncertainty_table(summary: pd.DataFrame, fmt: str = "github") -> str:
     return tabulate(rows, headers=headers, tablefmt=fmt, colalign=["left", "left"] + ["right"] * 5)
 
 
+def _not_run(rec: dict[str, Any]) -> bool:
+    """Whether a metrics row is that of a method that did not run (tables before the status
+    column have none: every method in them ran)."""
+    status = rec.get("status")
+    return isinstance(status, str) and status.startswith(NOT_RUN)
+
+
+def with_status(
+    frame: pd.DataFrame, not_run: dict[str, str], metas: dict[str, dict[str, Any]]
+) -> pd.DataFrame:
+    """``frame`` (metrics of the methods that ran) with a ``status`` column after ``resolve``:
+    ``run``, and one row per method that did not run, ``not run: <reason>``, its figures empty
+    (counts stay integers: nullable)."""
+    out = frame.copy()
+    out.insert(out.columns.get_loc("resolve") + 1, "status", RUN)
+    if not not_run:
+        return out
+    ints = [c for c in out.columns if pd.api.types.is_integer_dtype(out[c])]
+    n = len(out)
+    out = out.reindex(range(n + len(not_run))).astype({c: "Int64" for c in ints})  # rows empty
+    for i, (name, reason) in enumerate(not_run.items()):
+        meta = metas[name]
+        text = f"{NOT_RUN}: {reason}"
+        out.loc[n + i, ["method", "kind", "resolve", "status"]] = [
+            name, meta["kind"], meta["resolve"], text
+        ]  # fmt: skip
+    return out
+
+
+def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows for a JSON file: missing values (NaN, or NA of nullable columns) as null."""
+    records = frame.to_dict("records")
+    return [{k: None if v is pd.NA else v for k, v in rec.items()} for rec in records]
+
+
+#: Replicates a divergence check needs at least (with two, neither can be called the odd one).
+DIVERGENCE_MIN_REPLICATES = 3
+#: A replicate diverges when its declared links differ from the median over the method's
+#: replicates by more than this share of the median (and by more than DIVERGENCE_SD Poisson
+#: standard deviations, so that small counts are not flagged for chance variation).
+DIVERGENCE_SHARE = 0.25
+DIVERGENCE_SD = 4.0
+DIVERGENCE_DEFINITION = (
+    "a replicate is flagged as diverging when the method declared a number of links d far from "
+    "the median m over its replicates: |d - m| > max(25% of m, 4 sqrt(m)) (at least "
+    f"{DIVERGENCE_MIN_REPLICATES} replicates). The replicates are independent draws of the "
+    "same scenario, so their counts differ by chance by a few sqrt(m); a larger difference "
+    "means the method behaved differently, e.g. a model trained to another solution."
+)
+
+
+def divergent_replicates(per: pd.DataFrame) -> list[str]:
+    """One warning line per replicate whose declared links diverge from the method's others
+    (:data:`DIVERGENCE_DEFINITION`), naming the method, the replicate and the counts."""
+    lines = []
+    ran = per if "status" not in per.columns else per[per["status"] == RUN]
+    for method, rows in ran.groupby("method", sort=False):
+        if len(rows) < DIVERGENCE_MIN_REPLICATES:
+            continue
+        declared = rows["declared"].to_numpy(dtype=float)
+        median = float(np.median(declared))
+        limit = max(DIVERGENCE_SHARE * median, DIVERGENCE_SD * np.sqrt(median))
+        for rec in rows.to_dict("records"):
+            if abs(rec["declared"] - median) > limit:
+                lines.append(
+                    f"Warning: {method} diverged in replicate {rec['replicate']} (seed "
+                    f"{rec['seed']}): {int(rec['declared']):,} declared links against a median "
+                    f"of {median:,.0f} over its {len(rows)} replicates (FNMR "
+                    f"{_fmt(rec['FNMR'], 'pct')}); its pooled figures include this replicate."
+                )
+    return lines
+
+
 def reproduce_command(info: dict[str, Any]) -> str:
     """The one command that reproduces the run."""
     if "command" in info:  # runs on user files (`linkrisk evaluate`) record theirs
@@ -190,12 +272,17 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     """(Re)compute metrics and cause tables from ``run_dir/raw``; write metrics.csv/.json,
     causes.csv, missed_causes.csv, report.md and manifest.json. ``raw/`` is read through
     :class:`bench.rundir.RunDir` (checked: a malformed file is refused with one line)."""
+    run = RunDir(run_dir)
+    info = run.info
+    not_run: dict[str, str] = info.get("not_run", {})
+    metas = {name: run.method(name) for name in (*info["methods"], *not_run)}
     per = compute_replicates(run_dir)  # replicate 1 is the run's own metrics
-    metrics = compute_metrics(run_dir, per)
+    metrics = with_status(compute_metrics(run_dir, per), not_run, metas)
     write_csv(metrics, run_dir / "metrics.csv")
-    write_json(metrics.to_dict("records"), run_dir / "metrics.json")
+    write_json(_json_records(metrics), run_dir / "metrics.json")
+    per = with_status(per, not_run, metas)
     write_csv(per, run_dir / "replicates.csv")
-    summary = compute_summary(run_dir, per)
+    summary = with_status(compute_summary(run_dir, per[per["status"] == RUN]), not_run, metas)
     write_csv(summary, run_dir / "summary.csv")
     sweeps = sweep_run(run_dir, max_points=SWEEP_POINTS)
     write_csv(sweeps, run_dir / "sweeps.csv")
@@ -219,9 +306,8 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
             (run_dir / name).unlink(missing_ok=True)  # never leave tables raw/ cannot back
         else:
             write_csv(table, run_dir / name)
-    run = RunDir(run_dir)
-    info, config, population = run.info, run.config, run.population
-    methods = [run.method(name) for name in info["methods"]]
+    config, population = run.config, run.population
+    methods = list(metas.values())
     (run_dir / "report.md").write_text(
         render_markdown(
             summary,
@@ -234,6 +320,7 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
             (sweeps, points),
             None if run.scenario_text is None else toml_comments(run.scenario_text),
             examples=run.examples(),
+            warnings=divergent_replicates(per),
         ),
         encoding="utf-8",
     )
@@ -254,7 +341,9 @@ def report_figures(
 ) -> list[tuple[str, str, Any]]:
     """The figures of ``report.html``: (id, caption, matplotlib Figure), in order."""
     figs: list[tuple[str, str, Any]] = []
-    if not sweeps.empty:
+    # Log axes need a point with both rates above zero (e.g. none when the scored methods did
+    # not run and the rules made no false match).
+    if not sweeps.empty and ((sweeps["FMR"] > 0) & (sweeps["FNMR"] > 0)).any():
         figs += [
             (
                 "error-tradeoff",
@@ -313,12 +402,19 @@ def render_markdown(
     sweeps: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     comments: dict[str, str] | None = None,
     examples: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> str:
     """The Markdown report of one run (``summary``: :func:`bench.store.compute_summary`;
     ``causes``: the tables of
     :func:`bench.store.compute_causes`, None if raw/ lacks what attribution needs;
     ``population``: :func:`synthetic.summary.summarize_population` of the run's population;
-    ``examples``: the *Examples* section of a run on user files, if requested)."""
+    ``examples``: the *Examples* section of a run on user files, if requested;
+    ``warnings``: lines shown under the headline table, e.g. :func:`divergent_replicates`)."""
+    not_run = info.get("not_run", {})
+    notes = [
+        *(f"Not run: {name}: {reason}" for name, reason in not_run.items()),
+        *(warnings or []),
+    ]
     scen = config["scenario"]
     user = is_user_run(info)
     lines = [
@@ -339,6 +435,8 @@ def render_markdown(
         "",
         headline_table(summary),
         "",
+        *(f"- **{n.split(':', 1)[0]}**:{n.split(':', 1)[1]}" for n in notes),
+        *([""] if notes else []),
         "Each rate is followed by its upper 95% bound (see *Uncertainty*): the figure not to "
         "be exceeded, with 95% confidence, given "
         + ("these files." if user else "this scenario's assumptions."),
@@ -359,6 +457,7 @@ def render_markdown(
         "## Definitions",
         "",
         *(f"- **{k}**: {v}" for k, v in DEFINITIONS.items()),
+        *([f"- **diverging replicate**: {DIVERGENCE_DEFINITION}"] if notes else []),
         "- Rules are evaluated on *all* record pairs (joins on their exact keys); scored methods "
         "only on blocked candidates, so their misses split into blocking loss and model misses.",
         "- Resolution of multiple hits per query: `all` keeps every accepted pair; `best` the "

@@ -297,11 +297,16 @@ class RunDir:
         if parameters is not None and d.get("parameters", required=False) != parameters:
             raise _fail(path, "parameters", "differ from the scenario in config.json")
         methods = d.get("methods")
-        if not isinstance(methods, list) or not methods:
+        not_run = d.get("not_run", required=False) or {}
+        if not isinstance(not_run, dict) or not all(
+            isinstance(v, str) and v for v in not_run.values()
+        ):
+            raise _fail(path, "not_run", "expected {method: reason} with one-line reasons")
+        if not isinstance(methods, list) or not (methods or not_run):
             raise _fail(path, "methods", f"expected a non-empty list, got {_type_name(methods)}")
-        names = [_method_name(path, i, m) for i, m in enumerate(methods)]
+        names = [_method_name(path, i, m) for i, m in enumerate([*methods, *not_run])]
         if len(set(names)) != len(names):
-            raise _fail(path, "methods", "a method is listed twice")
+            raise _fail(path, "methods", "a method is listed twice (or both run and not run)")
         return {**d.doc, "replicates": d.doc.get("replicates", 1)}
 
     def _check_user_info(self, d: _Doc) -> None:
@@ -331,16 +336,19 @@ class RunDir:
 
     def method(self, name: str) -> dict[str, Any]:
         """``raw/<name>.json``: the method's metadata, checked."""
-        if name not in self.info["methods"]:
+        if name not in self._methods:
             raise _fail(self.raw / "run.json", "methods", f"no method {name!r}")
         return self._methods[name]
 
     @cached_property
     def _methods(self) -> dict[str, dict[str, Any]]:
         out = {}
-        for name in self.info["methods"]:
+        not_run = self.info.get("not_run", {})
+        for name in (*self.info["methods"], *not_run):
             path = self.raw / f"{name}.json"
             d = _Doc(path, read_json(path))
+            if name in not_run and d.text("not_run") != not_run[name]:
+                raise _fail(path, "not_run", "differs from run.json's not_run")
             if d.text("name") != name:
                 raise _fail(path, "name", f"{d.doc['name']!r} is not the file's method {name!r}")
             d.text("kind")

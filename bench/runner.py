@@ -27,7 +27,10 @@ so an interrupted run never leaves a half-written result where the previous one 
 
 from __future__ import annotations
 
+import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,7 +45,7 @@ from tqdm import tqdm
 from bench.blocking import block
 from bench.config import Benchmark
 from bench.fields import PreparedTask
-from bench.methods.base import Candidates, Method, use_engine
+from bench.methods.base import Candidates, Method, not_run_reason, use_engine
 from bench.report import write_outputs
 from bench.resolve import resolve
 from bench.store import atomic_dir, write_json, write_parquet
@@ -210,13 +213,17 @@ def run_task(
                 write_parquet(task.truth, raw / "truth.parquet")
                 write_parquet(task.query_people, raw / "query_people.parquet")
             linked = [task.truth["register_row"].to_numpy()]
+            not_run: dict[str, str] = {}  # method -> why it did not run (the others go on)
             for m in methods:
-                with steps.step(f"method {m.name}"):
-                    if m.needs_training:
-                        m.fit(train, train_cands, labels)
-                    linked.append(
-                        _run_method(m, prep, candidates if m.uses_blocking() else None, raw)
-                    )
+                with steps.step(f"method {m.name}"), _sigint_seen() as interrupted:
+                    try:
+                        if m.needs_training:
+                            m.fit(train, train_cands, labels)
+                        linked.append(
+                            _run_method(m, prep, candidates if m.uses_blocking() else None, raw)
+                        )
+                    except Exception as exc:
+                        not_run[m.name] = _failed(exc, interrupted)
             # Attribution needs the people and noise of the register records that appear in a
             # true or declared link only: a few percent of the register, so raw/ stays small.
             rows = np.unique(np.concatenate(linked))
@@ -235,12 +242,18 @@ def run_task(
                 "true_links": len(task.truth),
                 "candidates": len(candidates),
                 "blocking_pass_pairs": per_pass,
-                "methods": [m.name for m in methods],
                 "noise_cells": _noise_counts(task),
             }
             for k in range(1, replicates):
                 with steps.step(f"replicate {k + 1} of {replicates}"):
-                    _replicate(bench, replicate_seed(seed, k), methods, raw / "replicates" / str(k))
+                    rep = raw / "replicates" / str(k)
+                    _replicate(bench, replicate_seed(seed, k), methods, rep, not_run)
+            _record_not_run(methods, not_run, raw, replicates)
+            # "methods": those that ran (every reader of raw/ iterates these); "not_run": the
+            # others with their reasons (absent when every method ran).
+            info["methods"] = [m.name for m in methods if m.name not in not_run]
+            if not_run:
+                info["not_run"] = {m.name: not_run[m.name] for m in methods if m.name in not_run}
             info["replicates"] = replicates
             write_json(info, raw / "run.json")
             if population is not None:
@@ -275,12 +288,16 @@ def _noise_counts(task: LinkageTask) -> dict[str, dict[str, int]]:
     return out
 
 
-def _replicate(bench: Benchmark, seed: int, methods: list[Method], out: Path) -> None:
+def _replicate(
+    bench: Benchmark, seed: int, methods: list[Method], out: Path, not_run: dict[str, str]
+) -> None:
     """One more independently seeded population, scored by the same (already trained) methods.
 
     Written compactly, as enough to recompute the confusion exactly: the true links, each
     method's declared links and its considered true links (``raw/replicates/<k>/``), and in
-    ``run.json`` the sizes and each blocked method's number of considered pairs.
+    ``run.json`` the sizes and each blocked method's number of considered pairs. Methods in
+    ``not_run`` are skipped; one that fails here is added to it (with the replicate's number):
+    its pooled figures would otherwise cover some replicates only.
     """
     task = build_task(bench.scenario, seed)
     prep = PreparedTask(task, seed)
@@ -292,7 +309,14 @@ def _replicate(bench: Benchmark, seed: int, methods: list[Method], out: Path) ->
     write_parquet(task.truth, out / "truth.parquet")
     considered = {}
     for m in methods:
-        frame = _scored_frame(m, prep, cands if m.uses_blocking() else None)
+        if m.name in not_run:
+            continue
+        try:
+            with _sigint_seen() as interrupted:
+                frame = _scored_frame(m, prep, cands if m.uses_blocking() else None)
+        except Exception as exc:
+            not_run[m.name] = f"replicate {int(out.name) + 1}: {_failed(exc, interrupted)}"
+            continue
         considered[m.name] = len(frame) if m.uses_blocking() else None
         keys = frame["query_row"].to_numpy() * width + frame["register_row"].to_numpy()
         keep = frame["link"].to_numpy() | np.isin(keys, truth)
@@ -305,6 +329,72 @@ def _replicate(bench: Benchmark, seed: int, methods: list[Method], out: Path) ->
         "considered_pairs": considered,
     }
     write_json(info, out / "run.json")
+
+
+@contextmanager
+def _sigint_seen() -> Iterator[list[bool]]:
+    """Note whether SIGINT arrived in the block (``[True]``), then raise KeyboardInterrupt as
+    Python does. Engines that run queries in C turn the KeyboardInterrupt into their own error
+    (DuckDB: ``RuntimeError: Query interrupted``), which must end the run, not the method."""
+    seen = [False]
+    if threading.current_thread() is not threading.main_thread():  # signals go to the main one
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if previous is signal.SIG_IGN:
+            return
+        seen[0] = True
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _failed(exc: Exception, interrupted: list[bool]) -> str:
+    """Why a method did not run, from the exception it raised; re-raises what is not the
+    method's failure but the whole run's (out of memory; an interrupt wrapped by an engine)."""
+    if interrupted[0]:
+        raise KeyboardInterrupt from exc
+    if isinstance(exc, MemoryError):
+        raise exc
+    return not_run_reason(exc)
+
+
+def _record_not_run(methods: list[Method], not_run: dict[str, str], raw: Path, k: int) -> None:
+    """Write what raw/ keeps of methods that did not run: their metadata with ``not_run`` (the
+    reason), and no pairs anywhere (a method that failed in a later replicate loses the pairs
+    of the earlier ones, and its entry in their ``considered_pairs``)."""
+    for m in methods:
+        if m.name not in not_run:
+            continue
+        write_json({**_method_meta(m), "not_run": not_run[m.name]}, raw / f"{m.name}.json")
+        (raw / f"{m.name}.parquet").unlink(missing_ok=True)
+        for j in range(1, k):
+            rep = raw / "replicates" / str(j)
+            (rep / f"{m.name}.parquet").unlink(missing_ok=True)
+            path = rep / "run.json"
+            rinfo = json.loads(path.read_text(encoding="utf-8"))
+            rinfo["considered_pairs"].pop(m.name, None)
+            write_json(rinfo, path)
+
+
+def _method_meta(m: Method) -> dict[str, Any]:
+    """A method's ``raw/<method>.json``: what the report shows of it."""
+    return {
+        "name": m.name,
+        "kind": m.kind,
+        "summary": m.summary,
+        "resolve": m.resolve,
+        "uses_blocking": m.uses_blocking(),
+        "params": m.params,
+    }
 
 
 def _scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd.DataFrame:
@@ -327,13 +417,5 @@ def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Pa
     frame = _scored_frame(m, prep, cands)
     link = frame["link"].to_numpy()
     write_parquet(frame, raw / f"{m.name}.parquet")
-    meta = {
-        "name": m.name,
-        "kind": m.kind,
-        "summary": m.summary,
-        "resolve": m.resolve,
-        "uses_blocking": m.uses_blocking(),
-        "params": m.params,
-    }
-    write_json(meta, raw / f"{m.name}.json")
+    write_json(_method_meta(m), raw / f"{m.name}.json")
     return frame["register_row"].to_numpy()[link]

@@ -17,9 +17,28 @@ import numpy as np
 from bench.blocking import Candidates
 from bench.fields import PreparedTask
 from synthetic.config import like
-from synthetic.errors import ConfigError
+from synthetic.errors import ConfigError, LinkriskError
 
 RESOLVE_MODES = ("all", "best", "unique-only")
+
+
+class MethodNotRun(LinkriskError):
+    """A method cannot train or run on this input (e.g. no pairs to train on); the message says
+    why, in one line. The runner reports the method as "not run: <message>" and goes on with
+    the others (:func:`not_run_reason`)."""
+
+
+#: Longest reason kept for a method that did not run (the report shows it in a table cell).
+REASON_CHARS = 300
+
+
+def not_run_reason(exc: Exception) -> str:
+    """One line saying why a method did not run: the message of a :class:`MethodNotRun`, else
+    the exception's type and the first line of its message (an unforeseen failure)."""
+    text = " ".join(str(exc).split("\n")[0].split())
+    if not isinstance(exc, MethodNotRun):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 3] + "..."
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,9 @@ import pyarrow.parquet as pq
 from bench.blocking import validate_blocking
 from bench.comparisons import DEFAULT_FIELDS, validate_fields
 from bench.fields import COMPOSITES, PreparedTask
-from bench.methods.base import Candidates, Method, Param, Scored, register
+from bench.methods.base import Candidates, Method, MethodNotRun, Param, Scored, register
 from bench.methods.fellegi_sunter import DEFAULT_TRAINING_BLOCKS
-from synthetic.errors import ConfigError, LinkriskError
+from synthetic.errors import ConfigError
 from synthetic.rng import stable_hash
 
 #: Environment variable naming the Spark master (a cluster URL); default ``local[2]``.
@@ -150,6 +150,9 @@ class Splink(Method):
         assert candidates is not None
         p = self.params
         sessions = training_sessions(p["training_blocks"], "training_blocks")
+        named = set(p["fields"]).union(*(blocked for blocked, _ in sessions))
+        present = {f for f in named if _present(prep, f)}
+        sessions = usable_sessions(sessions, p["fields"], present)
         model = SplinkModel(
             fields=p["fields"],
             training_blocks=[exprs for _, exprs in sessions],
@@ -169,6 +172,48 @@ class Splink(Method):
             prob = _align(candidates, out, prep.n_register)
         accept = prob >= p["threshold"]
         return Scored(candidates.query_row, candidates.register_row, prob, accept)
+
+
+#: Fields a replacement training session blocks on (exactly), in order of preference, when the
+#: configured sessions leave a field's m unestimated because some session's field is missing.
+FALLBACK_TRAINING_FIELDS = ("dob", "zip", "last_name", "street", "first_name", "house_number")
+
+
+def _present(prep: PreparedTask, field: str) -> bool:
+    """Whether ``field`` has a value in some record of each side (else no pair agrees on it)."""
+    coded = prep.field(field)
+    return bool((coded.q >= 0).any() and (coded.r >= 0).any())
+
+
+def usable_sessions(
+    sessions: list[tuple[set[str], list[str]]], fields: Mapping[str, str], present: set[str]
+) -> list[tuple[set[str], list[str]]]:
+    """The training sessions that can run on this input, replacements included.
+
+    A session blocked on a field no record pair can agree on (missing on a side, as dates of
+    birth in tax files) yields no pairs, and Splink's EM refuses it; it is left out. If that
+    leaves the m of a present field unestimated, a session blocked on the first present field
+    of :data:`FALLBACK_TRAINING_FIELDS` outside those fields is added. Raises
+    :class:`MethodNotRun` when no session can estimate every present field's m."""
+    kept = [(b, e) for b, e in sessions if b <= present]
+    wanted = set(fields) & present
+
+    def unestimated() -> set[str]:
+        return wanted - set().union(*(wanted - b for b, _ in kept))
+
+    if (todo := unestimated()) or not kept:
+        for field in FALLBACK_TRAINING_FIELDS:
+            if field in present and field not in todo and ({field}, [field]) not in kept:
+                kept.append(({field}, [field]))
+                if not (todo := unestimated()):
+                    break
+    if todo or not kept:
+        dropped = sorted(set().union(*(b for b, _ in sessions)) - present)
+        raise MethodNotRun(
+            f"no EM training block can estimate m of {', '.join(sorted(todo)) or 'any field'} "
+            f"(fields missing on a side: {', '.join(dropped) or 'none'})"
+        )
+    return kept
 
 
 def training_sessions(spec: Any, where: str) -> list[tuple[set[str], list[str]]]:
@@ -284,7 +329,7 @@ def score_parquet(
                     raise
         if not sessions:
             blocks = ", ".join(map(str, model.training_blocks))
-            raise LinkriskError(f"splink: every EM training session failed ({blocks})")
+            raise MethodNotRun(f"every EM training session underflowed ({blocks})")
         _lambda_from_sessions(linker, sessions)
         blocked = db.api.register("lr_blocked", table_name="lr_blocked_pairs")
         linker.table_management.register_blocked_pairs_for_predict(blocked)
