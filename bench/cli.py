@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 from synthetic.errors import ConfigError, LinkriskError
 
 if TYPE_CHECKING:
+    from bench.config import Benchmark
     from bench.runner import RunResult
 
 #: Exit status of bad input (scenario, arguments, files): one line on stderr, nothing written.
@@ -61,7 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="generate a scenario, run all its methods, write results")
     run.add_argument("scenario", help="preset name (see `linkrisk scenarios`) or a .toml path")
     run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
-    run.add_argument("--out", type=_out_dir, help="output directory (default: results/<scenario>)")
+    run.add_argument(
+        "--out",
+        type=_out_dir,
+        help="output directory: new, empty, or an earlier linkrisk output, which it replaces "
+        "(default: results/<scenario> under the current directory; results/<scenario>@<option>="
+        "<value>,... when --seed, --replicates or --engine differ from the scenario's own, or a "
+        "scenario file shares a preset's name but not its configuration, so that the published "
+        "results/<scenario> is never written over)",
+    )
     run.add_argument(
         "--replicates",
         type=_size,
@@ -88,7 +97,13 @@ def _parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write a scenario's two agency files and the truth")
     gen.add_argument("scenario", help="preset name or a .toml path")
-    gen.add_argument("--out", type=_out_dir, required=True, help="directory to write into")
+    gen.add_argument(
+        "--out",
+        type=_out_dir,
+        required=True,
+        help="directory to write into: new, empty, or an earlier linkrisk output, which it "
+        "replaces whole (with a manifest.json)",
+    )
     gen.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     gen.add_argument(
@@ -132,10 +147,41 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _out_dir(text: str) -> Path:
-    path = Path(text)
-    if path.exists() and not path.is_dir():  # refused before hours of work, not after
-        raise argparse.ArgumentTypeError(f"{text}: exists and is not a directory")
-    return path
+    """An ``--out`` linkrisk may write: refused while parsing, before hours of work, not after
+    (:func:`bench.store.check_out_dir`)."""
+    from bench.store import check_out_dir
+
+    try:
+        check_out_dir(text)
+    except LinkriskError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(text)
+
+
+def default_run_dir(
+    bench: Benchmark,
+    seed: int | None = None,
+    replicates: int | None = None,
+    engine: str | None = None,
+) -> Path:
+    """Where ``linkrisk run`` writes without ``--out``: ``results/<scenario>`` when the run is the
+    scenario's own (its seed, replicates and engine, and, for a scenario named as a preset, the
+    preset's configuration), else ``results/<scenario>@<option>=<value>,...`` naming what
+    differs, so that a run with other options never writes over published results."""
+    from bench.config import load_benchmark, presets
+    from bench.store import RESULTS_DIR
+
+    own = bench.scenario
+    differs = []
+    if bench.name in presets() and bench.config_hash != load_benchmark(bench.name).config_hash:
+        differs.append(f"config={bench.config_hash[:8]}")
+    if seed is not None and seed != own.seed:
+        differs.append(f"seed={seed}")
+    if replicates is not None and replicates != (own.replicates or 1):
+        differs.append(f"replicates={replicates}")
+    if engine is not None:  # recorded in raw/run.json: never the published bytes
+        differs.append(f"engine={engine}")
+    return RESULTS_DIR / (bench.name + ("@" + ",".join(differs) if differs else ""))
 
 
 def _seed(text: str) -> int:
@@ -230,12 +276,17 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bench.config import load_benchmark
     from bench.runner import run
+    from bench.store import check_out_dir
 
     bench = load_benchmark(args.scenario)
+    out = args.out
+    if out is None:
+        out = default_run_dir(bench, args.seed, args.replicates, args.engine)
+        check_out_dir(out)  # --out was checked while parsing
     result = run(
         bench,
         seed=args.seed,
-        out_dir=args.out,
+        out_dir=out,
         progress=False if args.no_progress else None,
         replicates=bench.scenario.replicates if args.replicates is None else args.replicates,
         engine=args.engine,
@@ -321,7 +372,12 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--methods", metavar="A,B", help="run only these configured methods (comma-separated)"
     )
-    ev.add_argument("--out", type=Path, help="output directory (default: results/evaluate)")
+    ev.add_argument(
+        "--out",
+        type=_out_dir,
+        help="output directory: new, empty, or an earlier linkrisk run (default: "
+        "results/evaluate under the current directory)",
+    )
     ev.add_argument(
         "--include-examples",
         action="store_true",
@@ -335,7 +391,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     import shlex
 
     from bench.evaluate import OUT_DIR, evaluate, load_config
+    from bench.store import check_out_dir
     from bench.userfiles import map_from_flags, read_map
+
+    if args.out is None:
+        check_out_dir(OUT_DIR)  # before reading the files; --out was checked while parsing
 
     cmap = read_map(args.map) if args.map is not None else map_from_flags(args.column)
     cmap = cmap.with_truth(args.truth_column, args.truth_pairs)
@@ -381,12 +441,13 @@ def _sizes(run_dir: Path) -> str:
 def _report(args: argparse.Namespace) -> int:
     from bench.report import headline_table, write_outputs
     from bench.runner import RESULTS_DIR
-    from bench.store import atomic_dir, check_run_dir, copy_run
+    from bench.store import atomic_dir, check_out_dir, check_run_dir, copy_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.exists() and (RESULTS_DIR / args.run_dir).exists():
         run_dir = RESULTS_DIR / args.run_dir  # a scenario name
     check_run_dir(run_dir)
+    check_out_dir(run_dir)  # e.g. `.`: the swap cannot replace the current directory
     # Rebuilt in a staging copy and swapped in whole: a killed `report` leaves the run as it was.
     with atomic_dir(run_dir) as tmp:
         copy_run(run_dir, tmp)
@@ -397,8 +458,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    import hashlib
+
     from bench.config import load_benchmark
-    from synthetic.scenario import build_task
+    from bench.store import TASK_FORMATS, atomic_dir, write_json
+    from synthetic import scenario as sc
 
     bench = load_benchmark(args.scenario)
     seed = bench.scenario.seed if args.seed is None else args.seed
@@ -409,7 +473,9 @@ def _generate(args: argparse.Namespace) -> int:
         if args.format != "parquet":
             raise ConfigError("--format", "sharded tasks are written as parquet only")
         progress = False if args.no_progress else None
-        manifest = write_sharded_task(bench.scenario, seed, args.out, shard_size, progress)
+        # Staged and swapped in whole, as a run: a killed generate leaves the earlier output.
+        with atomic_dir(args.out) as tmp:
+            manifest = write_sharded_task(bench.scenario, seed, tmp, shard_size, progress)
         sizes = manifest["sizes"]
         print(args.out / "manifest.json")
         print(
@@ -418,9 +484,22 @@ def _generate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    task = build_task(bench.scenario, seed)
-    for path in task.write(args.out, args.format):
-        print(path)
+    task = sc.build_task(bench.scenario, seed)
+    with atomic_dir(args.out) as tmp:
+        written = task.write(tmp, args.format)
+        # The manifest marks the directory as linkrisk's (a later generate may replace it) and
+        # lets a reader check the files against their SHA-256.
+        doc = {
+            "format": TASK_FORMATS[0],
+            "scenario": bench.name,
+            "seed": seed,
+            "config_sha256": bench.config_hash,
+            "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in written},
+        }
+        write_json(doc, tmp / "manifest.json")
+    for path in written:
+        print(args.out / path.name)
+    print(args.out / "manifest.json")
     return 0
 
 

@@ -1619,6 +1619,17 @@ def write_projection(df: pd.DataFrame, text: str, out_dir: Path) -> Path:
     return out_dir
 
 
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _out_error(exc: Exception) -> str:
+    """The message of an error writing ``--out``: ``<path>: <problem>``."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
+    return str(exc) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.projection SCENARIO [--sizes ...] [--seeds K]``: print the projection."""
     from bench.cli import _Parser  # usage errors on one line, exit 2, as every command
@@ -1639,6 +1650,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--analytic-only", action="store_true", help="do not run the rules")
     ap.add_argument("--out", type=Path, help="also write projection.csv/.md and raw tables here")
     args = ap.parse_args(argv)
+    if args.out is not None:  # before hours of simulation, not after
+        from bench.store import check_out_dir
+        from synthetic.errors import LinkriskError
+
+        try:
+            check_out_dir(args.out)
+        except LinkriskError as exc:
+            print(f"linkrisk: error: {_one_line(str(exc))}", file=sys.stderr)
+            return 2
     start = time.perf_counter()
     try:
         df = project(
@@ -1654,7 +1674,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = projection_markdown(df, command=_command(args))
     print(text, end="")
     if args.out is not None:
-        write_projection(df, text, args.out)
+        from synthetic.errors import LinkriskError
+
+        try:
+            write_projection(df, text, args.out)
+        except (LinkriskError, OSError) as exc:
+            print(f"linkrisk: error: {_one_line(_out_error(exc))}", file=sys.stderr)
+            return 2
         print(f"\nwritten: {args.out}")
     print(f"\nRun time: {time.perf_counter() - start:.0f} s")
     return 0

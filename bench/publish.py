@@ -20,6 +20,7 @@ from bench.config import load_benchmark, presets
 from bench.projection import main as project_main
 from bench.report import cause_matrix, headline_table
 from bench.runner import RESULTS_DIR, run
+from bench.store import check_out_dir
 from bench.subgroups import plot_ratios
 from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS
 
@@ -108,9 +109,15 @@ def published_presets() -> list[str]:
 
 
 def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
-    """Run every published preset into ``results/`` and refresh the README blocks."""
+    """Run every published preset into ``results/`` and refresh the README blocks. Every output
+    directory is checked (:func:`bench.store.check_out_dir`) before the first run starts."""
+    names = published_presets()
+    for name in names:
+        check_out_dir(RESULTS_DIR / name)
+        if load_benchmark(name).scenario.project:
+            check_out_dir(PROJECTIONS_DIR / name)
     out = []
-    for name in published_presets():
+    for name in names:
         bench = load_benchmark(name)
         result = run(
             bench,

@@ -38,15 +38,29 @@ from synthetic.errors import LinkriskError
 from synthetic.safe_csv import write_csv as write_csv  # every CSV the project writes
 
 
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Name ``path`` in an OSError that names no file (a failed write: a full disk, pyarrow)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a frame deterministically (no pandas index metadata, fixed compression)."""
     table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    pq.write_table(table, path, compression="zstd")
+    with _naming(path):
+        pq.write_table(table, path, compression="zstd")
 
 
 def write_json(obj: Any, path: Path) -> None:
     """Write JSON deterministically; NaN becomes null."""
-    path.write_text(json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n"
+    with _naming(path):
+        path.write_text(text, encoding="utf-8")
 
 
 def _clean(obj: Any) -> Any:
@@ -86,6 +100,104 @@ def staging_dirs(out_dir: Path) -> list[Path]:
 def is_staging_dir(path: Path) -> bool:
     """Whether ``path`` is a staging or retired directory of :func:`atomic_dir` (never a run)."""
     return path.name.startswith((STAGING_PREFIX, RETIRED_PREFIX))
+
+
+#: Where results go by default (relative to the current directory): ``results/<scenario>``.
+RESULTS_DIR = Path("results")
+#: The ``format`` of the manifest of ``linkrisk generate``'s output (one file per table, sharded).
+TASK_FORMATS = ("linkrisk task", "linkrisk sharded task")
+
+
+def is_linkrisk_output(path: Path) -> bool:
+    """Whether ``path`` is a directory linkrisk wrote, which a new output may replace whole:
+
+    - a run (``run``, ``evaluate``, ``report``): both ``raw/run.json`` and ``manifest.json``;
+    - generated files (``generate``): a ``manifest.json`` whose ``format`` is ``"linkrisk task"``
+      or ``"linkrisk sharded task"``;
+    - a projection (``project --out``): ``projection.md`` and ``projection.csv``;
+    - speed results or a cached workload (``dev.py perf``): ``perf.json`` or ``workload.json``.
+
+    Anything else that holds files is someone else's and is never replaced.
+    """
+    if not path.is_dir():
+        return False
+    if (path / "raw" / "run.json").is_file() and (path / "manifest.json").is_file():
+        return True
+    if (path / "projection.md").is_file() and (path / "projection.csv").is_file():
+        return True
+    if (path / "perf.json").is_file() or (path / "workload.json").is_file():
+        return True
+    try:
+        manifest = json.loads((path / "manifest.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") in TASK_FORMATS
+
+
+def check_out_dir(path: Path | str) -> None:
+    """Refuse (:class:`LinkriskError`, ``<path>: <problem>``) an output directory that linkrisk
+    must not replace, before any work: the current directory, a root or an ancestor of the
+    current directory (however spelled: ``.``, ``''``, ``x/..``), the results directory itself,
+    a path that exists and is not a directory, and a directory that holds files linkrisk did not
+    write (:func:`is_linkrisk_output`). A directory that does not exist yet, or is empty, is
+    fine."""
+    shown = str(path) if str(path) else "''"
+    path = Path(path)
+    target = Path(os.path.abspath(path))  # `..` undone by name, as the swap would see it
+    here = Path.cwd()
+    for resolved in {target, target.resolve()}:
+        if resolved == here:
+            raise LinkriskError(f"{shown}: is the current directory; name a directory inside it")
+        if resolved == Path(resolved.anchor):
+            raise LinkriskError(f"{shown}: is the root directory; name a directory inside it")
+        if here.is_relative_to(resolved):
+            raise LinkriskError(
+                f"{shown}: contains the current directory; name a directory inside it"
+            )
+        if resolved == Path(os.path.abspath(RESULTS_DIR)):
+            raise LinkriskError(
+                f"{shown}: is the results directory itself, which holds every run; name a "
+                f"directory inside it (e.g. {RESULTS_DIR / 'my-run'})"
+            )
+    if path.name == "..":
+        raise LinkriskError(f"{shown}: ends in `..`; name the directory itself")
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise LinkriskError(f"{shown}: exists and is not a directory")
+    if is_staging_dir(target):
+        raise LinkriskError(f"{shown}: is the staging directory of an unfinished run")
+    if any(target.iterdir()) and not is_linkrisk_output(target):
+        raise LinkriskError(
+            f"{shown}: exists and was not written by linkrisk (no raw/run.json and "
+            "manifest.json, nor generated files' manifest.json); linkrisk replaces only its "
+            "own outputs: name a new or empty directory"
+        )
+
+
+def _outside_staging(exc: OSError, tmp: Path, out_dir: Path) -> OSError:
+    """``exc`` naming the user's ``out_dir`` where it named the staging directory ``tmp`` (or no
+    file at all, as pyarrow's errors): the staging directory is an internal detail."""
+
+    def shown(name: object) -> object:
+        if name is None:
+            return None
+        try:
+            rel = Path(os.fsdecode(name)).relative_to(tmp)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return name
+        return str(out_dir / rel)
+
+    filename = shown(exc.filename) if exc.filename is not None else str(out_dir)
+    if filename == exc.filename and exc.filename2 == shown(exc.filename2):
+        return exc
+    strerror = exc.strerror or str(exc)
+    for name in (exc.filename, exc.filename2):  # pyarrow puts the path in the message
+        if name is not None:
+            strerror = strerror.replace(os.fsdecode(name), str(shown(name)))
+    strerror = strerror.replace(str(tmp), str(out_dir))
+    new = OSError(exc.errno, strerror, filename, None, shown(exc.filename2))
+    return new
 
 
 def _lock(path: Path) -> int | None:
@@ -172,8 +284,7 @@ def atomic_dir(out_dir: Path) -> Iterator[Path]:
     against killed processes, not against the loss of the machine's power.)
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise LinkriskError(f"{out_dir}: exists and is not a directory")
+    check_out_dir(out_dir)  # the callers check before any work; this is the last guard
     created = [p for p in (out_dir.parent, *out_dir.parent.parents) if not p.exists()]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(out_dir)
@@ -182,8 +293,14 @@ def atomic_dir(out_dir: Path) -> Iterator[Path]:
     tmp.mkdir()
     fd = _lock(tmp)
     try:
-        yield tmp
-        _swap_in(tmp, out_dir)
+        try:
+            yield tmp
+            _swap_in(tmp, out_dir)
+        except OSError as exc:
+            translated = _outside_staging(exc, tmp, out_dir)
+            if translated is exc:
+                raise
+            raise translated from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         for parent in created:  # deepest first; only if still empty

@@ -113,7 +113,9 @@ def test_killed_runs_leave_the_previous_results_intact(
 
 
 def _write(directory: Path, text: str) -> None:
+    """A result linkrisk may replace (its manifest says linkrisk wrote it), holding ``text``."""
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / "manifest.json").write_text('{"format": "linkrisk task"}', encoding="utf-8")
     (directory / "result.txt").write_text(text, encoding="utf-8")
 
 
@@ -193,3 +195,33 @@ def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
         pass
     assert path.read_text() == "precious"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_killed_generate_leaves_the_earlier_output_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # Killed at any moment, `generate` over an earlier output leaves exactly that output (one
+    # seed's files, never a mix of two), and the next generate replaces it whole.
+    toml = tmp_path / "tiny.toml"  # ten times the tiny population: a few seconds to write
+    bigger = SCENARIO.replace("size = 6000", "size = 60000").replace("size = 300", "size = 3000")
+    toml.write_text(bigger, encoding="utf-8")
+    out = tmp_path / "data" / "g"
+    gen = [str(LINKRISK), "generate", str(toml), "--out", str(out), "--format", "csv"]
+    subprocess.run([*gen, "--seed", "11"], check=True, capture_output=True)
+    before = _snapshot(out)
+    assert "query.csv" in before and "manifest.json" in before
+    for ready in (
+        lambda pid: _own_staging(out, pid).exists(),
+        lambda pid: (_own_staging(out, pid) / "query.csv").exists(),  # mid-way
+        lambda pid: (_own_staging(out, pid) / "noise_log.csv").exists(),  # the last table
+    ):
+        _kill_when([*gen, "--seed", "12"], ready)
+        assert _snapshot(out) == before
+        others = [p for p in out.parent.iterdir() if p != out]
+        assert all(p.name.startswith(STAGING_PREFIX) for p in others), others
+    subprocess.run([*gen, "--seed", "12"], check=True, capture_output=True)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["g"]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["seed"] == 12 and _snapshot(out) != before
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest

@@ -30,7 +30,8 @@ RESULTS = ROOT / "results"
 
 
 def _published() -> list[str]:
-    runs = [p for p in RESULTS.iterdir() if (p / "raw" / "run.json").exists()]
+    # not runs with other options than a preset's own (results/<scenario>@<option>=<value>)
+    runs = [p for p in RESULTS.iterdir() if (p / "raw" / "run.json").exists() and "@" not in p.name]
     # not `linkrisk evaluate`'s runs on a user's own files (results/evaluate/ by default)
     return sorted(
         p.name
