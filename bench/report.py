@@ -52,6 +52,7 @@ from bench.userfiles import (
 from synthetic.config import toml_comments
 from synthetic.noise import NOISE
 from synthetic.population import SOURCES as POPULATION_SOURCES
+from synthetic.precision import SIGNIFICANT_DIGITS, round_frame
 from synthetic.summary import summary_markdown
 
 PACKAGES = (
@@ -189,29 +190,35 @@ def _replicates_text(info: dict[str, Any]) -> str:
 def write_outputs(run_dir: Path) -> pd.DataFrame:
     """(Re)compute metrics and cause tables from ``run_dir/raw``; write metrics.csv/.json,
     causes.csv, missed_causes.csv, report.md and manifest.json."""
+    # Every frame at the published precision (synthetic.precision) before any use, so that the
+    # Markdown and HTML report and the figures show the numbers the CSV and JSON files hold.
     per = compute_replicates(run_dir)  # replicate 1 is the run's own metrics
-    metrics = compute_metrics(run_dir, per)
+    metrics = round_frame(compute_metrics(run_dir, per))
     write_csv(metrics, run_dir / "metrics.csv")
     write_json(metrics.to_dict("records"), run_dir / "metrics.json")
     write_csv(per, run_dir / "replicates.csv")
-    summary = compute_summary(run_dir, per)
+    summary = round_frame(compute_summary(run_dir, per))
     write_csv(summary, run_dir / "summary.csv")
-    sweeps = sweep_run(run_dir, max_points=SWEEP_POINTS)
+    sweeps = round_frame(sweep_run(run_dir, max_points=SWEEP_POINTS))
     write_csv(sweeps, run_dir / "sweeps.csv")
     full = sweep_run(run_dir, max_points=None)  # exact thresholds, swept once for all targets
     points = pd.concat(
         [operating_points(full, targets=t, rate=r).assign(rate=r) for r, t in OPERATING_TARGETS],
         ignore_index=True,
     )
+    points = round_frame(points)
     write_csv(points, run_dir / "operating_points.csv")
-    groups, matrix = subgroups_run(run_dir)
+    groups, matrix = (round_frame(t) for t in subgroups_run(run_dir))
     write_csv(groups, run_dir / "subgroups.csv")
     write_csv(matrix, run_dir / "match_matrix.csv")
     # once: cause tables and causes by subgroup (runs on user files have no people to attribute)
     attributions = attribute_run(run_dir) if _attributable(run_dir) else None
     causes = None if attributions is None else compute_causes(run_dir, attributions)
+    causes = None if causes is None else (round_frame(causes[0]), round_frame(causes[1]))
     by_cause = (
-        None if attributions is None else subgroup_causes_run(run_dir, attributions=attributions)
+        None
+        if attributions is None
+        else round_frame(subgroup_causes_run(run_dir, attributions=attributions))
     )
     for table, name in zip((*(causes or (None, None)), by_cause), CAUSE_FILES, strict=True):
         if table is None:
@@ -366,6 +373,10 @@ def render_markdown(
         "## Definitions",
         "",
         *(f"- **{k}**: {v}" for k, v in DEFINITIONS.items()),
+        f"- Precision: every non-integer number in this run's CSV, JSON and Parquet files, and "
+        f"behind this report's figures and tables, is rounded to {SIGNIFICANT_DIGITS} "
+        "significant digits (scores and thresholds, which are float32 values, are kept "
+        "exactly), so that the results are byte-identical on any CPU.",
         "- Rules are evaluated on *all* record pairs (joins on their exact keys); scored methods "
         "only on blocked candidates, so their misses split into blocking loss and model misses.",
         "- Resolution of multiple hits per query: `all` keeps every accepted pair; `best` the "
