@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +19,7 @@ from bench.store import write_json, write_parquet
 from synthetic import precision
 from synthetic.precision import SIGNIFICANT_DIGITS, round_array, round_float, round_frame
 from synthetic.safe_csv import write_csv
+from tests.reproduce import RESULTS, ROOT, differences, runtime
 
 
 def _ulp_off(values: np.ndarray) -> np.ndarray:
@@ -126,3 +131,41 @@ def test_intervals_do_not_use_cpu_specific_kernels(
     after = (*uncertainty.wilson(k, n), uncertainty.poisson_upper(k))
     for x, y in zip(before, after, strict=True):
         assert np.array_equal(x, y, equal_nan=True)
+
+
+# --- the default preset on generic CPU kernels -----------------------------------------------
+
+#: Other OpenBLAS kernels than the native ones (AVX2, where this machine uses AVX-512). Not yet
+#: the fully generic "Prescott": with those, the logistic method's scikit-learn (lbfgs) fit
+#: converges to coefficients that differ in the 4th digit, and its scores and sweeps differ
+#: (open: that method needs a CPU-independent fit).
+GENERIC_BLAS = "Haswell"
+
+
+def test_default_preset_reproduces_published_files_with_cpu_features_disabled(
+    tmp_path: Path,
+) -> None:
+    """The default preset, rerun with every optional CPU feature numpy found disabled and
+    OpenBLAS on generic kernels, equals results/irs-ice byte for byte (every file; the
+    regenerated replicates as tests/reproduce.py, like the test in test_published.py)."""
+    found = runtime()["numpy_features"]
+    env = {**os.environ, "OPENBLAS_CORETYPE": GENERIC_BLAS}
+    if found:
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(found)
+    out = tmp_path / "irs-ice"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.reproduce", "irs-ice", str(out), "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    used = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert used["numpy_features"] == [], used  # the features really were off
+    # OpenBLAS on other kernels than in this process (unless these are already generic)
+    native = runtime()["openblas"]
+    assert used["openblas"] != native or not native or native[0] in ("Haswell", "Prescott")
+    diff = differences(out, RESULTS / "irs-ice")
+    assert diff == [], f"differs from published results: {diff}"
