@@ -53,6 +53,7 @@ from bench.userfiles import (
 from synthetic.config import toml_comments
 from synthetic.noise import NOISE
 from synthetic.population import SOURCES as POPULATION_SOURCES
+from synthetic.precision import SIGNIFICANT_DIGITS, round_frame
 from synthetic.summary import summary_markdown
 
 PACKAGES = (
@@ -277,29 +278,37 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     not_run: dict[str, str] = info.get("not_run", {})
     metas = {name: run.method(name) for name in (*info["methods"], *not_run)}
     per = compute_replicates(run_dir)  # replicate 1 is the run's own metrics
-    metrics = with_status(compute_metrics(run_dir, per), not_run, metas)
+    # Every frame at the published precision (synthetic.precision) before any use, so that the
+    # Markdown and HTML report and the figures show the numbers the CSV and JSON files hold.
+    metrics = with_status(round_frame(compute_metrics(run_dir, per)), not_run, metas)
     write_csv(metrics, run_dir / "metrics.csv")
     write_json(_json_records(metrics), run_dir / "metrics.json")
     per = with_status(per, not_run, metas)
     write_csv(per, run_dir / "replicates.csv")
-    summary = with_status(compute_summary(run_dir, per[per["status"] == RUN]), not_run, metas)
+    summary = with_status(
+        round_frame(compute_summary(run_dir, per[per["status"] == RUN])), not_run, metas
+    )
     write_csv(summary, run_dir / "summary.csv")
-    sweeps = sweep_run(run_dir, max_points=SWEEP_POINTS)
+    sweeps = round_frame(sweep_run(run_dir, max_points=SWEEP_POINTS))
     write_csv(sweeps, run_dir / "sweeps.csv")
     full = sweep_run(run_dir, max_points=None)  # exact thresholds, swept once for all targets
     points = pd.concat(
         [operating_points(full, targets=t, rate=r).assign(rate=r) for r, t in OPERATING_TARGETS],
         ignore_index=True,
     )
+    points = round_frame(points)
     write_csv(points, run_dir / "operating_points.csv")
-    groups, matrix = subgroups_run(run_dir)
+    groups, matrix = (round_frame(t) for t in subgroups_run(run_dir))
     write_csv(groups, run_dir / "subgroups.csv")
     write_csv(matrix, run_dir / "match_matrix.csv")
     # once: cause tables and causes by subgroup (runs on user files have no people to attribute)
     attributions = attribute_run(run_dir) if _attributable(run_dir) else None
     causes = None if attributions is None else compute_causes(run_dir, attributions)
+    causes = None if causes is None else (round_frame(causes[0]), round_frame(causes[1]))
     by_cause = (
-        None if attributions is None else subgroup_causes_run(run_dir, attributions=attributions)
+        None
+        if attributions is None
+        else round_frame(subgroup_causes_run(run_dir, attributions=attributions))
     )
     for table, name in zip((*(causes or (None, None)), by_cause), CAUSE_FILES, strict=True):
         if table is None:
@@ -457,6 +466,10 @@ def render_markdown(
         "## Definitions",
         "",
         *(f"- **{k}**: {v}" for k, v in DEFINITIONS.items()),
+        f"- Precision: every non-integer number in this run's CSV, JSON and Parquet files, and "
+        f"behind this report's figures and tables, is rounded to {SIGNIFICANT_DIGITS} "
+        "significant digits (scores and thresholds, which are float32 values, are kept "
+        "exactly), so that the results are byte-identical on any CPU.",
         *([f"- **diverging replicate**: {DIVERGENCE_DEFINITION}"] if notes else []),
         "- Rules are evaluated on *all* record pairs (joins on their exact keys); scored methods "
         "only on blocked candidates, so their misses split into blocking loss and model misses.",

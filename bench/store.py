@@ -35,6 +35,7 @@ from bench.metrics import confusion
 from bench.rundir import PEOPLE_FILES, RunDir
 from bench.uncertainty import across_replicates, with_intervals
 from synthetic.errors import LinkriskError
+from synthetic.precision import round_float, round_frame
 from synthetic.safe_csv import write_csv as write_csv  # every CSV the project writes
 
 
@@ -50,26 +51,32 @@ def _naming(path: Path) -> Iterator[None]:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame deterministically (no pandas index metadata, fixed compression)."""
+    """Write a frame deterministically (no pandas index metadata, fixed compression), float64
+    columns at the published precision (:mod:`synthetic.precision`; float32 scores as they are).
+    """
+    frame = round_frame(frame)
     table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
     with _naming(path):
         pq.write_table(table, path, compression="zstd")
 
 
 def write_json(obj: Any, path: Path) -> None:
-    """Write JSON deterministically; NaN becomes null."""
+    """Write JSON deterministically: NaN becomes null, every float at the published precision
+    (:mod:`synthetic.precision`)."""
     text = json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n"
     with _naming(path):
         path.write_text(text, encoding="utf-8")
 
 
 def _clean(obj: Any) -> Any:
+    """``obj`` as plain JSON types: string keys, lists, Python ints, floats at the published
+    precision (:func:`synthetic.precision.round_float`), NaN as None."""
     if isinstance(obj, dict):
         return {str(k): _clean(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_clean(v) for v in obj]
     if isinstance(obj, float | np.floating):
-        return None if np.isnan(obj) else float(obj)
+        return None if np.isnan(obj) else round_float(obj)
     if isinstance(obj, np.integer):
         return int(obj)
     return obj

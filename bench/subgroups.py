@@ -49,6 +49,7 @@ import pandas as pd
 
 from bench.uncertainty import wilson  # the project's one Wilson interval (re-exported)
 from synthetic.names import GROUPS
+from synthetic.precision import exp_array
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -263,7 +264,8 @@ def rate_ratio(
 
     Returns ``(ratio, lo, hi, corrected)``. Where either ``k`` is zero (and not both), 0.5 is
     added to the events and non-events of both groups (``corrected`` is True). NaN where both
-    ``k`` are zero or either ``n`` is zero.
+    ``k`` are zero or either ``n`` is zero. Computed identically on every CPU (IEEE basic
+    operations and :func:`synthetic.precision.exp`).
     """
     k1, n1, k0, n0 = np.broadcast_arrays(
         *(np.asarray(x, dtype=np.float64) for x in (k1, n1, k0, n0))
@@ -276,7 +278,9 @@ def rate_ratio(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = (a / m1) / (b / m0)
         se = np.sqrt(np.maximum(1 / a - 1 / m1 + 1 / b - 1 / m0, 0.0))
-        lo, hi = ratio * np.exp(-z * se), ratio * np.exp(z * se)
+        # exp by the CPU-independent `synthetic.precision.exp`: numpy's SIMD exp differs by
+        # CPU in the last bit, which reached published intervals
+        lo, hi = ratio * exp_array(-z * se), ratio * exp_array(z * se)
     nan = np.full(ratio.shape, np.nan)
     return (
         np.where(valid, ratio, nan),

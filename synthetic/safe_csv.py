@@ -7,6 +7,10 @@ first character after leading whitespace is one of ``= + - @``, is written with 
 apostrophe, which spreadsheets show as text. Numeric columns are left alone: a negative number
 stays a number. A frame that needs no change is written byte for byte as pandas writes it.
 
+Every float64 value is written at the published precision of :mod:`synthetic.precision` (12
+significant digits, :func:`synthetic.precision.round_frame`), so that CPU-specific last-bit
+differences cannot reach a written byte.
+
 This lives in ``synthetic`` (which never imports ``bench``) so that ``linkrisk generate`` and the
 benchmark's reports share one writer; ``bench.store.write_csv`` is the same function.
 """
@@ -20,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from synthetic.precision import round_frame
 
 #: First characters a spreadsheet may read as the start of a formula (OWASP CSV injection).
 FORMULA_CHARS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -79,11 +85,12 @@ def neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as CSV (no index, ``\\n`` line ends), formula-safe (module docstring).
+    """Write ``frame`` as CSV (no index, ``\\n`` line ends), formula-safe and every float at
+    the published precision (module docstring).
 
     Where a text cell holds a carriage return, every text cell is quoted, so that the cell
     cannot split its row (:func:`_has_carriage_return`)."""
-    safe = neutralize_frame(frame)
+    safe = neutralize_frame(round_frame(frame))
     quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
     safe.to_csv(path, index=False, lineterminator="\n", quoting=quoting)
 

@@ -59,8 +59,15 @@ class Fuzzy(Method):
         vec = compare(prep, fields, candidates.query_row, candidates.register_row)
         w = np.array([self.params["weights"][f] for f in vec.fields], dtype=np.float32)
         present = ~np.isnan(vec.similarity)
-        num = np.where(present, vec.similarity, 0.0) @ w
-        den = present @ w
+        similarity = np.where(present, vec.similarity, 0.0)
+        # Weighted sums field by field, in a fixed order: elementwise IEEE operations give the
+        # same bits on every CPU, where a BLAS product (`@`) picks CPU-specific kernels whose
+        # last bits differ, which flipped pairs at the threshold on generic kernels.
+        num = np.zeros(len(similarity), dtype=np.float64)
+        den = np.zeros(len(similarity), dtype=np.float64)
+        for j, wj in enumerate(w.astype(np.float64).tolist()):
+            num += similarity[:, j] * wj
+            den += present[:, j] * wj
         with np.errstate(invalid="ignore", divide="ignore"):
             score = np.where(den > 0, num / den, 0.0).astype(np.float32)
         accept = score >= self.params["threshold"]
