@@ -61,7 +61,9 @@ def main(argv: list[str]) -> None:
         _run(BIN / "python", "-m", "pytest", "-q", "-m", "spark", "--spark", *argv[1:])
     else:
         _run(BIN / "ruff", "check", ".")
-        _run(BIN / "python", "-m", "pytest", "-q", *argv[1:])
+        # two workers (the machines have two cores); one file's tests stay in one worker so
+        # that a module's shared run is made once
+        _run(BIN / "python", "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", *argv[1:])
 
 
 if __name__ == "__main__":

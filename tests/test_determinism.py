@@ -135,11 +135,9 @@ def test_intervals_do_not_use_cpu_specific_kernels(
 
 # --- the default preset on generic CPU kernels -----------------------------------------------
 
-#: Other OpenBLAS kernels than the native ones (AVX2, where this machine uses AVX-512). Not yet
-#: the fully generic "Prescott": with those, the logistic method's scikit-learn (lbfgs) fit
-#: converges to coefficients that differ in the 4th digit, and its scores and sweeps differ
-#: (open: that method needs a CPU-independent fit).
-GENERIC_BLAS = "Haswell"
+#: The fully generic OpenBLAS kernels (no AVX at all), unlike the native ones of any machine
+#: that runs the tests (the logistic method's fit is CPU-independent: bench/methods/logistic.py).
+GENERIC_BLAS = "Prescott"
 
 
 def test_default_preset_reproduces_published_files_with_cpu_features_disabled(
