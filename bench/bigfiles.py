@@ -8,7 +8,7 @@ A scenario with ``[scenario] shard_size = N`` is too big to build in memory as P
 2. reads it back with every string column as a categorical (:func:`load_task`): integer codes
    and each shard's dictionary of distinct strings, a fraction of the memory of Python strings,
    and coded by the linkage core without hashing every record;
-3. runs the methods like any run (:func:`bench.runner.run_task`), with blocking joins in DuckDB
+3. runs the methods like any run (:func:`bench.tasks.run_task`), with blocking joins in DuckDB
    (``PreparedTask(joins="duckdb")``), which spills to disk instead of holding every pass's
    pairs; and removes the working directory.
 
@@ -25,7 +25,7 @@ import pandas as pd
 
 from bench.config import Benchmark
 from bench.fields import read_records
-from bench.runner import RunResult, Steps, run_task, task_steps
+from bench.tasks import RunResult, Steps, run_task, task_steps
 from synthetic.errors import ConfigError
 from synthetic.scenario import RECORD_FIELDS, LinkageTask, effective_parameters
 from synthetic.shards import read_manifest, write_sharded_task

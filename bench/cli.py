@@ -11,16 +11,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
+from bench.usage import EXIT_INPUT
+from bench.usage import OneLineParser as _Parser
 from synthetic.errors import ConfigError, LinkriskError
 
 if TYPE_CHECKING:
     from bench.config import Benchmark
     from bench.runner import RunResult
 
-#: Exit status of bad input (scenario, arguments, files): one line on stderr, nothing written.
-EXIT_INPUT = 2
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
 
@@ -38,14 +38,6 @@ examples:
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with usage errors on one line, ``linkrisk: error: ...``, and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        line = " ".join(message.split())
-        self.exit(EXIT_INPUT, f"linkrisk: error: {line} (see `{self.prog} --help`)\n")
 
 
 def _parser() -> argparse.ArgumentParser:

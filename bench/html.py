@@ -806,7 +806,7 @@ def write_html_report(run_dir: Path, figures: Sequence[FigureSpec] = ()) -> Path
     Refuses (:class:`HtmlReportError`) when the manifest lists a hash of ``report.md`` that the
     file does not have: the page would otherwise present a manifest that does not vouch for it.
     Call it after the manifest is written."""
-    from bench.report import reproduce_command
+    from bench.rundir import reproduce_command
 
     run_dir = Path(run_dir)
     try:

@@ -1632,7 +1632,7 @@ def _out_error(exc: Exception) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.projection SCENARIO [--sizes ...] [--seeds K]``: print the projection."""
-    from bench.cli import _Parser  # usage errors on one line, exit 2, as every command
+    from bench.usage import OneLineParser as _Parser  # one line, exit 2, as every command
 
     ap = _Parser(prog="linkrisk project", description=__doc__.split("\n")[0])
     ap.add_argument("scenario", help="preset name or scenario TOML path")

@@ -18,7 +18,7 @@ from bench.causes import DEFINITIONS as CAUSE_DEFINITIONS
 from bench.causes import FALSE_MATCH_CAUSES, NO_NOISE, PEOPLE_NEEDED, cause_descriptions
 from bench.html import write_html_report
 from bench.metrics import DEFINITIONS
-from bench.rundir import RunDir
+from bench.rundir import RunDir, reproduce_command
 from bench.store import (
     attribute_run,
     compute_causes,
@@ -247,16 +247,6 @@ def divergent_replicates(per: pd.DataFrame) -> list[str]:
                     f"{_fmt(rec['FNMR'], 'pct')}); its pooled figures include this replicate."
                 )
     return lines
-
-
-def reproduce_command(info: dict[str, Any]) -> str:
-    """The one command that reproduces the run."""
-    if "command" in info:  # runs on user files (`linkrisk evaluate`) record theirs
-        return str(info["command"])
-    k = info.get("replicates", 1)
-    return f"linkrisk run {info['source']} --seed {info['seed']}" + (
-        f" --replicates {k}" if k > 1 else ""
-    )
 
 
 def _replicates_text(info: dict[str, Any]) -> str:

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from bench.methods.base import RESOLVE_MODES
 from bench.userfiles import is_user_run
+from bench.writers import is_staging_dir, plain_json
 from synthetic.errors import ConfigError, LinkriskError
 
 #: Columns of a method's pairs: name -> kind (int, float, bool).
@@ -195,8 +196,6 @@ class RunDir:
         """Refuse a directory that is not a complete, unaltered run: a staging directory, one
         without ``raw/run.json`` or ``manifest.json``, or one whose input files are missing,
         unlisted or differ from the SHA-256 that ``manifest.json`` lists."""
-        from bench.store import is_staging_dir
-
         if not self.path.is_dir():
             raise LinkriskError(f"{self.path}: no such run directory")
         if is_staging_dir(self.path):
@@ -545,14 +544,7 @@ class RunDir:
 def _plain(value: Any) -> Any:
     """``value`` as it reads back from the JSON the runner writes (through the same writer:
     tuples as lists, NaN as null, ...), to compare with what a run directory holds."""
-    import tempfile
-
-    from bench.store import write_json
-
-    with tempfile.TemporaryDirectory(prefix="linkrisk-json-") as tmp:
-        path = Path(tmp) / "value.json"
-        write_json(value, path)
-        return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(json.dumps(plain_json(value), sort_keys=True))
 
 
 # --------------------------------------------------------------------------- parquet checks
@@ -616,3 +608,13 @@ def _no_duplicates(path: Path, frame: pd.DataFrame, columns: list[str]) -> None:
 
 
 __all__ = ["PAIR_COLUMNS", "RESOLVE_MODES", "TRUTH_COLUMNS", "RunDir", "read_json"]
+
+
+def reproduce_command(info: dict[str, Any]) -> str:
+    """The one command that reproduces the run."""
+    if "command" in info:  # runs on user files (`linkrisk evaluate`) record theirs
+        return str(info["command"])
+    k = info.get("replicates", 1)
+    return f"linkrisk run {info['source']} --seed {info['seed']}" + (
+        f" --replicates {k}" if k > 1 else ""
+    )

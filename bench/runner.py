@@ -1,105 +1,40 @@
-"""Run a benchmark: generate the task, block, run every method, store raw outputs, derive metrics.
+"""Run a scenario: generate its task (in memory, or in parquet shards for big registers) and
+run every method on it (:func:`bench.tasks.run_task`), writing the results atomically.
 
-Output layout of one run (``results/<scenario>/`` by default)::
-
-    raw/<method>.parquet   pairs the method considered: query_row, register_row, score, accept, link
-    raw/<method>.json      the method's kind, parameters, resolution, and whether it was blocked
-    raw/truth.parquet      true links (query_row, register_row)
-    raw/query_people.parquet     truth-side attributes of each query record (subgroups, causes)
-    raw/register_people.parquet  the same, with register_row, for the register records in a true
-                           or declared link (error attribution)
-    raw/noise_log.parquet  the cells noise changed (side, row, field, noise) in the query list and
-                           in those register records
-    raw/run.json           sizes, seeds, blocking pass counts, method order
-    raw/population.json    facts of the population beside the Census tables (`linkrisk describe`)
-    raw/replicates/<k>/    replicates 2..K (``--replicates K``): truth, each method's declared and
-                           considered true links, sizes (enough to recompute their metrics)
-    config.json            the effective configuration (defaults filled in)
-    metrics.csv/.json      derived from raw/ alone (``linkrisk report`` recomputes them)
-    causes.csv             false matches by cause, per method (derived from raw/, as metrics)
-    missed_causes.csv      missed matches by the noise that changed either record, per method
-    report.md              headline table, causes, definitions, parameters, manifest summary
-    manifest.json          versions, seeds, config hash, SHA-256 of every file above
-
-Everything is written to a temporary sibling directory and moved into place only when complete,
-so an interrupted run never leaves a half-written result where the previous one was.
+The output layout is described in :mod:`bench.tasks`.
 """
 
 from __future__ import annotations
 
-import json
-import signal
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pandas as pd
-from tqdm import tqdm
-
-from bench.blocking import block
+from bench.bigfiles import run_sharded
 from bench.config import Benchmark
-from bench.fields import PreparedTask
-from bench.methods.base import Candidates, Method, not_run_reason, use_engine
-from bench.report import write_outputs
-from bench.resolve import resolve
-from bench.store import atomic_dir, write_json, write_parquet
+from bench.methods.base import use_engine
+from bench.tasks import (
+    RESULTS_DIR,
+    RunResult,
+    Steps,
+    replicate_seed,
+    run_task,
+    task_steps,
+    training_seed,
+)
 from synthetic.errors import ConfigError
 from synthetic.population import generate_population
-from synthetic.rng import stable_hash
-from synthetic.scenario import LinkageTask, build_task, effective_parameters
+from synthetic.scenario import build_task, effective_parameters
 from synthetic.summary import summarize_population
 
-RESULTS_DIR = Path("results")
-
-
-def training_seed(seed: int) -> int:
-    """The seed of the separately drawn training task (never equal to the evaluation seed)."""
-    return stable_hash(f"training:{seed}") % 2**32
-
-
-def replicate_seed(seed: int, k: int) -> int:
-    """The seed of replicate ``k``: the run's seed for k = 0, an independent one otherwise."""
-    return seed if k == 0 else stable_hash(f"replicate:{seed}:{k}") % 2**32
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Where a run was written and its metrics table."""
-
-    out_dir: Path
-    metrics: pd.DataFrame
-    timings: dict[str, float]
-
-
-class Steps:
-    """A progress bar over the run's steps (shown on a terminal, silent otherwise)."""
-
-    def __init__(self, total: int, enabled: bool | None) -> None:
-        show = sys.stderr.isatty() if enabled is None else enabled
-        self.bar = tqdm(
-            total=total,
-            disable=not show,
-            file=sys.stderr,
-            bar_format="{desc:<40} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]",
-        )
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def step(self, label: str) -> Iterator[None]:
-        self.bar.set_description_str(label)
-        start = time.perf_counter()
-        yield
-        self.timings[label] = time.perf_counter() - start
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
+__all__ = [
+    "RESULTS_DIR",
+    "RunResult",
+    "Steps",
+    "replicate_seed",
+    "run",
+    "run_task",
+    "task_steps",
+    "training_seed",
+]
 
 
 def run(
@@ -124,8 +59,6 @@ def run(
     if bench.scenario.shard_size is not None:  # too big for memory: parquet shards and DuckDB
         if replicates != 1:
             raise ConfigError("--replicates", "a big-file scenario (shard_size) runs one replicate")
-        from bench.bigfiles import run_sharded
-
         return run_sharded(bench, seed, out_dir, progress=progress, engine=engine)
     steps = Steps(1 + task_steps(bench, replicates), progress)
     try:
@@ -154,268 +87,3 @@ def run(
         )
     finally:
         steps.close()
-
-
-def task_steps(bench: Benchmark, replicates: int = 1) -> int:
-    """Progress steps of :func:`run_task`."""
-    blocked = any(m.uses_blocking() for m in bench.methods)
-    training = any(m.needs_training for m in bench.methods)
-    return 1 + blocked + 2 * training + len(bench.methods) + replicates
-
-
-def run_task(
-    bench: Benchmark,
-    task: LinkageTask,
-    out_dir: Path,
-    *,
-    seed: int,
-    info: dict[str, Any],
-    config: dict[str, Any] | None = None,
-    population: dict[str, Any] | None = None,
-    replicates: int = 1,
-    steps: Steps | None = None,
-    progress: bool | None = None,
-    before_report: Callable[[Path], None] | None = None,
-    joins: str = "numpy",
-) -> RunResult:
-    """Run every method of ``bench`` on a prebuilt ``task`` and write ``out_dir`` atomically.
-
-    ``info`` adds entries to ``raw/run.json`` (scenario, source, ...); ``config`` is written as
-    ``config.json`` (default: ``bench.data``); ``population`` as ``raw/population.json`` when
-    given. Methods that need training are trained on ``bench.scenario`` drawn with
-    :func:`training_seed`; replicates 2..K draw ``bench.scenario`` again. ``before_report`` is
-    called with the temporary run directory once ``raw/`` is written, before the report.
-    ``progress``: show a progress bar (default: on a terminal) unless ``steps`` are given.
-    ``joins``: the blocking engine ("numpy", or "duckdb" for big registers).
-    """
-    methods = bench.methods
-    blocked = any(m.uses_blocking() for m in methods)
-    training = any(m.needs_training for m in methods)
-    own_steps = steps is None
-    steps = Steps(task_steps(bench, replicates), progress) if steps is None else steps
-    try:
-        prep = PreparedTask(task, seed, joins=joins)
-        candidates, per_pass = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), []
-        if blocked:
-            with steps.step("blocking"):
-                candidates, per_pass = block(prep, bench.blocking)
-        if training:
-            with steps.step("generating training files"):
-                tseed = training_seed(seed)
-                train = PreparedTask(build_task(bench.scenario, tseed), tseed)
-            with steps.step("blocking training files"):
-                train_cands, _ = block(train, bench.blocking)
-                labels = _labels(train.task, train_cands)
-        with atomic_dir(out_dir) as tmp:
-            raw = tmp / "raw"
-            raw.mkdir()
-            with steps.step("writing truth"):
-                write_parquet(task.truth, raw / "truth.parquet")
-                write_parquet(task.query_people, raw / "query_people.parquet")
-            linked = [task.truth["register_row"].to_numpy()]
-            not_run: dict[str, str] = {}  # method -> why it did not run (the others go on)
-            for m in methods:
-                with steps.step(f"method {m.name}"), _sigint_seen() as interrupted:
-                    try:
-                        if m.needs_training:
-                            m.fit(train, train_cands, labels)
-                        linked.append(
-                            _run_method(m, prep, candidates if m.uses_blocking() else None, raw)
-                        )
-                    except Exception as exc:
-                        not_run[m.name] = _failed(exc, interrupted)
-            # Attribution needs the people and noise of the register records that appear in a
-            # true or declared link only: a few percent of the register, so raw/ stays small.
-            rows = np.unique(np.concatenate(linked))
-            people = task.register_people.iloc[rows].reset_index(drop=True)
-            people.insert(0, "register_row", rows)
-            write_parquet(people, raw / "register_people.parquet")
-            log = task.noise_log
-            keep = (log["side"] == "query").to_numpy() | np.isin(log["row"].to_numpy(), rows)
-            write_parquet(log[keep].reset_index(drop=True), raw / "noise_log.parquet")
-            info = {
-                **info,
-                "seed": seed,
-                "training_seed": training_seed(seed) if training else None,
-                "queries": prep.n_query,
-                "register_records": prep.n_register,
-                "true_links": len(task.truth),
-                "candidates": len(candidates),
-                "blocking_pass_pairs": per_pass,
-                "noise_cells": _noise_counts(task),
-            }
-            for k in range(1, replicates):
-                with steps.step(f"replicate {k + 1} of {replicates}"):
-                    rep = raw / "replicates" / str(k)
-                    _replicate(bench, replicate_seed(seed, k), methods, rep, not_run)
-            _record_not_run(methods, not_run, raw, replicates)
-            # "methods": those that ran (every reader of raw/ iterates these); "not_run": the
-            # others with their reasons (absent when every method ran).
-            info["methods"] = [m.name for m in methods if m.name not in not_run]
-            if not_run:
-                info["not_run"] = {m.name: not_run[m.name] for m in methods if m.name in not_run}
-            info["replicates"] = replicates
-            write_json(info, raw / "run.json")
-            if population is not None:
-                write_json(population, raw / "population.json")
-            if bench.text is not None and config is None:  # its comments cite the sources
-                (raw / "scenario.toml").write_text(bench.text, encoding="utf-8")
-            write_json(bench.data if config is None else config, tmp / "config.json")
-            if before_report is not None:
-                before_report(tmp)
-            # The report reads raw/ alone: free the task, its codes and the candidates first
-            # (most of the memory of a big-file run).
-            task = prep = candidates = people = log = None  # type: ignore[assignment]
-            with steps.step("metrics and report"):
-                metrics = write_outputs(tmp)
-    finally:
-        if own_steps:
-            steps.close()
-    return RunResult(out_dir, metrics, steps.timings)
-
-
-def _labels(task: LinkageTask, cands: Candidates) -> np.ndarray:
-    width = max(len(task.register), 1)
-    truth = task.truth["query_row"].to_numpy() * width + task.truth["register_row"].to_numpy()
-    return np.isin(cands.query_row * width + cands.register_row, truth)
-
-
-def _noise_counts(task: LinkageTask) -> dict[str, dict[str, int]]:
-    counts = task.noise_log.groupby(["side", "noise"], observed=True).size()
-    out: dict[str, dict[str, int]] = {}
-    for (side, noise), n in counts.items():
-        out.setdefault(str(side), {})[str(noise)] = int(n)
-    return out
-
-
-def _replicate(
-    bench: Benchmark, seed: int, methods: list[Method], out: Path, not_run: dict[str, str]
-) -> None:
-    """One more independently seeded population, scored by the same (already trained) methods.
-
-    Written compactly, as enough to recompute the confusion exactly: the true links, each
-    method's declared links and its considered true links (``raw/replicates/<k>/``), and in
-    ``run.json`` the sizes and each blocked method's number of considered pairs. Methods in
-    ``not_run`` are skipped; one that fails here is added to it (with the replicate's number):
-    its pooled figures would otherwise cover some replicates only.
-    """
-    task = build_task(bench.scenario, seed)
-    prep = PreparedTask(task, seed)
-    blocked = any(m.uses_blocking() for m in methods)
-    cands = block(prep, bench.blocking)[0] if blocked else None
-    out.mkdir(parents=True)
-    width = max(prep.n_register, 1)
-    truth = task.truth["query_row"].to_numpy() * width + task.truth["register_row"].to_numpy()
-    write_parquet(task.truth, out / "truth.parquet")
-    considered = {}
-    for m in methods:
-        if m.name in not_run:
-            continue
-        try:
-            with _sigint_seen() as interrupted:
-                frame = _scored_frame(m, prep, cands if m.uses_blocking() else None)
-        except Exception as exc:
-            not_run[m.name] = f"replicate {int(out.name) + 1}: {_failed(exc, interrupted)}"
-            continue
-        considered[m.name] = len(frame) if m.uses_blocking() else None
-        keys = frame["query_row"].to_numpy() * width + frame["register_row"].to_numpy()
-        keep = frame["link"].to_numpy() | np.isin(keys, truth)
-        write_parquet(frame[keep].reset_index(drop=True), out / f"{m.name}.parquet")
-    info = {
-        "seed": seed,
-        "queries": prep.n_query,
-        "register_records": prep.n_register,
-        "true_links": len(task.truth),
-        "considered_pairs": considered,
-    }
-    write_json(info, out / "run.json")
-
-
-@contextmanager
-def _sigint_seen() -> Iterator[list[bool]]:
-    """Note whether SIGINT arrived in the block (``[True]``), then raise KeyboardInterrupt as
-    Python does. Engines that run queries in C turn the KeyboardInterrupt into their own error
-    (DuckDB: ``RuntimeError: Query interrupted``), which must end the run, not the method."""
-    seen = [False]
-    if threading.current_thread() is not threading.main_thread():  # signals go to the main one
-        yield seen
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum: int, frame: Any) -> None:
-        if previous is signal.SIG_IGN:
-            return
-        seen[0] = True
-        if callable(previous):
-            previous(signum, frame)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield seen
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _failed(exc: Exception, interrupted: list[bool]) -> str:
-    """Why a method did not run, from the exception it raised; re-raises what is not the
-    method's failure but the whole run's (out of memory; an interrupt wrapped by an engine)."""
-    if interrupted[0]:
-        raise KeyboardInterrupt from exc
-    if isinstance(exc, MemoryError):
-        raise exc
-    return not_run_reason(exc)
-
-
-def _record_not_run(methods: list[Method], not_run: dict[str, str], raw: Path, k: int) -> None:
-    """Write what raw/ keeps of methods that did not run: their metadata with ``not_run`` (the
-    reason), and no pairs anywhere (a method that failed in a later replicate loses the pairs
-    of the earlier ones, and its entry in their ``considered_pairs``)."""
-    for m in methods:
-        if m.name not in not_run:
-            continue
-        write_json({**_method_meta(m), "not_run": not_run[m.name]}, raw / f"{m.name}.json")
-        (raw / f"{m.name}.parquet").unlink(missing_ok=True)
-        for j in range(1, k):
-            rep = raw / "replicates" / str(j)
-            (rep / f"{m.name}.parquet").unlink(missing_ok=True)
-            path = rep / "run.json"
-            rinfo = json.loads(path.read_text(encoding="utf-8"))
-            rinfo["considered_pairs"].pop(m.name, None)
-            write_json(rinfo, path)
-
-
-def _method_meta(m: Method) -> dict[str, Any]:
-    """A method's ``raw/<method>.json``: what the report shows of it."""
-    return {
-        "name": m.name,
-        "kind": m.kind,
-        "summary": m.summary,
-        "resolve": m.resolve,
-        "uses_blocking": m.uses_blocking(),
-        "params": m.params,
-    }
-
-
-def _scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd.DataFrame:
-    """Score and resolve one method: every considered pair with its score, accept and link."""
-    scored = m.score(prep, cands)
-    link = resolve(scored.query_row, scored.register_row, scored.score, scored.accept, m.resolve)
-    return pd.DataFrame(
-        {
-            "query_row": np.asarray(scored.query_row, np.int64),
-            "register_row": np.asarray(scored.register_row, np.int64),
-            "score": np.asarray(scored.score, np.float32),
-            "accept": np.asarray(scored.accept, bool),
-            "link": link,
-        }
-    )
-
-
-def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:
-    """Score, resolve and write one method's pairs; return the register rows it linked."""
-    frame = _scored_frame(m, prep, cands)
-    link = frame["link"].to_numpy()
-    write_parquet(frame, raw / f"{m.name}.parquet")
-    write_json(_method_meta(m), raw / f"{m.name}.json")
-    return frame["register_row"].to_numpy()[link]
