@@ -57,7 +57,11 @@ _KINDS: dict[str, Callable[[pa.DataType], bool]] = {
     "int": pa.types.is_integer,
     "float": lambda t: pa.types.is_floating(t) or pa.types.is_integer(t),
     "bool": pa.types.is_boolean,
-    "str": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
+    "str": lambda t: (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))  # categoricals
+    ),
 }
 _KIND_NAMES = {"int": "integers", "float": "numbers", "bool": "booleans", "str": "text"}
 

@@ -52,6 +52,7 @@ from bench.methods.base import Candidates, Method, not_run_reason
 from bench.report import write_outputs
 from bench.resolve import resolve
 from bench.store import atomic_dir, write_json, write_parquet
+from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task
 
@@ -194,6 +195,9 @@ def run_task(
                 with steps.step(f"replicate {k + 1} of {replicates}"):
                     rep = raw / "replicates" / str(k)
                     _replicate(bench, replicate_seed(seed, k), methods, rep, not_run)
+            if len(not_run) == len(methods):  # nothing to report: an input error, as before
+                reasons = "; ".join(f"{name}: {why}" for name, why in not_run.items())
+                raise LinkriskError(f"no method could run ({reasons})")
             _record_not_run(methods, not_run, raw, replicates)
             # "methods": those that ran (every reader of raw/ iterates these); "not_run": the
             # others with their reasons (absent when every method ran).

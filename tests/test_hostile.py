@@ -479,11 +479,16 @@ def test_generated_csv_files_are_formula_safe(tmp_path: Path) -> None:
 def test_run_outputs_with_a_formula_method_name_are_neutralized(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    # Method names are validated (letters and digits first), so the name reaches the outputs
-    # only through a raw/ edited by hand: the CSV writer must still defuse it.
+    # Method names are validated (letters and digits first), so such a name could reach the
+    # outputs only through a raw/ edited by hand: the run-directory reader refuses it, and the
+    # CSV writer would still defuse it.
     import json
 
+    import pandas as pd
+
     from bench.report import write_outputs
+    from bench.store import write_csv
+    from synthetic.errors import LinkriskError
 
     run = _copy(run_dir, tmp_path / "run")
     raw = run / "raw"
@@ -492,10 +497,8 @@ def test_run_outputs_with_a_formula_method_name_are_neutralized(
     info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
     info["methods"] = ["=exact"]
     (raw / "run.json").write_text(json.dumps(info), encoding="utf-8")
-    write_outputs(run)
-    csvs = sorted(run.glob("*.csv"))
-    assert {p.name for p in csvs} >= {"metrics.csv", "summary.csv", "causes.csv", "sweeps.csv"}
-    for path in csvs:
-        assert _formula_cells(path) == [], path
-    metrics = _cells(run / "metrics.csv")
-    assert metrics[1][metrics[0].index("method")] == "'=exact"
+    with pytest.raises(LinkriskError, match="=exact"):
+        write_outputs(run)
+    write_csv(pd.DataFrame({"method": ["=exact"], "FP": [1]}), tmp_path / "m.csv")
+    assert _formula_cells(tmp_path / "m.csv") == []
+    assert _cells(tmp_path / "m.csv")[1][0] == "'=exact"

@@ -217,7 +217,7 @@ def test_no_space_left_names_the_users_path(
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a failed write: no file name
 
-    monkeypatch.setattr("bench.store.pq.write_table", full)
+    monkeypatch.setattr("bench.writers.pq.write_table", full)
     assert main(["run", str(toml), "--out", str(out), "--no-progress"]) == 2
     line = _one_line(capsys.readouterr().err)
     assert f"{out}/raw/truth.parquet: No space left on device" in line, line
