@@ -61,9 +61,7 @@ COMPARISONS: dict[str, Comparison] = {
         "name", _jw, (0.80, 0.92, 1.0), ("jw<0.80", "jw>=0.80", "jw>=0.92", "exact")
     ),
     # Normalized Levenshtein on 10-character dates: 0.9 is one edit (a typo), 0.7 three edits.
-    "date": Comparison(
-        "date", _lev, (0.70, 0.90, 1.0), ("other", "2-3 edits", "1 edit", "exact")
-    ),
+    "date": Comparison("date", _lev, (0.70, 0.90, 1.0), ("other", "2-3 edits", "1 edit", "exact")),
     "exact": Comparison("exact", _eq, (1.0,), ("different", "exact")),
 }
 

@@ -68,9 +68,7 @@ def _fail(self, prep, candidates):
     raise MethodNotRun("no pairs to train on")
 
 
-def test_a_failing_method_is_reported_and_the_others_written(
-    tmp_path: Path, monkeypatch
-) -> None:
+def test_a_failing_method_is_reported_and_the_others_written(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(Fuzzy, "score", _fail)
     out = tmp_path / "out"
     assert _evaluate(tmp_path, out, "--methods", "exact-name-address,fuzzy-jw") == 0

@@ -212,9 +212,7 @@ def test_main_prints_the_table(capsys):
 
 
 # ----------------------------------------------------------------------------- intervals
-def _sim_with_counts(
-    counts: dict[str, list[tuple[int, int]]], fn: dict[str, int]
-) -> Simulation:
+def _sim_with_counts(counts: dict[str, list[tuple[int, int]]], fn: dict[str, int]) -> Simulation:
     """A hand-made simulation: per rule, per pass (other, household) false matches in every run
     (2 sizes x 2 seeds x 2 nested fractions), and the rule's misses out of 100 true links."""
     passes, rules = [], []
