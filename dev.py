@@ -4,7 +4,7 @@
 Needs nothing but Python 3.11+. Usage::
 
     python3 dev.py demo     # create .venv, install linkrisk, run the default scenario
-    python3 dev.py test     # create .venv, install linkrisk with test tools, lint, check formatting, run the tests
+    python3 dev.py test     # create .venv, install linkrisk with test tools, lint, run the tests
     python3 dev.py perf     # the speed benchmark: linkrisk against Splink and recordlinkage
     python3 dev.py spark    # also install the [spark] extra, then run the Spark tests (local mode)
 
