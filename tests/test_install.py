@@ -37,7 +37,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = base.glob("linkrisk-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True)
     bin_dir = base / "venv" / "bin"
-    install = [str(bin_dir / "python"), *pip[1:], "install", "-c", str(ROOT / "constraints.txt")]
+    # --no-compile: byte-compiling pandas, scipy, matplotlib ... is most of an install's time
+    install = [str(bin_dir / "python"), *pip[1:], "install", "--no-compile"]
+    install += ["-c", str(ROOT / "constraints.txt")]
     subprocess.run([*install, str(wheel)], check=True)
     return bin_dir
 
