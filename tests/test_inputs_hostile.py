@@ -1,0 +1,211 @@
+"""Hostile user inputs beyond malformed values: patterns that would backtrack forever, paths that
+are not regular files or not UTF-8, method parameters that are not finite or cannot be allocated,
+CLI flags beyond their scenario keys' bounds, Ctrl-C and disk errors. Each ends with one line,
+``linkrisk: error: ...``, naming the path or key, and nothing half-written."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.cli import main
+from bench.config import parse_benchmark
+from bench.fields import Coded, matches_pattern
+from synthetic.errors import ConfigError
+from tests.conftest import TINY, read_toml_text
+
+LINKRISK = Path(sys.executable).with_name("linkrisk")
+STAGED = ".linkrisk-tmp-out-4242/raw/a.parquet"  # a staging directory's file
+
+
+def _cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("linkrisk: error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+# --- regular expressions: linear time, refused at load if RE2 cannot match them -------------
+
+def _rule_scenario(regex: str) -> dict:
+    data = read_toml_text(TINY)
+    data["blocking"] = {"passes": [[{"field": "zip"}]]}
+    cond = {"field": "last_name", "compare": "pattern", "regex": regex}
+    data["methods"] = [{"name": "pat", "kind": "rule", "passes": [[cond]]}]
+    return data
+
+
+def test_catastrophic_pattern_matches_in_linear_time() -> None:
+    # (A+)+$ against 'AAAA...!' takes 2^n steps with a backtracking engine; the test would hang.
+    values = np.array(["A" * 5000 + "!", "AAA", "B"], dtype=object)
+    coded = Coded(np.array([0, 1, 2]), np.array([2, -1]), values)
+    q, r = matches_pattern(coded, "(A+)+$")
+    assert q.tolist() == [False, True, False] and r.tolist() == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("regex", "expected"),
+    [
+        (r"(A)\1", "invalid escape sequence"),  # backreference
+        ("(?=A)B", "invalid perl operator"),  # lookahead
+        ("(", "missing )"),
+        ("A" * 1001, "longer than 1000 characters"),
+    ],
+)
+def test_unsupported_pattern_refused_at_load(regex: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_benchmark(_rule_scenario(regex))
+    assert info.value.where == "methods[0].passes[0][0].regex"
+    assert expected in info.value.problem and "\n" not in str(info.value)
+
+
+# --- input paths that are not regular files, or not UTF-8 -------------------------------------
+
+
+def _run_subprocess(args: list[str | bytes], cwd: Path) -> subprocess.CompletedProcess:
+    # A FIFO would block a reader forever: a timeout turns a hang into a failure.
+    return subprocess.run(
+        [str(LINKRISK), *args], capture_output=True, cwd=cwd, timeout=120, check=False
+    )
+
+
+def test_fifo_scenario_refused_not_hung(tmp_path: Path) -> None:
+    fifo = tmp_path / "s.toml"
+    os.mkfifo(fifo)
+    result = _run_subprocess(["run", str(fifo), "--out", str(tmp_path / "out")], tmp_path)
+    line = _one_line(result.stderr.decode())
+    assert result.returncode == 2
+    assert f"{fifo}: cannot read file (a FIFO (named pipe), not a file)" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_device_paths_refused(device: str, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    code, out, err = _cli(capsys, "run", device, "--out", str(tmp_path / "o"))
+    assert code == 2 and out == ""
+    assert f"{device}: cannot read file (a character device, not a file)" in _one_line(err)
+    # a user file (the shared reader): named, whatever its suffix
+    fake = tmp_path / "q.csv"
+    fake.symlink_to(device)
+    code, out, err = _cli(capsys, "evaluate", "--query", str(fake), "--register", str(fake),
+                          "--column", "first_name=A", "--truth-column", "P",
+                          "--out", str(tmp_path / "o"))  # fmt: skip
+    assert code == 2 and f"{fake}: cannot read file (a character device" in _one_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_non_utf8_path_named_with_its_bytes(tmp_path: Path) -> None:
+    name = b"sc\xe9nario.toml"  # Latin-1: not UTF-8
+    result = _run_subprocess([b"run", os.fsencode(tmp_path) + b"/" + name], tmp_path)
+    assert result.returncode == 2
+    line = _one_line(result.stderr.decode("utf-8"))
+    assert "sc\\xe9nario.toml: cannot read file (No such file or directory)" in line
+
+
+def test_non_utf8_scenario_content_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "s.toml"
+    path.write_bytes(TINY.replace('"tiny"', '"t\xe9ny"').encode("latin-1"))
+    code, _, err = _cli(capsys, "describe", str(path))
+    assert code == 2
+    assert f"{path}: not UTF-8 text (byte " in _one_line(err)
+
+
+# --- Ctrl-C and OSErrors -----------------------------------------------------------------------
+
+
+def _duckdb_interrupted(*args: object, **kwargs: object) -> None:
+    """What a run blocked in DuckDB does on Ctrl-C: DuckDB raises RuntimeError, not
+    KeyboardInterrupt."""
+    import duckdb
+
+    con = duckdb.connect()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    # If the SIGINT does not stop the query, this does (the test then fails rather than hangs).
+    guard = threading.Timer(60, con.interrupt)
+    timer.start()
+    guard.start()
+    try:
+        con.execute("SELECT count(*) FROM range(100000000) a, range(100000) b "
+                    "WHERE (a.range * b.range) % 7 = 3").fetchall()  # fmt: skip
+    finally:
+        timer.cancel()
+        guard.cancel()
+    raise AssertionError("the query was not interrupted")
+
+
+def test_sigint_during_duckdb_is_one_line_exit_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.runner
+
+    monkeypatch.setattr(bench.runner, "run", _duckdb_interrupted)
+    path = tmp_path / "s.toml"
+    path.write_text(TINY, encoding="utf-8")
+    code, out, err = _cli(capsys, "run", str(path), "--out", str(tmp_path / "out"))
+    assert code == 130 and out == ""
+    assert _one_line(err) == "linkrisk: error: interrupted"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def _fail_with(exc: OSError) -> Callable[..., None]:
+    """A stand-in for ``bench.runner.run`` that raises ``exc``."""
+
+    def run(*args: object, **kwargs: object) -> None:
+        raise exc
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected", "status"),
+    [
+        # a staging directory's file is shown as the output file it stands for
+        (
+            OSError(errno.ENOSPC, "No space left on device", "{tmp}/" + STAGED),
+            "{tmp}/out/raw/a.parquet: No space left on device",
+            1,
+        ),
+        # pyarrow's OSErrors carry no file name: the output directory is named
+        (OSError("IOError: No space left on device"), "{tmp}/out: IOError: No space left", 2),
+        (
+            OSError(errno.ENOSPC, "No space left on device"),
+            "{tmp}/out: No space left on device",
+            1,
+        ),
+    ],
+)  # fmt: skip
+def test_oserrors_name_the_users_path(
+    exc: OSError,
+    expected: str,
+    status: int,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bench.runner
+
+    if exc.filename is not None:
+        exc.filename = exc.filename.format(tmp=tmp_path)
+    monkeypatch.setattr(bench.runner, "run", _fail_with(exc))
+    path = tmp_path / "s.toml"
+    path.write_text(TINY, encoding="utf-8")
+    code, _, err = _cli(capsys, "run", str(path), "--out", str(tmp_path / "out"))
+    assert code == status
+    assert expected.format(tmp=tmp_path) in _one_line(err)
