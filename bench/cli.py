@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=_out_dir, help="output directory (default: results/<scenario>)")
     run.add_argument(
         "--replicates",
-        type=_size,
+        type=_bounded("scenario.replicates"),
         help="rerun on K independently seeded populations and pool them, with the spread of "
         "every rate (default: the scenario's `replicates`, else 1)",
     )
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     gen.add_argument(
         "--shard-size",
-        type=_size,
+        type=_bounded("scenario.shard_size"),
         help="write the big-file layout instead: generated block by block, the register in "
         "parquet parts of N records with a manifest.json (default: the scenario's "
         "`shard_size`, else one file per table, generated in memory)",
@@ -117,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     des.add_argument("scenario", help="preset name or a .toml path")
     des.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     des.add_argument(
-        "--size", type=_size, help="number of people (default: the scenario's population.size)"
+        "--size",
+        type=_bounded("population.size"),
+        help="number of people (default: the scenario's population.size)",
     )
     des.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
 
@@ -145,24 +147,31 @@ def _out_dir(text: str) -> Path:
     return path
 
 
+def _bounded(key: str) -> Callable[[str], int]:
+    """An argparse type for a flag that sets scenario key ``key``: an integer within the key's
+    bounds (:data:`synthetic.scenario.KEY_BOUNDS`), so that a flag accepts nothing the
+    scenario file would refuse."""
+    from synthetic.scenario import KEY_BOUNDS
+
+    lo, hi = KEY_BOUNDS[key]
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError("must be > 0" if lo == 1 else f"must be >= {lo}")
+        if value > hi:
+            raise argparse.ArgumentTypeError(f"must be at most {hi:,} (as {key})")
+        return value
+
+    parse.__name__ = key.rpartition(".")[2]  # argparse names the type in its messages
+    return parse
+
+
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return value
-
-
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
+    return _bounded("scenario.seed")(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -209,3 +209,61 @@ def test_oserrors_name_the_users_path(
     code, _, err = _cli(capsys, "run", str(path), "--out", str(tmp_path / "out"))
     assert code == status
     assert expected.format(tmp=tmp_path) in _one_line(err)
+
+
+# --- method parameters: finite numbers, non-empty weights, counts that can be allocated -------
+
+
+def _with_method(method: dict) -> dict:
+    data = read_toml_text(TINY)
+    data["blocking"] = {"passes": [[{"field": "zip"}]]}
+    data["methods"] = [{"name": "m", **method}]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("method", "where", "expected"),
+    [
+        ({"kind": "fuzzy", "weights": {"first_name": float("nan")}},
+         "methods[0].weights.first_name", "must be a finite number"),
+        ({"kind": "fuzzy", "weights": {"last_name": float("inf")}},
+         "methods[0].weights.last_name", "must be a finite number"),
+        ({"kind": "fuzzy", "weights": {}}, "methods[0].weights", "must weight at least one field"),
+        ({"kind": "fuzzy", "weights": {"first_name": 0, "last_name": 0.0}},
+         "methods[0].weights", "all weights are 0"),
+        ({"kind": "fellegi-sunter", "u_sample": 10**15},
+         "methods[0].u_sample", "must be an integer in [1000, 1e+08]"),
+        ({"kind": "logistic", "C": float("inf")}, "methods[0].C", "must be a number"),
+    ],
+)  # fmt: skip
+def test_method_parameters_finite_and_allocatable(method: dict, where: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_benchmark(_with_method(method))
+    assert info.value.where == where and expected in info.value.problem, str(info.value)
+
+
+# --- CLI flags: the same bounds as the scenario keys they set ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "{s}", "--replicates", "1001"],
+         "argument --replicates: must be at most 1,000 (as scenario.replicates)"),
+        (["run", "{s}", "--seed", str(2**64)], "argument --seed: must be at most"),
+        (["describe", "{s}", "--size", "10000000000"],
+         "argument --size: must be at most 400,000,000 (as population.size)"),
+        (["generate", "{s}", "--out", "{tmp}/o", "--shard-size", str(10**12)],
+         "argument --shard-size: must be at most 400,000,000"),
+    ],
+)  # fmt: skip
+def test_cli_flags_have_the_scenario_keys_bounds(
+    argv: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(TINY, encoding="utf-8")
+    with pytest.raises(SystemExit) as info:
+        main([a.format(s=path, tmp=tmp_path) for a in argv])
+    assert info.value.code == 2
+    assert expected in _one_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
