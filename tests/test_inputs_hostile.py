@@ -104,7 +104,9 @@ def test_device_paths_refused(device: str, capsys: pytest.CaptureFixture, tmp_pa
     # a user file (the shared reader): named, whatever its suffix
     fake = tmp_path / "q.csv"
     fake.symlink_to(device)
-    code, out, err = _cli(capsys, "evaluate", "--query", str(fake), "--register", str(fake),
+    other = tmp_path / "r.csv"
+    other.write_text("A,P\nx,1\n", encoding="utf-8")
+    code, out, err = _cli(capsys, "evaluate", "--query", str(fake), "--register", str(other),
                           "--column", "first_name=A", "--truth-column", "P",
                           "--out", str(tmp_path / "o"))  # fmt: skip
     assert code == 2 and f"{fake}: cannot read file (a character device" in _one_line(err)
@@ -267,3 +269,48 @@ def test_cli_flags_have_the_scenario_keys_bounds(
     assert info.value.code == 2
     assert expected in _one_line(capsys.readouterr().err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+# --- user-file readers: no silent overflow, no dates silently lost ----------------------------
+
+
+def test_dates_before_1677_are_dates(tmp_path: Path) -> None:
+    from bench.userfiles import parse_dates
+
+    values = np.array(["04/05/1600", "01/02/1980", "", "12/31/2300"], dtype=object)
+    out, fmt, unread = parse_dates(values, "%m/%d/%Y", "q.csv: dob")
+    assert out.tolist() == ["1600-04-05", "1980-01-02", None, "2300-12-31"]
+    assert (fmt, unread) == ("%m/%d/%Y", 0)
+    out, fmt, _ = parse_dates(np.array(["1600-04-05", "1700-01-31"], dtype=object), None, "x")
+    assert fmt == "%Y-%m-%d" and out.tolist() == ["1600-04-05", "1700-01-31"]
+
+
+def test_parquet_old_dates_and_huge_floats(tmp_path: Path) -> None:
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bench.userfiles import read_file
+
+    path = tmp_path / "q.parquet"
+    days = [datetime.date(1600, 4, 5), datetime.date(1980, 1, 2)]
+    pq.write_table(pa.table({"DOB": days, "ZIP": [1e20, 10001.0]}), path)
+    file = read_file(path)
+    assert file.column("DOB", "dob").tolist() == ["1600-04-05", "1980-01-02"]
+    with pytest.raises(ConfigError) as info:
+        file.column("ZIP", "zip")
+    assert info.value.where == f"{path}: zip"
+    assert "1 row (first: row 1) hold a floating-point number beyond exact integers" in str(
+        info.value
+    )
+
+
+def test_csv_numbers_read_as_written(tmp_path: Path) -> None:
+    from bench.userfiles import read_file
+
+    path = tmp_path / "q.csv"
+    path.write_text("ZIP,N\n1e20,007\n100000000000000000001,1.50\n", encoding="utf-8")
+    file = read_file(path)
+    assert file.column("ZIP", "zip").tolist() == ["1e20", "100000000000000000001"]
+    assert file.column("N", "house_number").tolist() == ["007", "1.50"]
