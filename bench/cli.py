@@ -8,13 +8,20 @@ the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import os
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.usage import EXIT_INPUT
 from bench.usage import OneLineParser as _Parser
+from synthetic.config import shown
 from synthetic.errors import ConfigError, LinkriskError
 
 if TYPE_CHECKING:
@@ -65,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--replicates",
-        type=_size,
+        type=_bounded("scenario.replicates"),
         help="rerun on K independently seeded populations and pool them, with the spread of "
         "every rate (default: the scenario's `replicates`, else 1)",
     )
@@ -100,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     gen.add_argument(
         "--shard-size",
-        type=_size,
+        type=_bounded("scenario.shard_size"),
         help="write the big-file layout instead: generated block by block, the register in "
         "parquet parts of N records with a manifest.json (default: the scenario's "
         "`shard_size`, else one file per table, generated in memory)",
@@ -117,7 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     des.add_argument("scenario", help="preset name or a .toml path")
     des.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     des.add_argument(
-        "--size", type=_size, help="number of people (default: the scenario's population.size)"
+        "--size",
+        type=_bounded("population.size"),
+        help="number of people (default: the scenario's population.size)",
     )
     des.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
 
@@ -176,24 +185,31 @@ def default_run_dir(
     return RESULTS_DIR / (bench.name + ("@" + ",".join(differs) if differs else ""))
 
 
+def _bounded(key: str) -> Callable[[str], int]:
+    """An argparse type for a flag that sets scenario key ``key``: an integer within the key's
+    bounds (:data:`synthetic.scenario.KEY_BOUNDS`), so that a flag accepts nothing the
+    scenario file would refuse."""
+    from synthetic.scenario import KEY_BOUNDS
+
+    lo, hi = KEY_BOUNDS[key]
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError("must be > 0" if lo == 1 else f"must be >= {lo}")
+        if value > hi:
+            raise argparse.ArgumentTypeError(f"must be at most {hi:,} (as {key})")
+        return value
+
+    parse.__name__ = key.rpartition(".")[2]  # argparse names the type in its messages
+    return parse
+
+
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return value
-
-
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
+    return _bounded("scenario.seed")(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,14 +220,44 @@ def main(argv: list[str] | None = None) -> int:
 
         return project_main(argv[1:])
     args = _parser().parse_args(argv)
+    with _sigint_watch() as interrupted:
+        try:
+            return _dispatch(args)
+        except Exception as exc:
+            # Libraries turn Ctrl-C into their own errors (DuckDB: RuntimeError "Query
+            # interrupted"; a killed subprocess: CalledProcessError): after a SIGINT, any
+            # error is the interruption.
+            if not (interrupted.is_set() or isinstance(exc, LinkriskError | OSError | MemoryError)):
+                raise
+            if args.debug:
+                raise
+            failure: BaseException = KeyboardInterrupt() if interrupted.is_set() else exc
+        except KeyboardInterrupt as exc:
+            if args.debug:
+                raise
+            failure = exc
+    message, status = _error_line(failure, args)
+    print(f"linkrisk: error: {message}", file=sys.stderr)
+    return status
+
+
+@contextlib.contextmanager
+def _sigint_watch() -> Iterator[threading.Event]:
+    """Record whether SIGINT arrived (it still raises KeyboardInterrupt, as by default)."""
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        event.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
     try:
-        return _dispatch(args)
-    except (LinkriskError, OSError, MemoryError, KeyboardInterrupt) as exc:
-        if args.debug:
-            raise
-        message, status = _error_line(exc, args)
-        print(f"linkrisk: error: {message}", file=sys.stderr)
-        return status
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _error_line(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
@@ -221,19 +267,61 @@ def _error_line(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]
         # Found while generating or running (e.g. more queries than eligible people): the
         # message must still name the scenario file.
         path = _scenario_file(args.scenario)
-        named = exc.where.startswith((str(path), args.scenario, "-"))
-        message = str(exc) if named else f"{path}: {exc}"
-    elif isinstance(exc, OSError) and exc.filename is not None:
-        other = f" -> {exc.filename2}" if exc.filename2 is not None else ""
-        message = f"{exc.filename}{other}: {exc.strerror or type(exc).__name__}"
+        named = exc.where.startswith((shown(path), shown(args.scenario), "-"))
+        message = str(exc) if named else f"{shown(path)}: {exc}"
+    elif isinstance(exc, OSError):
+        message, status = _os_error(exc, args), EXIT_FAILURE if _is_environment(exc) else status
     elif isinstance(exc, MemoryError):
         message, status = "out of memory (lower population.size or query.size)", EXIT_FAILURE
     elif isinstance(exc, KeyboardInterrupt):
         message, status = "interrupted", EXIT_INTERRUPTED
     else:
         message = str(exc) or type(exc).__name__
-    # One line, whatever the message holds (a path may contain a newline).
-    return message.replace("\r", "\\r").replace("\n", "\\n"), status
+    # One line, whatever the message holds (a path may contain a newline or non-UTF-8 bytes).
+    return shown(message.replace("\r", "\\r").replace("\n", "\\n")), status
+
+
+#: errno values of a full or failing disk, not of bad input: exit status 1 (as out of memory).
+_ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EIO", "EROFS") if hasattr(errno, name)
+)
+
+
+def _is_environment(exc: OSError) -> bool:
+    return exc.errno in _ENVIRONMENT_ERRNOS
+
+
+def _user_path(name: str | bytes | int) -> str:
+    """The path to show for a file linkrisk was writing: a staging directory's file under the
+    output directory it stands for (``.linkrisk-tmp-<name>-<pid>/x`` -> ``<name>/x``)."""
+    from bench.store import STAGING_PREFIX
+
+    text = os.fsdecode(name) if isinstance(name, str | bytes) else str(name)
+    parts = list(Path(text).parts)
+    for i, part in enumerate(parts):
+        if part.startswith(STAGING_PREFIX):
+            parts[i] = part.removeprefix(STAGING_PREFIX).rpartition("-")[0] or part
+    return str(Path(*parts)) if parts else text
+
+
+def _os_error(exc: OSError, args: argparse.Namespace) -> str:
+    """``<path>: <problem>`` for an OSError; the command's output (or input) path when the
+    error itself names none (pyarrow and DuckDB raise OSErrors without a file name)."""
+    problem = exc.strerror or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if exc.filename is not None:
+        other = f" -> {_user_path(exc.filename2)}" if exc.filename2 is not None else ""
+        return f"{_user_path(exc.filename)}{other}: {problem}"
+    where = next(
+        (
+            str(getattr(args, key))
+            for key in ("out", "run_dir", "readme")
+            if getattr(args, key, None) is not None
+        ),
+        None,
+    )
+    if where is None and exc.errno in _ENVIRONMENT_ERRNOS:
+        where = "writing the outputs"
+    return f"{where}: {problem}" if where else problem
 
 
 def _scenario_file(name_or_path: str) -> str:

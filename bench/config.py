@@ -16,7 +16,7 @@ from typing import Any
 from bench.blocking import Key, validate_blocking
 from bench.methods import METHODS, Method
 from bench.methods.base import RESOLVE_MODES
-from synthetic.config import check_keys, identifier, read_toml
+from synthetic.config import check_keys, identifier, read_toml, read_toml_text, shown
 from synthetic.errors import ConfigError
 from synthetic.scenario import DATA_SECTIONS, ScenarioConfig, config_hash, parse_scenario
 
@@ -55,19 +55,21 @@ def scenario_path(name_or_path: str) -> Path:
         return SCENARIO_DIR / f"{name_or_path}.toml"
     path = Path(name_or_path)
     if path.suffix != ".toml" and not path.exists():
-        raise ConfigError(name_or_path, f"no such preset or file (presets: {', '.join(presets())})")
+        known = ", ".join(presets())
+        raise ConfigError(shown(name_or_path), f"no such preset or file (presets: {known})")
     return path
 
 
 def load_benchmark(name_or_path: str) -> Benchmark:
     """Read, validate and complete a scenario; errors name the file and the offending key."""
     path = scenario_path(name_or_path)
-    data = read_toml(path)
+    data, text = read_toml_text(path)  # read once: a second read could see another file
     try:
         bench = parse_benchmark(data, source=name_or_path)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc.where}" if exc.where else str(path), exc.problem) from None
-    return dataclasses.replace(bench, text=path.read_text(encoding="utf-8-sig"))
+        named = shown(path)
+        raise ConfigError(f"{named}: {exc.where}" if exc.where else named, exc.problem) from None
+    return dataclasses.replace(bench, text=text)
 
 
 def parse_benchmark(data: dict[str, Any], source: str = "<config>") -> Benchmark:

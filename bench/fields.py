@@ -9,7 +9,6 @@ over distinct values (e.g. phonetic codes), which are few compared to records.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from bench.patterns import compile_pattern
 from synthetic.errors import ConfigError
 from synthetic.rng import stream
 from synthetic.scenario import RECORD_FIELDS, LinkageTask
@@ -571,6 +571,6 @@ def equal(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
 
 def matches_pattern(coded: Coded, pattern: str) -> tuple[np.ndarray, np.ndarray]:
     """Per record of each side: does the normalized value contain a match of ``pattern``?"""
-    regex = re.compile(pattern)
+    regex = compile_pattern(pattern)  # RE2: a user's pattern never backtracks (no hang)
     hits = np.array([bool(regex.search(v)) for v in coded.values] + [False])
     return hits[coded.q], hits[coded.r]  # index -1 (missing) picks the trailing False

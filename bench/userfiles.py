@@ -32,6 +32,7 @@ Every problem raises a one-line :class:`ConfigError` naming the file, the field 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime
@@ -165,6 +166,11 @@ def _date_format(value: Any, where: str) -> str:
         raise ConfigError(where, "two-digit years (%y) are ambiguous for birth dates; use %Y")
     if "%Y" not in value or "%d" not in value or not re.search("%[mbB]", value):
         raise ConfigError(where, f"must contain %Y, %m (or %b, %B) and %d; got {value!r}")
+    try:  # compiles the format: an unknown directive (%Q) or a stray % is refused here
+        datetime.datetime.strptime("", value)
+    except ValueError as exc:
+        if "does not match format" not in str(exc):
+            raise ConfigError(where, f"not a strptime format ({exc})") from None
     return value
 
 
@@ -296,20 +302,25 @@ def _read_csv(data: bytes, path: Path) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError(str(path), f"not UTF-8 text (byte {exc.start}, line {line})") from None
-    header = next(csv.reader(io.StringIO(text)), [])
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
+    except csv.Error as exc:
+        raise ConfigError(str(path), f"malformed CSV ({exc})") from None
+    header, body = (rows[0], rows[1:]) if rows else ([], [])
     seen: set[str] = set()
     for name in header:
         if name in seen:
             raise ConfigError(f"{path}: header", f"column {name!r} appears more than once")
         seen.add(name)
-    try:
-        # No type guessing and no NA strings: every cell is text, '' is the only missing value.
-        return pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, engine="c"
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(str(path), f"malformed CSV ({msg})") from None
+    for i, row in enumerate(body):
+        # pandas would pad a short row with empty cells: a cut-off line must not pass as data
+        if len(row) != len(header):
+            raise ConfigError(
+                str(path),
+                f"malformed CSV (row {i + 1} has {len(row)} fields, the header {len(header)})",
+            )
+    # Every cell is text as written (no type guessing, no NA strings): '' is the only missing.
+    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
@@ -331,13 +342,26 @@ def _as_text(values: pd.Series, where: str) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(values):
         text = values.dt.strftime("%Y-%m-%d")
     elif pd.api.types.is_float_dtype(values):
+        # beyond 2**53 a float is not the integer written (a ZIP of 1e20 would overflow int64)
+        inexact = values.notna() & ~(values.abs() <= 2**53)
+        if inexact.any():
+            raise ConfigError(
+                where,
+                f"{_rows(inexact.to_numpy())} hold a floating-point number beyond exact "
+                f"integers, e.g. {values[inexact].iloc[0]!r}; store the column as text",
+            )
         whole = values.notna() & (values % 1 == 0)
         text = values.astype("string")
         text[whole] = values[whole].astype("int64").astype("string")
     elif values.dtype == object:
         kinds = {type(v) for v in values[values.notna()].head(1000)}
         if kinds and all(issubclass(k, datetime.date) for k in kinds):  # parquet date32
-            text = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d")
+            # formatted directly: pandas' datetime64[ns] would drop dates before 1677
+            text = pd.Series(
+                [_iso(v) if isinstance(v, datetime.date) else None for v in values],
+                index=values.index,
+                dtype="string",
+            )
         elif kinds <= {str, int, bool}:
             text = values.astype("string")
         else:
@@ -345,7 +369,14 @@ def _as_text(values: pd.Series, where: str) -> np.ndarray:
     else:
         text = values.astype("string")
     out = text.str.strip().fillna("")
+    nul = out.str.contains("\x00", regex=False).to_numpy(bool)
+    if nul.any():  # a NUL would cut the value short in C-based code (names, parquet, DuckDB)
+        raise ConfigError(where, f"{_rows(nul)} contain a NUL byte")
     return out.to_numpy(dtype=object)
+
+
+def _iso(day: datetime.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
 
 
 # --- building the task -----------------------------------------------------------------------
@@ -376,15 +407,12 @@ def parse_dates(
     given = values != ""
     inverse, distinct = pd.factorize(values[given])  # each distinct value parsed once
     formats = [(fmt, fmt)] if fmt is not None else list(DATE_FORMATS)
-    parsed = {
-        label: pd.to_datetime(pd.Series(distinct), format=f, errors="coerce", exact=True)
-        for label, f in formats
-    }
+    parsed = {label: _to_dates(distinct, f) for label, f in formats}
     # weight each distinct value by its rows: the format that reads the most records wins
     rows = np.bincount(inverse, minlength=len(distinct))
     read = {label: int(rows[p.notna().to_numpy()].sum()) for label, p in parsed.items()}
     top = [label for label in parsed if read[label] == max(read.values())]
-    results = {label: tuple(parsed[label].dt.strftime("%Y-%m-%d").fillna("")) for label in top}
+    results = {label: tuple(parsed[label].fillna("")) for label in top}
     if len(set(results.values())) > 1:
         raise ConfigError(
             where,
@@ -408,6 +436,21 @@ def parse_dates(
     out[given] = np.asarray(results[label], dtype=object)[inverse]
     out[bad] = None
     return out, dict(formats)[label], int(bad.sum())
+
+
+def _to_dates(distinct: Any, fmt: str) -> pd.Series:
+    """``YYYY-MM-DD`` text of each value read with strptime format ``fmt`` (None if not).
+
+    pandas parses fast but only within datetime64[ns] (1677-2262): values it cannot read are
+    retried with :func:`datetime.datetime.strptime`, so that a birth date of 1600 is a date.
+    """
+    values = pd.Series(np.asarray(distinct, dtype=object))
+    fast = pd.to_datetime(values, format=fmt, errors="coerce", exact=True)
+    out = fast.dt.strftime("%Y-%m-%d").astype(object).where(fast.notna(), None)
+    for i in np.flatnonzero(fast.isna().to_numpy()):
+        with contextlib.suppress(ValueError):  # not a date in this format: stays None
+            out.iloc[i] = _iso(datetime.datetime.strptime(values.iloc[i], fmt))
+    return out
 
 
 def _records(file: UserFile, cmap: ColumnMap, side: str) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -484,6 +527,15 @@ def _truth_from_column(
             f"no id of column {cmap.truth_column['query']!r} occurs in column "
             f"{cmap.truth_column['register']!r} of {files['register'].path}: no true links",
         )
+    many = (q["id"].value_counts() > 1) & (r["id"].value_counts() > 1)
+    if many.any():  # many-to-many: a shared placeholder, not one person
+        shared = many[many].index
+        raise ConfigError(
+            f"{files['query'].path}: truth",
+            f"id {shared[0]!r} is on several rows of both files ({len(shared)} such id"
+            f"{'s' if len(shared) != 1 else ''}): a placeholder for an unknown id? leave "
+            "such cells empty, or give the true pairs in a file (--truth-pairs)",
+        )
     if total > MAX_TRUE_PAIRS:
         raise ConfigError(
             f"{files['query'].path}: truth",
@@ -530,6 +582,16 @@ def load_user_task(query: Path, register: Path, cmap: ColumnMap) -> UserTask:
         raise ConfigError(
             f"{cmap.where}: truth",
             "no truth: give --truth-column, --truth-pairs or a [truth] table in the map",
+        )
+    try:
+        same = query.samefile(register)
+    except OSError:
+        same = False  # one does not exist: read_file names it
+    if same:
+        raise ConfigError(
+            str(register),
+            f"is the same file as the query file {query}: give two files (a copy if you mean to "
+            "link a file with itself)",
         )
     files = {"query": read_file(query), "register": read_file(register)}
     frames, formats = {}, {}

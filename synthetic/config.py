@@ -7,7 +7,9 @@ the CLI can print one line that tells the user what to fix.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -15,28 +17,85 @@ from typing import Any
 
 from synthetic.errors import ConfigError
 
+#: Largest input file read whole (scenario, column map, user files): a bound that turns a huge
+#: or endless file into a one-line error instead of exhausted memory.
+MAX_INPUT_BYTES = 8 * 1024**3
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def shown(path: Path | str) -> str:
+    """A path as printable text: bytes that are not UTF-8 (kept by Python as surrogates) shown
+    as ``\\xNN`` escapes, so that an error naming the path can always be printed."""
+    text = str(path)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that does not stand for a byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 def read_input(path: Path) -> bytes:
-    """The bytes of an input file; a one-line ConfigError if it cannot be read or is empty."""
+    """The bytes of an input file; a one-line ConfigError naming the path if it cannot be read,
+    is empty, or is not a regular file (a FIFO would block forever, a device never end)."""
     try:
-        raw = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO without a writer must not block; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise ConfigError(str(path), f"cannot read file ({exc.strerror})") from None
+        raise ConfigError(shown(path), f"cannot read file ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _file_kind(info.st_mode)
+            # a directory in the words of EISDIR, as open() on other systems reports it
+            problem = "Is a directory" if stat.S_ISDIR(info.st_mode) else f"{kind}, not a file"
+            raise ConfigError(shown(path), f"cannot read file ({problem})")
+        if info.st_size > MAX_INPUT_BYTES:
+            raise ConfigError(
+                shown(path), f"file too large ({info.st_size:,} bytes; limit {MAX_INPUT_BYTES:,})"
+            )
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            raw = fh.read()
+    except OSError as exc:
+        raise ConfigError(shown(path), f"cannot read file ({exc.strerror})") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     if not raw.strip():
-        raise ConfigError(str(path), "file is empty")
+        raise ConfigError(shown(path), "file is empty")
     return raw
+
+
+def read_toml_text(path: Path) -> tuple[dict[str, Any], str]:
+    """A TOML file's table and text (read once), I/O, encoding and syntax problems as one-line
+    ConfigErrors naming the path."""
+    raw = read_input(path)
+    try:
+        # utf-8-sig: a byte-order mark (Windows editors add one) is not part of the text
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(shown(path), f"not UTF-8 text (byte {exc.start}, line {line})") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(shown(path), f"invalid TOML: {exc}") from None
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning I/O, encoding and syntax problems into one-line ConfigErrors."""
-    raw = read_input(path)
-    try:
-        # utf-8-sig: a byte-order mark (Windows editors add one) is not part of the text
-        return tomllib.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), f"not UTF-8 text (byte {exc.start})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"invalid TOML: {exc}") from None
+    return read_toml_text(path)[0]
 
 
 def join(where: str, key: str) -> str:

@@ -52,6 +52,14 @@ from synthetic.safe_csv import write_csv
 
 #: Largest population a scenario may ask for (more people than the United States has).
 MAX_POPULATION = 400_000_000
+#: Bounds (lo, hi) of the scenario keys that command-line flags also set (--seed, --replicates,
+#: --size, --shard-size): one source for the scenario's validation and the flags' types.
+KEY_BOUNDS: dict[str, tuple[int, int]] = {
+    "scenario.seed": (0, 2**63 - 1),  # stored as int64 in manifests and parquet metadata
+    "scenario.replicates": (1, 1000),
+    "population.size": (1, MAX_POPULATION),
+    "scenario.shard_size": (1, MAX_POPULATION),
+}
 #: How far the shares of ``query.group_mix`` may sum away from 1 (decimal rounding).
 GROUP_MIX_TOLERANCE = 1e-6
 #: Sections of a scenario file that this module owns.
@@ -169,9 +177,11 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
         meta, "name", join(where, "scenario"), "it names the results directory"
     )
     description = string(meta, "description", join(where, "scenario"), default="")
-    seed = int(number(meta, "seed", join(where, "scenario"), default=0, lo=0, integer=True))
+    lo, hi = KEY_BOUNDS["scenario.seed"]
+    seed = int(number(meta, "seed", join(where, "scenario"), default=0, lo=lo, hi=hi, integer=True))
+    lo, hi = KEY_BOUNDS["scenario.replicates"]
     replicates = int(
-        number(meta, "replicates", join(where, "scenario"), default=1, lo=1, hi=1000, integer=True)
+        number(meta, "replicates", join(where, "scenario"), default=1, lo=lo, hi=hi, integer=True)
     )
 
     population = _parse_population(table(data, "population", where), join(where, "population"))
@@ -198,7 +208,10 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
     project = like(meta.get("project", False), False, join(join(where, "scenario"), "project"))
     shard_size = None
     if "shard_size" in meta:
-        shard_size = int(number(meta, "shard_size", join(where, "scenario"), lo=1, integer=True))
+        lo, hi = KEY_BOUNDS["scenario.shard_size"]
+        shard_size = int(
+            number(meta, "shard_size", join(where, "scenario"), lo=lo, hi=hi, integer=True)
+        )
     if query.size > population.size:
         raise ConfigError(
             join(w, "size"),

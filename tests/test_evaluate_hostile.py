@@ -57,6 +57,10 @@ def _empty_column(key: str, index: int) -> Edit:
     return edit
 
 
+def _chain(*edits: Edit) -> Edit:
+    return lambda files: [a for edit in edits for a in edit(files)]
+
+
 def _args(*extra: str) -> Edit:
     return lambda files: list(extra)
 
@@ -143,7 +147,32 @@ CASES: dict[str, tuple[Edit, str, str]] = {
     "ragged csv row": (
         _rewrite("query", "07/08/1985,10004,P4", "07/08/1985,1,2,3"),
         "query",
-        "malformed CSV (Error tokenizing data",
+        "malformed CSV (row 4 has 7 fields, the header 6)",
+    ),
+    "short csv row (not padded)": (
+        _rewrite("query", "07/08/1985,10004,P4", "07/08/1985,10004"),
+        "query",
+        "malformed CSV (row 4 has 5 fields, the header 6)",
+    ),
+    "NUL byte in a name": (
+        _bytes("query", b"Zoltek", b"Zol\x00tek"),
+        "query",
+        "last_name: 1 row (first: row 1) contain a NUL byte",
+    ),
+    "unknown strftime directive": (
+        _rewrite("map", 'format = "%m/%d/%Y"', 'format = "%m/%d/%Y %Q"'),
+        "map",
+        "dates.format: not a strptime format ('Q' is a bad directive",
+    ),
+    "placeholder truth id": (
+        _chain(_rewrite("query", ",P2\n", ",P1\n"), _rewrite("register", ",P2\n", ",P1\n")),
+        "query",
+        "truth: id 'P1' is on several rows of both files (1 such id): a placeholder",
+    ),
+    "query and register the same file": (
+        lambda files: ["--register", str(files["query"])],
+        "query",
+        "is the same file as the query file",
     ),
     "duplicate record ids": (
         _rewrite("register", "r5,Emma", "r4,Emma"),

@@ -7,6 +7,7 @@ no central code names a method.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,37 @@ from synthetic.config import like
 from synthetic.errors import ConfigError, LinkriskError
 
 RESOLVE_MODES = ("all", "best", "unique-only")
+#: Upper bound of every integer parameter that gives none (sample sizes, pair caps,
+#: iterations): a count beyond it could not be allocated (1e8 pairs are 1.6 GB of row numbers),
+#: so it is refused when the configuration is read rather than failing hours later.
+MAX_COUNT = 100_000_000
+
+
+def _finite(value: Any, where: str) -> None:
+    """Refuse NaN and infinities anywhere inside a structured value (TOML has nan and inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(where, f"must be a finite number, got {value!r}")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _finite(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _finite(item, f"{where}[{i}]")
+
+
+def weights(value: Any, where: str) -> dict[str, float]:
+    """A table ``field = weight``: non-empty, finite numbers >= 0, at least one > 0 (else the
+    method would score every pair 0 and silently declare nothing)."""
+    if not value:
+        raise ConfigError(where, "must weight at least one field")
+    out = {}
+    for key, w in value.items():
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+            raise ConfigError(f"{where}.{key}", f"must be a finite number >= 0, got {w!r}")
+        out[key] = float(w)
+    if not any(out.values()):
+        raise ConfigError(where, "all weights are 0: the method would declare nothing")
+    return out
 
 
 class MethodNotRun(LinkriskError):
@@ -54,7 +86,11 @@ class Param:
     validator: Callable[[Any, str], Any] | None = None
 
     def check(self, value: Any, where: str) -> Any:
-        value = like(value, self.default, where, self.lo, self.hi)
+        """The validated value at ``where``: type, range, choices, finite numbers throughout."""
+        integer = isinstance(self.default, int) and not isinstance(self.default, bool)
+        hi = MAX_COUNT if integer and self.hi is None else self.hi
+        value = like(value, self.default, where, self.lo, hi)
+        _finite(value, where)
         if self.choices is not None and value not in self.choices:
             raise ConfigError(where, f"must be one of {', '.join(self.choices)}; got {value!r}")
         return self.validator(value, where) if self.validator is not None else value

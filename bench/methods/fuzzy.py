@@ -9,7 +9,7 @@ import numpy as np
 
 from bench.comparisons import compare, validate_fields
 from bench.fields import PreparedTask
-from bench.methods.base import Candidates, Method, Param, Scored, register
+from bench.methods.base import Candidates, Method, Param, Scored, register, weights
 from synthetic.errors import ConfigError
 
 # Surname and date of birth carry more identifying information than street or ZIP.
@@ -39,18 +39,18 @@ class Fuzzy(Method):
     summary = "weighted Jaro-Winkler similarity over fields, one threshold"
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(0.85, "accept pairs scoring at least this", lo=0.0, hi=1.0),
-        "weights": Param(dict(DEFAULT_WEIGHTS), "field = weight (fields compared)"),
+        "weights": Param(
+            dict(DEFAULT_WEIGHTS), "field = weight (fields compared)", validator=weights
+        ),
         "fields": Param(dict(KINDS), "field = comparison kind", validator=validate_fields),
     }
 
     @classmethod
     def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
         out = super().validate(params, where)
-        for f, w in out["weights"].items():
+        for f in out["weights"]:
             if f not in out["fields"]:
                 raise ConfigError(f"{where}.weights.{f}", "field is not in `fields`")
-            if isinstance(w, bool) or not isinstance(w, int | float) or w < 0:
-                raise ConfigError(f"{where}.weights.{f}", f"must be a number >= 0, got {w!r}")
         return out
 
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
