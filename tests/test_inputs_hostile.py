@@ -42,6 +42,7 @@ def _one_line(err: str) -> str:
 
 # --- regular expressions: linear time, refused at load if RE2 cannot match them -------------
 
+
 def _rule_scenario(regex: str) -> dict:
     data = read_toml_text(TINY)
     data["blocking"] = {"passes": [[{"field": "zip"}]]}
