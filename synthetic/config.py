@@ -241,7 +241,10 @@ def identifier(tbl: Mapping[str, Any], key: str, where: str, why: str = "") -> s
 
 
 def _fmt(bound: float | None, unbounded: str = "inf") -> str:
-    return unbounded if bound is None else f"{bound:g}"
+    if bound is None:
+        return unbounded
+    # whole bounds in full (100,000,000, not 1e+08); fractions as they are written
+    return f"{int(bound):,}" if float(bound).is_integer() and abs(bound) >= 1e6 else f"{bound:g}"
 
 
 _KEY = re.compile(r"""^\s*("[^"]*"|[A-Za-z0-9_-]+)\s*=""")

@@ -235,7 +235,7 @@ def _with_method(method: dict) -> dict:
         ({"kind": "fuzzy", "weights": {"first_name": 0, "last_name": 0.0}},
          "methods[0].weights", "all weights are 0"),
         ({"kind": "fellegi-sunter", "u_sample": 10**15},
-         "methods[0].u_sample", "must be an integer in [1000, 1e+08]"),
+         "methods[0].u_sample", "must be an integer in [1000, 100,000,000]"),
         ({"kind": "logistic", "C": float("inf")}, "methods[0].C", "must be a number"),
     ],
 )  # fmt: skip
