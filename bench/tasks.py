@@ -51,12 +51,11 @@ from bench.fields import PreparedTask
 from bench.methods.base import Candidates, Method, not_run_reason
 from bench.report import write_outputs
 from bench.resolve import resolve
+from bench.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
 from bench.store import atomic_dir, write_json, write_parquet
 from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task
-
-RESULTS_DIR = Path("results")
 
 
 def training_seed(seed: int) -> int:
