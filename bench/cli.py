@@ -8,17 +8,15 @@ the traceback instead.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import json
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.interrupts import sigint_watch
 from bench.usage import EXIT_INPUT
 from bench.usage import OneLineParser as _Parser
 from synthetic.config import shown
@@ -220,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return project_main(argv[1:])
     args = _parser().parse_args(argv)
-    with _sigint_watch() as interrupted:
+    with sigint_watch() as interrupted:
         try:
             return _dispatch(args)
         except Exception as exc:
@@ -239,25 +237,6 @@ def main(argv: list[str] | None = None) -> int:
     message, status = _error_line(failure, args)
     print(f"linkrisk: error: {message}", file=sys.stderr)
     return status
-
-
-@contextlib.contextmanager
-def _sigint_watch() -> Iterator[threading.Event]:
-    """Record whether SIGINT arrived (it still raises KeyboardInterrupt, as by default)."""
-    event = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield event  # signal handlers can only be set from the main thread
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        event.set()
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield event
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _error_line(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:

@@ -31,7 +31,6 @@ so an interrupted run never leaves a half-written result where the previous one 
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import threading
 import time
@@ -48,6 +47,7 @@ from tqdm import tqdm
 from bench.blocking import block
 from bench.config import Benchmark
 from bench.fields import PreparedTask
+from bench.interrupts import sigint_watch
 from bench.methods.base import Candidates, Method, not_run_reason
 from bench.report import write_outputs
 from bench.resolve import resolve
@@ -161,7 +161,7 @@ def run_task(
             linked = [task.truth["register_row"].to_numpy()]
             not_run: dict[str, str] = {}  # method -> why it did not run (the others go on)
             for m in methods:
-                with steps.step(f"method {m.name}"), _sigint_seen() as interrupted:
+                with steps.step(f"method {m.name}"), sigint_watch() as interrupted:
                     try:
                         if m.needs_training:
                             m.fit(train, train_cands, labels)
@@ -261,7 +261,7 @@ def _replicate(
         if m.name in not_run:
             continue
         try:
-            with _sigint_seen() as interrupted:
+            with sigint_watch() as interrupted:
                 frame = _scored_frame(m, prep, cands if m.uses_blocking() else None)
         except Exception as exc:
             not_run[m.name] = f"replicate {int(out.name) + 1}: {_failed(exc, interrupted)}"
@@ -280,36 +280,10 @@ def _replicate(
     write_json(info, out / "run.json")
 
 
-@contextmanager
-def _sigint_seen() -> Iterator[list[bool]]:
-    """Note whether SIGINT arrived in the block (``[True]``), then raise KeyboardInterrupt as
-    Python does. Engines that run queries in C turn the KeyboardInterrupt into their own error
-    (DuckDB: ``RuntimeError: Query interrupted``), which must end the run, not the method."""
-    seen = [False]
-    if threading.current_thread() is not threading.main_thread():  # signals go to the main one
-        yield seen
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum: int, frame: Any) -> None:
-        if previous is signal.SIG_IGN:
-            return
-        seen[0] = True
-        if callable(previous):
-            previous(signum, frame)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield seen
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _failed(exc: Exception, interrupted: list[bool]) -> str:
+def _failed(exc: Exception, interrupted: threading.Event) -> str:
     """Why a method did not run, from the exception it raised; re-raises what is not the
     method's failure but the whole run's (out of memory; an interrupt wrapped by an engine)."""
-    if interrupted[0]:
+    if interrupted.is_set():
         raise KeyboardInterrupt from exc
     if isinstance(exc, MemoryError):
         raise exc

@@ -1,0 +1,40 @@
+"""Ctrl-C that survives the libraries it passes through.
+
+Engines that run queries in C turn Python's KeyboardInterrupt into their own error (DuckDB:
+``RuntimeError: Query interrupted``; a killed subprocess: ``CalledProcessError``). Whoever must
+tell an interruption from a failure (the CLI: exit 130; the runner: end the run rather than
+mark one method "not run") watches for SIGINT itself with :func:`sigint_watch`.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+@contextmanager
+def sigint_watch() -> Iterator[threading.Event]:
+    """Within the block, record whether SIGINT arrived (the event is set) and still raise
+    KeyboardInterrupt, as Python does. Watches nest: an outer watch is told too. An ignored
+    SIGINT stays ignored; outside the main thread (where no handler can be set) nothing is
+    recorded."""
+    event = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is signal.SIG_IGN:
+        yield event
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        event.set()
+        if callable(previous) and previous is not signal.default_int_handler:
+            previous(signum, frame)  # an outer watch (or a caller's handler) sees it too
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
