@@ -56,7 +56,7 @@ def main(argv: list[str]) -> None:
     if argv[0] == "demo":
         _run(BIN / "linkrisk", "run", *(argv[1:] or ["irs-ice"]))
     elif argv[0] == "perf":
-        _run(BIN / "python", "-m", "bench.perf_linkage", *argv[1:])
+        _run(BIN / "python", "-m", "bench.perf.linkage", *argv[1:])
     elif argv[0] == "spark":
         _run(BIN / "python", "-m", "pytest", "-q", "-m", "spark", "--spark", *argv[1:])
     else:

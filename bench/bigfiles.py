@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config import Benchmark
-from bench.fields import read_records
+from bench.linkage.config import Benchmark
+from bench.linkage.fields import read_records
 from bench.tasks import RunResult, Steps, run_task, task_steps
 from synthetic.errors import ConfigError
 from synthetic.scenario import RECORD_FIELDS, LinkageTask, effective_parameters

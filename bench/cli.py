@@ -23,7 +23,7 @@ from synthetic.config import shown
 from synthetic.errors import ConfigError, LinkriskError
 
 if TYPE_CHECKING:
-    from bench.config import Benchmark
+    from bench.linkage.config import Benchmark
     from bench.runner import RunResult
 
 EXIT_FAILURE = 1
@@ -147,8 +147,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _out_dir(text: str) -> Path:
     """An ``--out`` linkrisk may write: refused while parsing, before hours of work, not after
-    (:func:`bench.store.check_out_dir`)."""
-    from bench.store import check_out_dir
+    (:func:`bench.runs.store.check_out_dir`)."""
+    from bench.runs.store import check_out_dir
 
     try:
         check_out_dir(text)
@@ -167,8 +167,8 @@ def default_run_dir(
     scenario's own (its seed, replicates and engine, and, for a scenario named as a preset, the
     preset's configuration), else ``results/<scenario>@<option>=<value>,...`` naming what
     differs, so that a run with other options never writes over published results."""
-    from bench.config import load_benchmark, presets
-    from bench.store import RESULTS_DIR
+    from bench.linkage.config import load_benchmark, presets
+    from bench.runs.store import RESULTS_DIR
 
     own = bench.scenario
     differs = []
@@ -213,8 +213,8 @@ def _seed(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``linkrisk`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["project"]:  # its own parser (and --help): bench.projection.main
-        from bench.projection import main as project_main
+    if argv[:1] == ["project"]:  # its own parser (and --help): bench.scale.projection.main
+        from bench.scale.projection import main as project_main
 
         return project_main(argv[1:])
     args = _parser().parse_args(argv)
@@ -273,7 +273,7 @@ def _is_environment(exc: OSError) -> bool:
 def _user_path(name: str | bytes | int) -> str:
     """The path to show for a file linkrisk was writing: a staging directory's file under the
     output directory it stands for (``.linkrisk-tmp-<name>-<pid>/x`` -> ``<name>/x``)."""
-    from bench.store import STAGING_PREFIX
+    from bench.runs.writers import STAGING_PREFIX
 
     text = os.fsdecode(name) if isinstance(name, str | bytes) else str(name)
     parts = list(Path(text).parts)
@@ -304,7 +304,7 @@ def _os_error(exc: OSError, args: argparse.Namespace) -> str:
 
 
 def _scenario_file(name_or_path: str) -> str:
-    from bench.config import scenario_path
+    from bench.linkage.config import scenario_path
 
     try:
         return str(scenario_path(name_or_path))
@@ -333,9 +333,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.config import load_benchmark
+    from bench.linkage.config import load_benchmark
     from bench.runner import run
-    from bench.store import check_out_dir
+    from bench.runs.store import check_out_dir
 
     bench = load_benchmark(args.scenario)
     out = args.out
@@ -357,7 +357,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _print_result(title: str, result: RunResult, contents: str) -> None:
     """The sizes, the headline table and where the report is (stdout); the timings (stderr)."""
-    from bench.report import headline_table
+    from bench.report.document import headline_table
 
     print(f"{title}: {_sizes(result.out_dir)}")
     print(headline_table(result.metrics))
@@ -450,8 +450,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     import shlex
 
     from bench.evaluate import OUT_DIR, evaluate, load_config
-    from bench.store import check_out_dir
-    from bench.userfiles import map_from_flags, read_map
+    from bench.inputs.userfiles import map_from_flags, read_map
+    from bench.runs.store import check_out_dir
 
     if args.out is None:
         check_out_dir(OUT_DIR)  # before reading the files; --out was checked while parsing
@@ -498,9 +498,9 @@ def _sizes(run_dir: Path) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bench.report import headline_table, write_outputs
+    from bench.report.document import headline_table, write_outputs
     from bench.runner import RESULTS_DIR
-    from bench.store import atomic_dir, check_out_dir, check_run_dir, copy_run
+    from bench.runs.store import atomic_dir, check_out_dir, check_run_dir, copy_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.exists() and (RESULTS_DIR / args.run_dir).exists():
@@ -519,8 +519,9 @@ def _report(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     import hashlib
 
-    from bench.config import load_benchmark
-    from bench.store import TASK_FORMATS, atomic_dir, write_json
+    from bench.linkage.config import load_benchmark
+    from bench.runs.store import TASK_FORMATS, atomic_dir
+    from bench.runs.writers import write_json
     from synthetic import scenario as sc
 
     bench = load_benchmark(args.scenario)
@@ -566,7 +567,7 @@ def _describe(args: argparse.Namespace) -> int:
     import dataclasses
     import time
 
-    from bench.config import load_benchmark
+    from bench.linkage.config import load_benchmark
     from synthetic.population import generate_population
     from synthetic.summary import summarize_population, summary_markdown
 
@@ -592,12 +593,12 @@ def _describe(args: argparse.Namespace) -> int:
 
 def _listing(what: str) -> int:
     if what == "scenarios":
-        from bench.config import load_benchmark, presets
+        from bench.linkage.config import load_benchmark, presets
 
         for name in presets():
             print(f"{name}\t{load_benchmark(name).scenario.description.strip().splitlines()[0]}")
     elif what == "methods":
-        from bench.methods import METHODS
+        from bench.linkage.methods import METHODS
 
         for kind, cls in METHODS.items():
             print(f"{kind}\t{cls.summary}")

@@ -1,7 +1,7 @@
 """Evaluate linkage methods on the user's own file pair (``linkrisk evaluate``).
 
 The same methods, blocking, metrics and report as ``linkrisk run``, on a query file and a
-register file with a known truth (:mod:`bench.userfiles`) instead of a synthetic scenario.
+register file with a known truth (:mod:`bench.inputs.userfiles`) instead of a synthetic scenario.
 
 Methods and blocking come from ``--config`` (a TOML file with ``[blocking]`` and ``[[methods]]``
 as ``bench/defaults.toml``, whose are the default, or a whole scenario file or preset name);
@@ -22,7 +22,13 @@ import copy
 import dataclasses
 from pathlib import Path
 
-from bench.config import (
+from bench.inputs.userfiles import (
+    ColumnMap,
+    UserTask,
+    example_records,
+    load_user_task,
+)
+from bench.linkage.config import (
     DEFAULTS_FILE,
     LINKAGE_SECTIONS,
     Benchmark,
@@ -30,15 +36,8 @@ from bench.config import (
     scenario_path,
 )
 from bench.runner import RESULTS_DIR, RunResult, run_task
-from bench.store import write_parquet
-from bench.userfiles import (
-    EXAMPLES_FILE,
-    USER_SOURCE,
-    ColumnMap,
-    UserTask,
-    example_records,
-    load_user_task,
-)
+from bench.runs.rundir import EXAMPLES_FILE, USER_SOURCE
+from bench.runs.writers import write_parquet
 from synthetic.config import check_keys, read_toml
 from synthetic.errors import ConfigError
 from synthetic.scenario import DATA_SECTIONS

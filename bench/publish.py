@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from bench.causes import FALSE_MATCH_CAUSES
-from bench.config import load_benchmark, presets
-from bench.projection import main as project_main
-from bench.report import cause_matrix, headline_table
+from bench.linkage.config import load_benchmark, presets
+from bench.measurement.causes import FALSE_MATCH_CAUSES
+from bench.measurement.subgroups import plot_ratios
+from bench.report.document import cause_matrix, headline_table
 from bench.runner import RESULTS_DIR, run
-from bench.store import check_out_dir
-from bench.subgroups import plot_ratios
+from bench.runs.store import check_out_dir
+from bench.scale.projection import main as project_main
 from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS
 
 BLOCK = re.compile(r"(<!-- headline:(?P<name>[\w.+-]+) -->\n).*?(<!-- /headline -->)", re.S)
@@ -110,7 +110,7 @@ def published_presets() -> list[str]:
 
 def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
     """Run every published preset into ``results/`` and refresh the README blocks. Every output
-    directory is checked (:func:`bench.store.check_out_dir`) before the first run starts."""
+    directory is checked (:func:`bench.runs.store.check_out_dir`) before the first run starts."""
     names = published_presets()
     for name in names:
         check_out_dir(RESULTS_DIR / name)

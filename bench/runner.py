@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.bigfiles import run_sharded
-from bench.config import Benchmark
-from bench.methods.base import use_engine
+from bench.linkage.config import Benchmark
+from bench.linkage.methods.base import use_engine
 from bench.tasks import (
     RESULTS_DIR,
     RunResult,

@@ -44,15 +44,16 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from bench.blocking import block
-from bench.config import Benchmark
-from bench.fields import PreparedTask
 from bench.interrupts import sigint_watch
-from bench.methods.base import Candidates, Method, not_run_reason
-from bench.report import write_outputs
-from bench.resolve import resolve
-from bench.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
-from bench.store import atomic_dir, write_json, write_parquet
+from bench.linkage.blocking import block
+from bench.linkage.config import Benchmark
+from bench.linkage.fields import PreparedTask
+from bench.linkage.methods.base import Candidates, Method, not_run_reason
+from bench.linkage.resolve import resolve
+from bench.report.document import write_outputs
+from bench.runs.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
+from bench.runs.store import atomic_dir
+from bench.runs.writers import write_json, write_parquet
 from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task

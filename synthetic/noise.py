@@ -99,6 +99,10 @@ class NoiseType:
     #: Where the default rate and parameters come from (a citation, or "assumption"): reports
     #: print it in their assumptions ledger.
     source: str = "assumption"
+    #: The false-match cause a change by this type can make (e.g. ``"stale_address"``: a record
+    #: carried its household's previous address), or None. Error attribution asks which noise
+    #: types produce a cause through this declaration, never by their names.
+    cause: str | None = None
 
 
 #: The registry. Registration order is application order.
@@ -121,6 +125,7 @@ def noise_type(
     unit: str = "person",
     default_group_rates: Mapping[str, float] | None = None,
     source: str = "assumption",
+    cause: str | None = None,
 ) -> Callable[[NoiseFn], NoiseFn]:
     """Decorator that registers ``fn`` as the noise type ``name`` (appended: applied last)."""
     fields = tuple(fields)
@@ -173,6 +178,7 @@ def noise_type(
             unit=unit,
             default_group_rates=_frozen(default_group_rates),
             source=source,
+            cause=cause,
         )
         return fn
 
@@ -596,6 +602,7 @@ SURNAME_FORMS = ("paternal", "hyphenated", "concatenated", "reversed", "maternal
     description="compound surname GARCIA LOPEZ as GARCIA, GARCIA-LOPEZ, GARCIALOPEZ, LOPEZ GARCIA,"
     " LOPEZ, or a wife's GARCIA DE MARTINEZ",
     source="assumption (half of compound surnames recorded in another form; form weights assumed)",
+    cause="compound_surname",
 )
 def surname_form(
     values: pd.Series, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext
@@ -768,6 +775,7 @@ def diacritics(
     unit="household",
     description="the household's previous address (before its move) still on file",
     source="assumption (half of movers still at the old address in one agency's file)",
+    cause="stale_address",
 )
 def stale_address(
     rows: pd.DataFrame, rng: np.random.Generator, params: Mapping[str, Any], ctx: NoiseContext

@@ -11,7 +11,7 @@ Two defences, both used:
   module (software arithmetic, no libm, no SIMD). Counts are integers; ``+ - * /`` and
   ``sqrt`` are exactly rounded by IEEE 754 on every CPU.
 * **Written at a fixed precision**: every float written to a published file (CSV through
-  ``write_csv``, JSON through ``bench.store.write_json``, float64 parquet columns, the
+  ``write_csv``, JSON through ``bench.runs.writers.write_json``, float64 parquet columns, the
   numbers behind the Markdown and HTML reports) is rounded to :data:`SIGNIFICANT_DIGITS` (12)
   significant digits by :func:`round_float`: the double nearest to the value's 12-digit
   decimal (Python's correctly rounded conversion), which ``repr`` then writes in at most 12

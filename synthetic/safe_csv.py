@@ -12,7 +12,7 @@ significant digits, :func:`synthetic.precision.round_frame`), so that CPU-specif
 differences cannot reach a written byte.
 
 This lives in ``synthetic`` (which never imports ``bench``) so that ``linkrisk generate`` and the
-benchmark's reports share one writer; ``bench.store.write_csv`` is the same function.
+benchmark's reports share one writer; ``bench.runs.writers.write_csv`` is the same function.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.config import parse_benchmark
+from bench.linkage.config import parse_benchmark
 from synthetic.scenario import RECORD_FIELDS, LinkageTask, build_task
 
 

@@ -28,10 +28,10 @@ def reproduce(preset: str, out: Path, replicates: int) -> Path:
     """Rerun ``results/<preset>`` into ``out`` (module docstring) and return ``out``: the seed
     run and replicates 1 .. ``replicates`` - 1 regenerated, the others copied from the
     published raw files, every derived file rewritten."""
-    from bench.config import load_benchmark
-    from bench.report import write_outputs
+    from bench.linkage.config import load_benchmark
+    from bench.report.document import write_outputs
     from bench.runner import run
-    from bench.store import write_json
+    from bench.runs.writers import write_json
 
     published = RESULTS / preset
     info = json.loads((published / "raw" / "run.json").read_text(encoding="utf-8"))

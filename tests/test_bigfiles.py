@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import synthetic.population as P
-from bench.config import parse_benchmark
+from bench.linkage.config import parse_benchmark
 from bench.runner import run
 from synthetic.errors import ConfigError
 from tests.conftest import TINY

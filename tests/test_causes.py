@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bench.causes as causes
-from bench.causes import (
+import bench.measurement.causes as causes
+from bench.cli import main
+from bench.measurement.causes import (
     FALSE_MATCH_CAUSES,
     FN_COLUMNS,
     FP_COLUMNS,
@@ -23,8 +24,7 @@ from bench.causes import (
     false_match_causes,
     missed_match_causes,
 )
-from bench.cli import main
-from bench.store import read_register_people
+from bench.measurement.derive import read_register_people
 from synthetic.noise import NOISE
 from synthetic.scenario import PEOPLE_COLUMNS
 from tests.conftest import TINY
@@ -413,3 +413,16 @@ def test_compared_fields_follow_the_parameter_convention() -> None:
     assert compared_fields({"passes": [[{"field": "full_address"}]]}) == (
         "house_number", "street", "unit", "city", "state", "zip",
     )  # fmt: skip
+
+
+def test_noise_types_declare_registered_causes() -> None:
+    """A noise type's declared cause is a registered false-match cause, and the gated causes
+    find their noise types through the declaration (causes names no noise type)."""
+    from synthetic.noise import NOISE
+
+    declared = {nt.cause for nt in NOISE.values() if nt.cause is not None}
+    assert declared, "no noise type declares a cause"
+    assert declared <= set(causes.FALSE_MATCH_CAUSES), declared - set(causes.FALSE_MATCH_CAUSES)
+    for cause in declared:
+        assert causes.noise_types_for(cause)
+    assert causes.noise_types_for("no such cause") == ()

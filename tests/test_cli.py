@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.config import load_benchmark, presets
-from bench.methods import METHODS
+from bench.linkage.config import load_benchmark, presets
+from bench.linkage.methods import METHODS
 from synthetic.noise import NOISE
 from tests.conftest import TINY
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import subgroups, uncertainty
-from bench.store import write_json, write_parquet
+from bench.measurement import subgroups, uncertainty
+from bench.runs.writers import write_json, write_parquet
 from synthetic import precision
 from synthetic.precision import SIGNIFICANT_DIGITS, round_array, round_float, round_frame
 from synthetic.safe_csv import write_csv
@@ -136,7 +136,8 @@ def test_intervals_do_not_use_cpu_specific_kernels(
 # --- the default preset on generic CPU kernels -----------------------------------------------
 
 #: The fully generic OpenBLAS kernels (no AVX at all), unlike the native ones of any machine
-#: that runs the tests (the logistic method's fit is CPU-independent: bench/methods/logistic.py).
+#: that runs the tests (the logistic method's fit is CPU-independent:
+#: bench/linkage/methods/logistic.py).
 GENERIC_BLAS = "Prescott"
 
 

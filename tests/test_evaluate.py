@@ -18,7 +18,7 @@ import pytest
 
 from bench.cli import main
 from bench.evaluate import evaluate, load_config
-from bench.userfiles import map_from_flags, parse_dates, read_map
+from bench.inputs.userfiles import map_from_flags, parse_dates, read_map
 from synthetic.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from rapidfuzz.distance import JaroWinkler
 
-import bench.fields as F
-from bench.fields import Coded, code, combine, jaro_winkler, join, normalize
+import bench.linkage.fields as F
+from bench.linkage.fields import Coded, code, combine, jaro_winkler, join, normalize
 
 
 def test_normalize_names_and_missing() -> None:
@@ -112,7 +112,7 @@ def test_similarity_bounds_never_below_the_true_score() -> None:
 
 
 def test_levels_only_comparison_gives_the_same_levels() -> None:
-    from bench.comparisons import DEFAULT_FIELDS, compare
+    from bench.linkage.comparisons import DEFAULT_FIELDS, compare
     from tests.conftest import clean_task
 
     prep = F.PreparedTask(clean_task(n_people=3000, n_query=300))
@@ -126,7 +126,7 @@ def test_levels_only_comparison_gives_the_same_levels() -> None:
 
 
 def test_duckdb_blocking_equals_numpy_blocking() -> None:
-    from bench.blocking import block, validate_blocking
+    from bench.linkage.blocking import block, validate_blocking
     from tests.conftest import clean_task
 
     task = clean_task(n_people=3000, n_query=300)

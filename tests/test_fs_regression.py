@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.blocking import block
-from bench.config import load_benchmark
-from bench.fields import PreparedTask
-from bench.methods import METHODS
-from bench.resolve import resolve
+from bench.linkage.blocking import block
+from bench.linkage.config import load_benchmark
+from bench.linkage.fields import PreparedTask
+from bench.linkage.methods import METHODS
+from bench.linkage.resolve import resolve
 from synthetic.scenario import build_task
 
 DATA = Path(__file__).parent / "data"

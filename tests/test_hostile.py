@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.store import STAGING_PREFIX
+from bench.runs.writers import STAGING_PREFIX
 from synthetic.errors import ConfigError
 from tests.conftest import TINY
 
@@ -424,7 +424,7 @@ def _formula_cells(path: Path) -> list[str]:
 def test_write_csv_neutralizes_formulas_and_keeps_numbers(tmp_path: Path) -> None:
     import pandas as pd
 
-    from bench.store import write_csv
+    from bench.runs.writers import write_csv
 
     text = ["=1+1", "+1", "-1", "@SUM(A1)", " =x", "\tTAB", "\rCR", "plain", None, "a-b=c"]
     frame = pd.DataFrame(
@@ -453,7 +453,7 @@ def test_write_csv_neutralizes_formulas_and_keeps_numbers(tmp_path: Path) -> Non
 def test_generated_csv_files_are_formula_safe(tmp_path: Path) -> None:
     import pandas as pd
 
-    from bench.config import parse_benchmark
+    from bench.linkage.config import parse_benchmark
     from synthetic.scenario import build_task
     from tests.conftest import read_toml_text
 
@@ -486,8 +486,8 @@ def test_run_outputs_with_a_formula_method_name_are_neutralized(
 
     import pandas as pd
 
-    from bench.report import write_outputs
-    from bench.store import write_csv
+    from bench.report.document import write_outputs
+    from bench.runs.writers import write_csv
     from synthetic.errors import LinkriskError
 
     run = _copy(run_dir, tmp_path / "run")

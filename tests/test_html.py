@@ -17,8 +17,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bench import html as H
-from bench.config import parse_benchmark
+from bench.linkage.config import parse_benchmark
+from bench.report import html as H
 from bench.runner import run
 from tests.conftest import TINY, read_toml_text
 
@@ -323,7 +323,7 @@ def tiny_html(tiny_run: Path) -> Path:
 
 
 def test_write_html_report(tiny_run: Path, tiny_html: Path) -> None:
-    from bench.report import reproduce_command
+    from bench.report.document import reproduce_command
 
     assert tiny_html == tiny_run / "report.html"
     assert not list(tiny_run.glob(".report.html.*"))  # no temporary file left behind

@@ -119,3 +119,43 @@ def test_no_import_cycles() -> None:
 def test_synthetic_never_imports_bench(name: str) -> None:
     bench = sorted(d for d in _graph()[name] if d.split(".")[0] == "bench")
     assert bench == [], f"{name} imports {bench}"
+
+
+#: The floors of ``bench``, lowest first: a module may import its own floor and those below,
+#: never one above (the data flow of the README's "How it works": linkage -> raw run directories
+#: -> measurement -> report, with the orchestration on top). Modules not listed are on top.
+FLOORS = (
+    ("bench.usage", "bench.interrupts"),
+    ("bench.linkage",),
+    ("bench.runs",),
+    ("bench.inputs",),
+    ("bench.measurement",),
+    ("bench.report",),
+)
+
+
+def _floor(name: str) -> int:
+    for level, prefixes in enumerate(FLOORS):
+        if any(name == p or name.startswith(p + ".") for p in prefixes):
+            return level
+    return len(FLOORS)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in _modules() if n.startswith("bench")))
+def test_bench_imports_point_down(name: str) -> None:
+    up = sorted(d for d in _graph()[name] if d.startswith("bench") and _floor(d) > _floor(name))
+    assert up == [], f"{name} (floor {_floor(name)}) imports upward: {up}"
+
+
+def test_report_never_imports_the_user_file_reader() -> None:
+    graph = _graph()
+    report = [n for n in graph if n.startswith("bench.report")]
+    assert report
+    for name in report:
+        assert not any(d.startswith("bench.inputs") for d in graph[name]), name
+
+
+def test_floors_catch_an_upward_import() -> None:
+    assert (
+        _floor("bench.linkage.fields") < _floor("bench.measurement.metrics") < _floor("bench.cli")
+    )

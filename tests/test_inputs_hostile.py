@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.config import parse_benchmark
-from bench.fields import Coded, matches_pattern
+from bench.linkage.config import parse_benchmark
+from bench.linkage.fields import Coded, matches_pattern
 from synthetic.errors import ConfigError
 from tests.conftest import TINY, read_toml_text
 
@@ -276,7 +276,7 @@ def test_cli_flags_have_the_scenario_keys_bounds(
 
 
 def test_dates_before_1677_are_dates(tmp_path: Path) -> None:
-    from bench.userfiles import parse_dates
+    from bench.inputs.userfiles import parse_dates
 
     values = np.array(["04/05/1600", "01/02/1980", "", "12/31/2300"], dtype=object)
     out, fmt, unread = parse_dates(values, "%m/%d/%Y", "q.csv: dob")
@@ -292,7 +292,7 @@ def test_parquet_old_dates_and_huge_floats(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from bench.userfiles import read_file
+    from bench.inputs.userfiles import read_file
 
     path = tmp_path / "q.parquet"
     days = [datetime.date(1600, 4, 5), datetime.date(1980, 1, 2)]
@@ -308,7 +308,7 @@ def test_parquet_old_dates_and_huge_floats(tmp_path: Path) -> None:
 
 
 def test_csv_numbers_read_as_written(tmp_path: Path) -> None:
-    from bench.userfiles import read_file
+    from bench.inputs.userfiles import read_file
 
     path = tmp_path / "q.csv"
     path.write_text("ZIP,N\n1e20,007\n100000000000000000001,1.50\n", encoding="utf-8")

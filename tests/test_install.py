@@ -88,7 +88,7 @@ def test_presets_describe_generate_and_perf_workload(installed: Path, elsewhere:
     assert "linkrisk describe irs-ice" in out
     out = _ok(_run(installed, elsewhere, "linkrisk", "generate", "tiny.toml", "--out", "data"))
     assert (elsewhere / "data" / "manifest.json").is_file() and "data/query.parquet" in out
-    code = "from bench.perf_linkage import workload_config; print(workload_config(0.01).name)"
+    code = "from bench.perf.linkage import workload_config; print(workload_config(0.01).name)"
     assert _ok(_run(installed, elsewhere, "python", "-c", code)).strip()
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import store
 from bench.cli import main
-from bench.store import RETIRED_PREFIX, STAGING_PREFIX, atomic_dir, staging_dirs
+from bench.runs import store
+from bench.runs.store import atomic_dir, staging_dirs
+from bench.runs.writers import RETIRED_PREFIX, STAGING_PREFIX
 from tests.conftest import TINY
 
 LINKRISK = Path(sys.executable).with_name("linkrisk")

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.config import DEFAULTS_FILE, parse_benchmark
-from bench.methods.base import MethodNotRun
-from bench.methods.fuzzy import Fuzzy
-from bench.methods.rule import Rule
-from bench.methods.splink import usable_sessions
-from bench.report import divergent_replicates
+from bench.linkage.config import DEFAULTS_FILE, parse_benchmark
+from bench.linkage.methods.base import MethodNotRun
+from bench.linkage.methods.fuzzy import Fuzzy
+from bench.linkage.methods.rule import Rule
+from bench.linkage.methods.splink import usable_sessions
+from bench.report.document import divergent_replicates
 from bench.runner import run
 from synthetic.config import read_toml
 from tests.conftest import TINY, read_toml_text

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.blocking import block, validate_blocking
-from bench.fields import PreparedTask
-from bench.methods import METHODS, Method, Scored
-from bench.resolve import resolve
+from bench.linkage.blocking import block, validate_blocking
+from bench.linkage.fields import PreparedTask
+from bench.linkage.methods import METHODS, Method, Scored
+from bench.linkage.resolve import resolve
 from tests.conftest import clean_task
 
 BLOCKING = validate_blocking(
@@ -28,9 +28,10 @@ def task_and_train():
     return clean_task(seed=3), clean_task(seed=4)
 
 
-def _make(kind: str) -> Method:
+def _make(kind: str, **params: object) -> Method:
     cls = METHODS[kind]
-    return cls(f"test-{kind}", cls.validate(dict(cls.example_params), kind), cls.default_resolve)
+    given = {**cls.example_params, **params}
+    return cls(f"test-{kind}", cls.validate(given, kind), cls.default_resolve)
 
 
 def _run(method: Method, task, train) -> tuple[Scored, np.ndarray, PreparedTask]:
@@ -95,3 +96,19 @@ def test_unknown_parameter_rejected(kind: str) -> None:
 
     with pytest.raises(ConfigError, match=r"methods\[0\]\.no_such_param"):
         METHODS[kind].validate({**METHODS[kind].example_params, "no_such_param": 1}, "methods[0]")
+
+
+@pytest.mark.parametrize("kind", sorted(METHODS))
+def test_threshold_param_is_declared_and_decides_acceptance(kind: str, task_and_train) -> None:
+    """A method's threshold parameter (if any) is one of its parameters and decides acceptance
+    as ``score >= threshold``: what threshold sweeps of its raw scores rely on."""
+    cls = METHODS[kind]
+    name = cls.threshold_param
+    if name is None:
+        return
+    assert name in cls.params_schema, f"{kind}: threshold_param {name!r} is not a parameter"
+    task, train = task_and_train
+    for threshold in (0.3, 0.9):
+        scored, _, _ = _run(_make(kind, **{name: threshold}), task, train)
+        expected = scored.score >= np.float32(threshold)
+        assert np.array_equal(scored.accept, expected), f"{kind} at {threshold}"

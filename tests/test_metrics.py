@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from bench.metrics import confusion
-from bench.resolve import resolve
+from bench.linkage.resolve import resolve
+from bench.measurement.metrics import confusion
 
 
 def arr(*xs: int) -> np.ndarray:

@@ -13,8 +13,9 @@ import pytest
 
 from bench import runner
 from bench.cli import default_run_dir, main
-from bench.config import load_benchmark
-from bench.store import STAGING_PREFIX, atomic_dir, check_out_dir, is_linkrisk_output
+from bench.linkage.config import load_benchmark
+from bench.runs.store import atomic_dir, check_out_dir, is_linkrisk_output
+from bench.runs.writers import STAGING_PREFIX
 from synthetic.errors import LinkriskError
 from tests.conftest import TINY
 
@@ -60,7 +61,7 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setattr(runner, "generate_population", no_work)
     monkeypatch.setattr("synthetic.scenario.build_task", no_work)
-    monkeypatch.setattr("bench.projection.project", no_work)
+    monkeypatch.setattr("bench.scale.projection.project", no_work)
     return work
 
 
@@ -217,7 +218,7 @@ def test_no_space_left_names_the_users_path(
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a failed write: no file name
 
-    monkeypatch.setattr("bench.writers.pq.write_table", full)
+    monkeypatch.setattr("bench.runs.writers.pq.write_table", full)
     # a full disk is not bad input: exit 1 (bench.cli), still one line naming the user's path
     assert main(["run", str(toml), "--out", str(out), "--no-progress"]) == 1
     line = _one_line(capsys.readouterr().err)

@@ -1,4 +1,4 @@
-"""The speed benchmark's harness (bench.perf_linkage) end to end at a tiny scale.
+"""The speed benchmark's harness (bench.perf.linkage) end to end at a tiny scale.
 
 No timing assertions: timings depend on the machine and its load. The checks are that every
 system runs, the table has its columns, the three systems see the same candidate pairs, the rates
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import perf_linkage
+from bench.perf import linkage as perf_linkage
 from bench.publish import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.config import load_benchmark
-from bench.projection import (
+from bench.linkage.config import load_benchmark
+from bench.scale.projection import (
     APPROACHES,
     Key,
     PassSpec,

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.fields import EMPTY_IS_VALUE, normalize
-from bench.metrics import confusion
-from bench.projection import collision_probability, expected_false_matches
-from bench.uncertainty import RATES, poisson_upper, with_intervals
+from bench.linkage.fields import EMPTY_IS_VALUE, normalize
+from bench.measurement.metrics import confusion
+from bench.measurement.uncertainty import RATES, poisson_upper, with_intervals
+from bench.scale.projection import collision_probability, expected_false_matches
 from synthetic.noise import (
     ADDRESS_FIELDS,
     NAME_FIELDS,

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.config import presets
+from bench.linkage.config import presets
+from bench.measurement.derive import compute_metrics
 from bench.publish import (
     BLOCK,
     CAUSES_BLOCK,
@@ -21,7 +22,6 @@ from bench.publish import (
     published_presets,
     readme_block,
 )
-from bench.store import compute_metrics
 from tests.reproduce import differences, reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def test_default_preset_reproduces_published_files_byte_for_byte(tmp_path: Path)
 
 
 def test_published_default_report_opens_in_headless_chromium() -> None:
-    from bench.html import check_in_browser, find_browser
+    from bench.report.html import check_in_browser, find_browser
 
     if find_browser() is None:
         pytest.skip("no Chromium found (install one, or set LINKRISK_CHROMIUM)")

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
+from bench.measurement.derive import compute_replicates, compute_summary
 from bench.runner import replicate_seed
-from bench.store import compute_replicates, compute_summary
 from tests.conftest import TINY
 
 

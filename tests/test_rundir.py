@@ -1,6 +1,6 @@
 """Edited run directories: ``linkrisk report`` refuses every malformed raw file with one line
 ``linkrisk: error: <file>: <field>: <problem>``, exit status 2, nothing written, whether or not
-the editor also fixed the file's SHA-256 in ``manifest.json`` (:mod:`bench.rundir`)."""
+the editor also fixed the file's SHA-256 in ``manifest.json`` (:mod:`bench.runs.rundir`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench.cli import main
-from bench.rundir import RunDir
-from bench.store import write_parquet
+from bench.runs.rundir import RunDir
+from bench.runs.writers import write_parquet
 from tests.conftest import TINY
 from tests.test_hostile import _cli, _one_error_line, _snapshot
 

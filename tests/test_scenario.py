@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bench.config import parse_benchmark
+from bench.linkage.config import parse_benchmark
 from synthetic.errors import ConfigError
 from synthetic.population import PEOPLE_COLUMNS, Population
 from synthetic.scenario import RECORD_FIELDS, build_task

@@ -12,14 +12,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-import bench.methods.splink as splink_method
-from bench.blocking import Candidates, block, validate_blocking
+import bench.linkage.methods.splink as splink_method
 from bench.cli import main
-from bench.comparisons import DEFAULT_FIELDS
-from bench.fields import PreparedTask
-from bench.methods import METHODS, Method
-from bench.methods.base import use_engine
-from bench.resolve import resolve
+from bench.linkage.blocking import Candidates, block, validate_blocking
+from bench.linkage.comparisons import DEFAULT_FIELDS
+from bench.linkage.fields import PreparedTask
+from bench.linkage.methods import METHODS, Method
+from bench.linkage.methods.base import use_engine
+from bench.linkage.resolve import resolve
 from synthetic.errors import ConfigError
 from tests.conftest import TINY, clean_task
 
@@ -71,7 +71,7 @@ def test_deterministic_to_the_byte(clean) -> None:
 
 def test_agrees_with_fellegi_sunter_on_noisy_data() -> None:
     """Same fields, levels and training blocks as linkrisk's own FS: mostly the same links."""
-    from bench.config import parse_benchmark
+    from bench.linkage.config import parse_benchmark
     from synthetic.scenario import build_task
     from tests.conftest import read_toml_text
 

@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bench.subgroups as sg
-from bench.config import parse_benchmark
-from bench.runner import run
-from bench.store import compute_metrics
-from bench.subgroups import (
+import bench.measurement.subgroups as sg
+from bench.linkage.config import parse_benchmark
+from bench.measurement.derive import compute_metrics
+from bench.measurement.subgroups import (
     DIMENSIONS,
     SURNAME_BANDS,
     match_matrix,
@@ -28,6 +27,7 @@ from bench.subgroups import (
     surname_band,
     wilson,
 )
+from bench.runner import run
 from synthetic.scenario import PEOPLE_COLUMNS
 from tests.conftest import TINY, read_toml_text
 

@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.config import parse_benchmark
-from bench.metrics import confusion
-from bench.resolve import resolve
-from bench.runner import run
-from bench.sweeps import (
+from bench.linkage.config import parse_benchmark
+from bench.linkage.resolve import resolve
+from bench.measurement.metrics import confusion
+from bench.measurement.sweeps import (
     COLUMNS,
     operating_point,
     operating_points,
@@ -25,6 +24,7 @@ from bench.sweeps import (
     sweep,
     sweep_run,
 )
+from bench.runner import run
 from tests.conftest import TINY, read_toml_text
 
 # 4 queries, register of 10. True links q0-r0, q1-r1, q2-r2; q3 has none (non-mated).
@@ -86,7 +86,8 @@ def test_hand_computed(mode: str) -> None:
 def _reference(
     pairs: pd.DataFrame, truth: pd.DataFrame, nq: int, nr: int, mode: str, t: float
 ) -> dict[str, float]:
-    """One threshold the slow way: accept, resolve with bench.resolve, count with confusion."""
+    """One threshold the slow way: accept, resolve with bench.linkage.resolve, count with
+    confusion."""
     q, r = pairs["query_row"].to_numpy(), pairs["register_row"].to_numpy()
     s = pairs["score"].to_numpy()
     link = resolve(q, r, s, s >= t, mode)

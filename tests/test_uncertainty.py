@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.uncertainty import RATES, across_replicates, clopper_pearson, wilson, with_intervals
+from bench.measurement.uncertainty import (
+    RATES,
+    across_replicates,
+    clopper_pearson,
+    wilson,
+    with_intervals,
+)
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.blocking import block
 from bench.cli import main
-from bench.fields import PreparedTask
-from bench.methods import METHODS, Method
+from bench.linkage.blocking import block
+from bench.linkage.fields import PreparedTask
+from bench.linkage.methods import METHODS, Method
 from tests.conftest import TINY, clean_task
 from tests.test_splink import BLOCKING, SPLINK_ONLY
 

@@ -1,0 +1,167 @@
+"""Blocking: candidate pairs for scored methods, as the union of several exact-key passes.
+
+Each pass is a list of key conditions (the same ``{field, compare}`` keys rules use); a pair is a
+candidate if it agrees on every key of at least one pass. True links that no pass proposes are
+*blocking loss*, reported apart from links the model scored wrongly (as Splink's accuracy tools do).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from bench.linkage.fields import PreparedTask, validate_key
+from synthetic.errors import ConfigError
+
+Key = tuple[str, str, dict[str, Any]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate pairs proposed by blocking, as aligned int64 row arrays."""
+
+    query_row: np.ndarray
+    register_row: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.query_row)
+
+
+DEFAULT_MAX_PAIRS = 50_000_000
+#: Proposed pairs blocked at a time (bounds the temporary memory of blocking).
+CHUNK_PAIRS = 1 << 21
+
+
+def validate_blocking(spec: Any, where: str) -> list[list[Key]]:
+    """Validate ``[blocking] passes = [[{field, compare}, ...], ...]``."""
+    if not isinstance(spec, dict):
+        raise ConfigError(where, "must be a table with `passes`")
+    for key in spec:
+        if key != "passes":
+            raise ConfigError(f"{where}.{key}", "unknown key (allowed: passes)")
+    return validate_passes(spec.get("passes"), f"{where}.passes", _validate_key_table)
+
+
+def validate_passes(passes: Any, where: str, item: Callable[[Any, str], T]) -> list[list[T]]:
+    """Validate a non-empty list of passes, each a non-empty list of items checked by ``item``."""
+    if not isinstance(passes, list) or not passes:
+        raise ConfigError(where, "must be a non-empty list of passes")
+    out = []
+    for i, entries in enumerate(passes):
+        w = f"{where}[{i}]"
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError(w, "a pass must be a non-empty list of {field = ..., ...} tables")
+        out.append([item(entry, f"{w}[{j}]") for j, entry in enumerate(entries)])
+    return out
+
+
+def _validate_key_table(key: Any, where: str) -> Key:
+    if not isinstance(key, dict):
+        raise ConfigError(where, "a key must be a table like {field = ..., compare = ...}")
+    return validate_key(key, where)
+
+
+def block(
+    prep: PreparedTask, passes: Sequence[Sequence[Key]], max_pairs: int = DEFAULT_MAX_PAIRS
+) -> tuple[Candidates, list[int]]:
+    """Union of the passes' joins, deduplicated and sorted; also each pass's own pair count.
+
+    The union needs no hashing: each pass's pairs come sorted, so a stable sort of their pair
+    codes only merges the runs, and repeats are adjacent. Queries go in chunks of about
+    :data:`CHUNK_PAIRS` proposed pairs, which bounds the temporary memory.
+    """
+    if prep.joins == "duckdb":
+        return _block_duckdb(prep, passes, max_pairs)
+    # Coding fields and sorting each pass's register keys are independent, and their numpy and
+    # Arrow work releases the GIL: run them in threads (the results do not depend on order).
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(prep.field, sorted({f for keys in passes for f, _, _ in keys})))
+        indexes = list(pool.map(prep.key_index, passes))
+    counts = [index.counts() for index in indexes]
+    per_pass = [int(c.sum()) for c in counts]
+    for i, n in enumerate(per_pass):
+        if n > max_pairs:
+            raise ConfigError(
+                f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
+            )
+    width = prep.n_register
+
+    def chunk(rows: slice) -> np.ndarray:
+        codes = []
+        for index in indexes:
+            qi, ri = index.pairs(rows)
+            qi *= width
+            qi += ri
+            codes.append(qi)
+        # Each pass's pairs are a sorted run: the stable sort merges them; then drop repeats.
+        pair = np.sort(np.concatenate(codes), kind="stable")
+        keep = np.ones(len(pair), dtype=bool)
+        np.not_equal(pair[1:], pair[:-1], out=keep[1:])
+        return pair[keep]
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # chunks in order
+        pairs = list(pool.map(chunk, row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)))
+    out_q = [p // width for p in pairs]
+    out_r = [p % width for p in pairs]
+    if not out_q:
+        return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
+    return Candidates(np.concatenate(out_q), np.concatenate(out_r)), per_pass
+
+
+def row_chunks(counts: np.ndarray, size: int) -> list[slice]:
+    """Consecutive slices of rows whose ``counts`` sum to about ``size`` (at least one row)."""
+    n = len(counts)
+    if n == 0:
+        return []
+    ends = np.cumsum(counts)
+    cuts = np.searchsorted(ends, np.arange(size, int(ends[-1]), size), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def _block_duckdb(
+    prep: PreparedTask, passes: Sequence[Sequence[Key]], max_pairs: int
+) -> tuple[Candidates, list[int]]:
+    """:func:`block` run by DuckDB: the passes' joins and their union on the integer keys.
+
+    For registers of millions of records: DuckDB joins each pass's keys (a hash join built on
+    the query side), takes the union and sorts it, spilling to disk rather than holding every
+    pass's pairs in memory; only the resulting candidates come back, in batches.
+    """
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1})
+    selects, per_pass = [], []
+    for i, keys in enumerate(passes):
+        kq, kr = prep.combined_key(keys)
+        for side, k in (("q", kq), ("r", kr)):
+            rows = np.flatnonzero(k >= 0)
+            con.register(f"{side}{i}", pa.table({"row": rows, "k": k[rows]}))
+        n = con.execute(
+            f"select coalesce(sum(a.n * b.n), 0) from "
+            f"(select k, count(*) n from q{i} group by k) a "
+            f"join (select k, count(*) n from r{i} group by k) b using (k)"
+        ).fetchall()[0][0]
+        per_pass.append(int(n))
+        if n > max_pairs:
+            raise ConfigError(
+                f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
+            )
+        selects.append(f"select q.row as q, r.row as r from q{i} q join r{i} r using (k)")
+    reader = con.sql(" union ".join(selects) + " order by q, r").to_arrow_reader(1 << 20)
+    qs, rs = [], []
+    for batch in reader:
+        qs.append(batch.column(0).to_numpy().astype(np.int64, copy=False))
+        rs.append(batch.column(1).to_numpy().astype(np.int64, copy=False))
+    con.close()
+    if not qs:
+        return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
+    return Candidates(np.concatenate(qs), np.concatenate(rs)), per_pass

@@ -1,0 +1,145 @@
+"""Comparison kinds: how two values of a field are compared, as levels and as a similarity.
+
+A comparison maps each candidate pair to an agreement *level* (0 = disagree, higher = stronger
+agreement, -1 = missing on either side) for Fellegi-Sunter and supervised models, and to a
+*similarity* in [0, 1] for weighted fuzzy scores. New kinds are one entry in ``COMPARISONS``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.linkage.fields import JARO_WINKLER, LEVENSHTEIN, PreparedTask, equal
+from synthetic.errors import ConfigError
+
+#: (task, field, query rows, register rows, floor) -> similarity per pair; with a floor, values
+#: below it may be reported as 0 instead of computed (levels are unaffected).
+Similarity = Callable[[PreparedTask, str, np.ndarray, np.ndarray, float | None], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A comparison kind: a similarity function and the thresholds that cut it into levels."""
+
+    name: str
+    similarity: Similarity
+    cuts: tuple[float, ...]  # ascending; level = number of cuts the similarity reaches
+    labels: tuple[str, ...]  # one per level, level 0 first
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.cuts) + 1
+
+    def levels(self, sim: np.ndarray) -> np.ndarray:
+        """Cut similarities into int8 levels; NaN (missing) becomes -1."""
+        lv = np.searchsorted(np.asarray(self.cuts, dtype=np.float32), sim, side="right")
+        lv = lv.astype(np.int8)
+        lv[np.isnan(sim)] = -1
+        return lv
+
+
+def _jw(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | None) -> np.ndarray:
+    return p.similarity(f, JARO_WINKLER, q, r, floor)
+
+
+def _lev(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | None) -> np.ndarray:
+    return p.similarity(f, LEVENSHTEIN, q, r, floor)
+
+
+def _eq(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | None) -> np.ndarray:
+    return equal(p.field(f), q, r)
+
+
+COMPARISONS: dict[str, Comparison] = {
+    # Jaro-Winkler cut points 0.80 / 0.92 are Splink's defaults for name fields.
+    "name": Comparison(
+        "name", _jw, (0.80, 0.92, 1.0), ("jw<0.80", "jw>=0.80", "jw>=0.92", "exact")
+    ),
+    # Normalized Levenshtein on 10-character dates: 0.9 is one edit (a typo), 0.7 three edits.
+    "date": Comparison("date", _lev, (0.70, 0.90, 1.0), ("other", "2-3 edits", "1 edit", "exact")),
+    "exact": Comparison("exact", _eq, (1.0,), ("different", "exact")),
+}
+
+#: Pairs compared at a time (bounds the temporary memory of a comparison).
+CHUNK_PAIRS = 1 << 20
+
+#: Default fields compared by scored methods (field -> comparison kind).
+DEFAULT_FIELDS: dict[str, str] = {
+    "first_name": "name",
+    "middle_name": "name",
+    "last_name": "name",
+    "dob": "date",
+    "house_number": "exact",
+    "street": "name",
+    "zip": "exact",
+}
+
+
+def validate_fields(spec: object, where: str) -> dict[str, str]:
+    """Validate a ``{field = comparison kind}`` table."""
+    from synthetic.scenario import RECORD_FIELDS
+
+    if not isinstance(spec, Mapping) or not spec:
+        raise ConfigError(where, "must be a non-empty table of field = comparison kind")
+    for field, kind in spec.items():
+        if field not in RECORD_FIELDS:
+            raise ConfigError(f"{where}.{field}", f"unknown field ({', '.join(RECORD_FIELDS)})")
+        if kind not in COMPARISONS:
+            raise ConfigError(
+                f"{where}.{field}", f"unknown comparison {kind!r} ({', '.join(COMPARISONS)})"
+            )
+    return dict(spec)
+
+
+@dataclass(frozen=True)
+class ComparisonVectors:
+    """Comparison results for candidate pairs: one column per compared field."""
+
+    fields: tuple[str, ...]
+    kinds: tuple[Comparison, ...]
+    #: float32 (n_pairs, n_fields), NaN = missing; None if only levels were asked for
+    similarity: np.ndarray | None
+    levels: np.ndarray  # int8 (n_pairs, n_fields), -1 = missing
+
+
+def compare(
+    prep: PreparedTask,
+    fields: Mapping[str, str],
+    qi: np.ndarray,
+    ri: np.ndarray,
+    *,
+    levels_only: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> ComparisonVectors:
+    """Compare every candidate pair on every field (vectorized per field).
+
+    ``levels_only`` (models that see only levels): similarities below a comparison's lowest cut
+    are not computed, and ``similarity`` is None. Fields in ``skip`` are not compared (level -1,
+    as if missing), e.g. the fields a training session was blocked on.
+    """
+    names = tuple(fields)
+    kinds = tuple(COMPARISONS[fields[f]] for f in names)
+    sim = None if levels_only else np.full((len(qi), len(names)), np.nan, dtype=np.float32)
+    lev = np.full((len(qi), len(names)), -1, dtype=np.int8)
+
+    def one(j: int, at: slice) -> None:
+        kind = kinds[j]
+        s = kind.similarity(prep, names[j], qi[at], ri[at], kind.cuts[0] if levels_only else None)
+        lev[at, j] = kind.levels(s)
+        if sim is not None:
+            sim[at, j] = s
+
+    todo = [j for j, f in enumerate(names) if f not in skip]
+    # Fields are independent and their numpy/rapidfuzz work releases the GIL: compare them in
+    # threads (each writes only its own column, so the result does not depend on the order);
+    # pairs go in chunks, which bounds the temporary memory.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+        for start in range(0, len(qi), CHUNK_PAIRS):
+            at = slice(start, start + CHUNK_PAIRS)
+            list(pool.map(one, todo, [at] * len(todo)))
+    return ComparisonVectors(names, kinds, sim, lev)

@@ -1,0 +1,576 @@
+"""Normalized, integer-coded fields and vectorized comparisons on candidate pairs.
+
+Every string field of both files is normalized once and coded to integers over the distinct
+values of *both* sides, so that exact comparisons are integer comparisons and fuzzy comparisons
+are computed once per distinct (query value, register value) pair with rapidfuzz and gathered
+back to the record pairs. Nothing here loops over records in Python; the only Python loops run
+over distinct values (e.g. phonetic codes), which are few compared to records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jellyfish
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from bench.linkage.patterns import compile_pattern
+from synthetic.errors import ConfigError
+from synthetic.rng import stream
+from synthetic.scenario import RECORD_FIELDS, LinkageTask
+
+MISSING = -1
+#: Composite fields built from record fields (parts joined by spaces, empty parts dropped).
+COMPOSITES: dict[str, tuple[str, ...]] = {
+    "name": ("first_name", "last_name"),
+    "address": ("house_number", "street", "unit"),
+    "full_address": ("house_number", "street", "unit", "city", "state", "zip"),
+}
+#: Fields where an empty string is a value (a dwelling without a unit), not a missing entry.
+EMPTY_IS_VALUE = frozenset({"unit"})
+#: Combined keys are re-coded densely before their mixed-radix product could overflow int64.
+RADIX_LIMIT = 2**62
+_STRING_TYPES = (pa.string(), pa.large_string())
+#: Engines that run blocking joins (see bench.linkage.blocking.block).
+JOIN_ENGINES = ("numpy", "duckdb")
+
+
+def normalize(values: pd.Series, field: str) -> pd.Series:
+    """Normalize strings the same way for both agencies and for user files.
+
+    Upper case, accents stripped (NFKD), apostrophes and periods dropped, other punctuation to
+    spaces, whitespace collapsed. Dates keep their digits and dashes. Returns None for missing.
+    Runs in Arrow's vectorized string kernels; strings Arrow cannot hold (lone surrogates) take
+    the equivalent pandas path.
+    """
+    s = values.astype("string")
+    try:
+        arr = pa.array(s, type=pa.string())
+    except (pa.ArrowInvalid, UnicodeEncodeError):
+        return _normalize_pandas(s, field)
+    arr = pc.utf8_normalize(arr, form="NFKD")
+    arr = pc.ascii_upper(pc.replace_substring_regex(arr, r"[^\x00-\x7f]", ""))
+    if field == "dob":
+        arr = pc.replace_substring_regex(arr, r"[^0-9-]", "")
+    elif field == "zip":
+        arr = pc.utf8_slice_codeunits(pc.replace_substring_regex(arr, r"[^0-9]", ""), 0, 5)
+    else:
+        arr = pc.replace_substring_regex(arr, r"['.]", "")
+        arr = pc.replace_substring_regex(arr, r"[^A-Z0-9#]+", " ")
+    arr = pc.utf8_trim_whitespace(arr)
+    if field not in EMPTY_IS_VALUE:
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+
+
+def _normalize_pandas(s: pd.Series, field: str) -> pd.Series:
+    """:func:`normalize` with pandas string methods (for strings Arrow cannot encode)."""
+    s = s.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii").str.upper()
+    if field == "dob":
+        s = s.str.replace(r"[^0-9-]", "", regex=True)
+    elif field == "zip":
+        s = s.str.replace(r"[^0-9]", "", regex=True).str.slice(0, 5)
+    else:
+        s = s.str.replace(r"['.]", "", regex=True).str.replace(r"[^A-Z0-9#]+", " ", regex=True)
+    s = s.str.strip()
+    if field not in EMPTY_IS_VALUE:
+        s = s.mask(s == "")
+    return s.astype(object).where(s.notna(), None)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A field coded to integers over the distinct values of both sides (-1 = missing)."""
+
+    q: np.ndarray
+    r: np.ndarray
+    values: np.ndarray  # object array of distinct normalized strings; values[code]
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.values)
+
+
+def code(
+    query_values: pd.Series, register_values: pd.Series, field: str, *, normalized: bool = False
+) -> Coded:
+    """Normalize and integer-code one field over both files (normalizing distinct values only).
+
+    ``normalized`` values (composites built from normalized parts) are only cleared of empties.
+    Categorical columns (e.g. parquet dictionary columns read with :func:`read_records`) are
+    coded from their categories without hashing every record.
+    """
+    raw_codes, raw_uniques = _raw_codes(query_values, register_values)
+    norm = pd.Series(raw_uniques, dtype=object)
+    norm = norm.where(norm != "", None) if normalized else normalize(norm, field)
+    norm_codes, values = pd.factorize(norm, use_na_sentinel=True)
+    remap = np.append(norm_codes, MISSING).astype(np.int32)  # raw -1 -> index -1 -> MISSING
+    codes = remap[raw_codes]
+    n_q = len(query_values)
+    return Coded(codes[:n_q], codes[n_q:], np.asarray(values, dtype=object))
+
+
+def _raw_codes(q: pd.Series, r: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of both sides' raw values over their distinct raw values (-1 = missing)."""
+    if isinstance(q.dtype, pd.CategoricalDtype) and isinstance(r.dtype, pd.CategoricalDtype):
+        cats = [np.asarray(s.cat.categories, dtype=object) for s in (q, r)]
+        union, uniques = pd.factorize(np.concatenate(cats), use_na_sentinel=True)
+        sides = []
+        for s, lookup in zip((q, r), np.split(union, [len(cats[0])]), strict=True):
+            sides.append(np.append(lookup, -1)[s.cat.codes.to_numpy()])  # code -1 -> -1
+        return np.concatenate(sides), np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(pd.concat([q, r], ignore_index=True), use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def read_records(
+    path: Path | str | Sequence[Path | str], columns: list[str] | None = None
+) -> pd.DataFrame:
+    """Read parquet records (one file, or shards read as one table) with every string column
+    as a categorical.
+
+    Parquet stores strings dictionary-encoded; reading the dictionary as it is keeps a file of
+    millions of records to integer codes and a few distinct strings, which :func:`code` uses
+    directly (no per-record hashing, a fraction of the memory of Python strings).
+    """
+    import pyarrow.parquet as pq
+
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    schema = pq.read_schema(paths[0])
+    strings = [n for n, t in zip(schema.names, schema.types, strict=True) if t in _STRING_TYPES]
+    source = paths[0] if len(paths) == 1 else [str(p) for p in paths]
+    table = pq.read_table(source, columns=columns, read_dictionary=strings)
+    return table.unify_dictionaries().to_pandas()
+
+
+# --- key transforms: functions of a normalized distinct value, for joins and rule conditions ---
+
+Transform = Callable[[pd.Series, Mapping[str, Any]], pd.Series]
+TRANSFORMS: dict[str, Transform] = {}
+TRANSFORM_PARAMS: dict[str, dict[str, type]] = {}
+
+
+def transform(name: str, **params: type) -> Callable[[Transform], Transform]:
+    """Register a key transform under ``name`` with its parameter types."""
+
+    def register(fn: Transform) -> Transform:
+        TRANSFORMS[name] = fn
+        TRANSFORM_PARAMS[name] = params
+        return fn
+
+    return register
+
+
+@transform("exact")
+def _exact(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
+    return v
+
+
+@transform("first_n", n=int)
+def _first_n(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
+    # Letters only: the IRS "name control" is the first four letters of the surname.
+    return v.str.replace(r"[^A-Z]", "", regex=True).str.slice(0, p["n"])
+
+
+@transform("initial")
+def _initial(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
+    return v.str.slice(0, 1)
+
+
+@transform("soundex")
+def _soundex(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
+    return pd.Series([jellyfish.soundex(x) if x else None for x in v], index=v.index)
+
+
+@transform("metaphone")
+def _metaphone(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
+    return pd.Series([jellyfish.metaphone(x) if x else None for x in v], index=v.index)
+
+
+@transform("year")
+def _year(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
+    return v.str.slice(0, 4)
+
+
+@transform("digits")
+def _digits(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
+    return v.str.replace(r"\D", "", regex=True)
+
+
+def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[str, Any]]:
+    """Validate a key ``{field, compare, <params>}``; return (field, transform, params)."""
+    field = spec.get("field")
+    if not isinstance(field, str) or field not in (*RECORD_FIELDS, *COMPOSITES):
+        known = ", ".join((*RECORD_FIELDS, *COMPOSITES))
+        raise ConfigError(f"{where}.field", f"must be one of {known}; got {field!r}")
+    compare = spec.get("compare", "exact")
+    if compare not in TRANSFORMS:
+        raise ConfigError(
+            f"{where}.compare", f"unknown key transform {compare!r} ({', '.join(TRANSFORMS)})"
+        )
+    params = {k: v for k, v in spec.items() if k not in ("field", "compare")}
+    expected = TRANSFORM_PARAMS[compare]
+    for key, value in params.items():
+        if key not in expected:
+            raise ConfigError(f"{where}.{key}", f"unknown parameter for compare={compare!r}")
+        if not isinstance(value, expected[key]) or isinstance(value, bool):
+            raise ConfigError(f"{where}.{key}", f"must be {expected[key].__name__}")
+    missing = set(expected) - set(params)
+    if missing:
+        raise ConfigError(f"{where}.{sorted(missing)[0]}", f"required for compare={compare!r}")
+    if params.get("n", 1) < 1:
+        raise ConfigError(f"{where}.n", "must be >= 1")
+    return field, compare, params
+
+
+class PreparedTask:
+    """A linkage task with fields normalized and coded on demand (cached)."""
+
+    def __init__(self, task: LinkageTask, seed: int = 0, joins: str = "numpy") -> None:
+        if joins not in JOIN_ENGINES:
+            raise ConfigError("joins", f"must be one of {', '.join(JOIN_ENGINES)}; got {joins!r}")
+        self.task = task
+        self.seed = seed
+        #: Which engine blocks: "numpy" (in memory) or "duckdb" (big registers).
+        self.joins = joins  # for methods that sample (e.g. random pairs to estimate u)
+        self.n_query = len(task.query)
+        self.n_register = len(task.register)
+        self._fields: dict[str, Coded] = {}
+        self._keys: dict[tuple, Coded] = {}
+        self._scores: dict[tuple[str, Scorer], PairScores] = {}
+        self._joins: dict[tuple, KeyIndex] = {}
+
+    def field(self, name: str) -> Coded:
+        """The coded normalized field (a record field or a composite)."""
+        if name not in self._fields:
+            if name in COMPOSITES:
+                self._fields[name] = code(*self._composite(name), name, normalized=True)
+            else:
+                self._fields[name] = code(self.task.query[name], self.task.register[name], name)
+        return self._fields[name]
+
+    def _composite(self, name: str) -> tuple[pd.Series, pd.Series]:
+        """Join the normalized parts (gathered from their distinct values) with spaces."""
+        sides = []
+        for side in ("q", "r"):
+            parts = []
+            for part in COMPOSITES[name]:
+                coded = self.field(part)
+                values = np.append(coded.values, "").astype(object)  # code -1 -> ""
+                parts.append(pd.Series(values[getattr(coded, side)], dtype=object))
+            joined = parts[0].str.cat(parts[1:], sep=" ").str.replace(r"\s+", " ", regex=True)
+            sides.append(joined.str.strip())
+        return sides[0], sides[1]
+
+    def similarity(
+        self, name: str, scorer: Scorer, qi: np.ndarray, ri: np.ndarray, floor: float | None = None
+    ) -> np.ndarray:
+        """``scorer`` on the field's pairs, cached per distinct value pair for this task.
+
+        With ``floor``, scores that cannot reach it are reported as 0 instead of computed.
+        """
+        ident = (name, scorer)
+        if ident not in self._scores:
+            self._scores[ident] = PairScores(self.field(name), scorer)
+        return self._scores[ident](qi, ri, floor)
+
+    def combined_key(
+        self, keys: Sequence[tuple[str, str, Mapping[str, Any]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One int64 key per record of each side for ``keys`` (-1 where a part is missing)."""
+        return combine([self.key(f, c, **p) for f, c, p in keys])
+
+    def key_index(self, keys: Sequence[tuple[str, str, Mapping[str, Any]]]) -> KeyIndex:
+        """The join index of ``keys`` ``(field, transform, params)``, built once per task: a
+        blocking pass and a model's training block on the same keys share it."""
+        ident = tuple((f, c, tuple(sorted(p.items()))) for f, c, p in keys)
+        if ident not in self._joins:
+            self._joins[ident] = KeyIndex.build(*self.combined_key(keys))
+        return self._joins[ident]
+
+    def join(
+        self, keys: Sequence[tuple[str, str, Mapping[str, Any]]], max_pairs: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All record pairs agreeing on every key of ``keys`` (see :func:`join`)."""
+        return self.key_index(keys).pairs(max_pairs=max_pairs)
+
+    def random_pairs(self, n: int, *names: str) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` uniformly random (query_row, register_row) pairs from a named stream."""
+        rng = stream(self.seed, "random-pairs", *names)
+        return rng.integers(0, self.n_query, n), rng.integers(0, self.n_register, n)
+
+    def key(self, field: str, compare: str = "exact", **params: Any) -> Coded:
+        """The field's values under a key transform, re-coded (e.g. surname -> Soundex code)."""
+        ident = (field, compare, tuple(sorted(params.items())))
+        if ident not in self._keys:
+            base = self.field(field)
+            out = TRANSFORMS[compare](pd.Series(base.values, dtype=object), params)
+            empty = out == "" if field not in EMPTY_IS_VALUE else False
+            out = out.astype(object).where(out.notna() & ~empty, None)
+            new_codes, values = pd.factorize(out, use_na_sentinel=True)
+            remap = np.append(new_codes, MISSING).astype(np.int32)
+            self._keys[ident] = Coded(
+                remap[base.q], remap[base.r], np.asarray(values, dtype=object)
+            )
+        return self._keys[ident]
+
+
+# --- joins ---
+
+
+def combine(keys: list[Coded]) -> tuple[np.ndarray, np.ndarray]:
+    """Combine several coded keys into one int64 key per record (-1 where any part is missing)."""
+    kq = np.zeros(len(keys[0].q), dtype=np.int64)
+    kr = np.zeros(len(keys[0].r), dtype=np.int64)
+    card = 1
+    for k in keys:
+        if card * (k.cardinality + 1) >= RADIX_LIMIT:  # re-code before the mixed radix overflows
+            kq, kr, card = _recode(kq, kr)
+        kq = np.where((kq < 0) | (k.q < 0), -1, kq * (k.cardinality + 1) + k.q)
+        kr = np.where((kr < 0) | (k.r < 0), -1, kr * (k.cardinality + 1) + k.r)
+        card *= k.cardinality + 1
+    return kq, kr
+
+
+def _recode(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Re-number combined keys densely over both sides, keeping -1 (missing) as -1."""
+    both = np.concatenate([kq, kr])
+    ok = both >= 0
+    codes = np.full(both.size, -1, dtype=np.int64)
+    codes[ok], uniq = pd.factorize(both[ok])
+    return codes[: kq.size], codes[kq.size :], len(uniq)
+
+
+@dataclass(frozen=True)
+class KeyIndex:
+    """Both sides' keys, with the register's sorted once: the index of a sort-merge join."""
+
+    kq: np.ndarray
+    kr: np.ndarray
+    order: np.ndarray  # register rows by key (stable: rows ascending within a key)
+    lo: np.ndarray  # per query row: where its key's run starts in ``order``
+    n: np.ndarray  # per query row: the length of that run (0 if the key is missing)
+
+    @classmethod
+    def build(cls, kq: np.ndarray, kr: np.ndarray) -> KeyIndex:
+        n = len(kr)
+        if n and int(kr.max()) < (2**63 - n) // max(n, 1):
+            # (key, row) packed in one int64 is unique: a plain sort is a stable argsort.
+            packed = np.sort(kr * n + np.arange(n))
+            order, sorted_keys = packed % n, packed // n
+        else:
+            order = np.argsort(kr, kind="stable")
+            sorted_keys = kr[order]
+        # Needles in sorted order let each binary search start where the last one ended.
+        by_key = np.argsort(kq)
+        lo, hi = np.empty(len(kq), np.int64), np.empty(len(kq), np.int64)
+        lo[by_key] = np.searchsorted(sorted_keys, kq[by_key], side="left")
+        hi[by_key] = np.searchsorted(sorted_keys, kq[by_key], side="right")
+        return cls(kq, kr, order, lo, np.where(kq < 0, 0, hi - lo))
+
+    def counts(self, rows: slice = slice(None)) -> np.ndarray:
+        """Per query row of ``rows``: how many register rows share its key."""
+        return self.n[rows]
+
+    def pairs(
+        self, rows: slice = slice(None), max_pairs: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs of the query ``rows`` (a slice), sorted by query then register row."""
+        start, stop, _ = rows.indices(len(self.kq))
+        lo, counts = self.lo[rows], self.n[rows]
+        total = int(counts.sum())
+        if max_pairs is not None and total > max_pairs:
+            raise ConfigError("", f"join would produce {total:,} pairs (limit {max_pairs:,})")
+        qi = np.repeat(np.arange(start, stop, dtype=np.int64), counts)
+        at = np.arange(total, dtype=np.int64)
+        at += np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        return qi, self.order[at].astype(np.int64, copy=False)
+
+
+def join(
+    kq: np.ndarray, kr: np.ndarray, max_pairs: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """All (query_row, register_row) with equal non-missing keys, sorted by query then register row.
+
+    A sort-merge join in numpy: register keys are sorted once, each query key finds its run by
+    binary search, and runs are expanded with repeat/arange, all vectorized.
+    """
+    return KeyIndex.build(kq, kr).pairs(max_pairs=max_pairs)
+
+
+# --- comparisons on pairs ---
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A string similarity in [0, 1] and a cheap upper bound of it from character counts.
+
+    ``bound(overlap, len_a, len_b)`` must never be below the true similarity: it only lets
+    pairs that cannot reach a level's lowest cut skip the exact computation.
+    """
+
+    fn: Callable
+    #: (overlap, len_a, len_b, common prefix length up to 4) -> upper bound of the similarity
+    bound: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _jw_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray, prefix: np.ndarray) -> np.ndarray:
+    # Jaro counts matching characters m <= o (the multiset overlap), so
+    # J <= (m/la + m/lb + 1)/3; Winkler adds prefix * 0.1 * (1 - J), increasing in J.
+    j = np.where(o > 0, (o / np.maximum(la, 1) + o / np.maximum(lb, 1) + 1) / 3, 0)
+    return j + prefix * (1 - j) / 10
+
+
+def _lev_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray, prefix: np.ndarray) -> np.ndarray:
+    # One edit changes the character multisets by at most 2 (a substitution) or 1 (an indel),
+    # so distance >= ceil(multiset difference / 2) and >= the length difference.
+    d = np.maximum(np.ceil((la + lb - 2 * o) / 2), np.abs(la - lb))
+    return 1 - d / np.maximum(np.maximum(la, lb), 1)
+
+
+JARO_WINKLER = Scorer(JaroWinkler.normalized_similarity, _jw_bound)
+LEVENSHTEIN = Scorer(Levenshtein.normalized_similarity, _lev_bound)
+
+# Character classes counted for the bounds: A-Z, 0-9, everything else in one class. Each class
+# owns 3 bits of a 111-bit mask, set in unary (count 2 -> 0b011), so the multiset overlap of two
+# values is the popcount of their masks' AND.
+_CLASS = np.full(256, 36, dtype=np.uint8)
+_CLASS[0] = 37
+_CLASS[ord("A") : ord("Z") + 1] = np.arange(26)
+_CLASS[ord("0") : ord("9") + 1] = 26 + np.arange(10)
+_PER_CLASS = 3
+_UNARY = np.array([0b000, 0b001, 0b011, 0b111], dtype=np.uint64)
+_SHIFT = (np.arange(37) % 21 * _PER_CLASS).astype(np.uint64)
+
+
+@dataclass(frozen=True)
+class CharMasks:
+    """Per distinct value: its character multiset as two 64-bit words, and its length."""
+
+    lo: np.ndarray  # uint64, classes 0..20
+    hi: np.ndarray  # uint64, classes 21..36
+    length: np.ndarray  # float32
+    head: np.ndarray  # uint32, the first 4 bytes (zero-padded), first byte lowest
+
+    def overlap(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """An upper bound of the multiset overlap of values ``a`` and ``b`` (exact if every
+        class occurs at most 3 times in a value; otherwise the mask is full)."""
+        both = np.bitwise_count(self.lo[a] & self.lo[b])  # uint8: at most 63 + 48 bits
+        both += np.bitwise_count(self.hi[a] & self.hi[b])
+        return both.astype(np.float32)
+
+    def prefix(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Length of the common prefix of values ``a`` and ``b``, up to 4 (for distinct values:
+        zero padding past the shorter value never equals the longer one's character)."""
+        x = self.head[a] ^ self.head[b]
+        n = np.full(len(x), 4.0, dtype=np.float32)
+        for k in (3, 2, 1, 0):  # the lowest differing byte ends the prefix
+            n[(x & np.uint32((1 << (8 * (k + 1))) - 1)) != 0] = k
+        return n
+
+
+def char_masks(values: np.ndarray) -> CharMasks | None:
+    """Character-multiset masks of distinct values; None if a value is not ASCII (normalized
+    values always are)."""
+    try:
+        fixed = np.array(list(values), dtype="S")
+    except UnicodeEncodeError:
+        return None
+    n, width = len(fixed), fixed.dtype.itemsize
+    raw = fixed.view(np.uint8).reshape(n, width)
+    counts = np.zeros((n, 38), dtype=np.uint8)  # class 37: the NUL padding of the fixed width
+    rows = np.arange(n)
+    for j in range(width):  # loops over character positions and classes, not records
+        counts[rows, _CLASS[raw[:, j]]] += 1
+    lo, hi = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64)
+    for c in range(37):
+        bits = _UNARY[np.minimum(counts[:, c], _PER_CLASS)] << _SHIFT[c]
+        if c < 21:
+            lo |= bits
+        else:
+            hi |= bits
+    full = (counts[:, :37] > _PER_CLASS).any(axis=1)  # a class too frequent to encode
+    lo[full] = hi[full] = np.uint64(2**64 - 1)
+    head = np.zeros(n, dtype=np.uint32)
+    for k in range(min(4, width)):
+        head |= raw[:, k].astype(np.uint32) << np.uint32(8 * k)
+    return CharMasks(lo, hi, (raw != 0).sum(axis=1).astype(np.float32), head)
+
+
+class PairScores:
+    """One field's similarities, computed once per distinct (query value, register value) pair
+    of a call.
+
+    Identical values score 1 without computation; with ``floor``, pairs whose bound is below it
+    are not computed (their score is reported as 0), which is exact for anything that only asks
+    whether a score reaches ``floor`` or a higher cut. (Caching scores across calls was
+    measured: the lookups cost what they saved.)
+    """
+
+    def __init__(self, coded: Coded, scorer: Scorer) -> None:
+        self.coded, self.scorer = coded, scorer
+        self._masks: CharMasks | bool | None = False
+
+    def __call__(self, qi: np.ndarray, ri: np.ndarray, floor: float | None = None) -> np.ndarray:
+        coded = self.coded
+        cq, cr = coded.q[qi], coded.r[ri]
+        out = np.full(len(qi), np.nan, dtype=np.float32)
+        valid = (cq >= 0) & (cr >= 0)
+        same = valid & (cq == cr)  # codes are of distinct normalized values
+        out[same] = 1.0
+        todo = np.flatnonzero(valid & ~same)
+        if floor is not None and todo.size and (masks := self._char_masks()) is not None:
+            a, b = cq[todo], cr[todo]
+            bound = self.scorer.bound(
+                masks.overlap(a, b), masks.length[a], masks.length[b], masks.prefix(a, b)
+            )
+            low = bound < floor - 1e-5  # float32 bounds: a margin well above their rounding
+            out[todo[low]] = 0.0  # cannot reach floor: not computed
+            todo = todo[~low]
+        if todo.size == 0:
+            return out
+        pair = cq[todo].astype(np.int64) * coded.cardinality + cr[todo]
+        inv, uniq = pd.factorize(pair)
+        left = coded.values[uniq // coded.cardinality]
+        right = coded.values[uniq % coded.cardinality]
+        scores = process.cpdist(left, right, scorer=self.scorer.fn, workers=-1, dtype=np.float32)
+        out[todo] = scores[inv]
+        return out
+
+    def _char_masks(self) -> CharMasks | None:
+        if self._masks is False:
+            self._masks = char_masks(self.coded.values)
+        return self._masks  # type: ignore[return-value]
+
+
+def jaro_winkler(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Jaro-Winkler similarity in [0, 1] per pair (NaN if missing on either side)."""
+    return PairScores(coded, JARO_WINKLER)(qi, ri)
+
+
+def levenshtein_sim(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Normalized Levenshtein similarity in [0, 1] per pair (NaN if missing on either side)."""
+    return PairScores(coded, LEVENSHTEIN)(qi, ri)
+
+
+def equal(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """1.0 where equal, 0.0 where different, NaN where either is missing."""
+    cq, cr = coded.q[qi], coded.r[ri]
+    out = (cq == cr).astype(np.float32)
+    out[(cq < 0) | (cr < 0)] = np.nan
+    return out
+
+
+def matches_pattern(coded: Coded, pattern: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per record of each side: does the normalized value contain a match of ``pattern``?"""
+    regex = compile_pattern(pattern)  # RE2: a user's pattern never backtracks (no hang)
+    hits = np.array([bool(regex.search(v)) for v in coded.values] + [False])
+    return hits[coded.q], hits[coded.r]  # index -1 (missing) picks the trailing False

@@ -1,0 +1,142 @@
+"""Fellegi-Sunter with EM on comparison-pattern counts, estimated the way Splink does.
+
+Two-class EM fitted directly on blocked candidates latches onto the strongest dependence in
+them (members of one household agree on surname and address), not onto identity. So:
+
+1. **u** (agreement among non-matches) is measured on uniformly random record pairs, which are
+   almost all non-matches.
+2. **m** (agreement among matches) is estimated by EM, with u fixed, in *training sessions*:
+   pairs joined on a training block (e.g. first + last name; date of birth), leaving out the
+   fields of that block; each field's m is averaged over the sessions that estimate it.
+3. **lambda** (the share of matches among all pairs) is the fixed point of EM over the full
+   pair space, non-candidates counting as non-matches.
+
+A candidate's score is its posterior match probability; it is accepted at ``threshold``. EM runs
+on the counts of distinct comparison vectors (fastLink-style), never per pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.linkage.blocking import validate_blocking
+from bench.linkage.comparisons import DEFAULT_FIELDS, compare, validate_fields
+from bench.linkage.em import FSModel, fit_em, full_space_lambda, level_frequencies, patterns
+from bench.linkage.fields import COMPOSITES, PreparedTask
+from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
+from synthetic.errors import ConfigError
+
+DEFAULT_TRAINING_BLOCKS = [
+    [{"field": "first_name"}, {"field": "last_name"}],
+    [{"field": "dob"}],
+]
+
+
+@register
+class FellegiSunter(Method):
+    """Unsupervised FS model; accepts pairs whose posterior match probability reaches threshold."""
+
+    kind = "fellegi-sunter"
+    summary = "Fellegi-Sunter: u from random pairs, m by EM in blocked sessions (numpy)"
+    threshold_param = "threshold"
+    params_schema: ClassVar[Mapping[str, Param]] = {
+        "threshold": Param(
+            0.9, "accept pairs with posterior match probability >= this", lo=0.0, hi=1.0
+        ),
+        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind", validator=validate_fields),
+        "training_blocks": Param(DEFAULT_TRAINING_BLOCKS, "blocks of the m-estimation sessions"),
+        "u_sample": Param(1_000_000, "random pairs used to estimate u", lo=1000),
+        "session_max_pairs": Param(
+            1_000_000, "pairs per training session at most (a random subsample)", lo=1000
+        ),
+        "max_iter": Param(500, "EM iterations at most", lo=1),
+    }
+
+    @classmethod
+    def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
+        out = super().validate(params, where)
+        blocks = validate_blocking({"passes": out["training_blocks"]}, f"{where}.training_blocks")
+        estimated = set()
+        for block in blocks:
+            estimated |= set(out["fields"]) - _block_fields(block)
+        if missing := sorted(set(out["fields"]) - estimated):
+            raise ConfigError(
+                f"{where}.training_blocks",
+                f"field {missing[0]!r} is in every training block, so its m is never estimated",
+            )
+        return out
+
+    def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
+        assert candidates is not None
+        model = self.estimate(prep, len(candidates) or 1)
+        vec = compare(
+            prep,
+            self.params["fields"],
+            candidates.query_row,
+            candidates.register_row,
+            levels_only=True,
+        )
+        # Every quantity below is a function of the comparison pattern: compute it once per
+        # distinct pattern (a few hundred) and gather it back to the pairs.
+        pat = patterns(vec.levels)
+        bf = np.exp2(model.log2_bayes_factor(pat.levels))
+        lam = full_space_lambda(bf, prep.n_query * prep.n_register, model.lam, pat.counts)
+        self.model = FSModel(lam, model.m, model.u, model.iterations, model.converged)
+        prob = self.model.match_probability(pat.levels).astype(np.float32)[pat.inverse]
+        accept = prob >= self.params["threshold"]
+        return Scored(candidates.query_row, candidates.register_row, prob, accept)
+
+    def estimate(self, prep: PreparedTask, n_candidates: int) -> FSModel:
+        """u from random pairs, m from the training sessions (lambda is a starting value)."""
+        fields = self.params["fields"]
+        qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
+        rand = compare(prep, fields, qi, ri, levels_only=True)
+        n_levels = [k.n_levels for k in rand.kinds]
+        u = level_frequencies(rand.levels, n_levels)
+        estimates: list[list[np.ndarray]] = [[] for _ in fields]
+        iterations, converged = 0, True
+        blocks = validate_blocking({"passes": self.params["training_blocks"]}, "training_blocks")
+        for block in blocks:
+            sq, sr = prep.join(block)
+            if len(sq) > self.params["session_max_pairs"]:  # subsample, deterministically
+                keep = np.sort(
+                    np.random.default_rng(len(sq)).choice(
+                        len(sq), self.params["session_max_pairs"], replace=False
+                    )
+                )
+                sq, sr = sq[keep], sr[keep]
+            if len(sq) == 0:
+                continue
+            blocked = _block_fields(block)
+            # The fields a session is blocked on carry no information there: not compared.
+            vec = compare(prep, fields, sq, sr, levels_only=True, skip=frozenset(blocked))
+            active = [f not in blocked for f in vec.fields]
+            fit = fit_em(
+                patterns(vec.levels),
+                n_levels,
+                fixed_u=u,
+                active=active,
+                max_iter=self.params["max_iter"],
+            )
+            iterations += fit.iterations
+            converged &= fit.converged
+            for j, on in enumerate(active):
+                if on:
+                    estimates[j].append(fit.m[j])
+        m = [
+            np.mean(e, axis=0) if e else np.full(n, 1.0 / n)
+            for e, n in zip(estimates, n_levels, strict=True)
+        ]
+        lam0 = min(prep.n_query, prep.n_register) / max(prep.n_query * prep.n_register, 1)
+        return FSModel(lam0, m, u, iterations, converged)
+
+
+def _block_fields(block: list[tuple[str, str, dict]]) -> set[str]:
+    """Record fields a block constrains (composites expand to their parts)."""
+    out: set[str] = set()
+    for field, _, _ in block:
+        out |= set(COMPOSITES.get(field, (field,)))
+    return out

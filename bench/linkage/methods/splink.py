@@ -1,0 +1,515 @@
+"""Splink 5 as a linkage method, on DuckDB (default) or Spark, scoring linkrisk's candidates.
+
+Splink gets the same normalized values every other method sees (each field's integer codes
+gathered back to their distinct normalized strings, None where missing), and scores exactly the
+blocked candidate pairs (``register_blocked_pairs_for_predict``), so blocking loss is the same as
+for the other scored methods and the comparison is of models, not of cleaning or blocking.
+
+The model is trained the way Splink's documentation trains one:
+
+1. **u** by random sampling (``estimate_u_using_random_sampling``, seeded from the task's seed);
+2. **m** by EM training sessions blocked on ``training_blocks`` (the fields of a session's block
+   are left out of it, by Splink);
+3. **lambda** from the EM sessions (Splink reverses each session's blocking with the trained
+   Bayes factors and takes the median over sessions).
+
+Comparison levels follow linkrisk's comparison kinds (:data:`SPLINK_COMPARISONS`). Inputs and the
+candidate pairs go to the engine as parquet files (:func:`score_parquet`), so the Spark engine can
+read files on a shared file system, e.g. sharded registers, directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bench.linkage.blocking import validate_blocking
+from bench.linkage.comparisons import DEFAULT_FIELDS, validate_fields
+from bench.linkage.fields import COMPOSITES, PreparedTask
+from bench.linkage.methods.base import Candidates, Method, MethodNotRun, Param, Scored, register
+from bench.linkage.methods.fellegi_sunter import DEFAULT_TRAINING_BLOCKS
+from synthetic.errors import ConfigError
+from synthetic.rng import stable_hash
+
+#: Environment variable naming the Spark master (a cluster URL); default ``local[2]``.
+SPARK_MASTER_ENV = "LINKRISK_SPARK_MASTER"
+DEFAULT_SPARK_MASTER = "local[2]"
+SPARK_EXTRA = 'pip install "linkrisk[spark]"'
+QUERY, REGISTER = "query", "register"  # Splink's source_dataset values (query on the left)
+#: Key transforms of training blocks, as SQL on the column (Splink must see the column to
+#: leave its comparison out of the session).
+BLOCK_SQL: dict[str, Callable[[str], str]] = {
+    "exact": lambda col: col,
+    "initial": lambda col: f"substr({col}, 1, 1)",
+    "year": lambda col: f"substr({col}, 1, 4)",
+}
+
+
+def _name_comparison(col: str) -> Any:
+    import splink.comparison_library as cl
+
+    return cl.JaroWinklerAtThresholds(col, [0.92, 0.80])  # linkrisk's "name" cut points
+
+
+def _date_comparison(col: str) -> Any:
+    import splink.comparison_library as cl
+
+    # linkrisk's "date" levels cut Levenshtein similarity at 0.9 and 0.7: on 10-character dates,
+    # at most 1 and 3 edits.
+    return cl.LevenshteinAtThresholds(col, [1, 3])
+
+
+def _exact_comparison(col: str) -> Any:
+    import splink.comparison_library as cl
+
+    return cl.ExactMatch(col)
+
+
+#: linkrisk comparison kind -> the Splink comparison with the same levels.
+SPLINK_COMPARISONS: dict[str, Callable[[str], Any]] = {
+    "name": _name_comparison,
+    "date": _date_comparison,
+    "exact": _exact_comparison,
+}
+
+
+@dataclass(frozen=True)
+class SplinkModel:
+    """What Splink is asked to fit: comparisons, training blocks, and sampling settings."""
+
+    fields: Mapping[str, str]  # field -> linkrisk comparison kind
+    training_blocks: Sequence[Sequence[str]]  # per session, SQL expressions to block on
+    u_max_pairs: int
+    seed: int
+    session_max_pairs: int | None = None
+    term_frequency: bool = False
+
+
+@register
+class Splink(Method):
+    """Splink 5 (u by random sampling, m by EM sessions), scoring the blocked candidates."""
+
+    kind = "splink"
+    summary = "Splink 5: u from random pairs, m by EM in blocked sessions (DuckDB or Spark)"
+    engines = ("duckdb", "spark")
+    threshold_param = "threshold"
+    params_schema: ClassVar[Mapping[str, Param]] = {
+        "threshold": Param(
+            0.9, "accept pairs with Splink's match_probability >= this", lo=0.0, hi=1.0
+        ),
+        "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind", validator=validate_fields),
+        "training_blocks": Param(
+            DEFAULT_TRAINING_BLOCKS, "blocks of the EM sessions (keys: exact, initial or year)"
+        ),
+        "u_max_pairs": Param(1_000_000, "random pairs Splink samples to estimate u", lo=1000),
+        "session_max_pairs": Param(
+            5_000_000, "pairs per EM session at most (Splink samples records beyond)", lo=1000
+        ),
+        "term_frequency": Param(False, "term-frequency adjustments on exact-match levels"),
+        "engine": Param("duckdb", "the engine Splink runs on", choices=engines),
+        "spark_master": Param(
+            "", f"Spark master URL (default: ${SPARK_MASTER_ENV}, else {DEFAULT_SPARK_MASTER})"
+        ),
+    }
+    example_params: ClassVar[Mapping[str, Any]] = {"u_max_pairs": 100_000}
+
+    @classmethod
+    def validate(cls, params: Mapping[str, Any], where: str) -> dict[str, Any]:
+        out = super().validate(params, where)
+        for field, kind in out["fields"].items():
+            if kind not in SPLINK_COMPARISONS:
+                raise ConfigError(f"{where}.fields.{field}", f"no Splink comparison for {kind!r}")
+        sessions = training_sessions(out["training_blocks"], f"{where}.training_blocks")
+        estimated: set[str] = set()
+        for blocked, _ in sessions:
+            estimated |= set(out["fields"]) - blocked
+        if missing := sorted(set(out["fields"]) - estimated):
+            raise ConfigError(
+                f"{where}.training_blocks",
+                f"field {missing[0]!r} is in every training block, so its m is never estimated",
+            )
+        if out["engine"] == "spark" and (problem := missing_spark_requirement()):
+            raise ConfigError(f"{where}.engine", problem)
+        return out
+
+    def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
+        assert candidates is not None
+        p = self.params
+        sessions = training_sessions(p["training_blocks"], "training_blocks")
+        named = set(p["fields"]).union(*(blocked for blocked, _ in sessions))
+        present = {f for f in named if _present(prep, f)}
+        sessions = usable_sessions(sessions, p["fields"], present)
+        model = SplinkModel(
+            fields=p["fields"],
+            training_blocks=[exprs for _, exprs in sessions],
+            u_max_pairs=p["u_max_pairs"],
+            session_max_pairs=p["session_max_pairs"],
+            seed=stable_hash(f"splink:{prep.seed}:{self.name}") % 2**31,
+            term_frequency=p["term_frequency"],
+        )
+        columns = sorted(set(p["fields"]).union(*(blocked for blocked, _ in sessions)))
+        prob = np.zeros(len(candidates), dtype=np.float32)
+        if len(candidates):
+            with tempfile.TemporaryDirectory(prefix="linkrisk-splink-") as tmp:
+                q, r, pairs = write_inputs(prep, columns, candidates, Path(tmp))
+                out = score_parquet(
+                    [q], [r], [pairs], model, engine=p["engine"], master=p["spark_master"]
+                )
+            prob = _align(candidates, out, prep.n_register)
+        accept = prob >= p["threshold"]
+        return Scored(candidates.query_row, candidates.register_row, prob, accept)
+
+
+#: Fields a replacement training session blocks on (exactly), in order of preference, when the
+#: configured sessions leave a field's m unestimated because some session's field is missing.
+FALLBACK_TRAINING_FIELDS = ("dob", "zip", "last_name", "street", "first_name", "house_number")
+
+
+def _present(prep: PreparedTask, field: str) -> bool:
+    """Whether ``field`` has a value in some record of each side (else no pair agrees on it)."""
+    coded = prep.field(field)
+    return bool((coded.q >= 0).any() and (coded.r >= 0).any())
+
+
+def usable_sessions(
+    sessions: list[tuple[set[str], list[str]]], fields: Mapping[str, str], present: set[str]
+) -> list[tuple[set[str], list[str]]]:
+    """The training sessions that can run on this input, replacements included.
+
+    A session blocked on a field no record pair can agree on (missing on a side, as dates of
+    birth in tax files) yields no pairs, and Splink's EM refuses it; it is left out. If that
+    leaves the m of a present field unestimated, a session blocked on the first present field
+    of :data:`FALLBACK_TRAINING_FIELDS` outside those fields is added. Raises
+    :class:`MethodNotRun` when no session can estimate every present field's m."""
+    kept = [(b, e) for b, e in sessions if b <= present]
+    wanted = set(fields) & present
+
+    def unestimated() -> set[str]:
+        return wanted - set().union(*(wanted - b for b, _ in kept))
+
+    if (todo := unestimated()) or not kept:
+        for field in FALLBACK_TRAINING_FIELDS:
+            if field in present and field not in todo and ({field}, [field]) not in kept:
+                kept.append(({field}, [field]))
+                if not (todo := unestimated()):
+                    break
+    if todo or not kept:
+        dropped = sorted(set().union(*(b for b, _ in sessions)) - present)
+        raise MethodNotRun(
+            f"no EM training block can estimate m of {', '.join(sorted(todo)) or 'any field'} "
+            f"(fields missing on a side: {', '.join(dropped) or 'none'})"
+        )
+    return kept
+
+
+def training_sessions(spec: Any, where: str) -> list[tuple[set[str], list[str]]]:
+    """Validate training blocks: per session, the record fields it constrains and its SQL keys."""
+    out = []
+    for i, keys in enumerate(validate_blocking({"passes": spec}, where)):
+        blocked: set[str] = set()
+        exprs = []
+        for j, (field, compare, _) in enumerate(keys):
+            w = f"{where}.passes[{i}][{j}].compare"
+            if compare not in BLOCK_SQL:
+                allowed = ", ".join(BLOCK_SQL)
+                raise ConfigError(w, f"Splink training blocks take {allowed} keys, not {compare!r}")
+            if compare != "exact" and field in COMPOSITES:
+                raise ConfigError(w, f"a composite field ({field}) takes exact keys only")
+            for part in COMPOSITES.get(field, (field,)):
+                blocked.add(part)
+                exprs.append(BLOCK_SQL[compare](part))
+        out.append((blocked, exprs))
+    return out
+
+
+def write_inputs(
+    prep: PreparedTask, columns: Sequence[str], candidates: Candidates, directory: Path
+) -> tuple[Path, Path, Path]:
+    """Write the query list, the register and the candidates as parquet for :func:`score_parquet`.
+
+    Each side holds ``unique_id`` (its row number) and one column per field: the normalized
+    values the other methods compare (None where missing). The pairs file holds ``query_row,
+    register_row``.
+    """
+    sides: dict[str, dict[str, pa.Array]] = {
+        side: {"unique_id": pa.array(np.arange(n, dtype=np.int64))}
+        for side, n in (("q", prep.n_query), ("r", prep.n_register))
+    }
+    for field in columns:
+        coded = prep.field(field)
+        dictionary = pa.array(coded.values, type=pa.string())
+        for side, cols in sides.items():
+            codes = getattr(coded, side)
+            indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
+            cols[field] = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
+    paths = directory / "query.parquet", directory / "register.parquet", directory / "pairs.parquet"
+    pq.write_table(pa.table(sides["q"]), paths[0])
+    pq.write_table(pa.table(sides["r"]), paths[1])
+    pairs = {"query_row": candidates.query_row, "register_row": candidates.register_row}
+    pq.write_table(pa.table({k: pa.array(v, type=pa.int64()) for k, v in pairs.items()}), paths[2])
+    return paths
+
+
+def score_parquet(
+    query: Sequence[Path | str],
+    register: Sequence[Path | str],
+    pairs: Sequence[Path | str],
+    model: SplinkModel,
+    *,
+    engine: str = "duckdb",
+    master: str = "",
+) -> pd.DataFrame:
+    """Train a Splink model on two record tables and score the given pairs.
+
+    ``query`` and ``register`` are parquet files (or shards of one table) with a ``unique_id``
+    column and one string column per field; ``pairs`` holds ``query_row, register_row`` (the
+    ``unique_id`` values to score). Returns ``query_row, register_row, match_probability`` for
+    every pair, in no particular order.
+    """
+    with _quiet_splink(), _backend(engine, master) as db:
+        from splink import Linker, SettingsCreator, block_on
+
+        db.load("lr_query", query)
+        db.load("lr_register", register)
+        db.load("lr_pairs", pairs)
+        # Splink's blocked-pairs table: ids are "<source_dataset>-__-<unique_id>".
+        db.create(
+            "lr_blocked",
+            "select '0' as match_key, "
+            f"'{QUERY}-__-' || cast(query_row as string) as join_key_l, "
+            f"'{REGISTER}-__-' || cast(register_row as string) as join_key_r from lr_pairs",
+        )
+        n_q, n_r = db.count("lr_query"), db.count("lr_register")
+        comparisons = [SPLINK_COMPARISONS[k](f) for f, k in model.fields.items()]
+        if model.term_frequency:
+            comparisons = [c.configure(term_frequency_adjustments=True) for c in comparisons]
+        settings = SettingsCreator(
+            link_type="link_only",
+            comparisons=comparisons,
+            # A starting value only: the EM sessions re-estimate it.
+            probability_two_random_records_match=min(n_q, n_r) / max(n_q * n_r, 1),
+            retain_matching_columns=False,
+            retain_intermediate_calculation_columns=False,
+            linker_uid="linkrisk",  # table names, hence SQL, the same on every run
+        )
+        tables = [
+            db.api.register("lr_query", dataset_display_name=QUERY),
+            db.api.register("lr_register", dataset_display_name=REGISTER),
+        ]
+        linker = Linker(tables, settings, log_level=None)
+        # All the sampled pairs in one chunk (Splink's default probes 10 chunks per comparison
+        # and may stop early): u from u_max_pairs pairs, as fellegi-sunter's from u_sample.
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=model.u_max_pairs, seed=model.seed, min_count_per_level=None, num_chunks=1
+        )
+        em = linker.training.estimate_parameters_using_expectation_maximisation
+        sessions = []
+        for exprs in model.training_blocks:
+            try:
+                sessions.append(em(block_on(*exprs), max_pairs=model.session_max_pairs))
+            except ValueError as exc:
+                # Splink 5 refuses an m probability that underflows float64 (a level EM finds
+                # in no match of the session's pairs); the session is then left out, as one
+                # whose lambda is degenerate is below, and its fields keep the other sessions' m.
+                if "below the minimum allowed value" not in str(exc):
+                    raise
+        if not sessions:
+            blocks = ", ".join(map(str, model.training_blocks))
+            raise MethodNotRun(f"every EM training session underflowed ({blocks})")
+        _lambda_from_sessions(linker, sessions)
+        blocked = db.api.register("lr_blocked", table_name="lr_blocked_pairs")
+        linker.table_management.register_blocked_pairs_for_predict(blocked)
+        predictions = linker.inference.predict(warning_mode="never")
+        return db.fetch(
+            "select unique_id_l as query_row, unique_id_r as register_row, match_probability "
+            f"from {predictions.physical_name}"
+        )
+
+
+def _lambda_from_sessions(linker: Any, sessions: list[Any]) -> None:
+    """Splink's lambda from the EM sessions, once every m is trained, skipping degenerate ones.
+
+    Splink reverses each session's blocking with the trained Bayes factors of the blocked levels
+    (the m of those fields comes from the other sessions, hence after all of them) and takes the
+    median over sessions. A session whose pairs EM judged all matches (lambda = 1, as on
+    identically recorded people) says nothing about lambda and would make the median NaN.
+    """
+    usable = [
+        s for s in sessions if 0 < s.core_model_settings.probability_two_random_records_match < 1
+    ]
+    if usable:  # else the starting value stands
+        linker._em_training_sessions[:] = usable  # splink 5.0 internals (pinned)
+        linker._populate_probability_two_random_records_match_from_trained_values()
+
+
+def _align(candidates: Candidates, out: pd.DataFrame, n_register: int) -> np.ndarray:
+    """Splink's probabilities in candidate order; pairs Splink did not return score 0."""
+    width = max(n_register, 1)
+    keys = candidates.query_row * width + candidates.register_row
+    order = np.argsort(keys, kind="stable")
+    got = out["query_row"].to_numpy(np.int64) * width + out["register_row"].to_numpy(np.int64)
+    at = np.clip(np.searchsorted(keys[order], got), 0, len(keys) - 1)
+    found = keys[order[at]] == got
+    prob = np.zeros(len(keys), dtype=np.float32)
+    prob[order[at[found]]] = out["match_probability"].to_numpy(np.float64)[found]
+    return prob
+
+
+# --- engines ---
+
+
+def missing_spark_requirement() -> str | None:
+    """What the Spark engine lacks here (pyspark, or Java 17+), as a one-line fix; else None."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return f"the spark engine needs pyspark, which is not installed: {SPARK_EXTRA}"
+    java = _java()
+    if java is None:
+        return (
+            "the spark engine needs Java 17 or newer: none on PATH and JAVA_HOME is not set "
+            "(install a JDK 17+, e.g. apt-get install openjdk-17-jre-headless)"
+        )
+    version = _java_major(java)
+    if version is not None and version < 17:
+        return f"the spark engine needs Java 17 or newer; {java} is Java {version}"
+    return None
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def _java_major(java: str) -> int | None:
+    """The major version of ``java`` ("1.8.0" -> 8, "17.0.15" -> 17); None if unknown."""
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if m is None:
+        return None
+    major = int(m.group(1))
+    return int(m.group(2) or 0) if major == 1 else major
+
+
+class _DuckDB:
+    """A private in-memory DuckDB connection for one scoring run."""
+
+    def __init__(self) -> None:
+        import duckdb
+        from splink import DuckDBAPI
+
+        self.con = duckdb.connect()
+        # One thread: parallel aggregation may add floats in another order from run to run,
+        # and EM sums over pairs; byte-identical results need a fixed order.
+        self.con.execute("SET threads TO 1")
+        self.api = DuckDBAPI(self.con)
+
+    def load(self, name: str, paths: Sequence[Path | str]) -> None:
+        files = ", ".join(f"'{Path(p).as_posix()}'" for p in paths)
+        self.con.execute(f"create table {name} as select * from read_parquet([{files}])")
+
+    def create(self, name: str, sql: str) -> None:
+        self.con.execute(f"create table {name} as {sql}")
+
+    def count(self, name: str) -> int:
+        return int(self.con.execute(f"select count(*) from {name}").fetchall()[0][0])
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        return self.con.sql(sql).df()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class _Spark:
+    """Splink's SparkAPI on a SparkSession: ``master``, else $LINKRISK_SPARK_MASTER, else the
+    one spark-submit gives, else ``local[2]``."""
+
+    def __init__(self, master: str) -> None:
+        from pyspark.sql import SparkSession
+        from splink import SparkAPI
+        from splink.backends.spark import similarity_jar_location
+
+        submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit
+        master = master or os.environ.get(SPARK_MASTER_ENV, "")
+        if not master and not submitted:
+            master = DEFAULT_SPARK_MASTER
+        builder = SparkSession.builder.appName("linkrisk-splink")
+        if master:
+            builder = builder.master(master)
+        if not submitted:  # under spark-submit, its --jars must name Splink's jar
+            builder = builder.config("spark.jars", similarity_jar_location())  # Jaro-Winkler UDFs
+        if master.startswith("local"):  # small local jobs: few partitions, no UI
+            builder = (
+                builder.config("spark.sql.shuffle.partitions", "2")
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+            )
+        self.spark = builder.getOrCreate()
+        self.spark.sparkContext.setLogLevel("ERROR")
+        self.views: list[str] = []
+        self.api = SparkAPI(spark_session=self.spark, break_lineage_method="persist")
+
+    def load(self, name: str, paths: Sequence[Path | str]) -> None:
+        self.spark.read.parquet(*(str(p) for p in paths)).createOrReplaceTempView(name)
+        self.views.append(name)
+
+    def create(self, name: str, sql: str) -> None:
+        self.spark.sql(sql).createOrReplaceTempView(name)
+        self.views.append(name)
+
+    def count(self, name: str) -> int:
+        return int(self.spark.table(name).count())
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        return self.spark.sql(sql).toPandas()
+
+    def close(self) -> None:
+        for view in self.views:
+            self.spark.catalog.dropTempView(view)
+        self.spark.catalog.clearCache()  # Splink persisted its intermediate tables
+
+
+@contextmanager
+def _backend(engine: str, master: str) -> Iterator[_DuckDB | _Spark]:
+    if engine == "spark" and (problem := missing_spark_requirement()):
+        raise ConfigError("engine", problem)
+    db = _Spark(master) if engine == "spark" else _DuckDB()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def _quiet_splink() -> Iterator[None]:
+    """Silence Splink's progress logging and advice warnings (its charts are never made)."""
+    logger = logging.getLogger("splink")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)

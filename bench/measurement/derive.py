@@ -1,0 +1,168 @@
+"""Derived tables of a run, recomputed from its ``raw/`` alone (through
+:class:`bench.runs.rundir.RunDir`): metrics per replicate, pooled summaries with intervals, and
+the attribution of every false and missed match to its cause."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.measurement.causes import (
+    NoiseIndex,
+    attribute_false_matches,
+    attribute_missed_matches,
+    cause_table,
+    compared_fields,
+)
+from bench.measurement.metrics import confusion
+from bench.measurement.uncertainty import across_replicates, with_intervals
+from bench.runs.rundir import PEOPLE_FILES, RunDir
+
+
+def _method_pairs(run: RunDir, name: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    """A method's metadata and its pairs (query_row, register_row, score, accept, link)."""
+    return run.method(name), run.pairs(name)
+
+
+def _confusions(
+    run: RunDir, replicate: int, sizes: Mapping[str, Any], considered: Mapping[str, Any] | None
+) -> pd.DataFrame:
+    """Every method's confusion for the pairs and truth of ``replicate`` (0: the run's own; k:
+    ``raw/replicates/<k>``) against ``sizes`` (queries, register_records). ``considered``:
+    each blocked method's number of considered pairs when the stored pairs are the compact
+    replicate form (declared links + considered true links)."""
+    truth = run.truth(replicate)
+    tq, tr = truth["query_row"].to_numpy(), truth["register_row"].to_numpy()
+    rows = []
+    for name in run.info["methods"]:
+        meta = run.method(name)
+        pairs = run.pairs(name, replicate)
+        q, r = pairs["query_row"].to_numpy(), pairs["register_row"].to_numpy()
+        link = pairs["link"].to_numpy()
+        conf = confusion(
+            q[link],
+            r[link],
+            tq,
+            tr,
+            sizes["queries"],
+            sizes["register_records"],
+            considered=(q, r) if meta["uses_blocking"] else None,
+        )
+        if considered is not None and meta["uses_blocking"]:
+            conf = dataclasses.replace(conf, candidates=int(considered[name]))
+        rows.append(
+            {"method": name, "kind": meta["kind"], "resolve": meta["resolve"], **conf.as_dict()}
+        )
+    return pd.DataFrame(rows)
+
+
+def compute_metrics(run_dir: Path, per: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Recompute every method's metrics of the run's own seed (replicate 1) from raw outputs
+    alone, each rate with its 95% Wilson interval (``<rate>_lo``, ``<rate>_hi``); ``per``: the
+    run's :func:`compute_replicates`, whose replicate 1 it is (computed when not given)."""
+    if per is None:
+        run = RunDir(run_dir)
+        return with_intervals(_confusions(run, 0, run.info, None))
+    first = per[per["replicate"] == 1].drop(columns=["replicate", "seed"])
+    return with_intervals(first.reset_index(drop=True))
+
+
+def compute_replicates(run_dir: Path) -> pd.DataFrame:
+    """Every method's metrics in every replicate (``replicate`` 1..K, ``seed``), from raw/."""
+    run = RunDir(run_dir)
+    info = run.info
+    frames = [_confusions(run, 0, info, None).assign(replicate=1, seed=info["seed"])]
+    for k in range(1, info["replicates"]):
+        rinfo = run.replicate(k)
+        frame = _confusions(run, k, rinfo, rinfo["considered_pairs"])
+        frames.append(frame.assign(replicate=k + 1, seed=rinfo["seed"]))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["replicate", "seed", *(c for c in out.columns if c not in ("replicate", "seed"))]]
+
+
+def compute_summary(run_dir: Path, per: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per method: counts pooled over the replicates, each rate with its interval, spread and
+    upper 95% bound (:func:`bench.measurement.uncertainty.across_replicates`); ``per``: the run's
+    :func:`compute_replicates`, computed when not given."""
+    per = compute_replicates(run_dir) if per is None else per
+    summary = across_replicates(per)
+    kinds = per.drop_duplicates("method").set_index("method")[["kind", "resolve"]]
+    summary.insert(1, "kind", summary["method"].map(kinds["kind"]))
+    summary.insert(2, "resolve", summary["method"].map(kinds["resolve"]))
+    return summary
+
+
+def read_register_people(run_dir: Path) -> pd.DataFrame:
+    """``raw/register_people.parquet`` realigned by register row position (one row per register
+    record). Only the records in a true or declared link are stored; the others are all-missing
+    rows, which attribution never looks up."""
+    run = RunDir(run_dir)
+    linked = run.register_people()
+    return linked.set_index("register_row").reindex(range(run.info["register_records"]))
+
+
+#: Raw files that error attribution needs besides the truth and the methods' pairs.
+CAUSE_INPUTS: tuple[str, ...] = PEOPLE_FILES
+
+
+def attribute_run(run_dir: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None:
+    """Every method's error attribution from a run's raw outputs: method -> (false matches of
+    :func:`bench.measurement.causes.attribute_false_matches`, missed matches of
+    :func:`bench.measurement.causes.attribute_missed_matches`), in run order; None when ``raw/``
+    predates the
+    files attribution needs (:data:`CAUSE_INPUTS`)."""
+    run = RunDir(run_dir)
+    if not run.has_people():
+        return None
+    truth = run.truth()
+    query_people = run.query_people()
+    register_people = read_register_people(run_dir)
+    # One index of the noise log, shared by every method.
+    noise = NoiseIndex(run.noise_log())
+    out = {}
+    for name in run.info["methods"]:
+        meta, pairs = _method_pairs(run, name)
+        links = pairs.loc[pairs["link"].to_numpy(bool), ["query_row", "register_row"]]
+        fields = compared_fields(meta["params"])
+        fp = attribute_false_matches(
+            links, truth, query_people, register_people, noise, fields=fields
+        )
+        fn = attribute_missed_matches(
+            links,
+            truth,
+            noise,
+            considered=pairs if meta["uses_blocking"] else None,
+            fields=fields,
+        )
+        out[name] = (fp, fn)
+    return out
+
+
+def compute_causes(
+    run_dir: Path, attributions: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The false-match and missed-match cause tables of a run (from ``attributions`` of
+    :func:`attribute_run`, computed from ``raw/`` when not given).
+
+    Returns ``(false_matches, missed_matches)``: :func:`bench.measurement.causes.cause_table` rows
+    for every
+    method (in run order, a leading ``method`` column), or None when ``raw/`` predates the files
+    attribution needs (:data:`CAUSE_INPUTS`).
+    """
+    attributions = attribute_run(run_dir) if attributions is None else attributions
+    if attributions is None:
+        return None
+    info = RunDir(run_dir).info
+
+    def stack(k: int) -> pd.DataFrame:
+        frame = pd.concat(
+            [cause_table(a[k], info["queries"]).assign(method=m) for m, a in attributions.items()],
+            ignore_index=True,
+        )
+        return frame[["method", *(c for c in frame.columns if c != "method")]]
+
+    return stack(0), stack(1)

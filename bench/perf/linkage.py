@@ -1,0 +1,591 @@
+"""The speed benchmark: linkrisk's Fellegi-Sunter against Splink 5 (DuckDB) and recordlinkage.
+
+One workload (``bench/perf/workload.toml``: about 100,000 queries against a register of about
+1,000,000 records, truth known) is generated once with linkrisk's own generator and cached as
+parquet. Each system then links it in a fresh subprocess with the same five compared fields, the
+same blocking passes, threshold 0.9 and the same best-per-query resolution:
+
+* ``linkrisk``: the registered ``fellegi-sunter`` method (``block``, ``score``, ``resolve``);
+* ``splink``: Splink 5 on DuckDB (u by random sampling, m by EM on two training blocks, predict);
+* ``recordlinkage``: ``Index.block`` per pass, ``Compare``, ``ECMClassifier``.
+
+A child loads the files (timed apart), times the linkage alone, and reports its peak resident
+memory and its resident memory right after loading. The parent scores every system's links
+against the truth and writes ``results/perf/`` (``perf.md``, ``perf.csv``, ``perf.json``).
+Not a test: timings depend on the machine and on its load (recorded alongside).
+
+    python -m bench.perf.linkage [--scale 1] [--systems linkrisk,splink,recordlinkage]
+                                 [--repeat 1] [--out results/perf] [--cache DIR] [--readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from bench.linkage.comparisons import COMPARISONS
+from bench.linkage.fields import normalize
+from bench.runs.store import atomic_dir
+from bench.runs.writers import write_json, write_parquet
+from synthetic.config import read_toml
+from synthetic.scenario import ScenarioConfig, build_task, parse_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKLOAD_FILE = Path(__file__).resolve().parent / "workload.toml"
+OUT_DIR = Path("results") / "perf"
+README = Path("README.md")
+CACHE_DIR = Path(tempfile.gettempdir()) / "linkrisk-perf"
+
+#: The compared fields, as linkrisk comparison kinds; Splink and recordlinkage get the same.
+FIELDS: dict[str, str] = {
+    "first_name": "name",
+    "last_name": "name",
+    "dob": "date",
+    "zip": "exact",
+    "street": "name",
+}
+#: Blocking passes shared by the three systems: (field, "exact" | "initial") keys, where
+#: "initial" is the first character (SQL ``substr(x, 1, 1)``). At full size their union is
+#: about 7.0 million pairs holding about 99.5% of the true links (a further plain pass adds
+#: either under 0.1 million pairs or over 10 million, e.g. street + ZIP).
+BLOCKING: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("first_name", "exact"), ("last_name", "exact")),
+    (("dob", "exact"),),
+    (("first_name", "exact"), ("zip", "exact")),
+    (("last_name", "exact"), ("zip", "exact")),
+    (("last_name", "initial"), ("street", "exact")),
+)
+#: Blocks of the m-estimation (EM) sessions, for linkrisk and Splink alike.
+TRAINING_BLOCKS: tuple[tuple[str, ...], ...] = (("first_name", "last_name"), ("dob",))
+THRESHOLD = 0.9
+U_SAMPLE = 1_000_000
+#: recordlinkage's ECM takes binary features: a string field agrees at this similarity.
+RL_AGREE = {"name": 0.92, "date": 0.9}
+#: Dates are compared as 10-character strings (YYYY-MM-DD): similarity cuts -> edit distances.
+DATE_LENGTH = 10
+SYSTEMS = ("linkrisk", "splink", "recordlinkage")
+SIDES = ("query", "register")
+PERF_BLOCK = re.compile(r"(<!-- perf:start -->\n).*?(<!-- perf:end -->)", re.S)
+VERSIONED = ("linkrisk", "numpy", "pandas", "pyarrow", "rapidfuzz", "duckdb", "splink")
+VERSIONED += ("recordlinkage", "jellyfish")
+
+
+# --- the workload ---
+
+
+def workload_config(scale: float) -> ScenarioConfig:
+    """The workload scenario with its population and query list scaled by ``scale``."""
+    data = read_toml(WORKLOAD_FILE)
+    for section in ("population", "query"):
+        data[section]["size"] = max(round(data[section]["size"] * scale), 1)
+    return parse_scenario(data, str(WORKLOAD_FILE))
+
+
+def _sources_digest() -> str:
+    """SHA-256 over the generator's sources and tables and the normalizer: a cache key part."""
+    h = hashlib.sha256()
+    synthetic = ROOT / "synthetic"
+    files = sorted(synthetic.rglob("*.py")) + sorted(synthetic.rglob("*.parquet"))
+    for path in [*files, ROOT / "bench" / "linkage" / "fields.py", WORKLOAD_FILE]:
+        h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _normalized(frame: pd.DataFrame) -> pd.DataFrame:
+    """The compared fields, normalized as linkrisk does (per distinct value), None if missing."""
+    out = {}
+    for field in FIELDS:
+        codes, uniques = pd.factorize(frame[field], use_na_sentinel=True)
+        norm = normalize(pd.Series(uniques, dtype=object), field).to_numpy(dtype=object)
+        out[field] = np.append(norm, None)[codes]  # code -1 (missing) -> the trailing None
+    return pd.DataFrame(out)
+
+
+def prepare_workload(scale: float, cache: Path = CACHE_DIR) -> Path:
+    """Generate the workload once (query, register, truth as parquet) and return its directory.
+
+    Both files hold the compared fields already normalized (upper case, accents and punctuation
+    removed), so every system compares the same strings; row positions are the record ids.
+    """
+    cfg = workload_config(scale)
+    key = hashlib.sha256(f"{scale!r}:{_sources_digest()}".encode()).hexdigest()[:16]
+    out = cache / f"{cfg.name}-x{scale:g}-{key}"
+    if (out / "workload.json").exists():
+        return out
+    task = build_task(cfg, cfg.seed)
+    with atomic_dir(out) as tmp:
+        write_parquet(_normalized(task.query), tmp / "query.parquet")
+        write_parquet(_normalized(task.register), tmp / "register.parquet")
+        write_parquet(task.truth, tmp / "truth.parquet")
+        info = {
+            "scenario": str(WORKLOAD_FILE.relative_to(ROOT)),
+            "scale": scale,
+            "seed": cfg.seed,
+            "population": cfg.population.size,
+            "queries": len(task.query),
+            "register_records": len(task.register),
+            "true_links": len(task.truth),
+        }
+        write_json(info, tmp / "workload.json")
+    return out
+
+
+def pass_label(keys: tuple[tuple[str, str], ...]) -> str:
+    """``first_name + last_name``, ``initial(last_name) + street``."""
+    return " + ".join(f if how == "exact" else f"{how}({f})" for f, how in keys)
+
+
+# --- the systems (each runs in its own child process) ---
+
+Links = tuple[np.ndarray, np.ndarray, Callable[[], int]]
+
+
+def _linkrisk_load(workload: Path) -> dict[str, Any]:
+    from bench.linkage.fields import read_records
+
+    return {side: read_records(workload / f"{side}.parquet") for side in SIDES}
+
+
+def _linkrisk(data: dict[str, Any], seed: int) -> Links:
+    from bench.linkage.blocking import block, validate_blocking
+    from bench.linkage.fields import PreparedTask
+    from bench.linkage.methods import METHODS
+    from bench.linkage.resolve import resolve
+    from synthetic.scenario import LinkageTask
+
+    empty = pd.DataFrame()
+    task = LinkageTask(data["query"], data["register"], empty, empty, empty, empty)
+    prep = PreparedTask(task, seed)
+    cls = METHODS["fellegi-sunter"]
+    params = {
+        "threshold": THRESHOLD,
+        "fields": dict(FIELDS),
+        "training_blocks": [[{"field": f} for f in b] for b in TRAINING_BLOCKS],
+        "u_sample": U_SAMPLE,
+    }
+    method = cls("fellegi-sunter", cls.validate(params, "perf"), "best")
+    spec = [[{"field": f, "compare": how} for f, how in keys] for keys in BLOCKING]
+    cands, _ = block(prep, validate_blocking({"passes": spec}, "perf.blocking"))
+    scored = method.score(prep, cands)
+    link = resolve(scored.query_row, scored.register_row, scored.score, scored.accept, "best")
+    return scored.query_row[link], scored.register_row[link], lambda: len(cands)
+
+
+def _splink_load(workload: Path) -> dict[str, Any]:
+    import duckdb
+
+    con = duckdb.connect()
+    for side in SIDES:
+        path = str(workload / f"{side}.parquet").replace("'", "''")
+        con.execute(
+            f"create table {side} as select file_row_number as unique_id, "
+            f"* exclude (file_row_number) from read_parquet('{path}', file_row_number = true)"
+        ).fetchall()
+    n = {s: con.execute(f"select count(*) from {s}").fetchall()[0][0] for s in SIDES}
+    return {"con": con, "n": n}
+
+
+def _splink(data: dict[str, Any], seed: int) -> Links:
+    import logging
+
+    import splink.comparison_library as cl
+    from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    from bench.linkage.resolve import resolve
+
+    db = DuckDBAPI(connection=data["con"])
+    tables = [db.register(side, dataset_display_name=side) for side in SIDES]
+    comparisons = []
+    for field, kind in FIELDS.items():
+        cuts = COMPARISONS[kind].cuts[:-1]  # the last cut is the exact level
+        if kind == "name":
+            comparisons.append(cl.JaroWinklerAtThresholds(field, sorted(cuts, reverse=True)))
+        elif kind == "date":
+            dist = sorted(round((1 - c) * DATE_LENGTH) for c in cuts)
+            comparisons.append(cl.LevenshteinAtThresholds(field, dist))
+        else:
+            comparisons.append(cl.ExactMatch(field))
+    rules = [
+        block_on(*(f if how == "exact" else ColumnExpression(f).substr(1, 1) for f, how in keys))
+        for keys in BLOCKING
+    ]
+    n_q, n_r = data["n"]["query"], data["n"]["register"]
+    settings = SettingsCreator(
+        link_type="link_only",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=rules,
+        # linkrisk's starting value: each query has at most one record in the register.
+        probability_two_random_records_match=min(n_q, n_r) / max(n_q * n_r, 1),
+        retain_matching_columns=False,
+    )
+    linker = Linker(tables, settings, log_level=logging.WARNING)
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE, seed=seed)
+    for b in TRAINING_BLOCKS:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*b))
+    pred = linker.inference.predict(threshold_match_probability=THRESHOLD)
+    cols = pred.as_duckdbpyrelation().select(
+        "source_dataset_l, unique_id_l, unique_id_r, match_probability"
+    )
+    got = cols.fetchnumpy()
+    swap = np.asarray(got["source_dataset_l"], dtype=object) != "query"  # l is the register
+    ul, ur = np.asarray(got["unique_id_l"], np.int64), np.asarray(got["unique_id_r"], np.int64)
+    q, r = np.where(swap, ur, ul), np.where(swap, ul, ur)
+    score = np.asarray(got["match_probability"], np.float64)
+    link = resolve(q, r, score, np.ones(len(q), dtype=bool), "best")
+
+    def candidates() -> int:
+        counts = count_comparisons_from_blocking_rules(
+            tables, blocking_rules=rules, link_type="link_only", record_sample_proportion=1.0
+        )
+        return int(counts[-1]["cumulative_comparison_count"])
+
+    return q[link], r[link], candidates
+
+
+def _recordlinkage_load(workload: Path) -> dict[str, Any]:
+    return {side: pd.read_parquet(workload / f"{side}.parquet") for side in SIDES}
+
+
+def _recordlinkage(data: dict[str, Any], seed: int) -> Links:
+    import recordlinkage
+
+    from bench.linkage.resolve import resolve
+
+    query, register = data["query"], data["register"]
+    indexer = recordlinkage.Index()
+    for keys in BLOCKING:
+        cols = []
+        for f, how in keys:
+            if how == "initial":  # recordlinkage blocks on columns only: add the key column
+                for frame in (query, register):
+                    frame[f"{f}_initial"] = frame[f].str.slice(0, 1)
+                f = f"{f}_initial"
+            cols.append(f)
+        indexer.block(left_on=cols, right_on=cols)
+    pairs = indexer.index(query, register)
+    compare = recordlinkage.Compare()
+    for f, kind in FIELDS.items():
+        if kind == "exact":
+            compare.exact(f, f, label=f)
+        else:
+            method = "jarowinkler" if kind == "name" else "levenshtein"
+            compare.string(f, f, method=method, threshold=RL_AGREE[kind], label=f)
+    features = compare.compute(pairs, query, register)
+    ecm = recordlinkage.ECMClassifier(binarize=None)
+    ecm.fit(features)
+    prob = ecm.prob(features).to_numpy(dtype=np.float64)
+    q = pairs.get_level_values(0).to_numpy(np.int64)
+    r = pairs.get_level_values(1).to_numpy(np.int64)
+    link = resolve(q, r, prob, prob >= THRESHOLD, "best")
+    return q[link], r[link], lambda: len(pairs)
+
+
+#: Modules each system imports before its clock starts (import time is neither load nor link).
+IMPORTS: dict[str, tuple[str, ...]] = {
+    "linkrisk": (
+        "bench.linkage.blocking",
+        "bench.linkage.fields",
+        "bench.linkage.methods",
+        "bench.linkage.resolve",
+    ),
+    "splink": ("duckdb", "splink", "splink.comparison_library", "splink.blocking_analysis"),
+    "recordlinkage": ("recordlinkage",),
+}
+RUNNERS: dict[str, tuple[Callable[[Path], dict[str, Any]], Callable[..., Links]]] = {
+    "linkrisk": (_linkrisk_load, _linkrisk),
+    "splink": (_splink_load, _splink),
+    "recordlinkage": (_recordlinkage_load, _recordlinkage),
+}
+
+
+def _status_mb(key: str) -> float:
+    """A memory figure of this process from /proc/self/status, in MB (NaN without /proc)."""
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return float("nan")
+    for line in lines:
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 2**10  # kB
+    return float("nan")
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far, in MB.
+
+    On Linux, ``VmHWM`` (the high-water mark of this program's own memory): ``ru_maxrss`` is
+    carried over from the parent across fork and exec, so a child started by a parent holding
+    the generated workload would report the parent's size. Elsewhere ``ru_maxrss``.
+    """
+    hwm = _status_mb("VmHWM")
+    if not np.isnan(hwm):
+        return hwm
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)  # bytes on macOS, else KB
+
+
+def run_child(system: str, workload: Path, out: Path) -> None:
+    """Load the workload the system's way, time its linkage, write links.parquet + result.json."""
+    info = json.loads((workload / "workload.json").read_text(encoding="utf-8"))
+    load, link = RUNNERS[system]
+    for module in IMPORTS[system]:
+        importlib.import_module(module)
+    start = time.perf_counter()
+    data = load(workload)
+    load_s = time.perf_counter() - start
+    rss_loaded = _status_mb("VmRSS")
+    start = time.perf_counter()
+    q, r, candidates = link(data, info["seed"])
+    wall_s = time.perf_counter() - start
+    peak = _peak_mb()  # before counting candidates (Splink counts them in an extra query)
+    links = {"query_row": np.asarray(q, np.int64), "register_row": np.asarray(r, np.int64)}
+    write_parquet(pd.DataFrame(links), out / "links.parquet")
+    result = {
+        "system": system,
+        "wall_s": wall_s,
+        "load_s": load_s,
+        "rss_loaded_mb": rss_loaded,
+        "peak_mb": peak,
+        "candidate_pairs": candidates(),
+    }
+    write_json(result, out / "result.json")
+
+
+# --- the parent: run the children, score their links, write the results ---
+
+
+def _child(system: str, workload: Path, out: Path) -> dict[str, Any]:
+    out.mkdir(parents=True)
+    cmd = [sys.executable, "-m", "bench.perf.linkage", "--system", system]
+    cmd += ["--workload", str(workload), "--child-out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"{system} failed (exit {proc.returncode}):\n{tail}")
+    result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    result["links"] = pd.read_parquet(out / "links.parquet")
+    return result
+
+
+def score_links(links: pd.DataFrame, truth: pd.DataFrame, n_register: int) -> dict[str, Any]:
+    """Declared links, true positives, precision and recall (NaN if nothing was declared)."""
+    width = max(n_register, 1)
+    keys = links["query_row"].to_numpy() * width + links["register_row"].to_numpy()
+    true = truth["query_row"].to_numpy() * width + truth["register_row"].to_numpy()
+    tp = int(np.isin(keys, true).sum())
+    return {
+        "links": len(keys),
+        "true_positives": tp,
+        "precision": tp / len(keys) if len(keys) else float("nan"),
+        "recall": tp / len(true) if len(true) else float("nan"),
+    }
+
+
+def measure(
+    systems: list[str], workload: Path, repeat: int = 1, log: Callable[[str], None] = print
+) -> pd.DataFrame:
+    """Run each system in fresh subprocesses, sequentially; one row per system.
+
+    linkrisk runs ``repeat`` times and its fastest run is kept (the peers run once: they take
+    minutes at full size); ``runs_s`` lists every run's wall time.
+    """
+    info = json.loads((workload / "workload.json").read_text(encoding="utf-8"))
+    truth = pd.read_parquet(workload / "truth.parquet")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="linkrisk-perf-") as tmp:
+        for system in systems:
+            runs = []
+            for i in range(repeat if system == "linkrisk" else 1):
+                runs.append(_child(system, workload, Path(tmp) / f"{system}-{i}"))
+                log(
+                    f"{system}: {runs[-1]['wall_s']:.2f} s linkage, {runs[-1]['load_s']:.2f} s "
+                    f"load, peak {runs[-1]['peak_mb']:,.0f} MB"
+                )
+            best = min(runs, key=lambda r: r["wall_s"])
+            row = {k: v for k, v in best.items() if k != "links"}
+            row.update(score_links(best["links"], truth, info["register_records"]))
+            row["runs_s"] = " ".join(f"{r['wall_s']:.3f}" for r in runs)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    table["above_input_mb"] = table["peak_mb"] - table["rss_loaded_mb"]
+    base = table.loc[table["system"] == "linkrisk", "wall_s"]
+    table["ratio"] = table["wall_s"] / base.iloc[0] if len(base) else float("nan")
+    columns = ["system", "wall_s", "ratio", "load_s", "peak_mb", "rss_loaded_mb"]
+    columns += ["above_input_mb", "candidate_pairs", "links", "true_positives", "precision"]
+    return table[[*columns, "recall", "runs_s"]]
+
+
+def _ratio(system: str, ratio: float) -> str:
+    if system == "linkrisk" or np.isnan(ratio):
+        return "-"
+    return f"linkrisk {ratio:.1f}× faster" if ratio >= 1 else f"linkrisk {1 / ratio:.1f}× slower"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The results table in Markdown (github style)."""
+    rows = [
+        [
+            r.system,
+            f"{r.wall_s:.2f}",
+            _ratio(r.system, r.ratio),
+            f"{r.load_s:.2f}",
+            f"{r.peak_mb:,.0f}",
+            f"{r.above_input_mb:,.0f}",
+            f"{r.candidate_pairs:,}",
+            f"{r.links:,}",
+            f"{r.precision:.4f}",
+            f"{r.recall:.4f}",
+        ]
+        for r in table.itertuples()
+    ]
+    headers = ["system", "wall s", "vs linkrisk", "load s", "peak MB", "above input MB"]
+    headers += ["candidate pairs", "links", "precision", "recall"]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True) + "\n"
+
+
+def machine() -> dict[str, Any]:
+    """CPU count, platform, Python and library versions."""
+    from bench.report.document import _version  # the manifests' lookup ("not installed" if absent)
+
+    versions = {name: _version(name) for name in VERSIONED}
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def _load_average() -> list[float] | None:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
+    """perf.md: the table, then the workload, the configuration and the machine."""
+    w, m = meta["workload"], meta["machine"]
+    lines = [
+        "# Speed: linkrisk against Splink and recordlinkage",
+        "",
+        markdown(table),
+        "Wall s: the linkage alone (blocking, comparisons, training, scoring, best-per-query "
+        "resolution), in a fresh process after loading the files (load s). Peak MB: the "
+        "process's peak resident memory (VmHWM on Linux); above input MB: peak minus the resident "
+        "memory right after loading. Precision and recall of the declared links against the "
+        f"{w['true_links']:,} true links.",
+        "",
+        f"- workload: `{w['scenario']}` x {w['scale']:g}, seed {w['seed']}: "
+        f"{w['queries']:,} queries, {w['register_records']:,} register records "
+        f"(population {w['population']:,})",
+        "- fields: " + ", ".join(f"{f} ({k})" for f, k in FIELDS.items()),
+        "- blocking passes (union): " + "; ".join(pass_label(p) for p in BLOCKING),
+        f"- threshold {THRESHOLD}, resolution: the best-scoring accepted pair per query",
+        f"- linkrisk: `fellegi-sunter`, u from {U_SAMPLE:,} random pairs, m by EM on "
+        + " and ".join("[" + ", ".join(b) + "]" for b in TRAINING_BLOCKS),
+        "- splink: DuckDB backend, JaroWinklerAtThresholds / LevenshteinAtThresholds / "
+        f"ExactMatch, u by random sampling ({U_SAMPLE:,} pairs, seeded), EM on the same blocks",
+        "- recordlinkage: Index.block per pass, Compare (jarowinkler >= "
+        f"{RL_AGREE['name']}, levenshtein >= {RL_AGREE['date']} on dob, exact), ECMClassifier",
+        f"- machine: {m['cpu_count']} logical CPUs, {m['platform']}, Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        f"- load average (1, 5, 15 min): {meta['load_average']['before']} before, "
+        f"{meta['load_average']['after']} after",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(table: pd.DataFrame, meta: dict[str, Any], out_dir: Path) -> str:
+    """Write perf.csv, perf.md and perf.json to ``out_dir`` atomically; return perf.md's text."""
+    text = report(table, meta)
+    with atomic_dir(out_dir) as tmp:
+        table.to_csv(tmp / "perf.csv", index=False, lineterminator="\n", float_format="%.6g")
+        (tmp / "perf.md").write_text(text, encoding="utf-8")
+        write_json({**meta, "systems": table.to_dict(orient="records")}, tmp / "perf.json")
+    return text
+
+
+def update_readme(readme: Path, out_dir: Path) -> None:
+    """Refill README's ``<!-- perf:start -->`` block with perf.md's table."""
+    from bench.publish import markdown_table
+
+    text = readme.read_text(encoding="utf-8")
+    if not PERF_BLOCK.search(text):
+        raise RuntimeError(f"{readme}: no <!-- perf:start --> ... <!-- perf:end --> block")
+    table = markdown_table(out_dir / "perf.md")
+    readme.write_text(PERF_BLOCK.sub(lambda m: m.group(1) + table + m.group(2), text), "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments; run the benchmark (or, with --system, one child); returns the exit code."""
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.perf.linkage",
+        description="Time linkrisk's Fellegi-Sunter against Splink 5 and recordlinkage on one "
+        "workload (~100k queries x ~1M register records at --scale 1).",
+    )
+    ap.add_argument("--scale", type=float, default=1.0, help="workload size factor (1)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated (all)")
+    ap.add_argument("--repeat", type=int, default=1, help="linkrisk runs, best kept (1)")
+    ap.add_argument("--out", type=Path, default=OUT_DIR, help=f"results directory ({OUT_DIR})")
+    ap.add_argument("--cache", type=Path, default=CACHE_DIR, help=f"workload cache ({CACHE_DIR})")
+    ap.add_argument(
+        "--readme", type=Path, nargs="?", const=README, help="refill the README's perf block"
+    )
+    ap.add_argument("--system", choices=SYSTEMS, help=argparse.SUPPRESS)
+    ap.add_argument("--workload", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.system is not None:
+        run_child(args.system, args.workload, args.child_out)
+        return 0
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if not systems or any(s not in SYSTEMS for s in systems):
+        ap.error(f"--systems: choose from {', '.join(SYSTEMS)}")
+    if not 0 < args.scale <= 10 or args.repeat < 1:
+        ap.error("--scale must be in (0, 10] and --repeat >= 1")
+
+    before = _load_average()
+    start = time.perf_counter()
+    workload = prepare_workload(args.scale, args.cache)
+    print(f"workload: {workload} ({time.perf_counter() - start:.1f} s)", flush=True)
+    table = measure(systems, workload, args.repeat, log=lambda s: print(s, flush=True))
+    meta = {
+        "workload": json.loads((workload / "workload.json").read_text(encoding="utf-8")),
+        "machine": machine(),
+        "load_average": {"before": before, "after": _load_average()},
+        "fields": FIELDS,
+        "blocking": [pass_label(p) for p in BLOCKING],
+        "training_blocks": [list(b) for b in TRAINING_BLOCKS],
+        "threshold": THRESHOLD,
+        "u_sample": U_SAMPLE,
+        "repeat": args.repeat,
+    }
+    write_results(table, meta, args.out)
+    if args.readme is not None:
+        update_readme(args.readme, args.out)
+    print()
+    print(markdown(table), end="")
+    print(f"load average before/after: {before} / {meta['load_average']['after']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

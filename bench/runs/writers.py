@@ -1,0 +1,76 @@
+"""Deterministic writers of every file a run holds (JSON, parquet; CSV in
+:mod:`synthetic.safe_csv`), and the names of the staging directories runs are written in.
+
+The lowest floor of ``bench``: the run-directory reader (:mod:`bench.runs.rundir`) and the storage
+layer (:mod:`bench.runs.store`) both use it, so it imports neither.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthetic.precision import round_float, round_frame
+from synthetic.safe_csv import write_csv as write_csv  # every CSV the project writes
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Name ``path`` in an OSError that names no file (a failed write: a full disk, pyarrow)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame deterministically (no pandas index metadata, fixed compression), float64
+    columns at the published precision (:mod:`synthetic.precision`; float32 scores as they are).
+    """
+    frame = round_frame(frame)
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    with _naming(path):
+        pq.write_table(table, path, compression="zstd")
+
+
+def write_json(obj: Any, path: Path) -> None:
+    """Write JSON deterministically: NaN becomes null, every float at the published precision
+    (:mod:`synthetic.precision`)."""
+    text = json.dumps(plain_json(obj), indent=2, sort_keys=True) + "\n"
+    with _naming(path):
+        path.write_text(text, encoding="utf-8")
+
+
+def plain_json(obj: Any) -> Any:
+    """``obj`` as plain JSON types: string keys, lists, Python ints, floats at the published
+    precision (:func:`synthetic.precision.round_float`), NaN as None."""
+    if isinstance(obj, dict):
+        return {str(k): plain_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain_json(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return None if np.isnan(obj) else round_float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+#: Prefixes of the sibling directories :func:`atomic_dir` works in. Hidden (leading dot) and
+#: never a run: ``linkrisk report`` refuses them and ``publish`` reads results/<scenario> only.
+STAGING_PREFIX = ".linkrisk-tmp-"
+RETIRED_PREFIX = ".linkrisk-old-"
+
+
+def is_staging_dir(path: Path) -> bool:
+    """Whether ``path`` is a staging or retired directory of :func:`atomic_dir` (never a run)."""
+    return path.name.startswith((STAGING_PREFIX, RETIRED_PREFIX))
