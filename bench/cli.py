@@ -488,7 +488,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _sizes(run_dir: Path) -> str:
-    info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
+    from bench.runs.rundir import RunDir
+
+    info = RunDir(run_dir).info
     k = info.get("replicates", 1)
     pooled = f"; counts below pooled over {k} replicates" if k > 1 else ""
     return (

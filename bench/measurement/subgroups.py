@@ -40,7 +40,6 @@ matplotlib lazily and return a :class:`matplotlib.figure.Figure` (never saved or
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -51,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measurement.uncertainty import wilson  # the project's one Wilson interval (re-exported)
+from bench.runs.rundir import RunDir
 from synthetic.names import GROUPS
 from synthetic.precision import exp_array
 
@@ -559,16 +559,12 @@ def cause_by_subgroup(
 
 
 def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
-    raw = Path(run_dir) / "raw"
-    info = json.loads((raw / "run.json").read_text(encoding="utf-8"))
-    truth = pd.read_parquet(raw / "truth.parquet")
-    query_people = pd.read_parquet(raw / "query_people.parquet")
-    if len(query_people) != info["queries"]:
-        raise ValueError(f"{raw}: query_people has {len(query_people)} rows, not {info['queries']}")
+    run = RunDir(run_dir)
+    info = run.info
+    truth = run.truth()
+    query_people = run.query_people()
     pairs = {
-        name: pd.read_parquet(
-            raw / f"{name}.parquet", columns=["query_row", "register_row", "link"]
-        )
+        name: run.pairs(name, columns=["query_row", "register_row", "link"])
         for name in info["methods"]
     }
     return info, truth, query_people, pairs
