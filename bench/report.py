@@ -23,6 +23,7 @@ from bench.store import (
     attribute_run,
     compute_causes,
     compute_metrics,
+    compute_paths,
     compute_replicates,
     compute_summary,
     write_csv,
@@ -82,6 +83,8 @@ OPERATING_TARGETS: tuple[tuple[str, tuple[float, ...]], ...] = (
     ("FMR", (1e-6,)),
 )
 
+#: Declared links per path of the methods with named paths (:func:`bench.store.compute_paths`).
+PATHS_FILE = "paths.csv"
 #: Derived cause tables (false matches, missed matches, by subgroup), rebuilt from raw/.
 CAUSE_FILES = ("causes.csv", "missed_causes.csv", "subgroup_causes.csv")
 
@@ -100,6 +103,7 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("FN", "FN", "int"),
     ("FDR", "FDR (≤ 95% upper)", "pct_upper"),
     ("wrong_person_rate", "wrong-person (≤ upper)", "pct_upper"),
+    ("unverified_address_share", "unverified address (≤ upper)", "pct_upper"),
     ("FNMR", "FNMR (≤ upper)", "pct_upper"),
     ("blocking_loss", "blocking loss", "int"),
     ("FP_per_1M", "FP per 1M q (≤ upper)", "int_upper"),
@@ -288,6 +292,12 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     )
     points = round_frame(points)
     write_csv(points, run_dir / "operating_points.csv")
+    paths = compute_paths(run_dir)
+    paths = None if paths is None else round_frame(paths)
+    if paths is None:
+        (run_dir / PATHS_FILE).unlink(missing_ok=True)  # never leave a table raw/ cannot back
+    else:
+        write_csv(paths, run_dir / PATHS_FILE)
     groups, matrix = (round_frame(t) for t in subgroups_run(run_dir))
     write_csv(groups, run_dir / "subgroups.csv")
     write_csv(matrix, run_dir / "match_matrix.csv")
@@ -320,6 +330,7 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
             None if run.scenario_text is None else toml_comments(run.scenario_text),
             examples=run.examples(),
             warnings=divergent_replicates(per),
+            paths=paths,
         ),
         encoding="utf-8",
     )
@@ -402,13 +413,15 @@ def render_markdown(
     comments: dict[str, str] | None = None,
     examples: list[str] | None = None,
     warnings: list[str] | None = None,
+    paths: pd.DataFrame | None = None,
 ) -> str:
     """The Markdown report of one run (``summary``: :func:`bench.store.compute_summary`;
     ``causes``: the tables of
     :func:`bench.store.compute_causes`, None if raw/ lacks what attribution needs;
     ``population``: :func:`synthetic.summary.summarize_population` of the run's population;
     ``examples``: the *Examples* section of a run on user files, if requested;
-    ``warnings``: lines shown under the headline table, e.g. :func:`divergent_replicates`)."""
+    ``warnings``: lines shown under the headline table, e.g. :func:`divergent_replicates`;
+    ``paths``: :func:`bench.store.compute_paths`, None when no method names paths)."""
     not_run = info.get("not_run", {})
     notes = [
         *(f"Not run: {name}: {reason}" for name, reason in not_run.items()),
@@ -440,6 +453,7 @@ def render_markdown(
         "be exceeded, with 95% confidence, given "
         + ("these files." if user else "this scenario's assumptions."),
         "",
+        *_path_section(paths),
         *_cause_sections(causes, user),
         *(_subgroup_sections(*subgroups) if subgroups is not None else []),
         *(
@@ -636,6 +650,56 @@ def _cause_sections(
         "`missed_causes.csv` (with blocking loss per cause).",
         "",
         cause_matrix(fn, "FN", {NO_NOISE}, describe=False),
+        "",
+    ]
+
+
+def _path_section(paths: pd.DataFrame | None) -> list[str]:
+    """Declared links per path of the methods with named paths, with the disclosure outcomes."""
+    if paths is None or paths.empty:
+        return []
+    rows = []
+    for rec in paths.to_dict("records"):
+
+        def upper(col: str, kind: str, rec: dict[str, Any] = rec) -> str:
+            cell = _fmt(rec[col], kind)
+            return cell if pd.isna(rec[col]) else f"{cell} (≤ {_fmt(rec[f'{col}_upper'], kind)})"
+
+        rows.append(
+            [
+                rec["method"],
+                rec["path"],
+                _fmt(rec["verified"], "int"),
+                _fmt(rec["declared"], "int"),
+                _fmt(rec["TP"], "int"),
+                _fmt(rec["FP"], "int"),
+                upper("FDR", "pct_upper"),
+                f"{_fmt(rec['wrong_people'], 'int')} ({upper('wrong_people_per_1M', 'int_upper')}"
+                " per 1M q)",
+                f"{_fmt(rec['unverified_address'], 'int')} "
+                f"({upper('unverified_address_share', 'pct_upper')})",
+            ]
+        )
+    headers = [
+        "method", "path", "queries linked", "declared", "TP", "FP", "FDR (≤ upper)",
+        "wrong-person disclosures (per 1M q ≤ upper)",
+        "unverified-address disclosures (share of queries linked ≤ upper)",
+    ]  # fmt: skip
+    return [
+        "## Declared links per path",
+        "",
+        "Methods whose passes are named: each declared link counted under the pass (path) that "
+        "declared it; a query is linked by one path only (later passes skip linked queries). "
+        "Wrong-person and unverified-address disclosures are counted apart (see the "
+        "definitions); pooled over the replicates, with upper 95% bounds. All columns: "
+        f"`{PATHS_FILE}`.",
+        "",
+        tabulate(
+            rows,
+            headers=headers,
+            tablefmt="github",
+            colalign=["left", "left"] + ["right"] * (len(headers) - 2),
+        ),
         "",
     ]
 
@@ -881,7 +945,11 @@ def _parameter_tables(
 
 def _params_text(params: dict[str, Any]) -> str:
     if "passes" in params:
-        return " THEN ".join(" AND ".join(_cond_text(c) for c in p) for p in params["passes"])
+        names = params.get("path_names") or [None] * len(params["passes"])
+        return " THEN ".join(
+            (f"[{name}] " if name else "") + " AND ".join(_cond_text(c) for c in p)
+            for p, name in zip(params["passes"], names, strict=True)
+        )
     return ", ".join(f"{k}={v}" for k, v in params.items() if k != "fields")
 
 
