@@ -712,7 +712,7 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
     def cell(rec: dict[str, Any], metric: str) -> str:
         if pd.isna(rec[metric]):
             return "n/a"
-        ratio = rec[f"{metric}_ratio"]
+        ratio = rec.get(f"{metric}_ratio", np.nan)  # rates without a ratio: none shown
         times = "" if pd.isna(ratio) else f" ×{ratio:.2f}"
         return (
             f"{100 * rec[metric]:.1f}% [{100 * rec[f'{metric}_lo']:.1f}-"
@@ -768,6 +768,13 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
         f"### False non-match rate by name-origin group (reference: {ref})",
         "",
         table("group", "FNMR"),
+        "",
+        "### Unverified-address disclosures by name-origin group",
+        "",
+        "Queries with a declared link whose addresses do not match / queries (see the "
+        "definitions), by the queried person's group, with 95% Wilson intervals.",
+        "",
+        table("group", "unverified_address_rate"),
         "",
         "### Who was matched to whom",
         "",
