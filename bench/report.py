@@ -674,16 +674,16 @@ def _path_section(paths: pd.DataFrame | None) -> list[str]:
                 _fmt(rec["TP"], "int"),
                 _fmt(rec["FP"], "int"),
                 upper("FDR", "pct_upper"),
-                f"{_fmt(rec['wrong_people'], 'int')} ({upper('wrong_people_per_1M', 'int_upper')}"
-                " per 1M q)",
-                f"{_fmt(rec['unverified_address'], 'int')} "
-                f"({upper('unverified_address_share', 'pct_upper')})",
+                f"{_fmt(rec['wrong_people'], 'int')}; per 1M q: "
+                + upper("wrong_people_per_1M", "int_upper"),
+                f"{_fmt(rec['unverified_address'], 'int')}; share: "
+                + upper("unverified_address_share", "pct_upper"),
             ]
         )
     headers = [
         "method", "path", "queries linked", "declared", "TP", "FP", "FDR (≤ upper)",
-        "wrong-person disclosures (per 1M q ≤ upper)",
-        "unverified-address disclosures (share of queries linked ≤ upper)",
+        "wrong-person disclosures (queries; per 1M queries ≤ upper)",
+        "unverified-address disclosures (queries; share of the queries linked ≤ upper)",
     ]  # fmt: skip
     return [
         "## Declared links per path",
