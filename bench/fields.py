@@ -202,10 +202,42 @@ NAME_CONTROL_SUFFIXES = frozenset({"JR", "SR", "II", "III", "IV", "ESQ", "MD", "
 #: Rosa": DELA, "Van Buren": VANB, "Mc Cedar": MCCE), where a blank between two surnames ends the
 #: first one ("Garcia Lopez": GARC; "Paz Garcia": PAZ).
 NAME_CONTROL_PARTICLES = frozenset(
-    {"DE", "DEL", "DELA", "DELLA", "DI", "DA", "DO", "DOS", "DAS", "DU", "LA", "LAS", "LE", "LES",
-     "LOS", "LO", "VAN", "VON", "DER", "DEN", "TER", "TEN", "ST", "STE", "SAN", "SANTA", "MC",
-     "MAC", "O", "D", "L", "AL", "EL", "BEN", "BIN", "BAR"}
-)  # fmt: skip
+    {
+        "DE",
+        "DEL",
+        "DELA",
+        "DELLA",
+        "DI",
+        "DA",
+        "DOS",
+        "DAS",
+        "DU",
+        "LA",
+        "LAS",
+        "LE",
+        "LES",
+        "LOS",
+        "VAN",
+        "VON",
+        "DER",
+        "DEN",
+        "TER",
+        "TEN",
+        "ST",
+        "STE",
+        "SAN",
+        "SANTA",
+        "MC",
+        "MAC",
+        "O",
+        "D",
+        "L",
+        "AL",
+        "EL",
+        "BEN",
+        "BIN",
+    }
+)  # fmt: skip (not DO, LO: common Vietnamese and Chinese surnames of their own)
 
 
 def name_control(last_name: str | None) -> str | None:
