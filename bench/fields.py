@@ -200,44 +200,13 @@ NAME_CONTROL_TITLES = frozenset({"MR", "MRS", "MS", "MISS", "DR", "REV", "SIR", 
 NAME_CONTROL_SUFFIXES = frozenset({"JR", "SR", "II", "III", "IV", "ESQ", "MD", "PHD", "DDS"})
 #: Particles that belong to the surname they precede: the blank after them is dropped ("De La
 #: Rosa": DELA, "Van Buren": VANB, "Mc Cedar": MCCE), where a blank between two surnames ends the
-#: first one ("Garcia Lopez": GARC; "Paz Garcia": PAZ).
+#: first one ("Garcia Lopez": GARC; "Paz Garcia": PAZ). Not DO or LO: common Vietnamese and
+#: Chinese surnames of their own.
 NAME_CONTROL_PARTICLES = frozenset(
-    {
-        "DE",
-        "DEL",
-        "DELA",
-        "DELLA",
-        "DI",
-        "DA",
-        "DOS",
-        "DAS",
-        "DU",
-        "LA",
-        "LAS",
-        "LE",
-        "LES",
-        "LOS",
-        "VAN",
-        "VON",
-        "DER",
-        "DEN",
-        "TER",
-        "TEN",
-        "ST",
-        "STE",
-        "SAN",
-        "SANTA",
-        "MC",
-        "MAC",
-        "O",
-        "D",
-        "L",
-        "AL",
-        "EL",
-        "BEN",
-        "BIN",
-    }
-)  # fmt: skip (not DO, LO: common Vietnamese and Chinese surnames of their own)
+    {"DE", "DEL", "DELA", "DELLA", "DI", "DA", "DOS", "DAS", "DU", "LA", "LAS", "LE", "LES",
+     "LOS", "VAN", "VON", "DER", "DEN", "TER", "TEN", "ST", "STE", "SAN", "SANTA", "MC", "MAC",
+     "O", "D", "L", "AL", "EL", "BEN", "BIN"}
+)  # fmt: skip
 
 
 def name_control(last_name: str | None) -> str | None:
