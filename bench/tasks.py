@@ -311,29 +311,30 @@ def _record_not_run(methods: list[Method], not_run: dict[str, str], raw: Path, k
 
 def _method_meta(m: Method) -> dict[str, Any]:
     """A method's ``raw/<method>.json``: what the report shows of it."""
-    return {
-        "name": m.name,
-        "kind": m.kind,
-        "summary": m.summary,
-        "resolve": m.resolve,
-        "uses_blocking": m.uses_blocking(),
-        "params": m.params,
-    }
+    return m.meta()
 
 
 def _scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd.DataFrame:
-    """Score and resolve one method: every considered pair with its score, accept and link."""
+    """Score and resolve one method: every considered pair with its score, accept, link,
+    whether the two records' addresses match (:meth:`PreparedTask.address_match`) and, for a
+    method with named paths, the path that produced it."""
     scored = m.score(prep, cands)
     link = resolve(scored.query_row, scored.register_row, scored.score, scored.accept, m.resolve)
-    return pd.DataFrame(
-        {
-            "query_row": np.asarray(scored.query_row, np.int64),
-            "register_row": np.asarray(scored.register_row, np.int64),
-            "score": np.asarray(scored.score, np.float32),
-            "accept": np.asarray(scored.accept, bool),
-            "link": link,
-        }
-    )
+    qi = np.asarray(scored.query_row, np.int64)
+    ri = np.asarray(scored.register_row, np.int64)
+    columns = {
+        "query_row": qi,
+        "register_row": ri,
+        "score": np.asarray(scored.score, np.float32),
+        "accept": np.asarray(scored.accept, bool),
+        "link": link,
+        "address_match": prep.address_match(qi, ri),
+    }
+    if m.path_names() is not None:
+        if scored.path is None:
+            raise ValueError(f"method {m.name!r} names paths but scored no path per pair")
+        columns["path"] = np.asarray(scored.path, np.int16)
+    return pd.DataFrame(columns)
 
 
 def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:

@@ -91,16 +91,18 @@ PAIRS = pd.DataFrame(
         "score": 1.0,
         "accept": True,
         "link": [True, True, True, True, True, True, True, False],
+        # addresses that do not match: q0's wrong link, q5's wrong link, q4's undeclared pair
+        "address_match": [True, False, True, True, True, False, True, False],
     }
 )
-# label: queries, true_links, declared, TP, FP, FN, wrong_people
+# label: queries, true_links, declared, TP, FP, FN, wrong_people, unverified_address
 EXPECTED_GROUP = {
-    "white": (2, 2, 2, 1, 1, 1, 1),
-    "black": (1, 1, 2, 1, 1, 0, 1),
-    "api": (0, 0, 0, 0, 0, 0, 0),
-    "aian": (0, 0, 0, 0, 0, 0, 0),
-    "2prace": (0, 0, 0, 0, 0, 0, 0),
-    "hispanic": (3, 1, 2, 1, 1, 0, 1),
+    "white": (2, 2, 2, 1, 1, 1, 1, 1),
+    "black": (1, 1, 2, 1, 1, 0, 1, 1),
+    "api": (0, 0, 0, 0, 0, 0, 0, 0),
+    "aian": (0, 0, 0, 0, 0, 0, 0, 0),
+    "2prace": (0, 0, 0, 0, 0, 0, 0, 0),
+    "hispanic": (3, 1, 2, 1, 1, 0, 1, 0),
 }
 
 
@@ -116,6 +118,7 @@ def test_hand_built_counts_by_group() -> None:
     assert frame.loc["white", "FDR"] == 0.5
     assert frame.loc["hispanic", "wrong_person_rate"] == pytest.approx(1 / 3)
     assert frame.loc["white", "FNMR"] == 0.5
+    assert frame.loc["black", "unverified_address_rate"] == 1.0
     assert np.isnan(frame.loc["api", "wrong_person_rate"])  # no queries: no rate
     assert np.isnan(frame.loc["api", "wrong_person_rate_lo"])
 
@@ -156,7 +159,7 @@ def test_in_register_from_truth_and_sums() -> None:
     assert (inreg["reference"] == "in register").all()
     totals = frame.groupby("dimension")[list(sg.COUNTS)].sum()
     assert (totals == totals.iloc[0]).all().all()
-    assert tuple(totals.iloc[0]) == (6, 4, 6, 3, 3, 1, 3)
+    assert tuple(totals.iloc[0]) == (6, 4, 6, 3, 3, 1, 3, 2)
 
 
 def test_wilson_known_values() -> None:

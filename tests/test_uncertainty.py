@@ -61,7 +61,8 @@ def _metrics(rep: int, fp: int, declared: int) -> dict:
         "replicate": rep, "method": "m", "queries": 100, "declared": declared, "FP": fp,
         "wrong_people": fp, "FN": 10, "true_links": 40, "verified": declared,
         "FDR": fp / declared, "wrong_person_rate": fp / 100, "FNMR": 10 / 40,
-        "verified_rate": declared / 100,
+        "verified_rate": declared / 100, "unverified_address": 1,
+        "unverified_address_rate": 1 / 100, "unverified_address_share": 1 / declared,
     }  # fmt: skip
 
 

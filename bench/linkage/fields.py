@@ -41,6 +41,16 @@ RADIX_LIMIT = 2**62
 _STRING_TYPES = (pa.string(), pa.large_string())
 #: Engines that run blocking joins (see bench.linkage.blocking.block).
 JOIN_ENGINES = ("numpy", "duckdb")
+#: Fields whose normalized value keeps its digits only (separators such as "123-45-6789" dropped).
+DIGIT_FIELDS = frozenset({"tin"})
+#: The parts of an address that must agree for a pair's addresses to *match* (see
+#: :func:`address_match`): house number, street and 5-digit ZIP, as normalized here.
+ADDRESS_MATCH_FIELDS = ("house_number", "street", "zip")
+
+
+def known_fields() -> tuple[str, ...]:
+    """Fields a key or condition may name: the record fields and the composites."""
+    return (*RECORD_FIELDS, *COMPOSITES)
 
 
 def normalize(values: pd.Series, field: str) -> pd.Series:
@@ -62,6 +72,8 @@ def normalize(values: pd.Series, field: str) -> pd.Series:
         arr = pc.replace_substring_regex(arr, r"[^0-9-]", "")
     elif field == "zip":
         arr = pc.utf8_slice_codeunits(pc.replace_substring_regex(arr, r"[^0-9]", ""), 0, 5)
+    elif field in DIGIT_FIELDS:
+        arr = pc.replace_substring_regex(arr, r"[^0-9]", "")
     else:
         arr = pc.replace_substring_regex(arr, r"['.]", "")
         arr = pc.replace_substring_regex(arr, r"[^A-Z0-9#]+", " ")
@@ -78,6 +90,8 @@ def _normalize_pandas(s: pd.Series, field: str) -> pd.Series:
         s = s.str.replace(r"[^0-9-]", "", regex=True)
     elif field == "zip":
         s = s.str.replace(r"[^0-9]", "", regex=True).str.slice(0, 5)
+    elif field in DIGIT_FIELDS:
+        s = s.str.replace(r"[^0-9]", "", regex=True)
     else:
         s = s.str.replace(r"['.]", "", regex=True).str.replace(r"[^A-Z0-9#]+", " ", regex=True)
     s = s.str.strip()
@@ -180,6 +194,54 @@ def _first_n(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
     return v.str.replace(r"[^A-Z]", "", regex=True).str.slice(0, p["n"])
 
 
+#: Leading words of a last-name field that are titles, not part of the name control.
+NAME_CONTROL_TITLES = frozenset({"MR", "MRS", "MS", "MISS", "DR", "REV", "SIR", "DON", "DONA"})
+#: Trailing words that are suffixes ("Wes Kern Jr": KERN), never part of the name control.
+NAME_CONTROL_SUFFIXES = frozenset({"JR", "SR", "II", "III", "IV", "ESQ", "MD", "PHD", "DDS"})
+#: Particles that belong to the surname they precede: the blank after them is dropped ("De La
+#: Rosa": DELA, "Van Buren": VANB, "Mc Cedar": MCCE), where a blank between two surnames ends the
+#: first one ("Garcia Lopez": GARC; "Paz Garcia": PAZ). Not DO or LO: common Vietnamese and
+#: Chinese surnames of their own.
+NAME_CONTROL_PARTICLES = frozenset(
+    {"DE", "DEL", "DELA", "DELLA", "DI", "DA", "DOS", "DAS", "DU", "LA", "LAS", "LE", "LES",
+     "LOS", "VAN", "VON", "DER", "DEN", "TER", "TEN", "ST", "STE", "SAN", "SANTA", "MC", "MAC",
+     "O", "D", "L", "AL", "EL", "BEN", "BIN"}
+)  # fmt: skip
+
+
+def name_control(last_name: str | None) -> str | None:
+    """The IRS name control of an individual from a normalized last name (upper case,
+    apostrophes and periods dropped, hyphens and other punctuation as blanks: :func:`normalize`).
+
+    The IRS's rule for individuals: the first four significant characters of the last name;
+    blanks, punctuation, titles and suffixes are not part of it; of a hyphenated last name or of
+    two last names (Hispanic usage), the first one; fewer than four characters are kept as they
+    are. Here: leading titles and trailing suffixes are dropped, then the first surname is the
+    first word together with any particles before it ("DE LA ROSA" is one surname, "GARCIA LOPEZ"
+    two), and its first four letters or digits are the name control. Which of a person's names is
+    the family name (Asian names written surname first) is a fact of the field, not of this
+    transform: both sides get the same transform of their own last-name field.
+    """
+    if not last_name:
+        return None
+    words = last_name.split()
+    while len(words) > 1 and words[0] in NAME_CONTROL_TITLES:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in NAME_CONTROL_SUFFIXES:
+        words = words[:-1]
+    first = 0
+    while first < len(words) - 1 and words[first] in NAME_CONTROL_PARTICLES:
+        first += 1
+    surname = "".join(words[: first + 1])
+    control = "".join(ch for ch in surname if ch.isascii() and ch.isalnum())[:4]
+    return control or None
+
+
+@transform("name_control")
+def _name_control(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
+    return pd.Series([name_control(x) for x in v], index=v.index, dtype=object)
+
+
 @transform("initial")
 def _initial(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
     return v.str.slice(0, 1)
@@ -208,8 +270,8 @@ def _digits(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
 def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[str, Any]]:
     """Validate a key ``{field, compare, <params>}``; return (field, transform, params)."""
     field = spec.get("field")
-    if not isinstance(field, str) or field not in (*RECORD_FIELDS, *COMPOSITES):
-        known = ", ".join((*RECORD_FIELDS, *COMPOSITES))
+    if not isinstance(field, str) or field not in known_fields():
+        known = ", ".join(known_fields())
         raise ConfigError(f"{where}.field", f"must be one of {known}; got {field!r}")
     compare = spec.get("compare", "exact")
     if compare not in TRANSFORMS:
@@ -302,6 +364,17 @@ class PreparedTask:
         """All record pairs agreeing on every key of ``keys`` (see :func:`join`)."""
         return self.key_index(keys).pairs(max_pairs=max_pairs)
 
+    def address_match(self, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
+        """Per pair: do the two records' addresses match? True where every part of
+        :data:`ADDRESS_MATCH_FIELDS` (house number, street, ZIP) is present on both sides and
+        equal after :func:`normalize`; a part missing on either side is not a match."""
+        ok = np.ones(len(qi), dtype=bool)
+        for name in ADDRESS_MATCH_FIELDS:
+            coded = self.field(name)
+            cq = coded.q[qi]
+            ok &= (cq >= 0) & (cq == coded.r[ri])
+        return ok
+
     def random_pairs(self, n: int, *names: str) -> tuple[np.ndarray, np.ndarray]:
         """``n`` uniformly random (query_row, register_row) pairs from a named stream."""
         rng = stream(self.seed, "random-pairs", *names)
@@ -393,6 +466,38 @@ class KeyIndex:
         at = np.arange(total, dtype=np.int64)
         at += np.repeat(lo - (np.cumsum(counts) - counts), counts)
         return qi, self.order[at].astype(np.int64, copy=False)
+
+
+def swap_variants(coded: Coded) -> list[Coded]:
+    """``coded`` with each query value replaced by its one-adjacent-transposition variants.
+
+    One :class:`Coded` per position i: the query side holds the code of the value with
+    characters i and i + 1 swapped, or -1 where that variant occurs nowhere in either file (it
+    cannot match) or equals the value itself (a swap of equal characters: the exact join's pair);
+    the register side is unchanged. A join on each variant finds every pair whose values differ by
+    exactly that transposition (a swap is its own inverse, so swapping the query side suffices):
+    for 9-digit identifiers, 8 sort-merge joins instead of a comparison of all pairs. Vectorized
+    over the distinct values' characters.
+    """
+    values = coded.values
+    if len(values) == 0:
+        return []
+    chars = np.array(list(values), dtype="S")  # normalized values are ASCII
+    n, width = len(chars), chars.dtype.itemsize
+    raw = chars.view(np.uint8).reshape(n, width)
+    length = (raw != 0).sum(axis=1)
+    lookup = pd.Index(values)
+    out = []
+    for i in range(width - 1):
+        todo = np.flatnonzero((length >= i + 2) & (raw[:, i] != raw[:, i + 1]))
+        remap = np.full(n + 1, MISSING, dtype=np.int32)  # index -1 (missing) stays missing
+        if todo.size:
+            swapped = raw[todo].copy()
+            swapped[:, [i, i + 1]] = swapped[:, [i + 1, i]]
+            text = swapped.view(f"S{width}").ravel().astype(str).astype(object)
+            remap[todo] = lookup.get_indexer(text)
+        out.append(Coded(remap[coded.q], coded.r, values))
+    return out
 
 
 def join(

@@ -51,6 +51,7 @@ def _confusions(
             sizes["queries"],
             sizes["register_records"],
             considered=(q, r) if meta["uses_blocking"] else None,
+            address_match=pairs["address_match"].to_numpy()[link],
         )
         if considered is not None and meta["uses_blocking"]:
             conf = dataclasses.replace(conf, candidates=int(considered[name]))
@@ -58,6 +59,52 @@ def _confusions(
             {"method": name, "kind": meta["kind"], "resolve": meta["resolve"], **conf.as_dict()}
         )
     return pd.DataFrame(rows)
+
+
+#: Columns of the per-path table (``paths.csv``) beyond the pooled rates: FN, FNMR and blocking
+#: loss are about true links, which belong to no path.
+PATH_DROP = ("FN", "FNMR", "blocking_loss", "FN_per_1M", "true_links", "candidates")
+
+
+def _path_confusions(run: RunDir, replicate: int, sizes: Mapping[str, Any]) -> pd.DataFrame:
+    """Per method with named paths and per path: the confusion of the links that path declared
+    (each declared link counted under the one path that declared it)."""
+    truth = run.truth(replicate)
+    tq, tr = truth["query_row"].to_numpy(), truth["register_row"].to_numpy()
+    rows = []
+    for name in run.info["methods"]:
+        paths = run.method(name).get("paths")
+        if paths is None:
+            continue
+        pairs = run.pairs(name, replicate)
+        link = pairs["link"].to_numpy()
+        q, r = pairs["query_row"].to_numpy()[link], pairs["register_row"].to_numpy()[link]
+        which, agree = pairs["path"].to_numpy()[link], pairs["address_match"].to_numpy()[link]
+        for k, path in enumerate(paths):
+            on = which == k
+            conf = confusion(
+                q[on], r[on], tq, tr, sizes["queries"], sizes["register_records"],
+                address_match=agree[on],
+            )  # fmt: skip
+            rows.append({"method": name, "path": path, **conf.as_dict()})
+    return pd.DataFrame(rows)
+
+
+def compute_paths(run_dir: Path) -> pd.DataFrame | None:
+    """Declared links per path of every method with named paths (:meth:`Method.path_names`),
+    pooled over the replicates with the intervals of :func:`compute_summary` (one row per method
+    and path, in path order); None when no method of the run names paths."""
+    run = RunDir(run_dir)
+    info = run.info
+    if not any("paths" in run.method(name) for name in info["methods"]):
+        return None
+    frames = [_path_confusions(run, 0, info).assign(replicate=1)]
+    for k in range(1, info["replicates"]):
+        frames.append(_path_confusions(run, k, run.replicate(k)).assign(replicate=k + 1))
+    per = pd.concat(frames, ignore_index=True)
+    out = across_replicates(per, by=("method", "path"))
+    drop = [c for c in out.columns if c in PATH_DROP or c.startswith(("FNMR_", "FN_per_1M"))]
+    return out.drop(columns=drop)
 
 
 def compute_metrics(run_dir: Path, per: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -13,9 +13,10 @@ all belong to their **query** record, so each is counted under the labels of the
 (a link belongs to the person who was looked up, whoever it was linked to). Per label:
 
 * ``FDR`` = FP / declared, ``wrong_person_rate`` = wrong_people / queries, ``FNMR`` = FN /
-  true_links, as in :mod:`bench.measurement.metrics`; summed over the labels of one dimension, the
-  counts
-  equal the overall counts.
+  true_links, ``unverified_address_rate`` = unverified_address / queries (queries with a
+  declared link whose addresses do not match), as in :mod:`bench.measurement.metrics`; summed over
+  the labels
+  of one dimension, the counts equal the overall counts.
 * Each rate carries a 95% **Wilson score interval** (``<rate>_lo``, ``<rate>_hi``; NaN when the
   denominator is zero).
 * ``wrong_person_rate`` and ``FNMR`` carry their **ratio to the reference label's rate**, with a
@@ -64,6 +65,7 @@ RATES: dict[str, tuple[str, str]] = {
     "FDR": ("FP", "declared"),
     "wrong_person_rate": ("wrong_people", "queries"),
     "FNMR": ("FN", "true_links"),
+    "unverified_address_rate": ("unverified_address", "queries"),
 }
 #: Rates that also get a ratio to the reference label.
 RATIO_METRICS: tuple[str, ...] = ("wrong_person_rate", "FNMR")
@@ -76,6 +78,7 @@ COUNTS: tuple[str, ...] = (
     "FP",
     "FN",
     "wrong_people",
+    "unverified_address",
 )
 #: Columns of :func:`match_matrix`.
 MATRIX_COLUMNS = ("method", "dimension", "query_label", "register_label", "FP", "row_share")
@@ -311,6 +314,16 @@ def _links(pairs: PairsLike) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(q, dtype=np.int64), np.asarray(r, dtype=np.int64)
 
 
+def _unverified(pairs: PairsLike) -> np.ndarray:
+    """Query rows with a declared link whose addresses do not match (``address_match`` False);
+    none for pairs without that column (declared links given as arrays)."""
+    if not isinstance(pairs, pd.DataFrame) or "address_match" not in pairs.columns:
+        return np.zeros(0, dtype=np.int64)
+    link = pairs["link"].to_numpy(dtype=bool) if "link" in pairs.columns else True
+    off = link & ~pairs["address_match"].to_numpy(dtype=bool)
+    return np.unique(pairs["query_row"].to_numpy(dtype=np.int64)[off])
+
+
 @dataclass(frozen=True)
 class _Split:
     """Distinct declared links of one method, split into true and false, as query rows."""
@@ -395,6 +408,7 @@ def subgroup_metrics(
     for method, pairs in pairs_by_method.items():
         s = _split(pairs, truth_keys, width)
         wrong_q = np.unique(s.fp_q)
+        unverified_q = _unverified(pairs)
         for d in dims:
             c, k = codes[d.name], len(d.labels)
             counts = {
@@ -406,6 +420,7 @@ def subgroup_metrics(
             counts["FP"] = counts["declared"] - counts["TP"]
             counts["FN"] = counts["true_links"] - counts["TP"]
             counts["wrong_people"] = np.bincount(c[wrong_q], minlength=k)
+            counts["unverified_address"] = np.bincount(c[unverified_q], minlength=k)
             ref = _reference(d, counts["queries"], reference)
             blocks.append(_label_block(method, d, ref, counts))
     if not blocks:
@@ -564,7 +579,7 @@ def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, dict[str
     truth = run.truth()
     query_people = run.query_people()
     pairs = {
-        name: run.pairs(name, columns=["query_row", "register_row", "link"])
+        name: run.pairs(name, columns=["query_row", "register_row", "link", "address_match"])
         for name in info["methods"]
     }
     return info, truth, query_people, pairs

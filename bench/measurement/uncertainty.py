@@ -32,7 +32,11 @@ RATES: dict[str, tuple[str, str]] = {
     "wrong_person_rate": ("wrong_people", "queries"),
     "FNMR": ("FN", "true_links"),
     "verified_rate": ("verified", "queries"),
+    "unverified_address_rate": ("unverified_address", "queries"),
+    "unverified_address_share": ("unverified_address", "verified"),
 }
+#: Counts that are also reported per 1,000,000 queries, with their Poisson upper bound.
+PER_1M_COUNTS = ("FP", "FN", "wrong_people", "unverified_address")
 CONFIDENCE = 0.95
 
 DEFINITIONS: dict[str, str] = {
@@ -103,14 +107,20 @@ def with_intervals(metrics: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.
     return out
 
 
-def across_replicates(per_replicate: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """One row per method from per-replicate metrics (columns ``replicate``, ``method`` and the
-    counts): counts summed over replicates, each rate pooled (summed numerator / summed
-    denominator) with its Wilson interval, its mean, sd, min and max across replicates, the 95%
-    t-interval of the mean (NaN with one replicate) and the upper bound ``<rate>_upper``."""
-    counts = [c for c in per_replicate.columns if c not in RATES and c not in ("replicate", "seed")]
+def across_replicates(
+    per_replicate: pd.DataFrame,
+    confidence: float = CONFIDENCE,
+    by: tuple[str, ...] = ("method",),
+) -> pd.DataFrame:
+    """One row per method (per group of the ``by`` columns, e.g. method and path) from
+    per-replicate metrics (columns ``replicate``, ``by`` and the counts): counts summed over
+    replicates, each rate pooled (summed numerator / summed denominator) with its Wilson
+    interval, its mean, sd, min and max across replicates, the 95% t-interval of the mean (NaN
+    with one replicate) and the upper bound ``<rate>_upper``."""
+    skip = {"replicate", "seed", *by}
+    counts = [c for c in per_replicate.columns if c not in RATES and c not in skip]
     counts = [c for c in counts if pd.api.types.is_integer_dtype(per_replicate[c])]
-    grouped = per_replicate.groupby("method", sort=False)
+    grouped = per_replicate.groupby(list(by), sort=False)
     out = grouped[counts].sum()
     out.insert(0, "replicates", grouped.size())
     t = grouped.size().to_numpy()
@@ -130,7 +140,7 @@ def across_replicates(per_replicate: pd.DataFrame, confidence: float = CONFIDENC
         out[f"{rate}_t_hi"] = np.clip(mean + half, 0, 1)
         out[f"{rate}_upper"] = np.fmax(hi, out[f"{rate}_t_hi"].to_numpy())
     queries = out["queries"].to_numpy(dtype=float)
-    for c in ("FP", "FN", "wrong_people"):
+    for c in PER_1M_COUNTS:
         k = out[c].to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"{c}_per_1M"] = k / queries * PER

@@ -20,6 +20,7 @@ from bench.measurement.derive import (
     attribute_run,
     compute_causes,
     compute_metrics,
+    compute_paths,
     compute_replicates,
     compute_summary,
 )
@@ -82,6 +83,9 @@ OPERATING_TARGETS: tuple[tuple[str, tuple[float, ...]], ...] = (
     ("FMR", (1e-6,)),
 )
 
+#: Declared links per path of the methods with named paths
+#: (:func:`bench.measurement.derive.compute_paths`).
+PATHS_FILE = "paths.csv"
 #: Derived cause tables (false matches, missed matches, by subgroup), rebuilt from raw/.
 CAUSE_FILES = ("causes.csv", "missed_causes.csv", "subgroup_causes.csv")
 
@@ -100,6 +104,7 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("FN", "FN", "int"),
     ("FDR", "FDR (≤ 95% upper)", "pct_upper"),
     ("wrong_person_rate", "wrong-person (≤ upper)", "pct_upper"),
+    ("unverified_address_share", "unverified address (≤ upper)", "pct_upper"),
     ("FNMR", "FNMR (≤ upper)", "pct_upper"),
     ("blocking_loss", "blocking loss", "int"),
     ("FP_per_1M", "FP per 1M q (≤ upper)", "int_upper"),
@@ -289,6 +294,12 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     )
     points = round_frame(points)
     write_csv(points, run_dir / "operating_points.csv")
+    paths = compute_paths(run_dir)
+    paths = None if paths is None else round_frame(paths)
+    if paths is None:
+        (run_dir / PATHS_FILE).unlink(missing_ok=True)  # never leave a table raw/ cannot back
+    else:
+        write_csv(paths, run_dir / PATHS_FILE)
     groups, matrix = (round_frame(t) for t in subgroups_run(run_dir))
     write_csv(groups, run_dir / "subgroups.csv")
     write_csv(matrix, run_dir / "match_matrix.csv")
@@ -323,6 +334,7 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
             None if run.scenario_text is None else toml_comments(run.scenario_text),
             examples=_examples(run),
             warnings=divergent_replicates(per),
+            paths=paths,
         ),
         encoding="utf-8",
     )
@@ -415,6 +427,7 @@ def render_markdown(
     comments: dict[str, str] | None = None,
     examples: list[str] | None = None,
     warnings: list[str] | None = None,
+    paths: pd.DataFrame | None = None,
 ) -> str:
     """The Markdown report of one run (``summary``:
     :func:`bench.measurement.derive.compute_summary`;
@@ -422,7 +435,8 @@ def render_markdown(
     :func:`bench.measurement.derive.compute_causes`, None if raw/ lacks what attribution needs;
     ``population``: :func:`synthetic.summary.summarize_population` of the run's population;
     ``examples``: the *Examples* section of a run on user files, if requested;
-    ``warnings``: lines shown under the headline table, e.g. :func:`divergent_replicates`)."""
+    ``warnings``: lines shown under the headline table, e.g. :func:`divergent_replicates`;
+    ``paths``: :func:`bench.measurement.derive.compute_paths`, None when no method names paths)."""
     not_run = info.get("not_run", {})
     notes = [
         *(f"Not run: {name}: {reason}" for name, reason in not_run.items()),
@@ -454,6 +468,7 @@ def render_markdown(
         "be exceeded, with 95% confidence, given "
         + ("these files." if user else "this scenario's assumptions."),
         "",
+        *_path_section(paths),
         *_cause_sections(causes, user),
         *(_subgroup_sections(*subgroups) if subgroups is not None else []),
         *(
@@ -654,6 +669,56 @@ def _cause_sections(
     ]
 
 
+def _path_section(paths: pd.DataFrame | None) -> list[str]:
+    """Declared links per path of the methods with named paths, with the disclosure outcomes."""
+    if paths is None or paths.empty:
+        return []
+    rows = []
+    for rec in paths.to_dict("records"):
+
+        def upper(col: str, kind: str, rec: dict[str, Any] = rec) -> str:
+            cell = _fmt(rec[col], kind)
+            return cell if pd.isna(rec[col]) else f"{cell} (≤ {_fmt(rec[f'{col}_upper'], kind)})"
+
+        rows.append(
+            [
+                rec["method"],
+                rec["path"],
+                _fmt(rec["verified"], "int"),
+                _fmt(rec["declared"], "int"),
+                _fmt(rec["TP"], "int"),
+                _fmt(rec["FP"], "int"),
+                upper("FDR", "pct_upper"),
+                f"{_fmt(rec['wrong_people'], 'int')}; per 1M q: "
+                + upper("wrong_people_per_1M", "int_upper"),
+                f"{_fmt(rec['unverified_address'], 'int')}; share: "
+                + upper("unverified_address_share", "pct_upper"),
+            ]
+        )
+    headers = [
+        "method", "path", "queries linked", "declared", "TP", "FP", "FDR (≤ upper)",
+        "wrong-person disclosures (queries; per 1M queries ≤ upper)",
+        "unverified-address disclosures (queries; share of the queries linked ≤ upper)",
+    ]  # fmt: skip
+    return [
+        "## Declared links per path",
+        "",
+        "Methods whose passes are named: each declared link counted under the pass (path) that "
+        "declared it; a query is linked by one path only (later passes skip linked queries). "
+        "Wrong-person and unverified-address disclosures are counted apart (see the "
+        "definitions); pooled over the replicates, with upper 95% bounds. All columns: "
+        f"`{PATHS_FILE}`.",
+        "",
+        tabulate(
+            rows,
+            headers=headers,
+            tablefmt="github",
+            colalign=["left", "left"] + ["right"] * (len(headers) - 2),
+        ),
+        "",
+    ]
+
+
 def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
     """Who bears the errors: each dimension's wrong-person rate (and the FNMR by group) per
     method, with Wilson intervals and the ratio to the dimension's reference label."""
@@ -662,7 +727,7 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
     def cell(rec: dict[str, Any], metric: str) -> str:
         if pd.isna(rec[metric]):
             return "n/a"
-        ratio = rec[f"{metric}_ratio"]
+        ratio = rec.get(f"{metric}_ratio", np.nan)  # rates without a ratio: none shown
         times = "" if pd.isna(ratio) else f" ×{ratio:.2f}"
         return (
             f"{100 * rec[metric]:.1f}% [{100 * rec[f'{metric}_lo']:.1f}-"
@@ -718,6 +783,13 @@ def _subgroup_sections(groups: pd.DataFrame, matrix: pd.DataFrame) -> list[str]:
         f"### False non-match rate by name-origin group (reference: {ref})",
         "",
         table("group", "FNMR"),
+        "",
+        "### Unverified-address disclosures by name-origin group",
+        "",
+        "Queries with a declared link whose addresses do not match / queries (see the "
+        "definitions), by the queried person's group, with 95% Wilson intervals.",
+        "",
+        table("group", "unverified_address_rate"),
         "",
         "### Who was matched to whom",
         "",
@@ -895,7 +967,11 @@ def _parameter_tables(
 
 def _params_text(params: dict[str, Any]) -> str:
     if "passes" in params:
-        return " THEN ".join(" AND ".join(_cond_text(c) for c in p) for p in params["passes"])
+        names = params.get("path_names") or [None] * len(params["passes"])
+        return " THEN ".join(
+            (f"[{name}] " if name else "") + " AND ".join(_cond_text(c) for c in p)
+            for p, name in zip(params["passes"], names, strict=True)
+        )
     return ", ".join(f"{k}={v}" for k, v in params.items() if k != "fields")
 
 

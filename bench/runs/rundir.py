@@ -54,14 +54,19 @@ def is_user_run(info: Mapping[str, Any]) -> bool:
     return info.get("source") == USER_SOURCE
 
 
-#: Columns of a method's pairs: name -> kind (int, float, bool).
+#: Columns of a method's pairs: name -> kind (int, float, bool). ``address_match``: whether the
+#: two records' addresses match (:meth:`bench.linkage.fields.PreparedTask.address_match`).
 PAIR_COLUMNS = {
     "query_row": "int",
     "register_row": "int",
     "score": "float",
     "accept": "bool",
     "link": "bool",
+    "address_match": "bool",
 }
+#: The column of the pairs of a method with named paths (its JSON's ``paths``): the index of the
+#: path that produced each pair.
+PATH_COLUMN = "path"
 TRUTH_COLUMNS = {"query_row": "int", "register_row": "int"}
 NOISE_COLUMNS = {"side": "str", "row": "int", "field": "str", "noise": "str"}
 #: Raw files besides the methods' and the replicates': name -> required.
@@ -326,7 +331,8 @@ class RunDir:
 
     def _check_user_info(self, d: _Doc) -> None:
         """What ``run.json`` of a run on user files adds (:mod:`bench.inputs.userfiles`); the
-        report checks the rest of ``inputs`` by rendering it (:mod:`bench.report.inputs`)."""
+        report checks the rest of ``inputs`` by rendering it
+        (:mod:`bench.report.inputs`)."""
         d.text("command")
         d.integer("queries_with_true_link", required=False, null=True)
         d.text("training_scenario", required=False)
@@ -382,12 +388,22 @@ class RunDir:
             d.text("resolve", choices=RESOLVE_MODES)
             d.boolean("uses_blocking")
             d.obj("params")
+            paths = d.get("paths", required=False)
+            if paths is not None and (
+                not isinstance(paths, list)
+                or not paths
+                or not all(isinstance(p, str) and p for p in paths)
+                or len(set(paths)) != len(paths)
+            ):
+                raise _fail(path, "paths", "expected a non-empty list of distinct path names")
             configured = self._parsed[1].get(name)
             if configured is None:
                 raise _fail(path, "name", f"{name!r} is not a method of config.json")
             for key, value in configured.items():
                 if d.doc.get(key) != value:  # the method that ran is the configured one
                     raise _fail(path, key, "differs from the method configured in config.json")
+            if "paths" in d.doc and "paths" not in configured:
+                raise _fail(path, "paths", "differs from the method configured in config.json")
             out[name] = d.doc
         return out
 
@@ -453,13 +469,7 @@ class RunDir:
         except ConfigError as exc:
             where = self.raw / "run.json" if exc.where == "engine" else path
             raise _fail(where, exc.where, exc.problem) from None
-        metas = {
-            m.name: _plain(
-                {"name": m.name, "kind": m.kind, "summary": m.summary, "resolve": m.resolve,
-                 "uses_blocking": m.uses_blocking(), "params": m.params}
-            )
-            for m in methods
-        }  # fmt: skip
+        metas = {m.name: _plain(m.meta()) for m in methods}
         return d.doc, metas, parameters
 
     @cached_property
@@ -519,11 +529,17 @@ class RunDir:
     def pairs(
         self, name: str, replicate: int = 0, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
-        """A method's considered pairs (query_row, register_row, score, accept, link), of the
-        run (0) or of a replicate (1..); ``columns``: only these."""
-        self.method(name)
+        """A method's considered pairs (query_row, register_row, score, accept, link,
+        address_match, and ``path`` for a method with named paths), of the run (0) or of a
+        replicate (1..); ``columns``: only these."""
+        paths = self.method(name).get("paths")
         path = self._dir(replicate) / f"{name}.parquet"
-        frame = _table(path, PAIR_COLUMNS, None, self._sizes(replicate))
+        required = PAIR_COLUMNS if paths is None else {**PAIR_COLUMNS, PATH_COLUMN: "int"}
+        frame = _table(path, required, None, self._sizes(replicate))
+        if paths is None and PATH_COLUMN in frame.columns:
+            raise _fail(path, PATH_COLUMN, "a path per pair, but the method names no paths")
+        if paths is not None:
+            _in_range(path, PATH_COLUMN, frame[PATH_COLUMN].to_numpy(), len(paths), None, "paths")
         _no_duplicates(path, frame, ["query_row", "register_row"])
         bad = np.flatnonzero(frame["link"].to_numpy() & ~frame["accept"].to_numpy())
         if len(bad):
@@ -637,7 +653,7 @@ def _no_duplicates(path: Path, frame: pd.DataFrame, columns: list[str]) -> None:
         raise _fail(path, "+".join(columns), f"row {dup[0]}: a duplicate of an earlier row")
 
 
-__all__ = ["PAIR_COLUMNS", "RESOLVE_MODES", "TRUTH_COLUMNS", "RunDir", "read_json"]
+__all__ = ["PAIR_COLUMNS", "PATH_COLUMN", "RESOLVE_MODES", "TRUTH_COLUMNS", "RunDir", "read_json"]
 
 
 def reproduce_command(info: dict[str, Any]) -> str:

@@ -96,7 +96,7 @@ LEVEL = 0.95
 _DRAWS = 20_000  # Monte Carlo draws for projection intervals
 
 GEO_FIELDS = ("house_number", "street", "unit", "city", "state", "zip", "address", "full_address")
-FILTERS = ("jw", "present", "pattern")
+FILTERS = ("jw", "present", "absent", "pattern")
 #: Approaches, in table order.
 APPROACHES = (
     "analytic: Census tables",
@@ -655,7 +655,10 @@ def pass_pieces(
     filt = 1.0
     for f in spec.filters:
         coded = adults.prep.field(f["field"])
-        hit = coded.q >= 0 if f["compare"] == "present" else matches_pattern(coded, f["regex"])[0]
+        if f["compare"] in ("present", "absent"):
+            hit = (coded.q >= 0) == (f["compare"] == "present")
+        else:
+            hit = matches_pattern(coded, f["regex"])[0]
         # the same share on each side it applies to (clean records of the same population)
         filt *= float(hit.mean()) ** (2 if f["side"] == "both" else 1)
     return PassPieces(p_geo, scales, h_unit, filt)

@@ -102,13 +102,16 @@ class Scored:
     """A method's raw output: the pairs it considered, their scores and its accept decision.
 
     ``accept`` is the method's decision before multiple-hit resolution. Pairs absent from a
-    ``Scored`` were never considered (for blocked methods: lost at blocking).
+    ``Scored`` were never considered (for blocked methods: lost at blocking). ``path``: for a
+    method with named paths (:meth:`Method.path_names`), the index of the path that produced each
+    pair; None otherwise.
     """
 
     query_row: np.ndarray
     register_row: np.ndarray
     score: np.ndarray
     accept: np.ndarray
+    path: np.ndarray | None = None
 
 
 class Method(ABC):
@@ -154,6 +157,27 @@ class Method(ABC):
     def uses_blocking(self) -> bool:
         """True if the method scores only blocked candidate pairs (so blocking loss applies)."""
         return True
+
+    def path_names(self) -> list[str] | None:
+        """Names of the method's paths (e.g. a rule's named passes), whose index each pair of
+        :attr:`Scored.path` carries, so that links are counted per path; None: no paths."""
+        return None
+
+    def meta(self) -> dict[str, Any]:
+        """The method's ``raw/<method>.json``: what the report shows of it (``paths`` only for
+        a method with named paths)."""
+        out = {
+            "name": self.name,
+            "kind": self.kind,
+            "summary": self.summary,
+            "resolve": self.resolve,
+            "uses_blocking": self.uses_blocking(),
+            "params": self.params,
+        }
+        paths = self.path_names()
+        if paths is not None:
+            out["paths"] = list(paths)
+        return out
 
     def fit(self, train: PreparedTask, candidates: Candidates, labels: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Learn from a labelled training task (only called when ``needs_training``)."""
