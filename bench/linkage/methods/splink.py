@@ -9,7 +9,9 @@ The model is trained the way Splink's documentation trains one:
 
 1. **u** by random sampling (``estimate_u_using_random_sampling``, seeded from the task's seed);
 2. **m** by EM training sessions blocked on ``training_blocks`` (the fields of a session's block
-   are left out of it, by Splink);
+   are left out of it, by Splink); a level whose m EM drives to 0 is held at a floor with
+   Splink's ``fix_m_probability`` and the model retrained (:func:`_train`), since Splink 5's EM
+   has no prior on m and refuses an m that underflows float64;
 3. **lambda** from the EM sessions (Splink reverses each session's blocking with the trained
    Bayes factors and takes the median over sessions).
 
@@ -282,8 +284,6 @@ def score_parquet(
     every pair, in no particular order.
     """
     with _quiet_splink(), _backend(engine, master) as db:
-        from splink import Linker, SettingsCreator, block_on
-
         db.load("lr_query", query)
         db.load("lr_register", register)
         db.load("lr_pairs", pairs)
@@ -295,43 +295,11 @@ def score_parquet(
             f"'{REGISTER}-__-' || cast(register_row as string) as join_key_r from lr_pairs",
         )
         n_q, n_r = db.count("lr_query"), db.count("lr_register")
-        comparisons = [SPLINK_COMPARISONS[k](f) for f, k in model.fields.items()]
-        if model.term_frequency:
-            comparisons = [c.configure(term_frequency_adjustments=True) for c in comparisons]
-        settings = SettingsCreator(
-            link_type="link_only",
-            comparisons=comparisons,
-            # A starting value only: the EM sessions re-estimate it.
-            probability_two_random_records_match=min(n_q, n_r) / max(n_q * n_r, 1),
-            retain_matching_columns=False,
-            retain_intermediate_calculation_columns=False,
-            linker_uid="linkrisk",  # table names, hence SQL, the same on every run
-        )
         tables = [
             db.api.register("lr_query", dataset_display_name=QUERY),
             db.api.register("lr_register", dataset_display_name=REGISTER),
         ]
-        linker = Linker(tables, settings, log_level=None)
-        # All the sampled pairs in one chunk (Splink's default probes 10 chunks per comparison
-        # and may stop early): u from u_max_pairs pairs, as fellegi-sunter's from u_sample.
-        linker.training.estimate_u_using_random_sampling(
-            max_pairs=model.u_max_pairs, seed=model.seed, min_count_per_level=None, num_chunks=1
-        )
-        em = linker.training.estimate_parameters_using_expectation_maximisation
-        sessions = []
-        for exprs in model.training_blocks:
-            try:
-                sessions.append(em(block_on(*exprs), max_pairs=model.session_max_pairs))
-            except ValueError as exc:
-                # Splink 5 refuses an m probability that underflows float64 (a level EM finds
-                # in no match of the session's pairs); the session is then left out, as one
-                # whose lambda is degenerate is below, and its fields keep the other sessions' m.
-                if "below the minimum allowed value" not in str(exc):
-                    raise
-        if not sessions:
-            blocks = ", ".join(map(str, model.training_blocks))
-            raise MethodNotRun(f"every EM training session underflowed ({blocks})")
-        _lambda_from_sessions(linker, sessions)
+        linker = _train(tables, db.dialect, model, min(n_q, n_r) / max(n_q * n_r, 1))
         blocked = db.api.register("lr_blocked", table_name="lr_blocked_pairs")
         linker.table_management.register_blocked_pairs_for_predict(blocked)
         predictions = linker.inference.predict(warning_mode="never")
@@ -339,6 +307,113 @@ def score_parquet(
             "select unique_id_l as query_row, unique_id_r as register_row, match_probability "
             f"from {predictions.physical_name}"
         )
+
+
+#: The m of a level that EM drives to zero is fixed at this floor: Splink's own m for a level
+#: that training never observes (its ``LEVEL_NOT_OBSERVED`` value, 1e-6).
+M_FLOOR = 1e-6
+#: EM iterations of the probe that finds the collapsing levels of a session that underflowed:
+#: few enough that no m underflows yet, enough for a collapsing m to fall below M_FLOOR.
+PROBE_ITERATIONS = 5
+#: Trainings at most (each after the first fixes at least one more level at the floor).
+MAX_TRAININGS = 4
+
+
+def _train(tables: list[Any], dialect: str, model: SplinkModel, start_lambda: float) -> Any:
+    """A Splink linker trained on ``tables`` (u by random sampling, m by the EM sessions, lambda
+    from the sessions), with no m below :data:`M_FLOOR`.
+
+    Splink's EM has no prior on m: the m of a level that no likely match of a session shows (an
+    address agreement where the listed people always moved; a middle-name disagreement among a
+    few hundred matches) is driven towards 0 geometrically, faster where such levels meet in the
+    same pairs, until Splink 5 refuses an m that underflows float64 and the session fails. Such
+    a level is fixed at the floor (``fix_m_probability``, Splink's supported way to hold an m
+    through training) and the model retrained from the start: the levels a trained model has
+    below the floor, or, when a session underflowed, those a probe of
+    :data:`PROBE_ITERATIONS` iterations has below it. Data without collapsing levels train once.
+    Raises :class:`MethodNotRun` if no training reaches the floor.
+    """
+    fixed: set[tuple[str, int]] = set()
+    for attempt in range(MAX_TRAININGS):
+        # Table names, hence SQL, the same on every run (and the first as before the floor).
+        uid = f"linkrisk{attempt or ''}"
+        linker = _train_once(tables, dialect, model, start_lambda, fixed, uid)
+        if linker is None:  # a session underflowed: a probe shows the collapsing levels
+            probe = _train_once(
+                tables, dialect, model, start_lambda, fixed, f"{uid}p", PROBE_ITERATIONS
+            )
+            low = _collapsed_levels(probe) if probe is not None else set()
+        elif not (low := _collapsed_levels(linker)):
+            return linker
+        if not low:
+            break
+        fixed |= low
+    levels = ", ".join(f"{field} level {i}" for field, i in sorted(fixed)) or "none"
+    raise MethodNotRun(f"EM drove m probabilities to 0 (levels fixed at {M_FLOOR:g}: {levels})")
+
+
+def _train_once(
+    tables: list[Any],
+    dialect: str,
+    model: SplinkModel,
+    start_lambda: float,
+    fixed: set[tuple[str, int]],
+    uid: str,
+    max_iterations: int | None = None,
+) -> Any:
+    """One training from the start, the ``fixed`` (field, level index) m held at the floor;
+    None if an EM session underflowed."""
+    from splink import Linker, SettingsCreator, block_on
+
+    comparisons = []
+    for field, kind in model.fields.items():
+        creator = SPLINK_COMPARISONS[kind](field)
+        if model.term_frequency:
+            creator = creator.configure(term_frequency_adjustments=True)
+        spec = creator.create_comparison_dict(dialect)
+        for i, level in enumerate(spec["comparison_levels"]):
+            if (field, i) in fixed:
+                level.update(m_probability=M_FLOOR, fix_m_probability=True)
+        comparisons.append(spec)
+    settings = SettingsCreator(
+        link_type="link_only",
+        comparisons=comparisons,
+        # A starting value only: the EM sessions re-estimate it.
+        probability_two_random_records_match=start_lambda,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        linker_uid=uid,
+        **({} if max_iterations is None else {"max_iterations": max_iterations}),
+    )
+    linker = Linker(tables, settings, log_level=None)
+    # All the sampled pairs in one chunk (Splink's default probes 10 chunks per comparison
+    # and may stop early): u from u_max_pairs pairs, as fellegi-sunter's from u_sample.
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=model.u_max_pairs, seed=model.seed, min_count_per_level=None, num_chunks=1
+    )
+    em = linker.training.estimate_parameters_using_expectation_maximisation
+    sessions = []
+    for exprs in model.training_blocks:
+        try:
+            sessions.append(em(block_on(*exprs), max_pairs=model.session_max_pairs))
+        except ValueError as exc:
+            # Splink 5 refuses an m that underflows float64 ("below the minimum allowed value")
+            if "below the minimum allowed value" not in str(exc):
+                raise
+            return None
+    _lambda_from_sessions(linker, sessions)
+    return linker
+
+
+def _collapsed_levels(linker: Any) -> set[tuple[str, int]]:
+    """The (field, level index) whose trained m is below the floor and not fixed."""
+    out = set()
+    for spec in linker.misc.save_model_to_json()["comparisons"]:
+        for i, level in enumerate(spec["comparison_levels"]):
+            m = level.get("m_probability")
+            if isinstance(m, float) and m < M_FLOOR and not level.get("fix_m_probability"):
+                out.add((spec["output_column_name"], i))
+    return out
 
 
 def _lambda_from_sessions(linker: Any, sessions: list[Any]) -> None:
@@ -414,6 +489,8 @@ def _java_major(java: str) -> int | None:
 class _DuckDB:
     """A private in-memory DuckDB connection for one scoring run."""
 
+    dialect = "duckdb"  # Splink's SQL dialect
+
     def __init__(self) -> None:
         import duckdb
         from splink import DuckDBAPI
@@ -444,6 +521,8 @@ class _DuckDB:
 class _Spark:
     """Splink's SparkAPI on a SparkSession: ``master``, else $LINKRISK_SPARK_MASTER, else the
     one spark-submit gives, else ``local[2]``."""
+
+    dialect = "spark"  # Splink's SQL dialect
 
     def __init__(self, master: str) -> None:
         from pyspark.sql import SparkSession
