@@ -23,6 +23,7 @@ import dataclasses
 from pathlib import Path
 
 from bench.config import (
+    COMMAND_SECTIONS,
     DEFAULTS_FILE,
     LINKAGE_SECTIONS,
     Benchmark,
@@ -58,7 +59,7 @@ def load_config(config: str | None = None, methods: list[str] | None = None) -> 
     path = DEFAULTS_FILE if config is None else scenario_path(config)
     data = read_toml(path)
     try:
-        check_keys(data, (*DATA_SECTIONS, *LINKAGE_SECTIONS), "")
+        check_keys(data, (*DATA_SECTIONS, *LINKAGE_SECTIONS, *COMMAND_SECTIONS), "")
         if not any(s in data for s in DATA_SECTIONS):
             preset = read_toml(scenario_path(TRAINING_PRESET))
             data = {**{s: preset[s] for s in DATA_SECTIONS if s in preset}, **data}
