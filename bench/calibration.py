@@ -8,6 +8,7 @@ A scenario declares ``[calibration]``::
     points = 64                  # design size (points of the space-filling design)
     seed = 2025                  # optional (default: the scenario's seed)
     replicates_per_point = 1     # optional: populations pooled at each point
+    dispersion_runs = 5          # optional: populations at the box's centre measuring dispersion
     size_scale = 1.0             # optional: simulate population.size and query.size times this
 
     [[calibration.targets]]      # published counts, each with its precision and source
@@ -39,20 +40,30 @@ The loop (:func:`calibrate`):
    seeds at every point (common random numbers: the points differ by their unknowns only).
    Counts are those of ``summary.csv`` (:func:`bench.metrics.confusion`), pooled over
    ``replicates_per_point`` populations.
-3. **Scaling**: a simulated count c over n queries stands for ``c / n x list_size``; its
-   sampling interval is the exact (Garwood) Poisson interval of c, scaled the same way.
-4. **Consistency** (:func:`consistent`): a point reproduces a target when
+3. **Dispersion** (:func:`dispersion`): counts vary between populations more than a Poisson
+   count does (false matches cluster in households, ZIP codes and common surnames: one
+   population's name + ZIP false matches can differ from another's by 20%). Before the design,
+   the scenario at the centre of the box is simulated on ``dispersion_runs`` populations; each
+   count's dispersion factor is ``phi = max(1, s**2 / mean) x (t / z)**2``: the variance across
+   populations over the Poisson variance, times the squared ratio of the t quantile (K - 1
+   degrees of freedom) to the normal one, because s is estimated from K populations only. It is
+   assumed the same over the box.
+4. **Scaling**: a simulated count c over n queries stands for ``c / n x list_size``; its
+   sampling interval is the exact (Garwood) Poisson interval of c with both half-widths times
+   ``sqrt(phi)`` (quasi-Poisson), scaled the same way.
+5. **Consistency** (:func:`consistent`): a point reproduces a target when
    ``|scaled - value| <= sqrt(precision**2 + h**2)``, h being the half-width of the scaled
    interval on the side of the value (the precision is read as a 95% half-width of the published
    count; both half-widths at the same level add in quadrature). The *consistent region* is the
    set of points that reproduce every target (rejection sampling under a uniform prior over the
    box).
-5. **Implied counts** (:func:`implied`): for each output, every consistent point contributes
+6. **Implied counts** (:func:`implied`): for each output, every consistent point contributes
    :data:`DRAWS` draws of its count at the real list size: a rate per query from the Jeffreys
-   posterior Gamma(c + 1/2, 1/n) of its simulated count, then a Poisson count of list_size
-   queries at that rate (seeded per output). The pooled draws' 2.5% and 97.5% quantiles are the
-   interval: it carries the spread over the consistent region and the sampling uncertainty.
-6. **Sensitivity**: a tornado (each unknown at its low and high end, the others at the median
+   posterior of its simulated count c (quasi-Poisson: Gamma(c / phi + 1/2, scale phi / n)), then
+   a Poisson count of list_size queries at that rate (seeded per output). The pooled draws' 2.5%
+   and 97.5% quantiles are the interval: it carries the spread over the consistent region, the
+   sampling error and the variation between populations.
+7. **Sensitivity**: a tornado (each unknown at its low and high end, the others at the median
    of the consistent region, or the box's centre if no point is consistent: ``2d + 1`` extra
    runs) and first-order global indices over the design runs (SALib's RBD-FAST, which accepts
    any sample; at least :data:`MIN_GLOBAL_POINTS` points).
@@ -123,7 +134,14 @@ MAX_UNKNOWNS = 10
 MAX_POINTS = 100_000
 FORMAT = "linkrisk calibration"
 
-_CAL_KEYS = ("list_size", "points", "seed", "replicates_per_point", "size_scale")
+_CAL_KEYS = (
+    "list_size",
+    "points",
+    "seed",
+    "replicates_per_point",
+    "dispersion_runs",
+    "size_scale",
+)
 _TARGET_KEYS = ("name", "method", "metric", "path", "value", "precision", "rel_precision", "source")
 _UNKNOWN_KEYS = ("key", "low", "high", "why")
 _OUTPUT_KEYS = ("name", "method", "metric", "path")
@@ -177,6 +195,7 @@ class Calibration:
     targets: tuple[Target, ...]
     unknowns: tuple[Unknown, ...]
     outputs: tuple[Quantity, ...]
+    dispersion_runs: int = 5
 
     @property
     def quantities(self) -> tuple[Quantity, ...]:
@@ -221,6 +240,7 @@ def parse_calibration(
         number(spec, "seed", w, default=bench.scenario.seed, lo=0, hi=2**63 - 1, integer=True)
     )
     replicates = int(number(spec, "replicates_per_point", w, default=1, lo=1, hi=100, integer=True))
+    dispersion_runs = int(number(spec, "dispersion_runs", w, default=5, lo=2, hi=100, integer=True))
     scale = float(number(spec, "size_scale", w, default=1.0, lo=0.0, hi=1.0))
     if scale <= 0:
         raise ConfigError(join(w, "size_scale"), "must be > 0")
@@ -275,6 +295,7 @@ def parse_calibration(
         targets,
         unknowns,
         outputs,
+        dispersion_runs,
     )
 
 
@@ -499,28 +520,45 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def run_points(
-    jobs: list[dict[str, Any]], workers: int, progress: bool | None, desc: str
-) -> list[PointResult]:
-    """Simulate ``jobs`` in order (in this process, or a pool of ``workers`` processes; the
-    results do not depend on which), with a progress bar with ETA on a terminal."""
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(jobs), desc=desc, disable=not show, file=sys.stderr)
-    out: list[PointResult] = []
-    try:
-        if workers <= 1 or len(jobs) <= 1:
-            for job in jobs:
-                out.append(simulate_point(job))
-                bar.update(1)
-        else:
+class PointRunner:
+    """Simulates jobs in order, in this process or in one pool of ``workers`` processes kept
+    for the whole calibration (the results do not depend on which), each batch with a
+    progress bar with ETA on a terminal. A context manager: leaving it ends the pool."""
+
+    def __init__(self, workers: int, progress: bool | None) -> None:
+        self.workers = workers
+        self.show = sys.stderr.isatty() if progress is None else progress
+        self.pool: Any = None
+
+    def __enter__(self) -> PointRunner:
+        if self.workers > 1:
             ctx = multiprocessing.get_context("spawn")  # no forked DuckDB or thread state
-            with ctx.Pool(workers, initializer=_ignore_sigint) as pool:  # exit: terminate
-                for result in pool.imap(simulate_point, jobs):
-                    out.append(result)
-                    bar.update(1)
-    finally:
-        bar.close()
-    return out
+            self.pool = ctx.Pool(self.workers, initializer=_ignore_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            if exc[0] is None:
+                self.pool.close()
+            else:  # interrupted or failed: end the workers now
+                self.pool.terminate()
+            self.pool.join()
+
+    def run(self, jobs: list[dict[str, Any]], desc: str) -> list[PointResult]:
+        bar = tqdm(total=len(jobs), desc=desc, disable=not self.show, file=sys.stderr)
+        out: list[PointResult] = []
+        try:
+            results = (
+                map(simulate_point, jobs)
+                if self.pool is None
+                else self.pool.imap(simulate_point, jobs)
+            )
+            for result in results:
+                out.append(result)
+                bar.update(1)
+        finally:
+            bar.close()
+        return out
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -542,12 +580,30 @@ def garwood(k: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray
     return lo, hi
 
 
-def scaled(counts: np.ndarray, queries: np.ndarray, list_size: int) -> pd.DataFrame:
-    """Counts scaled to ``list_size`` queries, with their scaled Garwood intervals."""
+def scaled(
+    counts: np.ndarray, queries: np.ndarray, list_size: int, phi: float = 1.0
+) -> pd.DataFrame:
+    """Counts scaled to ``list_size`` queries, with their scaled Garwood intervals, half-widths
+    times ``sqrt(phi)`` (the dispersion factor, :func:`dispersion`)."""
     counts = np.asarray(counts, dtype=float)
     factor = list_size / np.asarray(queries, dtype=float)
     lo, hi = garwood(counts)
+    root = math.sqrt(phi)
+    lo, hi = np.maximum(counts - root * (counts - lo), 0.0), counts + root * (hi - counts)
     return pd.DataFrame({"scaled": counts * factor, "lo": lo * factor, "hi": hi * factor})
+
+
+def dispersion(counts: np.ndarray, level: float = LEVEL) -> float:
+    """The dispersion factor of a count from its values on K populations (module docstring):
+    ``max(1, s**2 / mean) x (t_{K-1} / z)**2``."""
+    counts = np.asarray(counts, dtype=float)
+    k = counts.size
+    if k < 2:
+        raise ValueError("need counts of at least 2 populations")
+    mean = counts.mean()
+    ratio = counts.var(ddof=1) / mean if mean > 0 else 1.0
+    q = 0.5 + level / 2
+    return max(1.0, ratio) * (stats.t.ppf(q, k - 1) / stats.norm.ppf(q)) ** 2
 
 
 def consistent(frame: pd.DataFrame, target: Target) -> np.ndarray:
@@ -561,7 +617,11 @@ def consistent(frame: pd.DataFrame, target: Target) -> np.ndarray:
 
 
 def implied(
-    counts: np.ndarray, queries: np.ndarray, list_size: int, rng: np.random.Generator
+    counts: np.ndarray,
+    queries: np.ndarray,
+    list_size: int,
+    rng: np.random.Generator,
+    phi: float = 1.0,
 ) -> dict[str, float]:
     """The implied count at ``list_size`` over consistent points (their pooled counts and
     queries): median and 95% interval of :data:`DRAWS` draws per point (module docstring),
@@ -570,7 +630,7 @@ def implied(
     queries = np.asarray(queries, dtype=float)
     if counts.size == 0:
         return dict.fromkeys(("median", "lo", "hi", "points_min", "points_max"), math.nan)
-    rate = rng.gamma(np.repeat(counts + 0.5, DRAWS), 1 / np.repeat(queries, DRAWS))
+    rate = rng.gamma(np.repeat(counts / phi + 0.5, DRAWS), phi / np.repeat(queries, DRAWS))
     draws = rng.poisson(rate * list_size)
     a = (1 - LEVEL) / 2
     lo, med, hi = np.quantile(draws, [a, 0.5, 1 - a], method="inverted_cdf")
@@ -610,9 +670,12 @@ class CalibrationResult:
     tornado: pd.DataFrame
     indices: pd.DataFrame
     centre: dict[str, float]
+    dispersion: pd.DataFrame
 
 
-def _quantity_columns(results: Sequence[PointResult], cal: Calibration) -> pd.DataFrame:
+def _quantity_columns(
+    results: Sequence[PointResult], cal: Calibration, phi: Mapping[str, float]
+) -> pd.DataFrame:
     cols: dict[str, Any] = {}
     queries = np.array([r.queries for r in results], dtype=np.int64)
     cols["queries"] = queries
@@ -620,7 +683,7 @@ def _quantity_columns(results: Sequence[PointResult], cal: Calibration) -> pd.Da
         counts = np.array(
             [target_count(r, q.method, q.metric, q.path)[0] for r in results], dtype=np.int64
         )
-        frame = scaled(counts, queries, cal.list_size)
+        frame = scaled(counts, queries, cal.list_size, phi[q.name])
         cols[f"{q.name}.count"] = counts
         cols[f"{q.name}.scaled"] = frame["scaled"].to_numpy()
         cols[f"{q.name}.lo"] = frame["lo"].to_numpy()
@@ -630,25 +693,56 @@ def _quantity_columns(results: Sequence[PointResult], cal: Calibration) -> pd.Da
     return pd.DataFrame(cols)
 
 
-def _job(bench: Benchmark, cal: Calibration, values: Mapping[str, Any]) -> dict[str, Any]:
+def _job(
+    bench: Benchmark,
+    cal: Calibration,
+    values: Mapping[str, Any],
+    seeds: Sequence[int] | None = None,
+) -> dict[str, Any]:
     b = point_benchmark(bench, values, size_scale=cal.size_scale, methods=cal.methods)
-    seeds = [replicate_seed(cal.seed, k) for k in range(cal.replicates)]
-    return {"data": b.data, "source": b.source, "seeds": seeds}
+    if seeds is None:
+        seeds = [replicate_seed(cal.seed, k) for k in range(cal.replicates)]
+    return {"data": b.data, "source": b.source, "seeds": list(seeds)}
 
 
 def calibrate(
     bench: Benchmark, cal: Calibration, *, workers: int = 2, progress: bool | None = None
 ) -> CalibrationResult:
     """Run the calibration loop (module docstring) and return its tables."""
+    with PointRunner(workers, progress) as runner:
+        return _calibrate(bench, cal, runner)
+
+
+def _calibrate(bench: Benchmark, cal: Calibration, runner: PointRunner) -> CalibrationResult:
+    # Dispersion between populations, at the centre of the box, one population a run.
+    middle = {u.key: u.at(0.5) for u in cal.unknowns}
+    seeds = [replicate_seed(cal.seed, k) for k in range(cal.dispersion_runs)]
+    spread = runner.run([_job(bench, cal, middle, [s]) for s in seeds], "dispersion runs")
+    drows = []
+    for q in cal.quantities:
+        c = np.array([target_count(r, q.method, q.metric, q.path)[0] for r in spread], float)
+        drows.append(
+            {
+                "quantity": q.name,
+                "runs": len(c),
+                "mean": c.mean(),
+                "sd": c.std(ddof=1),
+                "poisson_sd": math.sqrt(c.mean()),
+                "phi": dispersion(c),
+            }
+        )
+    disp = pd.DataFrame(drows)
+    phi = dict(zip(disp["quantity"], disp["phi"], strict=True))
+
     unit = design(cal)
     values = [
         {u.key: u.at(c) for u, c in zip(cal.unknowns, row, strict=True)} for row in unit.tolist()
     ]
     jobs = [_job(bench, cal, v) for v in values]
-    results = run_points(jobs, workers, progress, "calibration points")
+    results = runner.run(jobs, "calibration points")
     table = pd.DataFrame(values, columns=[u.key for u in cal.unknowns])
     table.insert(0, "point", np.arange(1, len(values) + 1))
-    table = pd.concat([table, _quantity_columns(results, cal)], axis=1)
+    table = pd.concat([table, _quantity_columns(results, cal, phi)], axis=1)
     ok = np.ones(len(table), dtype=bool)
     for t in cal.targets:
         ok &= table[f"{t.name}.consistent"].to_numpy()
@@ -663,6 +757,7 @@ def calibrate(
             table.loc[ok, "queries"].to_numpy(),
             cal.list_size,
             rng,
+            phi[q.name],
         )
         rows.append(
             {
@@ -689,10 +784,8 @@ def calibrate(
     for u in cal.unknowns:
         for end, v in (("low", u.low), ("high", u.high)):
             runs.append((u.key, end, {**centre, u.key: int(v) if u.integer else v}))
-    extra = run_points(
-        [_job(bench, cal, v) for _, _, v in runs], workers, progress, "sensitivity runs"
-    )
-    extra_q = _quantity_columns(extra, cal)
+    extra = runner.run([_job(bench, cal, v) for _, _, v in runs], "sensitivity runs")
+    extra_q = _quantity_columns(extra, cal, phi)
     trows = []
     for q in cal.quantities:
         base = float(extra_q[f"{q.name}.scaled"].iloc[0])
@@ -722,7 +815,7 @@ def calibrate(
         frames.append(g.assign(quantity=q.name, method="rbd_fast", points=len(table)))
     indices = pd.concat(frames, ignore_index=True)
     indices = indices[["quantity", "unknown", "method", "points", "S1", "S1_conf"]]
-    return CalibrationResult(bench, cal, table, implied_table, tornado, indices, centre)
+    return CalibrationResult(bench, cal, table, implied_table, tornado, indices, centre, disp)
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -759,8 +852,30 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
         f"({cal.replicates} population(s), {int(pts['queries'].iloc[0]):,} queries) and every "
         f"count scaled to the real list of {cal.list_size:,} queries. A point is *consistent* "
         "when it reproduces every target: |scaled - published| <= sqrt(precision^2 + h^2), h "
-        "the half-width of the scaled count's 95% Poisson interval on the side of the "
-        "published value.",
+        "the half-width of the scaled count's 95% interval on the side of the published "
+        "value.",
+        "",
+        "Each count's interval is its exact Poisson interval widened by the count's variation "
+        f"between populations, measured on {cal.dispersion_runs} populations at the centre of "
+        "the box (dispersion factor phi: variance across populations over the Poisson "
+        "variance, at least 1, times (t/z)^2 for the few populations; half-widths times "
+        "sqrt(phi)):",
+        "",
+        tabulate(
+            [
+                [
+                    r.quantity,
+                    f"{r.mean:,.1f}",
+                    f"{r.sd:,.1f}",
+                    f"{r.poisson_sd:,.1f}",
+                    f"{r.phi:.2f}",
+                ]
+                for r in res.dispersion.itertuples()
+            ],
+            headers=["count", "mean (simulated)", "sd across populations", "Poisson sd", "phi"],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
         "",
         "## Targets: published and simulated",
         "",
@@ -834,9 +949,10 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
     lines.append(
         f"Counts at the real list size ({cal.list_size:,} queries) over the consistent points: "
         f"median and 95% interval of {DRAWS:,} draws per point (a rate from the Jeffreys "
-        "posterior of the point's simulated count, then a Poisson count at the list size), so "
-        "the interval carries both the spread over the consistent region and the sampling "
-        "uncertainty; and the range of the consistent points' own scaled counts."
+        "posterior of the point's simulated count, widened by its dispersion phi, then a "
+        "Poisson count at the list size), so the interval carries the spread over the "
+        "consistent region, the sampling error and the variation between populations; and the "
+        "range of the consistent points' own scaled counts."
     )
     lines.append("")
     rows = []
@@ -916,7 +1032,8 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
         "differ by their unknowns only; the intervals still carry each point's sampling error.",
         "",
         "Files: `points.csv` (every point: unknowns, each count raw and scaled with its "
-        "interval, consistent or not), `implied.csv`, `tornado.csv`, `indices.csv`, "
+        "interval, consistent or not), `dispersion.csv`, `implied.csv`, `tornado.csv`, "
+        "`indices.csv`, "
         "`region.png`, `tornado.png`, `manifest.json`.",
     ]
     return "\n".join(lines) + "\n"
@@ -973,6 +1090,7 @@ def region_figure(res: CalibrationResult) -> Any:
 def tornado_figure(res: CalibrationResult) -> Any:
     """One tornado per output: its count with each unknown at its low and high end."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     outs = [q.name for q in res.cal.outputs]
     fig = Figure(figsize=(6, 1.2 + 0.5 * len(res.cal.unknowns) * len(outs)), layout="constrained")
@@ -984,6 +1102,7 @@ def tornado_figure(res: CalibrationResult) -> Any:
         ax.barh(y, t["at_low"] - base, left=base, color="#5dade2", label="unknown at low")
         ax.barh(y, t["at_high"] - base, left=base, color="#ec7063", label="unknown at high")
         ax.axvline(base, color="black", lw=0.8)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_yticks(y, t["unknown"].tolist(), fontsize=8)
         ax.set_title(f"{name} at the real list size (centre {base:,.0f})", fontsize=9)
     axes[0].legend(fontsize=7)
@@ -1009,6 +1128,7 @@ def write_calibration(res: CalibrationResult, out_dir: Path, command: str) -> Pa
         write_csv(res.implied, tmp / "implied.csv")
         write_csv(res.tornado, tmp / "tornado.csv")
         write_csv(res.indices, tmp / "indices.csv")
+        write_csv(res.dispersion, tmp / "dispersion.csv")
         _png(region_figure(res), tmp / "region.png")
         _png(tornado_figure(res), tmp / "tornado.png")
         (tmp / "calibration.md").write_text(calibration_markdown(res, command), encoding="utf-8")
