@@ -213,7 +213,10 @@ TINY_RUN = ("--points", "6", "--no-progress")
 def _tiny(tmp_path: Path) -> Path:
     """The small scenario at a third of its size: a few seconds a calibration."""
     path = tmp_path / "tiny.toml"
-    path.write_text(TEXT.replace("points = 24", "points = 6\nsize_scale = 0.3"), encoding="utf-8")
+    path.write_text(
+        TEXT.replace("points = 24", "points = 6\nsize_scale = 0.3\ndispersion_runs = 3"),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -257,7 +260,9 @@ def test_atomic_output(
     assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
     # A failure while writing leaves the earlier output whole, and no staging directory.
     out = tmp_path / "out"
-    assert _cli(capsys, "calibrate", str(path), "--out", str(out), *TINY_RUN)[0] == 0
+    assert (
+        _cli(capsys, "calibrate", str(path), "--out", str(out), "--workers", "1", *TINY_RUN)[0] == 0
+    )
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     import bench.calibration as cal_module
 
@@ -265,7 +270,8 @@ def test_atomic_output(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(cal_module, "tornado_figure", broken)
-    code, _, err = _cli(capsys, "calibrate", str(path), "--out", str(out), "--seed", "3", *TINY_RUN)
+    args = ("calibrate", str(path), "--out", str(out), "--seed", "3", "--workers", "1", *TINY_RUN)
+    code, _, err = _cli(capsys, *args)
     assert code == 1 and "No space left on device" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "theirs", "tiny.toml"]
@@ -280,3 +286,40 @@ def test_default_out_dir_names_non_default_options(tmp_path: Path) -> None:
     assert default_out_dir(bench, 8, 3) == Path(
         "results/calibration/calibration-small@points=8,seed=3"
     )
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc (Linux)")
+def test_ctrl_c_exits_130_ends_the_workers_and_writes_nothing(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = _tiny(tmp_path)
+    out = tmp_path / "out"
+    linkrisk = Path(sys.executable).with_name("linkrisk")
+    cmd = [str(linkrisk), "calibrate", str(path), "--out", str(out), "--workers", "2"]
+    # Its own process group, as a shell's foreground job: Ctrl-C reaches every process in it.
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2:  # the worker pool is up
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    time.sleep(1.0)  # into the simulations
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "linkrisk: error: interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]
+    time.sleep(0.5)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()], "workers left running"
