@@ -823,6 +823,13 @@ def _count(x: float) -> str:
     return "-" if not math.isfinite(x) else f"{x:,.0f}"
 
 
+def _range(lo: float, hi: float, fmt: Any = None) -> str:
+    fmt = _count if fmt is None else fmt
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "-"
+    return f"{fmt(lo)} - {fmt(hi)}"
+
+
 def _value(x: float) -> str:
     return f"{x:,}" if isinstance(x, int) else f"{x:.4g}"
 
@@ -890,9 +897,8 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
                 t.name,
                 what,
                 f"{t.value:,.0f} ± {t.precision:,.0f}",
-                f"{_count(s.min())} - {_count(s.max())}",
-                f"{_count(s[ok].min()) if ok.any() else '-'} - "
-                f"{_count(s[ok].max()) if ok.any() else '-'}",
+                _range(s.min(), s.max()),
+                _range(s[ok].min(), s[ok].max()) if ok.any() else "-",
                 f"{int(c.sum())} of {len(c)}",
                 t.source,
             ]
@@ -963,8 +969,8 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
                 r.output,
                 what,
                 _count(r.median),
-                f"{_count(r.lo)} - {_count(r.hi)}",
-                f"{_count(r.points_min)} - {_count(r.points_max)}",
+                _range(r.lo, r.hi),
+                _range(r.points_min, r.points_max),
             ]
         )
     lines.append(
