@@ -121,4 +121,9 @@ def parse_methods(spec: Any, where: str) -> list[Method]:
 
 __all__ = [
     "COMMAND_SECTIONS",
-    "Benchmark", "load_benchmark", "parse_benchmark", "parse_methods", "presets"]
+    "Benchmark",
+    "load_benchmark",
+    "parse_benchmark",
+    "parse_methods",
+    "presets",
+]
