@@ -386,10 +386,9 @@ def _unknown(spec: dict[str, Any], w: str, bench: Benchmark) -> Unknown:
 
 # ----------------------------------------------------------------------------- the metrics
 def paths_of(method: Method) -> list[str]:
-    """The paths of a method that targets may name: the passes of a rule, ``"1"``, ``"2"``, ...
-    (a rule's score is ``n_passes - k`` for a link of pass k, counted from 0)."""
-    passes = method.params.get("passes")
-    return [str(k + 1) for k in range(len(passes))] if isinstance(passes, list) else []
+    """The paths of a method that targets may name (:meth:`bench.methods.base.Method.paths`:
+    a rule's passes, ``"1"``, ``"2"``, ...)."""
+    return method.paths()
 
 
 @dataclass
@@ -436,9 +435,9 @@ def method_counts(
     paths: dict[str, dict[str, int]] = {}
     names = paths_of(m)
     if names:
-        pass_of = len(names) - np.rint(frame["score"].to_numpy(np.float64)).astype(np.int64)
+        path = m.path_of(frame["score"].to_numpy())
         for k, name in enumerate(names):
-            sel = link & (pass_of == k)
+            sel = link & (path == k)
             c = confusion(q[sel], r[sel], tq, tr, n_query, n_register).as_dict()
             paths[name] = {key: int(c[key]) for key in PATH_METRICS}
     return counts, paths

@@ -332,3 +332,20 @@ def test_ctrl_c_exits_130_ends_the_workers_and_writes_nothing(tmp_path: Path) ->
     while any(running(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [w for w in workers if running(w)], "workers left running"
+
+
+def test_paths_partition_a_cascades_links() -> None:
+    """Per-path counts (a rule's passes) add up to the method's own counts."""
+    bench, _cal = load_calibration(str(SMALL))
+    b = point_benchmark(bench, {}, size_scale=0.3, methods=["cascade", "first-last-dob"])
+    cascade = next(m for m in b.methods if m.name == "cascade")
+    assert cascade.paths() == ["1", "2"]
+    res = simulate_point({"data": b.data, "source": b.source, "seeds": [5]})
+    for metric in ("declared", "verified", "TP", "FP", "wrong_people"):
+        parts = [target_count(res, "cascade", metric, p)[0] for p in ("1", "2")]
+        assert sum(parts) == target_count(res, "cascade", metric)[0], metric
+    assert all(target_count(res, "cascade", "declared", p)[0] > 0 for p in ("1", "2"))
+    # The first pass is first-last-dob itself.
+    assert target_count(res, "cascade", "declared", "1") == target_count(
+        res, "first-last-dob", "declared"
+    )

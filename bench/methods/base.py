@@ -151,6 +151,17 @@ class Method(ABC):
         """True if the method scores only blocked candidate pairs (so blocking loss applies)."""
         return True
 
+    def paths(self) -> list[str]:
+        """Names of the method's paths: the distinct ways it declares a link, counted apart
+        (per-path calibration targets, :func:`bench.calibration.target_count`). None by
+        default; a rule's are its passes."""
+        return []
+
+    def path_of(self, score: np.ndarray) -> np.ndarray:
+        """Index into :meth:`paths` of the path that declared each scored pair, from the
+        pairs' scores (only called when :meth:`paths` is not empty)."""
+        raise NotImplementedError(f"{self.kind} declares no paths")
+
     def fit(self, train: PreparedTask, candidates: Candidates, labels: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Learn from a labelled training task (only called when ``needs_training``)."""
 

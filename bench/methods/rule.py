@@ -102,6 +102,16 @@ class Rule(Method):
     def uses_blocking(self) -> bool:
         return any(all(c["compare"] in FILTERS for c in p) for p in self.params["passes"])
 
+    def paths(self) -> list[str]:
+        """The passes, ``"1"``, ``"2"``, ...: a cascade's links counted by the pass that made
+        them."""
+        return [str(k + 1) for k in range(len(self.params["passes"]))]
+
+    def path_of(self, score: np.ndarray) -> np.ndarray:
+        """Pass k (from 0) scores ``n_passes - k`` (:meth:`score`)."""
+        n_passes = len(self.params["passes"])
+        return n_passes - np.rint(np.asarray(score, np.float64)).astype(np.int64)
+
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         linked = np.zeros(prep.n_query, dtype=bool)
         parts_q, parts_r, parts_s = [], [], []
