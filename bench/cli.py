@@ -35,6 +35,7 @@ examples:
   linkrisk run my.toml --seed 7         run a scenario file with another seed
   linkrisk run irs-ice --replicates 10  pool 10 independently seeded populations
   linkrisk project irs-ice --clean      project the rules to 1.28M queries x 160M returns
+  linkrisk calibrate my.toml            the unknowns' values that reproduce published counts
   linkrisk report results/irs-ice       rebuild metrics and report from raw outputs
   linkrisk generate irs-ice --out data  write the two agency files and the truth
   linkrisk evaluate --query q.csv --register r.csv --map map.toml
@@ -88,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     proj.add_argument("args", nargs=argparse.REMAINDER, help="see `linkrisk project --help`")
+
+    _calibrate_parser(sub)
 
     rep = sub.add_parser("report", help="recompute metrics and report from a run's raw outputs")
     rep.add_argument("run_dir", help="a run directory, or a scenario name under results/")
@@ -317,6 +320,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "calibrate":
+        return _calibrate(args)
     if args.command == "generate":
         return _generate(args)
     if args.command == "describe":
@@ -364,6 +369,122 @@ def _print_result(title: str, result: RunResult, contents: str) -> None:
     print(f"\nreport: {result.out_dir / 'report.md'}  (definitions, {contents}, manifest)")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"time: {timing}", file=sys.stderr)
+
+
+CALIBRATE_EPILOG = """\
+the scenario's [calibration] section (see bench/calibration.py for every key):
+  [calibration]
+  list_size = 1_280_000         the real list's size: every count is scaled to it
+  points = 64                   design size; seed, replicates_per_point, size_scale optional
+  [[calibration.targets]]       name, method, metric (declared, verified, FP, ...), path
+                                (optional: a rule's pass), value, precision or rel_precision,
+                                source (where it was published)
+  [[calibration.unknowns]]      key (e.g. query.share_in_register), low, high, why
+  [[calibration.outputs]]       name, method, metric, path: the counts to answer (default: FP
+                                and wrong_people of each target's method)
+
+writes points.csv, implied.csv, tornado.csv, indices.csv, region.png, tornado.png,
+calibration.md and manifest.json. Bad input prints one line and exits with status 2.
+"""
+
+
+def _calibrate_parser(sub: argparse._SubParsersAction) -> None:
+    cal = sub.add_parser(
+        "calibrate",
+        help="find the unknowns' values that reproduce published counts, and what they imply",
+        description="Calibrate a scenario to published counts: simulate a seeded space-filling\n"
+        "design over the unknowns its [calibration] section declares, scale each count to the\n"
+        "real list size, keep the points that reproduce every published target, and report the\n"
+        "consistent region, the implied counts with intervals (calibration spread and sampling)\n"
+        "and the sensitivity of each count to each unknown (tornado, global indices).",
+        epilog=CALIBRATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cal.add_argument("scenario", help="preset name or a .toml path with a [calibration] section")
+    cal.add_argument(
+        "--points",
+        type=_points,
+        help="points of the design (default: the section's `points`)",
+    )
+    cal.add_argument(
+        "--seed",
+        type=_seed,
+        help="seed of the design, the populations and the draws (default: the section's "
+        "`seed`, else the scenario's)",
+    )
+    cal.add_argument(
+        "--out",
+        type=_out_dir,
+        help="output directory: new, empty, or an earlier linkrisk output, which it replaces "
+        "(default: results/calibration/<scenario>; results/calibration/<scenario>@<option>="
+        "<value>,... when --points or --seed differ from the scenario's own)",
+    )
+    cal.add_argument(
+        "--workers",
+        type=_workers,
+        default=2,
+        help="processes simulating points in parallel (default 2; results do not depend on it)",
+    )
+    cal.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def _points(text: str) -> int:
+    from bench.scale.calibration import MAX_POINTS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 2 <= value <= MAX_POINTS:
+        raise argparse.ArgumentTypeError(f"must be in [2, {MAX_POINTS:,}]")
+    return value
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be in [1, 64]")
+    return value
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import time
+
+    from bench.runs.store import check_out_dir
+    from bench.scale.calibration import (
+        calibrate,
+        default_out_dir,
+        load_calibration,
+        reproduce_command,
+        write_calibration,
+    )
+
+    start = time.perf_counter()
+    bench, cal = load_calibration(args.scenario, points=args.points, seed=args.seed)
+    out = args.out
+    if out is None:
+        out = default_out_dir(bench, args.points, args.seed)
+        check_out_dir(out)  # before any simulation; --out was checked while parsing
+    result = calibrate(
+        bench, cal, workers=args.workers, progress=False if args.no_progress else None
+    )
+    command = reproduce_command(result, args.points, args.seed)
+    write_calibration(result, out, command)
+    ok = int(result.points["consistent"].sum())
+    print(f"linkrisk calibrate {bench.name}: {ok} of {cal.points} points consistent")
+    for r in result.implied.itertuples():
+        if ok:
+            print(f"  {r.output}: {r.median:,.0f} (95% {r.lo:,.0f} - {r.hi:,.0f})")
+    print(f"\nsummary: {out / 'calibration.md'}")
+    elapsed = time.perf_counter() - start
+    print(
+        f"time: {elapsed:.1f}s ({elapsed / (cal.points + 1 + 2 * len(cal.unknowns)):.2f}s a run)",
+        file=sys.stderr,
+    )
+    return 0
 
 
 EVALUATE_EPILOG = """\

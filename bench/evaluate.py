@@ -29,6 +29,7 @@ from bench.inputs.userfiles import (
     load_user_task,
 )
 from bench.linkage.config import (
+    COMMAND_SECTIONS,
     DEFAULTS_FILE,
     LINKAGE_SECTIONS,
     Benchmark,
@@ -57,7 +58,7 @@ def load_config(config: str | None = None, methods: list[str] | None = None) -> 
     path = DEFAULTS_FILE if config is None else scenario_path(config)
     data = read_toml(path)
     try:
-        check_keys(data, (*DATA_SECTIONS, *LINKAGE_SECTIONS), "")
+        check_keys(data, (*DATA_SECTIONS, *LINKAGE_SECTIONS, *COMMAND_SECTIONS), "")
         if not any(s in data for s in DATA_SECTIONS):
             preset = read_toml(scenario_path(TRAINING_PRESET))
             data = {**{s: preset[s] for s in DATA_SECTIONS if s in preset}, **data}

@@ -263,7 +263,7 @@ def _replicate(
             continue
         try:
             with sigint_watch() as interrupted:
-                frame = _scored_frame(m, prep, cands if m.uses_blocking() else None)
+                frame = scored_frame(m, prep, cands if m.uses_blocking() else None)
         except Exception as exc:
             not_run[m.name] = f"replicate {int(out.name) + 1}: {_failed(exc, interrupted)}"
             continue
@@ -314,7 +314,7 @@ def _method_meta(m: Method) -> dict[str, Any]:
     return m.meta()
 
 
-def _scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd.DataFrame:
+def scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd.DataFrame:
     """Score and resolve one method: every considered pair with its score, accept, link,
     whether the two records' addresses match (:meth:`PreparedTask.address_match`) and, for a
     method with named paths, the path that produced it."""
@@ -339,7 +339,7 @@ def _scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd
 
 def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:
     """Score, resolve and write one method's pairs; return the register rows it linked."""
-    frame = _scored_frame(m, prep, cands)
+    frame = scored_frame(m, prep, cands)
     link = frame["link"].to_numpy()
     write_parquet(frame, raw / f"{m.name}.parquet")
     write_json(_method_meta(m), raw / f"{m.name}.json")

@@ -24,6 +24,10 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]  # bench/: the presets and def
 SCENARIO_DIR = PACKAGE_DIR / "scenarios"
 DEFAULTS_FILE = PACKAGE_DIR / "defaults.toml"
 LINKAGE_SECTIONS = ("blocking", "methods")
+#: Sections of a scenario file read by other commands than ``run``, never by ``synthetic``:
+#: ``[calibration]`` (``linkrisk calibrate``, :mod:`bench.scale.calibration`). They are kept apart
+#: from the run's configuration (``Benchmark.data``), so adding one changes no run's bytes.
+COMMAND_SECTIONS = ("calibration",)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class Benchmark:
     methods: list[Method]
     #: The scenario file's text (its comments cite the sources of the values), when read from one.
     text: str | None = None
+    #: The scenario's ``[calibration]`` table as written (validated by
+    #: :func:`bench.scale.calibration.parse_calibration`), None when it has none.
+    calibration: dict[str, Any] | None = None
 
     @property
     def config_hash(self) -> str:
@@ -74,15 +81,18 @@ def load_benchmark(name_or_path: str) -> Benchmark:
 
 def parse_benchmark(data: dict[str, Any], source: str = "<config>") -> Benchmark:
     """Validate a parsed scenario mapping and fill in default blocking and methods."""
-    check_keys(data, (*DATA_SECTIONS, *LINKAGE_SECTIONS), "")
+    check_keys(data, (*DATA_SECTIONS, *LINKAGE_SECTIONS, *COMMAND_SECTIONS), "")
     defaults = read_toml(DEFAULTS_FILE)
     effective = copy.deepcopy(data)
+    calibration = effective.pop("calibration", None)  # not the run's: bench.calibration's
     for section in LINKAGE_SECTIONS:
         effective.setdefault(section, copy.deepcopy(defaults[section]))
     scenario = parse_scenario(effective)
     blocking = validate_blocking(effective["blocking"], "blocking")
     methods = parse_methods(effective["methods"], "methods")
-    return Benchmark(scenario.name, source, effective, scenario, blocking, methods)
+    return Benchmark(
+        scenario.name, source, effective, scenario, blocking, methods, calibration=calibration
+    )
 
 
 def parse_methods(spec: Any, where: str) -> list[Method]:
@@ -109,4 +119,11 @@ def parse_methods(spec: Any, where: str) -> list[Method]:
     return methods
 
 
-__all__ = ["Benchmark", "load_benchmark", "parse_benchmark", "parse_methods", "presets"]
+__all__ = [
+    "COMMAND_SECTIONS",
+    "Benchmark",
+    "load_benchmark",
+    "parse_benchmark",
+    "parse_methods",
+    "presets",
+]

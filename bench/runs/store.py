@@ -57,6 +57,7 @@ def is_linkrisk_output(path: Path) -> bool:
     - generated files (``generate``): a ``manifest.json`` whose ``format`` is ``"linkrisk task"``
       or ``"linkrisk sharded task"``;
     - a projection (``project --out``): ``projection.md`` and ``projection.csv``;
+    - a calibration (``calibrate``): ``calibration.md`` and ``points.csv``;
     - speed results or a cached workload (``dev.py perf``): ``perf.json`` or ``workload.json``.
 
     Anything else that holds files is someone else's and is never replaced.
@@ -66,6 +67,8 @@ def is_linkrisk_output(path: Path) -> bool:
     if (path / "raw" / "run.json").is_file() and (path / "manifest.json").is_file():
         return True
     if (path / "projection.md").is_file() and (path / "projection.csv").is_file():
+        return True
+    if (path / "calibration.md").is_file() and (path / "points.csv").is_file():
         return True
     if (path / "perf.json").is_file() or (path / "workload.json").is_file():
         return True
