@@ -360,8 +360,9 @@ def apply_noise(
     first row); the cells with ``u`` below their rate (the group's rate if ``group_rates`` names the
     row's group) that the type ``applies_to`` and that are not missing (joint: rows with any
     configured field not missing) are passed to the noise function with ``rng.spawn(1)[0]``.
-    Missing cells stay missing (except for types that fill them, ``fills_missing``). The draws cover all rows, so which cells a type selects does not
-    depend on other types (except that cells another type has blanked are skipped).
+    Missing cells stay missing, except for types that fill them (``fills_missing``: their
+    selection includes missing cells). The draws cover all rows, so which cells a type selects
+    does not depend on other types (except that cells another type has blanked are skipped).
     """
     unknown = [name for name in settings if name not in NOISE]
     if unknown:
