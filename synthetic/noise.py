@@ -1355,7 +1355,11 @@ def tin_typo(
     old = codes[r, at] - ord("0")
     shift = 1 + np.minimum((u_digit[r] * 9).astype(np.int64), 8)
     new[r, at] = (old + shift) % 10 + ord("0")
-    out = np.ascontiguousarray(new).view(f"U{w}").reshape(n).astype(object)
+    edited = np.zeros(n, dtype=bool)
+    edited[s_rows] = True
+    edited[r] = True
+    out = values.to_numpy(dtype=object, copy=True)  # unedited values stay as they were
+    out[edited] = np.ascontiguousarray(new[edited]).view(f"U{w}").reshape(-1).astype(object)
     return pd.Series(out, index=values.index, name=values.name, dtype=object)
 
 
