@@ -339,3 +339,17 @@ def test_bad_identifier_keys_are_one_line_errors() -> None:
         lambda d: d[q]["noise"].update(tin_typo={"rate": 0.1, "substitute": 0, "transpose": 0}),
         r"^query.noise.tin_typo: the weights",
     )
+
+
+def test_describe_shows_identifiers_beside_their_sources() -> None:
+    from synthetic.summary import summarize_population, summary_markdown
+
+    cfg = PopulationConfig(size=20_000, identifiers=True)
+    summary = summarize_population(generate_population(cfg, 1), cfg)
+    facts = summary["identifiers"]
+    assert facts["unauthorized"]["reference"] == cfg.unauthorized_share
+    assert "Pew" in facts["unauthorized"]["source"]
+    assert facts["itin_of_unauthorized"]["share"] == pytest.approx(0.35, abs=0.05)
+    assert "### Residence status and identifiers" in summary_markdown(summary)
+    plain = PopulationConfig(size=5000)
+    assert "identifiers" not in summarize_population(generate_population(plain, 1), plain)
