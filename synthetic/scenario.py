@@ -63,7 +63,8 @@ from synthetic.safe_csv import write_csv
 #: Largest population a scenario may ask for (more people than the United States has).
 MAX_POPULATION = 400_000_000
 #: Bounds (lo, hi) of the scenario keys that command-line flags also set (--seed, --replicates,
-#: --size, --shard-size): one source for the scenario's validation and the flags' types.
+#: --size, --shard-size) or that a calibration may vary (the query's TIN share, each share of its
+#: status mix): one source for the scenario's validation and the flags' types.
 KEY_BOUNDS: dict[str, tuple[int, int]] = {
     "scenario.seed": (0, 2**63 - 1),  # stored as int64 in manifests and parquet metadata
     "scenario.replicates": (1, 1000),
