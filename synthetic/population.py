@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from synthetic import identifiers as ID
 from synthetic import names as N
 from synthetic.errors import ConfigError
 from synthetic.geography import (
@@ -92,6 +93,18 @@ class PopulationConfig:
         agencies' snapshots; they keep a previous address (``previous_address_id``).
     move_same_zip: P(a mover's previous address is in the same ZIP code).
     po_box_share: share of households that receive mail at a PO box (``po_box``).
+    identifiers: whether people have a residence status and taxpayer identification numbers
+        (``synthetic.identifiers``); the other identifier fields below apply only when true.
+    unauthorized_share / lawful_share: share of residents who are unauthorized immigrants /
+        lawful residents who are not citizens (householders and people drawn on their own).
+    unauthorized_by_group / lawful_by_group: how each of these populations divides among the
+        name-origin groups (shares summing to 1; groups not named: 0).
+    household_shares_status: P(a partner or other member has the householder's status).
+    child_citizen: P(a child of a non-citizen householder is a US-born citizen).
+    itin_share: P(an unauthorized person holds an ITIN in use); the others have no TIN.
+    former_itin_share: P(a lawful resident held an ITIN before getting an SSN).
+    donor_relative_share: P(the SSN a person without one would borrow is a household member's,
+        when the household has an SSN holder); else a stranger's.
     """
 
     size: int
@@ -131,6 +144,31 @@ class PopulationConfig:
     # same-ZIP move is narrower.
     move_same_zip: float = 0.5
     po_box_share: float = 0.05  # assumption: share of households getting mail at a PO box
+    # Identifiers (synthetic.identifiers, whose constants cite the sources); off by default.
+    identifiers: bool = False
+    unauthorized_share: float = ID.UNAUTHORIZED_SHARE
+    lawful_share: float = ID.LAWFUL_SHARE
+    unauthorized_by_group: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: dict(ID.UNAUTHORIZED_BY_GROUP)
+    )
+    lawful_by_group: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: dict(ID.LAWFUL_BY_GROUP)
+    )
+    # Assumption: most households of immigrants share a status, mixed-status households exist.
+    household_shares_status: float = 0.8
+    # Assumption: most children of immigrant householders are US-born (Pew Research Center
+    # counts several US-born children for each unauthorized child living with unauthorized
+    # parents).
+    child_citizen: float = 0.8
+    # Assumption: ~5 million ITINs in use of ~14 million unauthorized residents. TIGTA
+    # (2018-40-011): 23.8 million ITINs issued by August 2017, 12.0 million deactivated for
+    # non-use at the end of 2016 (holders include nonresidents and dependents); TIGTA (2012):
+    # nearly 3 million returns filed with ITINs in 2011.
+    itin_share: float = 0.35
+    former_itin_share: float = 0.1  # assumption
+    # Assumption: pseudopeople borrows the SSN of a household member with one (a random SSN
+    # when there is none); half of the donors here are strangers (e.g. bought documents).
+    donor_relative_share: float = 0.5
 
     def __post_init__(self) -> None:
         def bad(field: str, problem: str) -> ConfigError:
@@ -165,7 +203,9 @@ class PopulationConfig:
             "partner_takes_surname", "child_takes_surname", "other_takes_surname", "other_share",
             "no_middle_name", "partner_hyphenates", "divorced_reverted",
             "twin_share", "junior_share", "mover_share",
-            "move_same_zip", "po_box_share",
+            "move_same_zip", "po_box_share", "unauthorized_share", "lawful_share",
+            "household_shares_status", "child_citizen", "itin_share", "former_itin_share",
+            "donor_relative_share",
         ):  # fmt: skip
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
@@ -180,6 +220,27 @@ class PopulationConfig:
                 if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
                     raise bad(f"{f}.{g}", f"must be a probability in [0, 1], got {v!r}")
             object.__setattr__(self, f, dict(by_group))  # a copy: the config stays as validated
+        if not isinstance(self.identifiers, bool):
+            raise bad("identifiers", f"must be true or false, got {self.identifiers!r}")
+        for f in ("unauthorized_by_group", "lawful_by_group"):
+            mix = getattr(self, f)
+            if not isinstance(mix, Mapping):
+                raise bad(f, "must be a table of group = share")
+            for g, v in mix.items():
+                if g not in N.GROUPS:
+                    raise bad(f"{f}.{g}", f"unknown group; known: {', '.join(N.GROUPS)}")
+                if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                    raise bad(f"{f}.{g}", f"must be a share in [0, 1], got {v!r}")
+            if not math.isclose(sum(mix.values()), 1.0, abs_tol=1e-6):
+                raise bad(f, f"shares must sum to 1, got {sum(mix.values()):g}")
+            object.__setattr__(self, f, dict(mix))
+        if self.identifiers:  # probabilities above 1 for a group: one-line error
+            ID.status_probabilities(
+                self.unauthorized_share,
+                self.lawful_share,
+                self.unauthorized_by_group,
+                self.lawful_by_group,
+            )
 
 
 #: Source of each PopulationConfig default (reports print it in their assumptions ledger; a test
@@ -209,6 +270,20 @@ SOURCES: dict[str, str] = {
     "mover_share": "CPS ASEC 2022: 8.7% of people moved in the year",
     "move_same_zip": "assumption (CPS: ~60-65% of movers stay in the county)",
     "po_box_share": "assumption",
+    "identifiers": "scenario (off by default)",
+    "unauthorized_share": "Pew Research Center 2025: 14.0 million unauthorized immigrants in 2023 "
+    "of ~335 million residents",
+    "lawful_share": "DHS OHSS: about 12.8 million lawful permanent residents, January 2023",
+    "unauthorized_by_group": "Pew Research Center 2023 regions of birth mapped to name-origin "
+    "groups (approximate)",
+    "lawful_by_group": "DHS OHSS LPR regions of birth mapped to name-origin groups (approximate)",
+    "household_shares_status": "assumption (mixed-status households exist)",
+    "child_citizen": "assumption (most children of immigrant parents are US-born; Pew Research "
+    "Center)",
+    "itin_share": "assumption (~5M ITINs in use of ~14M unauthorized; TIGTA 2018-40-011: 23.8M "
+    "issued, 12.0M deactivated for non-use in 2016)",
+    "former_itin_share": "assumption",
+    "donor_relative_share": "assumption (pseudopeople borrows a household member's SSN)",
 }
 
 
@@ -226,12 +301,14 @@ class Population:
 #: None), ``previous_surname`` (before a marriage or after a divorce reversion), ``spouse_surname``
 #: (the partner's surname), ``twin_id`` / ``namesake_id`` (person_id of the co-twin / the Jr-Sr
 #: counterpart, else -1), ``previous_address_id`` (the household's address before its move, else
-#: -1) and ``po_box`` (the household's mailing PO box, else None).
+#: -1), ``po_box`` (the household's mailing PO box, else None) and the identifier columns
+#: ``synthetic.identifiers.COLUMNS`` (all missing without ``identifiers``).
 PEOPLE_COLUMNS: tuple[str, ...] = (
     "person_id", "household_id", "relationship", "sex", "dob", "age", "group", "first_name",
     "middle_name", "last_name", "second_surname", "suffix", "surname_rare", "first_name_rare",
     "previous_surname", "spouse_surname", "twin_id", "namesake_id", "address_id",
     "previous_address_id", "po_box", "house_number", "street", "unit", "city", "state", "zip",
+    *ID.COLUMNS,
 )  # fmt: skip
 _ADDRESS_FIELDS = ("house_number", "street", "unit", "city", "state", "zip")
 
@@ -934,6 +1011,11 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         "previous_address_id": prev_addr[hh],
         "po_box": hh_box.take(hh),
     }
+    cols |= ID.assign(
+        cfg, seed, bkey, b, layout.n_blocks,
+        group=group, hh=hh, hh_start=hh_start, sizes=sizes, is_hh=is_hh, is_child=is_child,
+        surname=sur, person0=person0,
+    )  # fmt: skip
     person_code: dict[int, np.ndarray] = {}  # city, state and zip share the ZIP's code
     for f in _ADDRESS_FIELDS:
         vocab, code = codes[f]

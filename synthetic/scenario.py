@@ -4,10 +4,19 @@ A scenario TOML has the sections ``[scenario]``, ``[population]``, ``[register]`
 (the data side, validated here) and may carry linkage sections for ``bench`` (validated there).
 
 * The *register* is agency R's file: each adult of the population is present with probability
-  ``register.coverage``, recorded with R's noise.
+  ``register.coverage``, recorded with R's noise. With identifiers (``population.identifiers``)
+  the register is a tax register: only adults with a TIN (SSN or ITIN) can be in it, each record
+  carrying the person's current TIN; ``coverage`` is then the share of those present. A person
+  without a TIN who works under a borrowed SSN does not file: the register record under that
+  SSN is the SSN holder's (the donor's), if the donor is in the register.
 * The *query list* is what agency Q sends: ``query.size`` adults, a share
   ``query.share_in_register`` of whom are truly in the register, optionally re-weighted to a
-  name-origin group mix (``query.group_mix``), recorded with Q's noise.
+  name-origin group mix (``query.group_mix``), recorded with Q's noise. With identifiers it may
+  instead be drawn by residence status (``query.status_mix``: shares of unauthorized, lawful and
+  citizen people; the share in the register then follows from who has a TIN and
+  ``register.coverage``, so the two keys cannot be combined), and ``query.tin_share`` declares
+  the share of the list whose records carry a TIN at all (chosen at random among the records
+  that hold one after noise; fewer if fewer hold one).
 * The *truth* lists (query_row, register_row) for every queried person present in the register.
 
 Methods see only the record columns; person ids live in the separate ``*_people`` frames.
@@ -29,6 +38,7 @@ import pandas as pd
 
 from synthetic.config import check_keys, identifier, join, like, number, rate, string, table
 from synthetic.errors import ConfigError
+from synthetic.identifiers import STATUSES
 from synthetic.names import GROUPS
 from synthetic.noise import (
     RECORD_FIELDS,
@@ -53,12 +63,15 @@ from synthetic.safe_csv import write_csv
 #: Largest population a scenario may ask for (more people than the United States has).
 MAX_POPULATION = 400_000_000
 #: Bounds (lo, hi) of the scenario keys that command-line flags also set (--seed, --replicates,
-#: --size, --shard-size): one source for the scenario's validation and the flags' types.
+#: --size, --shard-size) or that a calibration may vary (the query's TIN share, each share of its
+#: status mix): one source for the scenario's validation and the flags' types.
 KEY_BOUNDS: dict[str, tuple[int, int]] = {
     "scenario.seed": (0, 2**63 - 1),  # stored as int64 in manifests and parquet metadata
     "scenario.replicates": (1, 1000),
     "population.size": (1, MAX_POPULATION),
     "scenario.shard_size": (1, MAX_POPULATION),
+    "query.tin_share": (0, 1),
+    "query.status_mix": (0, 1),  # each share
 }
 #: How far the shares of ``query.group_mix`` may sum away from 1 (decimal rounding).
 GROUP_MIX_TOLERANCE = 1e-6
@@ -86,6 +99,11 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
     "previous_address_id",
     "po_box",
     "household_size",
+    "status",
+    "tin_type",
+    "tin",
+    "former_itin",
+    "ssn_donor_id",
 )
 
 
@@ -103,10 +121,15 @@ class QueryConfig:
     """How agency Q's query list is drawn and recorded."""
 
     size: int
-    share_in_register: float
+    #: Share of the list truly in the register; None when the list is drawn by ``status_mix``.
+    share_in_register: float | None
     min_age: int
     group_mix: Mapping[str, float] | None
     noise: Mapping[str, NoiseSetting]
+    #: Shares of the list by true residence status (``synthetic.identifiers.STATUSES``).
+    status_mix: Mapping[str, float] | None = None
+    #: Share of the list's records that carry a TIN; None: every record keeps the one it has.
+    tin_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -197,13 +220,32 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
 
     qry = table(data, "query", where)
     w = join(where, "query")
-    check_keys(qry, ("size", "share_in_register", "min_age", "group_mix", "noise"), w)
+    check_keys(
+        qry,
+        ("size", "share_in_register", "min_age", "group_mix", "noise", "status_mix", "tin_share"),
+        w,
+    )
+    status_mix = _parse_status_mix(qry, w, population.identifiers)
+    if status_mix is not None and "share_in_register" in qry:
+        raise ConfigError(
+            join(w, "share_in_register"),
+            "cannot be combined with query.status_mix (the share in the register then follows "
+            "from who has a TIN and register.coverage); remove one of the two",
+        )
+    tin_share = None
+    if "tin_share" in qry:
+        if not population.identifiers:
+            raise ConfigError(join(w, "tin_share"), "needs population.identifiers = true")
+        lo, hi = KEY_BOUNDS["query.tin_share"]
+        tin_share = float(number(qry, "tin_share", w, lo=lo, hi=hi))
     query = QueryConfig(
         size=int(number(qry, "size", w, lo=1, integer=True)),
-        share_in_register=rate(qry, "share_in_register", w),
+        share_in_register=None if status_mix is not None else rate(qry, "share_in_register", w),
         min_age=int(number(qry, "min_age", w, default=18, lo=0, hi=120, integer=True)),
         group_mix=_parse_group_mix(qry, w),
         noise=validate_noise_spec(table(qry, "noise", w, required=False), join(w, "noise")),
+        status_mix=status_mix,
+        tin_share=tin_share,
     )
     project = like(meta.get("project", False), False, join(join(where, "scenario"), "project"))
     shard_size = None
@@ -267,6 +309,35 @@ def _parse_group_mix(qry: Mapping[str, Any], where: str) -> dict[str, float] | N
     return {g: v / total for g, v in weights.items()}
 
 
+def _parse_status_mix(
+    qry: Mapping[str, Any], where: str, identifiers: bool
+) -> dict[str, float] | None:
+    mix = table(qry, "status_mix", where, required=False)
+    w = join(where, "status_mix")
+    if "status_mix" not in qry:
+        return None
+    if not identifiers:
+        raise ConfigError(w, "needs population.identifiers = true")
+    check_keys(mix, STATUSES, w)
+    lo, hi = KEY_BOUNDS["query.status_mix"]
+    shares = {s: float(number(mix, s, w, default=0.0, lo=lo, hi=hi)) for s in STATUSES}
+    total = sum(shares.values())
+    if not math.isclose(total, 1.0, abs_tol=GROUP_MIX_TOLERANCE):
+        given = ", ".join(f"{s} = {v:g}" for s, v in shares.items() if s in mix)
+        raise ConfigError(w, f"shares must sum to 1, got {total:g} ({given})")
+    return {s: v / total for s, v in shares.items()}
+
+
+def _apportion(size: int, shares: Mapping[str, float]) -> dict[str, int]:
+    """``size`` split by ``shares`` (largest remainders, ties in key order): counts sum to size."""
+    raw = {k: size * v for k, v in shares.items()}
+    out = {k: math.floor(v) for k, v in raw.items()}
+    rest = size - sum(out.values())
+    for k in sorted(raw, key=lambda k: out[k] - raw[k])[:rest]:
+        out[k] += 1
+    return out
+
+
 def effective_parameters(cfg: ScenarioConfig) -> dict[str, Any]:
     """Every parameter in force, defaults included, as plain JSON-able data (for reports)."""
 
@@ -282,15 +353,34 @@ def effective_parameters(cfg: ScenarioConfig) -> dict[str, Any]:
             for name, s in settings.items()
         }
 
+    # keys of features a scenario does not use are left out (reports list what is in force)
+    unused = {"status_mix", "tin_share"}
+
     def side(c: RegisterConfig | QueryConfig) -> dict[str, Any]:
-        out = {f.name: getattr(c, f.name) for f in dataclasses.fields(c) if f.name != "noise"}
+        out = {
+            f.name: getattr(c, f.name)
+            for f in dataclasses.fields(c)
+            if f.name != "noise" and not (f.name in unused and getattr(c, f.name) is None)
+        }
+        if out.get("share_in_register", 0.0) is None:
+            del out["share_in_register"]
         return {**out, "noise": noise(c.noise)}
 
+    off = () if cfg.population.identifiers else IDENTIFIER_PARAMETERS
     population = {
         k: list(v) if isinstance(v, tuple) else v
         for k, v in dataclasses.asdict(cfg.population).items()
+        if k not in off
     }
     return {"population": population, "register": side(cfg.register), "query": side(cfg.query)}
+
+
+#: PopulationConfig fields of the identifiers (reported only when ``identifiers`` is on).
+IDENTIFIER_PARAMETERS: tuple[str, ...] = (
+    "identifiers", "unauthorized_share", "lawful_share", "unauthorized_by_group",
+    "lawful_by_group", "household_shares_status", "child_citizen", "itin_share",
+    "former_itin_share", "donor_relative_share",
+)  # fmt: skip
 
 
 def config_hash(data: Mapping[str, Any]) -> str:
@@ -397,11 +487,15 @@ class TaskDraw:
         self.blocks_seen = 0
         self.people_seen = 0
         self.register_rows = 0
-        n_in = round(cfg.query.size * cfg.query.share_in_register)
-        self.pools = {
-            "in": _Pool(n_in, "in the register"),
-            "out": _Pool(cfg.query.size - n_in, "outside the register"),
-        }
+        if cfg.query.status_mix is None:
+            n_in = round(cfg.query.size * cfg.query.share_in_register)
+            self.pools = {
+                "in": _Pool(n_in, "in the register"),
+                "out": _Pool(cfg.query.size - n_in, "outside the register"),
+            }
+        else:  # one pool per status (their streams: "query", <block key>, <status>)
+            counts = _apportion(cfg.query.size, cfg.query.status_mix)
+            self.pools = {s: _Pool(k, f"with status {s}") for s, k in counts.items()}
         self.addresses: list[pd.DataFrame] = []
 
     def add_block(self, pop: Population) -> TaskPart:
@@ -412,7 +506,10 @@ class TaskDraw:
         ages = people["age"].to_numpy()
         eligible = np.flatnonzero(ages >= cfg.register.min_age)
         coverage = stream(seed, "register", *key, "coverage").random(eligible.size)
-        reg_people = eligible[coverage < cfg.register.coverage]
+        present = coverage < cfg.register.coverage
+        if cfg.population.identifiers:  # a tax register: only people with a TIN file
+            present &= people["tin_type"].to_numpy(dtype=object)[eligible] != "none"
+        reg_people = eligible[present]
         order = stream(seed, "register", *key, "order").permutation(reg_people.size)
         reg_people = reg_people[order]
         first = self.register_rows
@@ -435,7 +532,12 @@ class TaskDraw:
             out["_register_row"] = reg_row[rows]
             return out
 
-        for which, mask in (("in", q_ok & (reg_row >= 0)), ("out", q_ok & (reg_row < 0))):
+        if cfg.query.status_mix is None:
+            strata = (("in", q_ok & (reg_row >= 0)), ("out", q_ok & (reg_row < 0)))
+        else:
+            status = people["status"].to_numpy(dtype=object)
+            strata = tuple((s, q_ok & (status == s)) for s in self.pools)
+        for which, mask in strata:
             pool = self.pools[which]
             rows = np.flatnonzero(mask)
             pool.counts += np.bincount(codes[rows], minlength=len(GROUPS) + 1)
@@ -470,6 +572,8 @@ class TaskDraw:
             self.seed,
             "query",
         )
+        if cfg.query.tin_share is not None:
+            query, log = _keep_tin_share(query, log, cfg.query.tin_share, self.seed)
         q_reg = frame["_register_row"].to_numpy()
         has = q_reg >= 0
         truth = pd.DataFrame(
@@ -478,6 +582,26 @@ class TaskDraw:
         people = frame[list(PEOPLE_COLUMNS)].copy()
         people["in_register"] = has
         return TaskPart(query, people, log, truth)
+
+
+def _keep_tin_share(
+    records: pd.DataFrame, log: pd.DataFrame, share: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Blank the TIN of records (uniformly chosen, stream ``("query", "tin_share")``) until
+    ``round(share x records)`` carry one (or keep all, if fewer do); the noise log loses the TIN
+    entries of the blanked records (their noise no longer shows)."""
+    tin = records["tin"].to_numpy(dtype=object, copy=True)
+    has = np.flatnonzero(~pd.isna(tin))
+    k = round(share * len(records))
+    rng = stream(seed, "query", "tin_share")
+    if len(has) <= k:
+        return records, log
+    drop = np.sort(rng.choice(has, size=len(has) - k, replace=False))
+    tin[drop] = None
+    records = records.copy()
+    records["tin"] = pd.Series(tin, index=records.index, dtype=object)
+    gone = np.isin(log["row"].to_numpy(), drop) & (log["field"].to_numpy() == "tin")
+    return records, log[~gone].reset_index(drop=True)
 
 
 class _Pool:

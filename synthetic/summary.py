@@ -184,6 +184,8 @@ def summarize_population(
       expectations: independent DOB, DOB given the birth year, and the Census-table baseline.
     * ``households``: households by size 1..6, 7+ beside ``cfg.household_size_shares``.
     * ``life_events``: ``{count, of, share, reference}`` per event; ``rare_by_group``.
+    * ``identifiers`` (only for a population with identifiers): ``{count, of, share, reference,
+      source}`` per fact (residence statuses, TIN types, former ITINs, SSN donors).
 
     Shares are fractions in [0, 1] (None where the denominator is 0); floats keep 6
     significant digits.
@@ -316,7 +318,7 @@ def summarize_population(
     # --- f. life events
     life_events = _life_events(p, cfg, gcode, hh_c, n_hh, compound, last_c, last_u)
 
-    return {
+    out = {
         "counts": counts,
         "surname_concentration": surname_concentration,
         "first_name_concentration": first_name_concentration,
@@ -324,6 +326,52 @@ def summarize_population(
         "collisions": collisions,
         "households": households,
         "life_events": life_events,
+    }
+    if "status" in p.columns and p["status"].notna().any():
+        out["identifiers"] = _identifiers(p, cfg)
+    return out
+
+
+def _identifiers(p: pd.DataFrame, cfg: PopulationConfig | None) -> dict[str, Any]:
+    """Residence statuses and TINs beside the configured shares and their sources."""
+    from synthetic.population import SOURCES
+
+    status, kind = p["status"].to_numpy(dtype=object), p["tin_type"].to_numpy(dtype=object)
+    unauth, lawful = status == "unauthorized", status == "lawful"
+    donor = p["ssn_donor_id"].to_numpy()
+    borrower = donor >= 0
+    hh = p["household_id"].to_numpy()
+    at = pd.Index(p["person_id"].to_numpy()).get_indexer(donor[borrower])
+    same_hh = int((hh[borrower] == hh[at]).sum()) if borrower.any() else 0
+
+    def ref(key: str) -> Any:
+        return None if cfg is None else _r(getattr(cfg, key))
+
+    facts = {
+        "unauthorized": (
+            int(unauth.sum()), len(p), ref("unauthorized_share"), "unauthorized_share",
+        ),
+        "lawful": (int(lawful.sum()), len(p), ref("lawful_share"), "lawful_share"),
+        "ssn": (int((kind == "ssn").sum()), len(p), None, ""),
+        "itin_of_unauthorized": (
+            int((unauth & (kind == "itin")).sum()), int(unauth.sum()), ref("itin_share"),
+            "itin_share",
+        ),
+        "former_itin_of_lawful": (
+            int((lawful & p["former_itin"].notna().to_numpy()).sum()), int(lawful.sum()),
+            ref("former_itin_share"), "former_itin_share",
+        ),
+        "household_donor_of_borrowers": (same_hh, int(borrower.sum()), None, ""),
+    }  # fmt: skip
+    return {
+        k: {
+            "count": c,
+            "of": of,
+            "share": _ratio(c, of),
+            "reference": r,
+            "source": SOURCES.get(key, ""),
+        }
+        for k, (c, of, r, key) in facts.items()
     }
 
 
@@ -722,4 +770,27 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             ["group", "people", "rare surname", "Census", "rare first name", "Census"],
         ),
     )
+    if "identifiers" in summary:
+        ids = summary["identifiers"]
+        labels = {
+            "unauthorized": ("unauthorized", "people"),
+            "lawful": ("lawful resident, not a citizen", "people"),
+            "ssn": ("holds an SSN", "people"),
+            "itin_of_unauthorized": ("holds an ITIN", "unauthorized people"),
+            "former_itin_of_lawful": ("held an ITIN before the SSN", "lawful residents"),
+            "household_donor_of_borrowers": ("SSN donor in the household", "people without SSN"),
+        }
+        section(
+            "Residence status and identifiers",
+            "*share* is of the *of* column; *reference* is the configured share, with its source.",
+            _table(
+                [
+                    [label, _num(v["count"]), of, _pct(v["share"]), _pct(v["reference"]),
+                     v["source"] or "-"]
+                    for k, (label, of) in labels.items()
+                    for v in [ids[k]]
+                ],
+                ["fact", "count", "of", "share", "reference", "source"],
+            ),
+        )  # fmt: skip
     return "\n".join(out)

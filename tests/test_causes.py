@@ -52,6 +52,12 @@ def person(pid: int, hh: int, first: str, last: str, dob: str, **extra: Any) -> 
         "previous_address_id": -1,
         "po_box": None,
         "household_size": 1,
+        # a scenario without identifiers
+        "status": None,
+        "tin_type": None,
+        "tin": None,
+        "former_itin": None,
+        "ssn_donor_id": -1,
     }
     base.update(extra)
     assert set(base) == set(PEOPLE_COLUMNS)

@@ -63,6 +63,7 @@ def make_records(pool: pd.DataFrame, n: int = 400, seed: int = 1, blanks: bool =
             "suffix": rng.choice(np.array([None, "JR", "SR"], dtype=object), n),
             "dob": list(dob.strftime("%Y-%m-%d")),
             **{f: addr[f].to_numpy(dtype=object) for f in ADDRESS_FIELDS},
+            "tin": [f"{x:09d}" for x in rng.integers(1_000_000, 899_999_999, n)],
             "address_id": addr["address_id"].to_numpy(),
             "note": ["keep"] * n,
         }
@@ -97,6 +98,9 @@ def make_people(records: pd.DataFrame, pool: pd.DataFrame) -> pd.DataFrame:
                 hh % 3 == 0, (records["address_id"].to_numpy()[hh * 2] + 1) % len(pool), -1
             ),
             "po_box": np.where(hh % 4 == 1, "PO BOX 12", nothing),
+            "former_itin": np.where(i % 6 == 1, "912705555", nothing),
+            "household_member_tin": np.where(i % 3 == 2, "123121234", nothing),
+            "donor_ssn": np.where(i % 4 == 3, "555443333", nothing),
         }
     )
 
@@ -154,7 +158,9 @@ def eligible_cells(name: str, records: pd.DataFrame, ctx: NoiseContext) -> set[t
         present = records[list(nt.fields)].notna().any(axis=1).to_numpy()
         return {(int(r), "*") for r in np.flatnonzero(ok & present)}
     return {
-        (int(r), f) for f in nt.fields for r in np.flatnonzero(ok & records[f].notna().to_numpy())
+        (int(r), f)
+        for f in nt.fields
+        for r in np.flatnonzero(ok & (nt.fills_missing | records[f].notna().to_numpy()))
     }
 
 
@@ -171,6 +177,7 @@ def test_registry_order_and_metadata():
         "surname_form", "previous_surname", "transliteration", "name_order", "middle_as_first",
         "diacritics", "stale_address", "other_address", "mailing_address", "invalid_address",
         "address_format", "nickname", "dob_placeholder", "dob_swap", "missing", "typo",
+        "stale_itin", "household_tin", "tin_typo", "borrowed_ssn",
     ]  # fmt: skip
     for nt in NOISE.values():
         assert nt.description and "\n" not in nt.description

@@ -7,6 +7,7 @@ import pytest
 
 from bench.linkage.config import parse_benchmark
 from synthetic.errors import ConfigError
+from synthetic.identifiers import absent
 from synthetic.population import PEOPLE_COLUMNS, Population
 from synthetic.scenario import RECORD_FIELDS, build_task
 from tests.conftest import TINY, read_toml_text
@@ -47,6 +48,8 @@ def _people() -> pd.DataFrame:
     for col in ("twin_id", "namesake_id", "previous_address_id"):
         df[col] = -1
     df = df.merge(addresses, on="address_id", how="left")
+    for col, values in absent(len(df)).items():  # a population without identifiers
+        df[col] = values
     return df[list(PEOPLE_COLUMNS)]
 
 

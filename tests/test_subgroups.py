@@ -55,6 +55,12 @@ def person(pid: int, group: str, last: str = "SMITH", **extra: Any) -> dict[str,
         "previous_address_id": -1,
         "po_box": None,
         "household_size": 2,
+        # a scenario without identifiers
+        "status": None,
+        "tin_type": None,
+        "tin": None,
+        "former_itin": None,
+        "ssn_donor_id": -1,
     }
     base.update(extra)
     assert set(base) == set(PEOPLE_COLUMNS)

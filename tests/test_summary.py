@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from synthetic import names as N
+from synthetic.identifiers import absent
 from synthetic.population import PEOPLE_COLUMNS, Population, PopulationConfig, generate_population
 from synthetic.summary import summarize_population, summary_markdown
 
@@ -60,6 +61,8 @@ def _hand_built() -> Population:
     for col in ("house_number", "street", "unit", "city", "state", "zip"):
         df[col] = ""
     df["age"] = df["age"].astype(np.int16)
+    for col, values in absent(len(df)).items():  # a population without identifiers
+        df[col] = values
     return Population(people=df[list(PEOPLE_COLUMNS)], addresses=pd.DataFrame())
 
 

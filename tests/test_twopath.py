@@ -52,13 +52,6 @@ passes = [
 """
 
 
-@pytest.fixture(autouse=True)
-def tin_field(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``tin`` among the fields bench accepts (a no-op once synthetic/ records it)."""
-    if "tin" not in fields.RECORD_FIELDS:
-        monkeypatch.setattr(fields, "RECORD_FIELDS", (*fields.RECORD_FIELDS, "tin"))
-
-
 # --------------------------------------------------------------------------- name control
 # Published examples: (name as written, the last-name field, name control, source). Where the
 # source prints the names but its name-control column did not survive in the text we could
@@ -148,7 +141,7 @@ def _task(
     query: list[dict], register: list[dict], truth: list[tuple[int, int]] = ()
 ) -> LinkageTask:
     """A linkage task from a few records (every record field, ``tin`` too; missing: None)."""
-    cols = [*RECORD_FIELDS, "tin"]
+    cols = list(RECORD_FIELDS)
 
     def frame(rows: list[dict], prefix: str) -> pd.DataFrame:
         # no unit: an empty string (a value, as the generator writes it), not a missing entry
