@@ -45,6 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -292,7 +293,7 @@ def rate_ratio(
 # --- per-label metrics -----------------------------------------------------------------------
 
 #: Pairs as a frame (``query_row``, ``register_row``, optionally ``link``) or two aligned arrays.
-PairsLike = pd.DataFrame | tuple[np.ndarray, np.ndarray]
+PairsLike: TypeAlias = pd.DataFrame | tuple[np.ndarray, np.ndarray]
 
 
 def _links(pairs: PairsLike) -> tuple[np.ndarray, np.ndarray]:
@@ -435,10 +436,10 @@ def _label_block(
             out[rate] = np.where(counts[den] > 0, counts[num] / counts[den], np.nan)
         out[f"{rate}_lo"], out[f"{rate}_hi"] = wilson(counts[num], counts[den])
     for rate in RATIO_METRICS:
-        num, den = counts[RATES[rate][0]], counts[RATES[rate][1]]
-        ratio, lo, hi, corrected = rate_ratio(num, den, num[ref], den[ref])
+        events, total = counts[RATES[rate][0]], counts[RATES[rate][1]]
+        ratio, lo, hi, corrected = rate_ratio(events, total, events[ref], total[ref])
         # The reference against itself is 1 by definition (where its rate exists).
-        one = 1.0 if den[ref] > 0 else np.nan
+        one = 1.0 if total[ref] > 0 else np.nan
         ratio[ref] = lo[ref] = hi[ref] = one
         corrected[ref] = False
         out[f"{rate}_ratio"], out[f"{rate}_ratio_lo"], out[f"{rate}_ratio_hi"] = ratio, lo, hi

@@ -158,7 +158,7 @@ def _underscore_text(state: StateInline, silent: bool) -> bool:
 def _heading_text(md: MarkdownIt, inline: Token) -> str:
     children = inline.children or []
     _mark_links(children)
-    return plain(md.renderer.renderInline(children, md.options, {}))
+    return plain(md.renderer.render(children, md.options, {}))
 
 
 def _mark_links(children: Sequence[Token]) -> None:
