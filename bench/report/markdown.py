@@ -77,10 +77,10 @@ def convert(text: str, taken: set[str], drop_title: str | None = None) -> tuple[
     headings: list[Heading] = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open":
-            plain = _heading_text(md, tokens[i + 1])
-            hid = unique_id(slug(plain), taken)
+            label = _heading_text(md, tokens[i + 1])
+            hid = unique_id(slug(label), taken)
             token.attrSet("id", hid)
-            headings.append(Heading(int(token.tag[1]), hid, plain))
+            headings.append(Heading(int(token.tag[1]), hid, label))
         elif token.type == "table_open":
             _align_columns(tokens, i)
         elif token.type == "inline":
