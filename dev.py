@@ -4,7 +4,7 @@
 Needs nothing but Python 3.11+. Usage::
 
     python3 dev.py demo     # create .venv, install linkrisk, run the default scenario
-    python3 dev.py test     # create .venv, install linkrisk with test tools, lint, run the tests
+    python3 dev.py test     # create .venv, install linkrisk with test tools, lint, type-check, test
     python3 dev.py perf     # the speed benchmark: linkrisk against Splink and recordlinkage
     python3 dev.py spark    # also install the [spark] extra, then run the Spark tests (local mode)
 
@@ -62,6 +62,7 @@ def main(argv: list[str]) -> None:
     else:
         _run(BIN / "ruff", "check", ".")
         _run(BIN / "ruff", "format", "--check", ".")
+        _run(BIN / "mypy")  # files and settings: [tool.mypy] in pyproject.toml
         # two workers (the machines have two cores); one file's tests stay in one worker so
         # that a module's shared run is made once
         _run(BIN / "python", "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", *argv[1:])

@@ -17,8 +17,8 @@ from tabulate import tabulate
 
 from bench.linkage.config import load_benchmark, presets
 from bench.measurement.causes import FALSE_MATCH_CAUSES
-from bench.measurement.subgroups import plot_ratios
 from bench.report.document import cause_matrix, headline_table
+from bench.report.figures import plot_ratios
 from bench.runner import RESULTS_DIR, run
 from bench.runs.store import check_out_dir
 from bench.scale.projection import main as project_main

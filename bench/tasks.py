@@ -142,7 +142,8 @@ def run_task(
     steps = Steps(task_steps(bench, replicates), progress) if steps is None else steps
     try:
         prep = PreparedTask(task, seed, joins=joins)
-        candidates, per_pass = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), []
+        candidates = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        per_pass: list[int] = []
         if blocked:
             with steps.step("blocking"):
                 candidates, per_pass = block(prep, bench.blocking)

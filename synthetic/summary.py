@@ -67,7 +67,7 @@ def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = codes.astype(np.int64), np.asarray(uniques, dtype=object)
     if (codes < 0).any():
         codes[codes < 0] = len(uniques)
-        uniques = np.append(uniques, None)
+        uniques = np.append(uniques, np.array([None], dtype=object))
     return codes, uniques
 
 
@@ -432,7 +432,9 @@ def _collisions(
     year_c, year_u = _codes(pd.Index(dob_u).astype(str).str[:4])  # ISO dates: YYYY-MM-DD
     n_year = len(year_u)
     year_n = np.bincount(year_c, weights=dob_n, minlength=n_year)
-    q_year = np.bincount(year_c, weights=dob_n.astype(np.float64) ** 2, minlength=n_year)
+    q_year: np.ndarray = np.bincount(
+        year_c, weights=dob_n.astype(np.float64) ** 2, minlength=n_year
+    )
     q_year /= np.maximum(year_n, 1) ** 2  # P(two people born in year y share the day)
     ny_c, ny_n = _classes(name_s * n_year + year_c[dob_s])
     ny_year = np.zeros(len(ny_n), dtype=np.int64)

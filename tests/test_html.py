@@ -18,7 +18,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bench.linkage.config import parse_benchmark
+from bench.report import checks as C
 from bench.report import html as H
+from bench.report.markdown import markdown_to_html
 from bench.runner import run
 from tests.conftest import TINY, read_toml_text
 
@@ -72,6 +74,12 @@ Text with *italic*, **bold** and `code <&>`.
 """
 
 
+def _oneline(fragment: str) -> str:
+    """``fragment`` without the line breaks between tags (markdown-it puts each row, cell and
+    list item on its own line)."""
+    return re.sub(r"\n+(?=<)", "", fragment)
+
+
 def _attr_values(document: str, name: str) -> list[str]:
     return re.findall(rf'\b{name}\s*=\s*"([^"]*)"', document)
 
@@ -91,7 +99,7 @@ def _png_from_uri(uri: str) -> bytes:
 
 
 def test_headings_get_stable_unique_ascii_ids() -> None:
-    out = H.markdown_to_html(
+    out = markdown_to_html(
         "# Report: NGUYỄN\n\n## Blocking (scored methods)\n\n## Blocking (scored methods)\n\n"
         "### `code` and *em* ##\n\n#### Level four\n\n#hashtag"
     )
@@ -101,18 +109,21 @@ def test_headings_get_stable_unique_ascii_ids() -> None:
     assert '<h3 id="code-and-em"><code>code</code> and <em>em</em></h3>' in out
     assert '<h4 id="level-four">Level four</h4>' in out
     assert "<p>#hashtag</p>" in out  # no space after "#": not a heading
-    assert H.markdown_to_html(MD) == H.markdown_to_html(MD)  # a pure function
+    assert markdown_to_html(MD) == markdown_to_html(MD)  # a pure function
 
 
 def test_table_alignment_from_colons_and_from_numbers() -> None:
-    out = H.markdown_to_html("| l | c | r | x |\n|:--|:-:|--:|---|\n| a | b | c | d |\n")
+    out = _oneline(markdown_to_html("| l | c | r | x |\n|:--|:-:|--:|---|\n| a | b | c | d |\n"))
     assert '<th>l</th><th class="center">c</th><th class="num">r</th><th>x</th>' in out
     assert '<td>a</td><td class="center">b</td><td class="num">c</td><td>d</td>' in out
+    assert "style=" not in out  # alignment by class: no inline style attributes
     # tabulate's "github" tables carry no colons: numeric columns are inferred.
-    out = H.markdown_to_html(
-        "| group | people | share | interval |\n|---|---|---|---|\n"
-        "| 2prace | 1,000 | 0.63% (≤ 1.23%) | n/a (1 replicate) |\n"
-        "| white | 12 | n/a | 0.00% - 4.05% |\n"
+    out = _oneline(
+        markdown_to_html(
+            "| group | people | share | interval |\n|---|---|---|---|\n"
+            "| 2prace | 1,000 | 0.63% (≤ 1.23%) | n/a (1 replicate) |\n"
+            "| white | 12 | n/a | 0.00% - 4.05% |\n"
+        )
     )
     assert '<th>group</th><th class="num">people</th>' in out
     assert '<td>2prace</td><td class="num">1,000</td><td class="num">0.63% (≤ 1.23%)</td>' in out
@@ -121,30 +132,31 @@ def test_table_alignment_from_colons_and_from_numbers() -> None:
 
 
 def test_table_cells_escaped_pipes_and_inline_markup() -> None:
-    out = H.markdown_to_html("| a | b |\n|---|---|\n| `x` **y** | p \\| q |\n| short |\n")
+    out = _oneline(markdown_to_html("| a | b |\n|---|---|\n| `x` **y** | p \\| q |\n| short |\n"))
     assert "<td><code>x</code> <strong>y</strong></td><td>p | q</td>" in out
     assert "<td>short</td><td></td>" in out  # missing cells padded
     # A header whose cell count differs from the separator's is no table.
-    assert "<table>" not in H.markdown_to_html("| a | b |\n|---|\n| 1 | 2 |\n")
+    assert "<table>" not in markdown_to_html("| a | b |\n|---|\n| 1 | 2 |\n")
 
 
 def test_escaping_of_html_ampersands_quotes_and_unicode() -> None:
-    out = H.markdown_to_html(MD)
+    out = markdown_to_html(MD)
     assert "<script>" not in out and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in out
     assert "&amp; NGUYỄN, MUÑOZ" in out  # Unicode kept as is, & escaped
-    assert "&#x27;apostrophes&#x27;" in out
+    assert "'apostrophes'" in out  # text content: quotes need no escaping
+    assert "a &amp;amp; b" in markdown_to_html("a &amp; b")  # entities shown as typed, not decoded
     assert "<td>&lt;b&gt;fuzzy&lt;/b&gt;</td>" in out
     assert "<strong>noise:&lt;type&gt;</strong>" in out
     assert "<code>code &lt;&amp;&gt;</code>" in out
-    fenced = H.markdown_to_html('```toml\n[x]\nname = "<O\'Brien & Co>"\n```\n')
+    fenced = markdown_to_html('```toml\n[x]\nname = "<O\'Brien & Co>"\n```\n')
     assert fenced == (
         '<pre><code class="language-toml">[x]\n'
-        "name = &quot;&lt;O&#x27;Brien &amp; Co&gt;&quot;\n</code></pre>\n"
+        "name = &quot;&lt;O'Brien &amp; Co&gt;&quot;\n</code></pre>\n"
     )
 
 
 def test_inline_code_emphasis_and_escapes() -> None:
-    out = H.markdown_to_html(
+    out = markdown_to_html(
         "`a*b*c` *em* **strong** first_name 2 * 3 \\*lit\\* \\d{5} `` x`y `` **a `*` b**"
     )
     assert "<code>a*b*c</code>" in out  # nothing inside code spans is markup
@@ -153,29 +165,36 @@ def test_inline_code_emphasis_and_escapes() -> None:
     assert "2 * 3" in out and "*lit*" in out and "\\d{5}" in out
     assert "<code>x`y</code>" in out
     assert "<strong>a <code>*</code> b</strong>" in out
+    # "_" never makes emphasis: identifiers such as __init__ or _id_ stay as they are
+    assert "<p>__init__ _id_ <em>x</em></p>" in markdown_to_html("__init__ _id_ *x*")
 
 
 def test_links_never_leave_the_document() -> None:
-    out = H.markdown_to_html(
-        "[rel](causes.csv), [frag](#headline), [web](https://example.org/a?b=1&c=2)"
+    out = markdown_to_html(
+        "[rel](causes.csv), [frag](#headline), [web](https://example.org/a?b=1&c=2), "
+        "<https://example.org/auto>, ![plot](plot.png)"
     )
     assert 'rel (<code class="url">causes.csv</code>)' in out
     assert '<a href="#headline">frag</a>' in out
     assert 'web (<code class="url">https://example.org/a?b=1&amp;c=2</code>)' in out
+    assert '<code class="url">https://example.org/auto</code>' in out
+    assert 'plot (<code class="url">plot.png</code>)' in out and "<img" not in out
     assert _attr_values(out, "href") == ["#headline"]
 
 
 def test_lists() -> None:
-    out = H.markdown_to_html("- one\n- two `x`\n  continued\n* three\n\n3. c\n4. d\n")
+    out = markdown_to_html("- one\n- two `x`\n  continued\n- three\n\n3. c\n4. d\n")
     assert out.startswith("<ul>\n<li>one</li>\n<li>two <code>x</code>\ncontinued</li>")
     assert '<ol start="3">\n<li>c</li>\n<li>d</li>\n</ol>' in out
-    nested = H.markdown_to_html("- a\n  - b\n- c\n")
-    assert "<li><p>a</p>\n<ul>\n<li>b</li>\n</ul></li>" in nested
+    nested = _oneline(markdown_to_html("- a\n  - b\n- c\n"))
+    assert "<ul><li>a<ul><li>b</li></ul></li><li>c</li></ul>" in nested
+    loose = _oneline(markdown_to_html("- a\n\n  more\n- b\n"))
+    assert "<li><p>a</p><p>more</p></li><li><p>b</p></li>" in loose
 
 
 def test_real_report_markdown_leaves_no_markup(tiny_run: Path) -> None:
     md = (tiny_run / "report.md").read_text(encoding="utf-8")
-    out = H.markdown_to_html(md)
+    out = markdown_to_html(md)
     assert out.count("<table>") == len(re.findall(r"^\|[-:| ]+\|$", md, flags=re.M))
     text = re.sub(r"<code>.*?</code>", "", out, flags=re.S)
     assert "**" not in text and "|--" not in text and "`" not in text
@@ -235,7 +254,7 @@ def test_render_html_is_self_contained() -> None:
     assert "<strong>Figure 2.</strong> Wrong-person rate ratio by group" in doc
     # The manifest as tables.
     assert "<td>seed</td><td>7</td>" in doc and f'<span class="hash">{"cd" * 32}</span>' in doc
-    assert H.self_contained_problems(doc) == []
+    assert C.self_contained_problems(doc) == []
 
 
 def test_render_html_is_deterministic_and_accepts_data_uris() -> None:
@@ -272,7 +291,7 @@ def test_heading_ids_step_around_figure_ids() -> None:
     uri = H.figure_to_data_uri(_figure())
     doc = H.render_html("## Headline\n", [("headline", "c", uri)], title="t", reproduce="r")
     assert '<h2 id="headline-1">' in doc and '<figure id="headline">' in doc
-    assert H.self_contained_problems(doc) == []
+    assert C.self_contained_problems(doc) == []
 
 
 @pytest.mark.parametrize(
@@ -292,7 +311,7 @@ def test_heading_ids_step_around_figure_ids() -> None:
 )
 def test_self_contained_problems_catches(snippet: str, problem: str) -> None:
     doc = H.render_html("## A\n", title="t", reproduce="r").replace("</main>", snippet + "</main>")
-    problems = H.self_contained_problems(doc)
+    problems = C.self_contained_problems(doc)
     assert any(problem in p for p in problems), problems
 
 
@@ -301,7 +320,7 @@ def test_self_contained_problems_catches_a_truncated_png() -> None:
     doc = H.render_html("", [("f", "c", uri)], title="t", reproduce="r")
     data = base64.b64decode(uri.split(",", 1)[1])
     broken = "data:image/png;base64," + base64.b64encode(data[:300]).decode()
-    problems = H.self_contained_problems(doc.replace(uri, broken))
+    problems = C.self_contained_problems(doc.replace(uri, broken))
     assert any("figure 'f'" in p and "does not decode" in p for p in problems), problems
 
 
@@ -338,7 +357,7 @@ def test_write_html_report(tiny_run: Path, tiny_html: Path) -> None:
     assert manifest["config_sha256"] in doc
     assert manifest["files"]["report.md"] in doc  # the Markdown it was converted from
     assert '<h2 id="headline">Headline</h2>' in doc and '<a href="#headline">' in doc
-    assert H.self_contained_problems(doc) == []
+    assert C.self_contained_problems(doc) == []
     # Every image it names exists: in the file, as a PNG that decodes.
     for src in _attr_values(doc, "src"):
         _png_from_uri(src)
@@ -375,7 +394,7 @@ def test_main_writes_and_checks_statically(
     copy = tmp_path / "run"
     shutil.copytree(tiny_run, copy)
     (copy / "report.html").unlink()  # the fixture's, with figures
-    assert H.main([str(copy)]) == 0
+    assert C.main([str(copy)]) == 0
     out = capsys.readouterr().out
     assert f"wrote {copy / 'report.html'}" in out and "ok:" in out
     broken = tmp_path / "broken.html"
@@ -383,18 +402,18 @@ def test_main_writes_and_checks_statically(
         tiny_html.read_text(encoding="utf-8").replace("</main>", "<script></script></main>"),
         encoding="utf-8",
     )
-    assert H.main([str(broken)]) == 2
+    assert C.main([str(broken)]) == 2
     assert "<script> element" in capsys.readouterr().out
-    assert H.main([str(tmp_path / "missing")]) == 2
+    assert C.main([str(tmp_path / "missing")]) == 2
     assert "error:" in capsys.readouterr().err
     # A report.html with figures is not silently replaced by one without.
     shutil.copy(tiny_html, copy / "report.html")
-    assert H.main([str(copy)]) == 2
+    assert C.main([str(copy)]) == 2
     assert "has figures" in capsys.readouterr().err
     assert (copy / "report.html").read_bytes() == tiny_html.read_bytes()
-    assert H.main([str(copy)], figures=lambda run_dir: _figures()) == 0
+    assert C.main([str(copy)], figures=lambda run_dir: _figures()) == 0
     assert (copy / "report.html").read_bytes() == tiny_html.read_bytes()
-    assert H.main([str(copy), "--force"]) == 0
+    assert C.main([str(copy), "--force"]) == 0
     assert "<figure" not in (copy / "report.html").read_text(encoding="utf-8")
 
 
@@ -414,34 +433,34 @@ def test_log_problems_ignores_container_noise_only() -> None:
             "[1:2:1121/070906.650858:ERROR:content/renderer/render_frame.cc:1] page broke",
         ]
     )
-    assert H.log_problems(stderr) == [
+    assert C.log_problems(stderr) == [
         'console: "Uncaught ReferenceError: f", source: x (3)',
         "browser ERROR: content/renderer/render_frame.cc:1: page broke",
     ]
 
 
 def test_missing_browser_is_reported(monkeypatch: pytest.MonkeyPatch, tiny_html: Path) -> None:
-    monkeypatch.setenv(H.BROWSER_ENV, "/nonexistent/chromium")
-    assert H.find_browser() is None
-    result = H.check_in_browser(tiny_html)
+    monkeypatch.setenv(C.BROWSER_ENV, "/nonexistent/chromium")
+    assert C.find_browser() is None
+    result = C.check_in_browser(tiny_html)
     assert not result.ok and "not found" in result.problems[0]
 
 
 def test_window_fits_every_figure() -> None:
-    width, height = H._window([(880, 660)] * 30)
+    width, height = C._window([(880, 660)] * 30)
     assert width <= 16384 and height <= 8000
-    assert H._window([]) == (1280, 600)
+    assert C._window([]) == (1280, 600)
 
 
 @pytest.fixture(scope="module")
 def browser() -> str:
-    found = H.find_browser()
+    found = C.find_browser()
     if found is None:
-        named = os.environ.get(H.BROWSER_ENV)
+        named = os.environ.get(C.BROWSER_ENV)
         pytest.skip(
-            f"${H.BROWSER_ENV}={named!r} is not an executable"
+            f"${C.BROWSER_ENV}={named!r} is not an executable"
             if named
-            else f"no headless Chromium found (tried {', '.join(H.BROWSERS)}, ${H.BROWSER_ENV}); "
+            else f"no headless Chromium found (tried {', '.join(C.BROWSERS)}, ${C.BROWSER_ENV}); "
             "install one (e.g. apt-get install chromium) to run the browser check"
         )
     return found
@@ -450,7 +469,7 @@ def browser() -> str:
 def test_report_opens_in_headless_chromium_and_shows_its_plots(
     browser: str, tiny_html: Path
 ) -> None:
-    result = H.check_in_browser(tiny_html, browser)
+    result = C.check_in_browser(tiny_html, browser)
     assert result.problems == []
     assert result.ok and result.browser == browser and result.version
     assert result.figures == ["fig-tradeoff", "fig-ratios"]
@@ -466,7 +485,7 @@ def test_browser_check_fails_on_hidden_plots_and_refused_loads(
     doc = doc.replace("</main>", '<img src="https://example.org/x.png" alt="x"></main>')
     path = tmp_path / "bad.html"
     path.write_text(doc, encoding="utf-8")
-    result = H.check_in_browser(path, browser)
+    result = C.check_in_browser(path, browser)
     assert not result.ok
     assert result.figures == ["fig-tradeoff"]
     assert any("fig-ratios" in p and "not shown" in p for p in result.problems)

@@ -159,3 +159,27 @@ def test_floors_catch_an_upward_import() -> None:
     assert (
         _floor("bench.linkage.fields") < _floor("bench.measurement.metrics") < _floor("bench.cli")
     )
+
+
+def _third_party(path: Path) -> set[str]:
+    """Top-level names of every module ``path`` imports (absolute imports only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_the_report_draws() -> None:
+    # Figures are apart from computation: measurement (and everything else) computes tables,
+    # bench.report.document draws them; matplotlib is imported nowhere else.
+    drawing = sorted(
+        name
+        for name, path in _modules().items()
+        if "matplotlib" in _third_party(path) and not name.startswith("bench.report")
+    )
+    assert drawing == []
+    assert "matplotlib" in _third_party(ROOT / "bench" / "report" / "figures.py")

@@ -103,7 +103,7 @@ def test_default_preset_reproduces_published_files_byte_for_byte(tmp_path: Path)
 
 
 def test_published_default_report_opens_in_headless_chromium() -> None:
-    from bench.report.html import check_in_browser, find_browser
+    from bench.report.checks import check_in_browser, find_browser
 
     if find_browser() is None:
         pytest.skip("no Chromium found (install one, or set LINKRISK_CHROMIUM)")

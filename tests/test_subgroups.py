@@ -17,8 +17,6 @@ from bench.measurement.subgroups import (
     DIMENSIONS,
     SURNAME_BANDS,
     match_matrix,
-    plot_match_matrix,
-    plot_ratios,
     rate_ratio,
     subgroup_causes_run,
     subgroup_dimension,
@@ -27,6 +25,7 @@ from bench.measurement.subgroups import (
     surname_band,
     wilson,
 )
+from bench.report.figures import plot_match_matrix, plot_ratios
 from bench.runner import run
 from synthetic.scenario import PEOPLE_COLUMNS
 from tests.conftest import TINY, read_toml_text

@@ -18,11 +18,13 @@ from bench.measurement.sweeps import (
     COLUMNS,
     operating_point,
     operating_points,
+    sweep,
+    sweep_run,
+)
+from bench.report.figures import (
     plot_error_tradeoff,
     plot_precision_recall,
     plot_rates_by_threshold,
-    sweep,
-    sweep_run,
 )
 from bench.runner import run
 from tests.conftest import TINY, read_toml_text

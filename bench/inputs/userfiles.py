@@ -188,14 +188,14 @@ def parse_map(data: Mapping[str, Any], base: Path | None = None) -> ColumnMap:
             )
         else:
             pairs = Path(_name(truth["pairs"], "truth.pairs"))
-            ids = tuple(
+            query_id, register_id = (
                 _name(truth.get(side, default), f"truth.{side}")
                 for side, default in zip(SIDES, PAIR_COLUMNS, strict=True)
             )
             cmap = dataclasses.replace(
                 cmap,
                 truth_pairs=pairs if pairs.is_absolute() or base is None else base / pairs,
-                pair_columns=ids,
+                pair_columns=(query_id, register_id),
             )
     dates = table(data, "dates", "", required=False)
     check_keys(dates, ("format", "unreadable"), "dates")
@@ -487,7 +487,7 @@ def _records(file: UserFile, cmap: ColumnMap, side: str) -> tuple[pd.DataFrame, 
             )
         else:
             if name not in EMPTY_IS_VALUE:
-                values = np.where(empty, None, values).astype(object)
+                values = np.where(empty, np.array(None, dtype=object), values).astype(object)
             out[name] = values
     return pd.DataFrame(out), {"date_format": date_format, "unreadable_dates": unread}
 

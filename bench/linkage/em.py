@@ -30,7 +30,7 @@ def patterns(levels: np.ndarray) -> Patterns:
     n, f = levels.shape
     radix = int(levels.max(initial=0)) + 2  # levels -1..max shifted to 0..max+1
     dense = radix**f <= 1 << 22  # few possible vectors: count them in a table, no hashing
-    code = np.zeros(n, dtype=np.int32 if dense else np.int64)
+    code: np.ndarray = np.zeros(n, dtype=np.int32 if dense else np.int64)
     for j in range(f):
         code *= radix
         code += levels[:, j]

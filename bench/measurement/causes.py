@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,7 @@ DEFINITIONS: dict[str, str] = {
 }
 
 #: Pairs given as a frame with ``query_row`` and ``register_row``, or as two aligned arrays.
-PairsLike = pd.DataFrame | tuple[np.ndarray, np.ndarray]
+PairsLike: TypeAlias = pd.DataFrame | tuple[np.ndarray, np.ndarray]
 #: A field name, a tuple of them, or None (any field).
 Fields = str | tuple[str, ...] | None
 
@@ -472,7 +472,7 @@ def attribute_missed_matches(
     """
     order = default_noise_order() if noise_order is None else list(noise_order)
     names = missed_match_causes(order)
-    extra = [considered] if considered is not None else []
+    extra: list[PairsLike] = [considered] if considered is not None else []
     width = _width(links, truth, *extra)
     tq, tr, tkeys = _unique_pairs(truth, width)
     _, _, keys = _unique_pairs(links, width)

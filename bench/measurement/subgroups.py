@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -54,9 +54,6 @@ from bench.measurement.uncertainty import wilson  # the project's one Wilson int
 from bench.runs.rundir import RunDir
 from synthetic.names import GROUPS
 from synthetic.precision import exp_array
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 #: z of a two-sided 95% interval.
 Z95 = 1.959964
@@ -299,7 +296,7 @@ def rate_ratio(
 # --- per-label metrics -----------------------------------------------------------------------
 
 #: Pairs as a frame (``query_row``, ``register_row``, optionally ``link``) or two aligned arrays.
-PairsLike = pd.DataFrame | tuple[np.ndarray, np.ndarray]
+PairsLike: TypeAlias = pd.DataFrame | tuple[np.ndarray, np.ndarray]
 
 
 def _links(pairs: PairsLike) -> tuple[np.ndarray, np.ndarray]:
@@ -454,10 +451,10 @@ def _label_block(
             out[rate] = np.where(counts[den] > 0, counts[num] / counts[den], np.nan)
         out[f"{rate}_lo"], out[f"{rate}_hi"] = wilson(counts[num], counts[den])
     for rate in RATIO_METRICS:
-        num, den = counts[RATES[rate][0]], counts[RATES[rate][1]]
-        ratio, lo, hi, corrected = rate_ratio(num, den, num[ref], den[ref])
+        events, total = counts[RATES[rate][0]], counts[RATES[rate][1]]
+        ratio, lo, hi, corrected = rate_ratio(events, total, events[ref], total[ref])
         # The reference against itself is 1 by definition (where its rate exists).
-        one = 1.0 if den[ref] > 0 else np.nan
+        one = 1.0 if total[ref] > 0 else np.nan
         ratio[ref] = lo[ref] = hi[ref] = one
         corrected[ref] = False
         out[f"{rate}_ratio"], out[f"{rate}_ratio_lo"], out[f"{rate}_ratio_hi"] = ratio, lo, hi
@@ -624,132 +621,6 @@ def subgroup_causes_run(
     return cause_by_subgroup({m: a[0] for m, a in attributions.items()}, people, dimensions)
 
 
-# --- plots -----------------------------------------------------------------------------------
-
-
-def plot_ratios(
-    frame: pd.DataFrame,
-    metric: str = "wrong_person_rate",
-    dimension: str = "group",
-    methods: Sequence[str] | None = None,
-) -> Figure:
-    """Each label's ``metric`` ratio to the reference label, on a log x axis with 95% interval
-    bars; one panel per method (``methods``, default all in frame order; three per row). Tick
-    labels carry the events / denominator of each label; the reference is drawn hollow at 1."""
-    from matplotlib.figure import Figure
-
-    if metric not in RATIO_METRICS:
-        raise ValueError(f"metric must be one of {RATIO_METRICS}, not {metric!r}")
-    sel = frame[frame["dimension"] == dimension]
-    if sel.empty:
-        raise ValueError(f"no rows for dimension {dimension!r}")
-    names = list(dict.fromkeys(sel["method"])) if methods is None else list(methods)
-    num, den = RATES[metric]
-    ratio = sel[f"{metric}_ratio"].to_numpy(dtype=np.float64)
-    finite = np.concatenate(
-        [sel[f"{metric}_ratio_{s}"].to_numpy(dtype=np.float64) for s in ("lo", "hi")] + [ratio]
-    )
-    finite = finite[np.isfinite(finite) & (finite > 0)]
-    # One shared log range over all panels, padded, always including 1.
-    x_lo = min(finite.min(initial=1.0), 1.0) / 1.5
-    x_hi = max(finite.max(initial=1.0), 1.0) * 1.5
-
-    n_labels = sel["label"].nunique()
-    # panels wrap after `ncols`, so a figure stays page-wide however many methods there are
-    ncols = min(len(names), 3)
-    nrows = -(-len(names) // ncols)
-    fig = Figure(figsize=(4.2 * ncols, (0.45 * n_labels + 1.2) * nrows + 0.4), layout="constrained")
-    grid = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in grid[len(names) :]:
-        ax.set_visible(False)
-    axes = grid[: len(names)]
-    for ax, method in zip(axes, names, strict=True):
-        m = sel[sel["method"] == method]
-        if m.empty:
-            raise ValueError(f"no rows for method {method!r}")
-        y = np.arange(len(m))[::-1]  # first label on top
-        r = m[f"{metric}_ratio"].to_numpy(dtype=np.float64)
-        lo = m[f"{metric}_ratio_lo"].to_numpy(dtype=np.float64)
-        hi = m[f"{metric}_ratio_hi"].to_numpy(dtype=np.float64)
-        is_ref = (m["label"] == m["reference"]).to_numpy()
-        ok = np.isfinite(r) & ~is_ref
-        ax.axvline(1.0, color="0.6", lw=1, zorder=0)
-        ax.errorbar(
-            r[ok],
-            y[ok],
-            xerr=np.vstack([r[ok] - lo[ok], hi[ok] - r[ok]]),
-            fmt="o",
-            color="C0",
-            ecolor="C0",
-            capsize=3,
-        )
-        ref_ok = is_ref & np.isfinite(r)
-        ax.plot(r[ref_ok], y[ref_ok], "o", mfc="white", mec="C0")
-        ax.set_xscale("log")
-        ax.set_xlim(x_lo, x_hi)
-        ax.set_yticks(y)
-        ax.set_yticklabels(
-            [
-                f"{lab}{' (ref)' if ref else ''}  {k:,}/{n:,}"
-                for lab, ref, k, n in zip(m["label"], is_ref, m[num], m[den], strict=True)
-            ],
-            fontsize=8,
-        )
-        ax.set_ylim(-0.7, len(m) - 0.3)
-        ax.set_title(method, fontsize=9)
-        ax.set_xlabel(f"{metric} ratio to reference (log)", fontsize=8)
-        ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle(f"{metric} by {dimension}: ratio to the reference label, 95% interval", fontsize=9)
-    return fig
-
-
-def plot_match_matrix(matrix: pd.DataFrame, method: str, value: str = "row_share") -> Figure:
-    """Heatmap of one method's false matches: query person's label (rows) by the falsely
-    linked register person's label (columns), coloured by ``value`` (``row_share`` or ``FP``),
-    each cell annotated with its count."""
-    from matplotlib.figure import Figure
-
-    m = matrix[matrix["method"] == method]
-    if m.empty:
-        raise ValueError(f"no rows for method {method!r}")
-    if value not in ("row_share", "FP"):
-        raise ValueError(f"value must be 'row_share' or 'FP', not {value!r}")
-    labels = list(dict.fromkeys(m["query_label"]))
-    k = len(labels)
-    counts = m["FP"].to_numpy(dtype=np.int64).reshape(k, k)
-    shade = np.nan_to_num(m[value].to_numpy(dtype=np.float64).reshape(k, k))
-    top = shade.max() if shade.max() > 0 else 1.0
-
-    fig = Figure(figsize=(1.0 * k + 2.6, 0.8 * k + 1.6), layout="constrained")
-    ax = fig.subplots()
-    image = ax.imshow(shade, cmap="Blues", vmin=0.0, vmax=top)
-    for i in range(k):
-        for j in range(k):
-            dark = shade[i, j] > top / 2
-            ax.text(
-                j,
-                i,
-                f"{counts[i, j]:,}",
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white" if dark else "black",
-            )
-    ax.set_xticks(range(k))
-    ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(k))
-    ax.set_yticklabels(labels, fontsize=8)
-    dimension = str(m["dimension"].iloc[0])
-    ax.set_xlabel(f"falsely linked register person's {dimension}", fontsize=8)
-    ax.set_ylabel(f"query person's {dimension}", fontsize=8)
-    ax.set_title(f"{method}: {int(counts.sum()):,} false matches", fontsize=9)
-    bar = fig.colorbar(image, ax=ax, shrink=0.8)
-    bar.set_label(
-        "share of the row's false matches" if value == "row_share" else "false matches", fontsize=8
-    )
-    return fig
-
-
 __all__ = [
     "COUNTS",
     "DEFINITIONS",
@@ -763,8 +634,6 @@ __all__ = [
     "cause_by_subgroup",
     "dimension_descriptions",
     "match_matrix",
-    "plot_match_matrix",
-    "plot_ratios",
     "rate_ratio",
     "subgroup_causes_run",
     "subgroup_dimension",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,6 @@ import pandas as pd
 from bench.linkage.methods import METHODS
 from bench.linkage.methods.base import RESOLVE_MODES
 from bench.runs.rundir import RunDir
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 COUNT_COLUMNS = ["declared", "TP", "FP", "FN", "wrong_people", "verified"]
 RATE_COLUMNS = ["FDR", "wrong_person_rate", "FNMR", "FMR", "FPIR", "recall", "precision"]
@@ -48,19 +44,6 @@ SWEEP_DEFINITIONS: dict[str, str] = {
     "recall": "1 - FNMR = declared true links / true links",
     "precision": "1 - FDR = true matches / declared links",
     "own_threshold": "True on the row at the method's own threshold",
-}
-
-# Short axis labels for exhibits: the metric's name and its definition.
-LABELS = {
-    "FMR": "False match rate (FMR)\n"
-    "wrong-person links / different-person pairs (queries × register)",
-    "FNMR": "False non-match rate (FNMR)\nmissed true links / true links",
-    "recall": "Recall = true links found / true links",
-    "precision": "Precision = correct links / declared links",
-    "threshold": "Threshold (pairs scoring at least this are accepted)",
-    "FDR": "false discovery rate (wrong links / declared links)",
-    "wrong_person_rate": "wrong-person rate (queries linked to a wrong record / queries)",
-    "FNMR_short": "false non-match rate (missed true links / true links)",
 }
 
 
@@ -285,80 +268,6 @@ def operating_points(
     return pd.DataFrame(rows, columns=["method", "target", *metrics])
 
 
-def plot_error_tradeoff(sweeps: pd.DataFrame, reference_fmr: float = 1e-4) -> Figure:
-    """DET-style curve per method: FMR (x, log) against FNMR (y, log).
-
-    Each method's own operating point is marked; a dashed vertical line marks ``reference_fmr``.
-    Points with zero FMR or FNMR cannot be drawn on log axes and are left out (noted on the
-    figure).
-    """
-    fig, ax = _figure()
-    for i, (name, frame) in enumerate(sweeps.groupby("method", sort=False)):
-        color = f"C{i % 10}"
-        shown = frame[(frame["FMR"] > 0) & (frame["FNMR"] > 0)]
-        ax.plot(shown["FMR"], shown["FNMR"], color=color, label=str(name))
-        own = shown[shown["own_threshold"]]
-        ax.scatter(own["FMR"], own["FNMR"], color=color, edgecolor="black", zorder=3)
-    ax.axvline(reference_fmr, color="grey", linestyle="--", label=f"FMR = {reference_fmr:g}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    _plain_log_ticks(ax.yaxis)  # FNMR spans about one decade: label the minor ticks too
-    ax.set_xlabel(LABELS["FMR"])
-    ax.set_ylabel(LABELS["FNMR"])
-    ax.set_title("Error trade-off: wrong-person links against missed links")
-    _note(fig, "Dots: each method's own threshold. Points with a zero rate cannot be shown.")
-    ax.legend(fontsize="small")
-    ax.grid(True, which="both", alpha=0.3)
-    return fig
-
-
-def plot_precision_recall(sweeps: pd.DataFrame) -> Figure:
-    """Precision against recall per method, with each method's own operating point marked."""
-    fig, ax = _figure()
-    for i, (name, frame) in enumerate(sweeps.groupby("method", sort=False)):
-        color = f"C{i % 10}"
-        shown = frame.dropna(subset=["precision", "recall"])
-        ax.plot(shown["recall"], shown["precision"], color=color, label=str(name))
-        own = shown[shown["own_threshold"]]
-        ax.scatter(own["recall"], own["precision"], color=color, edgecolor="black", zorder=3)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel(LABELS["recall"])
-    ax.set_ylabel(LABELS["precision"])
-    ax.set_title("Precision and recall over the threshold range")
-    _note(fig, "Dots: each method's own threshold.")
-    ax.legend(fontsize="small")
-    ax.grid(True, alpha=0.3)
-    return fig
-
-
-def plot_rates_by_threshold(sweeps: pd.DataFrame, method: str) -> Figure:
-    """FDR, wrong-person rate and FNMR of one method against the threshold.
-
-    A dotted vertical line marks the method's own threshold.
-    """
-    frame = sweeps[sweeps["method"] == method] if "method" in sweeps else sweeps
-    if frame.empty:
-        raise ValueError(f"no sweep for method {method!r}")
-    fig, ax = _figure()
-    for col, label in (
-        ("FDR", LABELS["FDR"]),
-        ("wrong_person_rate", LABELS["wrong_person_rate"]),
-        ("FNMR", LABELS["FNMR_short"]),
-    ):
-        # A row's rates hold for every threshold above the previous row's, up to its own.
-        ax.plot(frame["threshold"], frame[col], label=label, drawstyle="steps-pre")
-    for t in frame.loc[frame["own_threshold"], "threshold"]:
-        ax.axvline(t, color="grey", linestyle=":", label=f"own threshold {t:.4g}")
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel(LABELS["threshold"])
-    ax.set_ylabel("Rate")
-    ax.set_title(f"{method}: error rates by threshold")
-    ax.legend(fontsize="small")
-    ax.grid(True, alpha=0.3)
-    return fig
-
-
 def _own_threshold(
     pairs: pd.DataFrame, s: np.ndarray, scored: np.ndarray, given: float | None
 ) -> float | None:
@@ -458,26 +367,3 @@ def _rate(num: np.ndarray, den: np.ndarray | int) -> np.ndarray:
     out = np.full(num.shape, np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
-
-
-def _figure() -> tuple[Figure, Axes]:
-    # A bare Figure on an Agg canvas: no pyplot state, no GUI backend, nothing left open.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 6), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot()
-
-
-def _note(fig: Figure, text: str) -> None:
-    # A figure-level x label is laid out below the axes' own label, so it never overlaps it.
-    fig.supxlabel(text, x=0.01, ha="left", fontsize="small", color="dimgrey")
-
-
-def _plain_log_ticks(axis: Any) -> None:
-    """Log-axis tick labels as plain numbers (0.2, 0.5) rather than powers (2 x 10^-1)."""
-    from matplotlib.ticker import FuncFormatter
-
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if v >= 0.01 else ""))

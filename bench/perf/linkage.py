@@ -83,8 +83,10 @@ DATE_LENGTH = 10
 SYSTEMS = ("linkrisk", "splink", "recordlinkage")
 SIDES = ("query", "register")
 PERF_BLOCK = re.compile(r"(<!-- perf:start -->\n).*?(<!-- perf:end -->)", re.S)
-VERSIONED = ("linkrisk", "numpy", "pandas", "pyarrow", "rapidfuzz", "duckdb", "splink")
-VERSIONED += ("recordlinkage", "jellyfish")
+VERSIONED = (
+    *("linkrisk", "numpy", "pandas", "pyarrow", "rapidfuzz", "duckdb", "splink"),
+    *("recordlinkage", "jellyfish"),
+)
 
 
 # --- the workload ---
@@ -114,7 +116,8 @@ def _normalized(frame: pd.DataFrame) -> pd.DataFrame:
     for field in FIELDS:
         codes, uniques = pd.factorize(frame[field], use_na_sentinel=True)
         norm = normalize(pd.Series(uniques, dtype=object), field).to_numpy(dtype=object)
-        out[field] = np.append(norm, None)[codes]  # code -1 (missing) -> the trailing None
+        missing = np.array([None], dtype=object)  # code -1 (missing) -> this trailing None
+        out[field] = np.append(norm, missing)[codes]
     return pd.DataFrame(out)
 
 
@@ -213,7 +216,8 @@ def _splink(data: dict[str, Any], seed: int) -> Links:
 
     db = DuckDBAPI(connection=data["con"])
     tables = [db.register(side, dataset_display_name=side) for side in SIDES]
-    comparisons = []
+    # Any: SettingsCreator takes lists of creators or dicts, and lists are invariant
+    comparisons: list[Any] = []
     for field, kind in FIELDS.items():
         cuts = COMPARISONS[kind].cuts[:-1]  # the last cut is the exact level
         if kind == "name":
@@ -223,7 +227,7 @@ def _splink(data: dict[str, Any], seed: int) -> Links:
             comparisons.append(cl.LevenshteinAtThresholds(field, dist))
         else:
             comparisons.append(cl.ExactMatch(field))
-    rules = [
+    rules: list[Any] = [
         block_on(*(f if how == "exact" else ColumnExpression(f).substr(1, 1) for f, how in keys))
         for keys in BLOCKING
     ]

@@ -27,20 +27,22 @@ from bench.measurement.derive import (
 from bench.measurement.metrics import DEFINITIONS
 from bench.measurement.subgroups import (
     DIMENSIONS,
-    plot_match_matrix,
-    plot_ratios,
     subgroup_causes_run,
     subgroups_run,
 )
 from bench.measurement.sweeps import (
     operating_points,
-    plot_error_tradeoff,
-    plot_precision_recall,
-    plot_rates_by_threshold,
     sweep_run,
 )
 from bench.measurement.uncertainty import DEFINITIONS as UNCERTAINTY_DEFINITIONS
 from bench.measurement.uncertainty import RATES, wilson
+from bench.report.figures import (
+    plot_error_tradeoff,
+    plot_match_matrix,
+    plot_precision_recall,
+    plot_rates_by_threshold,
+    plot_ratios,
+)
 from bench.report.html import write_html_report
 from bench.report.inputs import (
     examples_markdown,

@@ -59,7 +59,7 @@ def plain_json(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [plain_json(v) for v in obj]
     if isinstance(obj, float | np.floating):
-        return None if np.isnan(obj) else round_float(obj)
+        return None if np.isnan(obj) else round_float(float(obj))
     if isinstance(obj, np.integer):
         return int(obj)
     return obj

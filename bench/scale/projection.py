@@ -855,7 +855,7 @@ def _analytic_rows(
     popnames = PopulationNames(adults, scenario, cohort)
     ownnames = PopulationNames(adults, scenario, cohort, list_people=own_list)
     own_mix = np.bincount(_groups(own_list), minlength=len(N.GROUPS)) / max(len(own_list), 1)
-    kw = {
+    kw: dict[str, Any] = {
         "population": len(pop.people),
         "adult_share": float(adults.register_ok.sum()) / len(pop.people),
     }
@@ -1401,7 +1401,7 @@ def project(
     for rule in sim.specs:
         for approach in APPROACHES:
             if (rule, approach) in cells:
-                row = dict.fromkeys(_COLUMNS, np.nan)
+                row: dict[str, Any] = dict.fromkeys(_COLUMNS, np.nan)
                 row.update(rule=rule, approach=approach, assumptions="")
                 row["scale"] = " / ".join(s.scale for s in sim.specs[rule])
                 row.update(cells[rule, approach])

@@ -58,6 +58,7 @@ class Fuzzy(Method):
         assert candidates is not None
         fields = {f: self.params["fields"][f] for f in self.params["weights"]}
         vec = compare(prep, fields, candidates.query_row, candidates.register_row)
+        assert vec.similarity is not None  # fuzzy fields all have a similarity
         w = np.array([self.params["weights"][f] for f in vec.fields], dtype=np.float32)
         present = ~np.isnan(vec.similarity)
         similarity = np.where(present, vec.similarity, 0.0)

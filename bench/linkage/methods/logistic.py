@@ -30,7 +30,7 @@ def _design(levels: np.ndarray, kinds: Sequence[Comparison]) -> np.ndarray:
     """One-hot encode each field's level, with missing as its own category and the top level
     (agreement) as the reference: with the intercept a full one-hot is collinear, which leaves
     the fit ill-conditioned and its last digits to the BLAS kernel."""
-    cols = []
+    cols: list[np.ndarray] = []
     for j, kind in enumerate(kinds):
         lv = levels[:, j]
         cols.extend((lv == level).astype(np.float32) for level in range(-1, kind.n_levels - 1))
