@@ -11,7 +11,7 @@ import pandas as pd
 from bench.report.context import ReportContext
 from bench.report.html import write_html_report
 from bench.report.manifest import write_manifest
-from bench.report.sections import FigureSpec, Section, sections
+from bench.report.sections import ReportFigure, Section, sections
 from bench.runs.rundir import RunDir
 from bench.runs.writers import write_csv, write_json
 
@@ -73,7 +73,7 @@ def markdown(section: Section, ctx: ReportContext) -> list[str]:
     return section.markdown(ctx.view(section.reads, section.name))
 
 
-def figures(section: Section, ctx: ReportContext) -> list[FigureSpec]:
+def figures(section: Section, ctx: ReportContext) -> list[ReportFigure]:
     """``section``'s figures of ``report.html``."""
     return section.figures(ctx.view(section.reads, section.name))
 

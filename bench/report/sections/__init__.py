@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from bench.report.sections.base import SECTIONS, FigureSpec, Section, register, sections
+from bench.report.sections.base import SECTIONS, ReportFigure, Section, register, sections
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["SECTIONS", "FigureSpec", "Section", "register", "sections"]
+__all__ = ["SECTIONS", "ReportFigure", "Section", "register", "sections"]

@@ -28,7 +28,7 @@ from bench.report.context import CAPABILITIES, READABLE, ReportContext
 
 
 @dataclass(frozen=True)
-class FigureSpec:
+class ReportFigure:
     """One figure of ``report.html``: its id (an HTML id), caption, and what draws it."""
 
     id: str
@@ -59,7 +59,7 @@ class Section:
         """The section's lines of ``report.md``, the first a heading (``#``); [] for none."""
         return []
 
-    def figures(self, ctx: ReportContext) -> list[FigureSpec]:
+    def figures(self, ctx: ReportContext) -> list[ReportFigure]:
         """The section's figures of ``report.html``, in order."""
         return []
 

@@ -17,7 +17,7 @@ from bench.measurement.sweeps import (
 )
 from bench.measurement.uncertainty import wilson
 from bench.report.context import ReportContext
-from bench.report.sections.base import FigureSpec, Section, register
+from bench.report.sections.base import ReportFigure, Section, register
 from synthetic.precision import round_frame
 
 #: Rows kept per method in sweeps.csv (evenly spaced in rank; the method's own threshold kept).
@@ -128,27 +128,27 @@ class OperatingPoints(Section):
             "",
         ]
 
-    def figures(self, ctx: ReportContext) -> list[FigureSpec]:
+    def figures(self, ctx: ReportContext) -> list[ReportFigure]:
         sweeps = ctx.memo(_sweeps)
         # Log axes need a point with both rates above zero (e.g. none when the scored methods
         # did not run and the rules made no false match).
         if sweeps.empty or not ((sweeps["FMR"] > 0) & (sweeps["FNMR"] > 0)).any():
             return []
         return [
-            FigureSpec(
+            ReportFigure(
                 "error-tradeoff",
                 "False match rate (per comparison) against false non-match rate over every "
                 "threshold of each scored method (DET-style, log scales); dots: the method's own "
                 "threshold.",
                 lambda: plot_error_tradeoff(sweeps, reference_fmr=1e-6),
             ),
-            FigureSpec(
+            ReportFigure(
                 "precision-recall",
                 "Precision (1 - FDR) against recall (1 - FNMR) over every threshold.",
                 lambda: plot_precision_recall(sweeps),
             ),
             *(
-                FigureSpec(
+                ReportFigure(
                     f"rates-{method}",
                     f"{method}: false discovery rate, wrong-person rate and false non-match rate "
                     "against the threshold.",

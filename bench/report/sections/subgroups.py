@@ -15,7 +15,7 @@ from bench.measurement.subgroups import (
     subgroups_run,
 )
 from bench.report.context import ReportContext
-from bench.report.sections.base import FigureSpec, Section, register
+from bench.report.sections.base import ReportFigure, Section, register
 from synthetic.precision import round_frame
 
 #: Dimensions whose rate ratios are drawn, in figure order (when the run has them).
@@ -139,10 +139,10 @@ class Subgroups(Section):
             "",
         ]
 
-    def figures(self, ctx: ReportContext) -> list[FigureSpec]:
+    def figures(self, ctx: ReportContext) -> list[ReportFigure]:
         groups, matrix = ctx.memo(_subgroups)
         figs = [
-            FigureSpec(
+            ReportFigure(
                 f"ratios-{dim}",
                 f"Wrong-person rate by {DIMENSIONS[dim].description}, as a ratio to the "
                 "reference label (log scale, 95% Katz intervals).",
@@ -155,7 +155,7 @@ class Subgroups(Section):
         totals = matrix[matrix["dimension"] == "group"].groupby("method", sort=False)["FP"].sum()
         top = totals[totals > 0].sort_values(ascending=False, kind="stable").index[:MATRIX_FIGURES]
         figs += [
-            FigureSpec(
+            ReportFigure(
                 f"matrix-{method}",
                 f"{method}: false matches by the queried person's name-origin group (rows) and "
                 "the group of the person they were linked to (columns); share of the row.",
