@@ -362,7 +362,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _print_result(title: str, result: RunResult, contents: str) -> None:
     """The sizes, the headline table and where the report is (stdout); the timings (stderr)."""
-    from bench.report.document import headline_table
+    from bench.report.sections.headline import headline_table
 
     print(f"{title}: {_sizes(result.out_dir)}")
     print(headline_table(result.metrics))
@@ -621,7 +621,8 @@ def _sizes(run_dir: Path) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bench.report.document import headline_table, write_outputs
+    from bench.report.document import write_outputs
+    from bench.report.sections.headline import headline_table
     from bench.runner import RESULTS_DIR
     from bench.runs.store import atomic_dir, check_out_dir, check_run_dir, copy_run
 

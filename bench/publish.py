@@ -17,8 +17,9 @@ from tabulate import tabulate
 
 from bench.linkage.config import load_benchmark, presets
 from bench.measurement.causes import FALSE_MATCH_CAUSES
-from bench.report.document import cause_matrix, headline_table
 from bench.report.figures import plot_ratios
+from bench.report.sections.causes import cause_matrix
+from bench.report.sections.headline import headline_table
 from bench.runner import RESULTS_DIR, run
 from bench.runs.store import check_out_dir
 from bench.scale.projection import main as project_main

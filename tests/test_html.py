@@ -342,7 +342,7 @@ def tiny_html(tiny_run: Path) -> Path:
 
 
 def test_write_html_report(tiny_run: Path, tiny_html: Path) -> None:
-    from bench.report.document import reproduce_command
+    from bench.runs.rundir import reproduce_command
 
     assert tiny_html == tiny_run / "report.html"
     assert not list(tiny_run.glob(".report.html.*"))  # no temporary file left behind

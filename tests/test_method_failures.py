@@ -17,7 +17,7 @@ from bench.linkage.methods.base import MethodNotRun
 from bench.linkage.methods.fuzzy import Fuzzy
 from bench.linkage.methods.rule import Rule
 from bench.linkage.methods.splink import usable_sessions
-from bench.report.document import divergent_replicates
+from bench.report.context import divergent_replicates
 from bench.runner import run
 from synthetic.config import read_toml
 from tests.conftest import TINY, read_toml_text

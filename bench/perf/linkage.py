@@ -467,9 +467,9 @@ def markdown(table: pd.DataFrame) -> str:
 
 def machine() -> dict[str, Any]:
     """CPU count, platform, Python and library versions."""
-    from bench.report.document import _version  # the manifests' lookup ("not installed" if absent)
+    from bench.report.manifest import package_version  # "not installed" if absent
 
-    versions = {name: _version(name) for name in VERSIONED}
+    versions = {name: package_version(name) for name in VERSIONED}
     return {
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),

@@ -1,5 +1,7 @@
-"""The report's text for runs on user files (``linkrisk evaluate``): headline sentence, scope
-and limitations, the *Inputs* section and the optional *Examples*.
+"""The report's text for runs on user files (``linkrisk evaluate``) that sections share: the
+headline sentence, scope and limitations, and :func:`rendered`, which turns a failure to render
+what ``raw/`` holds into one line (the *Inputs* and *Examples* sections are in
+:mod:`bench.report.sections`).
 
 It reads only what ``raw/`` holds (through :mod:`bench.runs.rundir`), never the user files or
 their reader (:mod:`bench.inputs.userfiles`): a report can be rebuilt without the inputs.
@@ -7,17 +9,11 @@ their reader (:mod:`bench.inputs.userfiles`): a report can be rebuilt without th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from tabulate import tabulate
-
-from bench.runs.rundir import MAP_FIELDS, SIDES
 from synthetic.errors import LinkriskError
-from synthetic.scenario import RECORD_FIELDS
 
 
 def user_headline(info: Mapping[str, Any]) -> str:
@@ -56,130 +52,6 @@ def user_limitations(info: Mapping[str, Any]) -> list[str]:
             "that model carries over."
         )
     return out
-
-
-def user_inputs(info: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
-    """The report's *Inputs* section: files, hashes, date formats, the column map."""
-    ins = info["inputs"]
-    rows = [
-        [
-            side,
-            f"`{ins[side]['file']}`",
-            f"{ins[side]['rows']:,}",
-            (ins[side]["date_format"] or "-")
-            + (
-                f" ({ins[side]['unreadable_dates']:,} unreadable: missing)"
-                if ins[side].get("unreadable_dates")
-                else ""
-            ),
-            f"`{ins[side]['sha256']}`",
-        ]
-        for side in SIDES
-    ]
-    truth = ins["truth"]
-    if "pairs" in truth:
-        rows.append(
-            [
-                "truth pairs",
-                f"`{truth['pairs']['file']}`",
-                f"{truth['pairs']['rows']:,}",
-                "-",
-                f"`{truth['pairs']['sha256']}`",
-            ]
-        )
-        how = f"the pairs file, columns `{truth['columns'][0]}` and `{truth['columns'][1]}`"
-    else:
-        how = "equal non-empty values of the entity-id column " + " / ".join(
-            f"`{truth['column'][s]}` ({s})" for s in SIDES if s in truth["column"]
-        )
-    columns = config.get("evaluate", {}).get("columns", {})
-    mapped = [
-        [name, *(f"`{columns[name][s]}`" if s in columns[name] else "-" for s in SIDES)]
-        for name in MAP_FIELDS
-        if name in columns
-    ]
-    unmapped = [f for f in RECORD_FIELDS if f not in columns]
-    return [
-        "## Inputs",
-        "",
-        "The files this report evaluates, by name and SHA-256 (their contents are not copied). "
-        "No synthetic population, no simulated noise: the records are the user's."
-        + (
-            ""
-            if info.get("include_examples")
-            else " Every file of this run holds aggregates "
-            "only: counts, rates, row numbers and scores, no record values."
-        ),
-        "",
-        tabulate(
-            rows,
-            headers=["file", "path", "records", "date format", "SHA-256"],
-            tablefmt="github",
-            disable_numparse=True,
-        ),
-        "",
-        f"True links: {how}.",
-        "",
-        tabulate(mapped, headers=["field", "query column", "register column"], tablefmt="github"),
-        "",
-        "Not mapped (missing on both sides): "
-        + (", ".join(f"`{f}`" for f in unmapped) if unmapped else "none")
-        + ". Record ids: "
-        + ("the mapped `record_id` columns." if "record_id" in columns else "row numbers from 1.")
-        + "",
-        "",
-    ]
-
-
-def _md(text: str) -> str:
-    """A value as literal Markdown table-cell text (special characters escaped)."""
-    return re.sub(r"([\\`*_\[\]|<>#])", r"\\\1", " ".join(text.split()))
-
-
-def _record_text(rec: Mapping[str, Any], side: str) -> str:
-    def part(*names: str) -> str:
-        return " ".join(str(rec[f"{side}_{n}"]) for n in names if rec[f"{side}_{n}"])
-
-    pieces = [
-        part("first_name", "middle_name", "last_name", "suffix"),
-        part("dob"),
-        part("house_number", "street", "unit"),
-        part("city", "state", "zip"),
-    ]
-    return _md(f"{rec[f'{side}_record_id']}: " + " · ".join(p for p in pieces if p))
-
-
-def examples_markdown(frame: pd.DataFrame, methods: list[str]) -> list[str]:
-    """The report's *Examples* section from the rows of ``raw/examples.parquet``."""
-    lines = [
-        "## Examples",
-        "",
-        "Included on request (`--include-examples`): these rows hold record values from the "
-        "input files. Per method, the first false matches and missed matches (by query row), "
-        "each record as `id: name · date of birth · address · city state ZIP`, as read.",
-        "",
-    ]
-    for method in methods:
-        sub = frame[frame["method"] == method]
-        rows = [
-            [rec["error"], _record_text(rec, "query"), _record_text(rec, "register")]
-            for rec in sub.to_dict("records")
-        ]
-        lines += [f"### {method}", ""]
-        lines += (
-            [
-                tabulate(
-                    rows,
-                    headers=["error", "query record", "register record"],
-                    tablefmt="github",
-                    disable_numparse=True,
-                ),
-                "",
-            ]
-            if rows
-            else ["No false or missed matches.", ""]
-        )
-    return lines
 
 
 def rendered(render: Callable[..., list[str]], path: Path, field: str, *args: Any) -> list[str]:

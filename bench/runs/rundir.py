@@ -332,7 +332,7 @@ class RunDir:
     def _check_user_info(self, d: _Doc) -> None:
         """What ``run.json`` of a run on user files adds (:mod:`bench.inputs.userfiles`); the
         report checks the rest of ``inputs`` by rendering it
-        (:mod:`bench.report.inputs`)."""
+        (:mod:`bench.report.sections.inputs`)."""
         d.text("command")
         d.integer("queries_with_true_link", required=False, null=True)
         d.text("training_scenario", required=False)

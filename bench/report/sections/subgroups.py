@@ -1,0 +1,169 @@
+"""*Who bears the errors*: wrong-person rate and FNMR by the queried person's subgroup, who was
+matched to whom; the subgroup tables and their figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from tabulate import tabulate
+
+from bench.measurement.subgroups import DIMENSIONS, subgroups_run
+from bench.report.context import ReportContext
+from bench.report.figures import plot_match_matrix, plot_ratios
+from bench.report.sections.base import ReportFigure, Section, register
+from synthetic.precision import round_frame
+
+#: Dimensions whose rate ratios are drawn, in figure order (when the run has them).
+RATIO_FIGURES = ("group", "surname_band", "household", "in_register")
+#: Who-matched-whom figures: the methods with the most false matches, at most this many.
+MATRIX_FIGURES = 2
+
+
+def _subgroups(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(subgroup metrics, match matrix) of the run (:func:`subgroups_run`), rounded."""
+    groups, matrix = subgroups_run(ctx.path)
+    return round_frame(groups), round_frame(matrix)
+
+
+def _rate_cell(rec: dict[str, Any], metric: str) -> str:
+    if pd.isna(rec[metric]):
+        return "n/a"
+    ratio = rec.get(f"{metric}_ratio", float("nan"))  # rates without a ratio: none shown
+    times = "" if pd.isna(ratio) else f" ×{ratio:.2f}"
+    return (
+        f"{100 * rec[metric]:.1f}% [{100 * rec[f'{metric}_lo']:.1f}-"
+        f"{100 * rec[f'{metric}_hi']:.1f}]{times}"
+    )
+
+
+def _rate_table(groups: pd.DataFrame, dimension: str, metric: str) -> str:
+    """One dimension's ``metric`` per label (rows) and method (columns)."""
+    methods = list(dict.fromkeys(groups["method"]))
+    sub = groups[groups["dimension"] == dimension]
+    rows = []
+    for label in dict.fromkeys(sub["label"]):
+        recs = sub[sub["label"] == label].set_index("method")
+        first = recs.iloc[0]
+        rows.append(
+            [label, f"{int(first['queries']):,}"]
+            + [_rate_cell(recs.loc[m].to_dict(), metric) for m in methods]
+        )
+    return tabulate(
+        rows,
+        headers=["label", "queries", *methods],
+        tablefmt="github",
+        colalign=["left"] + ["right"] * (len(methods) + 1),
+    )
+
+
+def _matrix_summary(matrix: pd.DataFrame) -> str:
+    rows = []
+    for method, m in matrix[matrix["dimension"] == "group"].groupby("method", sort=False):
+        total = int(m["FP"].sum())
+        same = int(m.loc[m["query_label"] == m["register_label"], "FP"].sum())
+        cross = m[m["query_label"] != m["register_label"]].sort_values("FP", ascending=False)
+        top = cross.iloc[0] if len(cross) and cross["FP"].iloc[0] > 0 else None
+        flow = (
+            "-" if top is None else f"{top['query_label']} → {top['register_label']}: {top['FP']:,}"
+        )
+        share = "n/a" if total == 0 else f"{100 * same / total:.1f}%"
+        rows.append([method, f"{total:,}", share, flow])
+    return tabulate(
+        rows,
+        headers=["method", "false matches", "within group", "largest cross-group flow"],
+        tablefmt="github",
+        colalign=["left", "right", "right", "left"],
+    )
+
+
+@register
+class Subgroups(Section):
+    name = "subgroups"
+    order = 40
+    reads = frozenset({"path"})
+    writes = ("subgroups.csv", "match_matrix.csv")
+
+    def tables(self, ctx: ReportContext) -> dict[str, pd.DataFrame | None]:
+        groups, matrix = ctx.memo(_subgroups)
+        return {"subgroups.csv": groups, "match_matrix.csv": matrix}
+
+    def markdown(self, ctx: ReportContext) -> list[str]:
+        groups, matrix = ctx.memo(_subgroups)
+        lines = [
+            "## Who bears the errors",
+            "",
+            "Rates of the run's own seed (replicate 1) by the queried person's subgroup, with 95% "
+            "Wilson intervals and, after ×, the ratio to the dimension's reference label (Katz "
+            "log interval in `subgroups.csv`; 0.5 added to the counts where a group has no "
+            "event). All counts, FDR and FNMR for every dimension: `subgroups.csv`; false "
+            "matches by primary cause within every subgroup: `subgroup_causes.csv`.",
+            "",
+        ]
+        present = set(groups["dimension"])
+        absent = [d.description for d in DIMENSIONS.values() if d.name not in present]
+        if absent:  # runs on user files: only register presence is known of the queried people
+            lines += [
+                "Not computed, for lack of these attributes of the queried people (the records "
+                "carry none): " + "; ".join(absent) + ".",
+                "",
+            ]
+        for dim in dict.fromkeys(groups["dimension"]):
+            ref = groups.loc[groups["dimension"] == dim, "reference"].iloc[0]
+            lines += [
+                f"### Wrong-person rate by {DIMENSIONS[dim].description} (reference: {ref})",
+                "",
+                _rate_table(groups, dim, "wrong_person_rate"),
+                "",
+            ]
+        if "group" not in present:
+            return lines
+        ref = groups.loc[groups["dimension"] == "group", "reference"].iloc[0]
+        return [
+            *lines,
+            f"### False non-match rate by name-origin group (reference: {ref})",
+            "",
+            _rate_table(groups, "group", "FNMR"),
+            "",
+            "### Unverified-address disclosures by name-origin group",
+            "",
+            "Queries with a declared link whose addresses do not match / queries (see the "
+            "definitions), by the queried person's group, with 95% Wilson intervals.",
+            "",
+            _rate_table(groups, "group", "unverified_address_rate"),
+            "",
+            "### Who was matched to whom",
+            "",
+            "False matches by the name-origin group of the queried person and of the person "
+            "whose record they were linked to: the share that stays within the group, and the "
+            "largest cross-group flow. Full matrix: `match_matrix.csv`.",
+            "",
+            _matrix_summary(matrix),
+            "",
+        ]
+
+    def figures(self, ctx: ReportContext) -> list[ReportFigure]:
+        groups, matrix = ctx.memo(_subgroups)
+        figs = [
+            ReportFigure(
+                f"ratios-{dim}",
+                f"Wrong-person rate by {DIMENSIONS[dim].description}, as a ratio to the "
+                "reference label (log scale, 95% Katz intervals).",
+                lambda dim=dim: plot_ratios(groups, "wrong_person_rate", dim),
+            )
+            for dim in RATIO_FIGURES
+            if (groups["dimension"] == dim).any()
+        ]
+        # the methods with the most false matches: where who-matched-whom matters most
+        totals = matrix[matrix["dimension"] == "group"].groupby("method", sort=False)["FP"].sum()
+        top = totals[totals > 0].sort_values(ascending=False, kind="stable").index[:MATRIX_FIGURES]
+        figs += [
+            ReportFigure(
+                f"matrix-{method}",
+                f"{method}: false matches by the queried person's name-origin group (rows) and "
+                "the group of the person they were linked to (columns); share of the row.",
+                lambda method=method: plot_match_matrix(matrix, method),
+            )
+            for method in top
+        ]
+        return figs

@@ -1,0 +1,24 @@
+"""The report's title, the scenario's description and the command that reproduces the run."""
+
+from __future__ import annotations
+
+from bench.report.context import ReportContext
+from bench.report.sections.base import Section, register
+from bench.runs.rundir import reproduce_command
+
+
+@register
+class Title(Section):
+    name = "title"
+    order = 10
+    reads = frozenset({"info", "config"})
+
+    def markdown(self, ctx: ReportContext) -> list[str]:
+        return [
+            f"# linkrisk report: {ctx.info['scenario']}",
+            "",
+            ctx.config["scenario"].get("description", "").strip(),
+            "",
+            f"Reproduce: `{reproduce_command(ctx.info)}` (same versions as in `manifest.json`).",
+            "",
+        ]
