@@ -5,6 +5,9 @@
 ``<!-- headline:<preset> -->`` and ``<!-- /headline -->`` with that run's headline table, and
 the block ``<!-- noise-types -->`` ... ``<!-- /noise-types -->`` with the noise registry, and
 ``<!-- causes:<preset> -->`` ... ``<!-- /causes -->`` with the preset's false matches by cause.
+A preset with a ``[calibration]`` section is also calibrated (``linkrisk calibrate``) into
+``results/calibration/<preset>/``, and ``<!-- calibration:<preset> -->`` ...
+``<!-- /calibration -->`` gets its published-against-simulated counts and implied counts.
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ from bench.report.sections.causes import cause_matrix
 from bench.report.sections.headline import headline_table
 from bench.runner import RESULTS_DIR, run
 from bench.runs.store import check_out_dir
+from bench.scale.calibration import (
+    CALIBRATION_DIR,
+    calibrate,
+    load_calibration,
+    readme_summary,
+    reproduce_command,
+    write_calibration,
+)
 from bench.scale.projection import main as project_main
 from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS
 
@@ -42,6 +53,16 @@ def markdown_table(path: Path) -> str:
 def projection_block(name: str, projections_dir: Path = PROJECTIONS_DIR) -> str:
     """The README table of a published projection (the table of its projection.md)."""
     return markdown_table(projections_dir / name / "projection.md")
+
+
+CALIBRATION_BLOCK = re.compile(
+    r"(<!-- calibration:(?P<name>[\w.+-]+) -->\n).*?(<!-- /calibration -->)", re.S
+)
+
+
+def calibration_block(name: str, calibration_dir: Path = CALIBRATION_DIR) -> str:
+    """The README block of a published calibration (from its ``calibration.json``)."""
+    return readme_summary(calibration_dir / name)
 
 
 CAUSES_BLOCK = re.compile(r"(<!-- causes:(?P<name>[\w.+-]+) -->\n).*?(<!-- /causes -->)", re.S)
@@ -96,6 +117,12 @@ def update_readme(readme: Path, results_dir: Path = RESULTS_DIR) -> list[str]:
         ),
         text,
     )
+    text = CALIBRATION_BLOCK.sub(
+        lambda m: (
+            m.group(1) + calibration_block(m["name"], results_dir / "calibration") + m.group(3)
+        ),
+        text,
+    )
     text = CAUSES_BLOCK.sub(
         lambda m: m.group(1) + causes_block(m["name"], results_dir) + m.group(3), text
     )
@@ -117,6 +144,8 @@ def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
         check_out_dir(RESULTS_DIR / name)
         if load_benchmark(name).scenario.project:
             check_out_dir(PROJECTIONS_DIR / name)
+        if load_benchmark(name).calibration is not None:
+            check_out_dir(CALIBRATION_DIR / name)
     out = []
     for name in names:
         bench = load_benchmark(name)
@@ -132,6 +161,11 @@ def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
             if project_main([name, "--clean", "--out", str(target)]) != 0:
                 raise RuntimeError(f"projection of {name} failed")
             out.append(target)
+        if bench.calibration is not None:
+            cbench, cal = load_calibration(name)
+            res = calibrate(cbench, cal, progress=progress)
+            write_calibration(res, CALIBRATION_DIR / name, reproduce_command(res, None, None))
+            out.append(CALIBRATION_DIR / name)
     for name in published_presets():
         out.append(write_readme_figure(name))
     if readme is not None and readme.exists():

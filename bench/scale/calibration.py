@@ -152,9 +152,11 @@ _CAL_KEYS = (
     "dispersion_runs",
     "size_scale",
 )
-_TARGET_KEYS = ("name", "method", "metric", "path", "value", "precision", "rel_precision", "source")
+_TARGET_KEYS = (
+    "name", "method", "metric", "path", "label", "value", "precision", "rel_precision", "source",
+)  # fmt: skip
 _UNKNOWN_KEYS = ("key", "low", "high", "why")
-_OUTPUT_KEYS = ("name", "method", "metric", "path")
+_OUTPUT_KEYS = ("name", "method", "metric", "path", "label")
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -166,6 +168,12 @@ class Quantity:
     method: str
     metric: str
     path: str | None = None
+    #: What the count is, in words a non-programmer reads (default: the name).
+    label: str = ""
+
+    @property
+    def words(self) -> str:
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -215,6 +223,10 @@ class Calibration:
     def methods(self) -> list[str]:
         """The methods to run at each point (targets' and outputs'), in first-named order."""
         return list(dict.fromkeys(q.method for q in self.quantities))
+
+    def unknown(self, key: str) -> Unknown:
+        """The unknown of ``key``."""
+        return next(u for u in self.unknowns if u.key == key)
 
 
 def load_calibration(
@@ -337,7 +349,8 @@ def _quantity(
             raise ConfigError(join(w, "path"), f"unknown path {path!r} of {method} ({have})")
     allowed = COUNT_METRICS if path is None else PATH_METRICS
     metric = string(spec, "metric", w, choices=allowed)
-    return Quantity(name, method, metric, path)
+    label = string(spec, "label", w).strip() if "label" in spec else ""
+    return Quantity(name, method, metric, path, label)
 
 
 def _target(spec: dict[str, Any], w: str, methods: Mapping[str, Method]) -> Target:
@@ -354,7 +367,7 @@ def _target(spec: dict[str, Any], w: str, methods: Mapping[str, Method]) -> Targ
     source = string(spec, "source", w)
     if not source.strip():
         raise ConfigError(join(w, "source"), "must cite where the value was published")
-    return Target(q.name, q.method, q.metric, q.path, value, precision, source.strip())
+    return Target(q.name, q.method, q.metric, q.path, q.label, value, precision, source.strip())
 
 
 def _unknown(spec: dict[str, Any], w: str, bench: Benchmark) -> Unknown:
@@ -1072,6 +1085,76 @@ def _versions() -> dict[str, str]:
     return out
 
 
+#: The calibration's short summary: the README block of a published calibration.
+SUMMARY_FILE = "summary.md"
+
+
+def summary_markdown(res: CalibrationResult, command: str) -> str:
+    """The published counts beside the simulated ones, the implied counts with their intervals
+    and a plain sentence on what they depend on: the README's headline of a calibrated preset."""
+    cal, pts = res.cal, res.points
+    ok = pts["consistent"].to_numpy()
+    rows = []
+    for t in cal.targets:
+        s = pts.loc[ok, f"{t.name}.scaled"]
+        rows.append([t.words, f"{t.value:,.0f}", _range(s.min(), s.max()) if ok.any() else "none"])
+    lines = [
+        f"`{command}`: {int(ok.sum())} of {len(ok)} combinations of the unknowns reproduce every "
+        f"published count (list of {cal.list_size:,} names; precision and sources in "
+        f"`calibration.md`).",
+        "",
+        tabulate(
+            rows,
+            headers=["published count", "published", "simulated (consistent combinations)"],
+            tablefmt="github",
+            colalign=["left", "right", "right"],
+            disable_numparse=True,
+        ),
+        "",
+    ]
+    if not ok.any():
+        return "\n".join([*lines, "No combination of the unknowns reproduces every count."]) + "\n"
+    imp = res.implied.set_index("output")
+    rows = [
+        [
+            q.words,
+            _count(imp.loc[q.name, "median"]),
+            _range(imp.loc[q.name, "lo"], imp.loc[q.name, "hi"]),
+        ]
+        for q in cal.outputs
+    ]
+    lines += [
+        tabulate(
+            rows,
+            headers=[f"implied, of {cal.list_size:,} names", "count", "95% interval"],
+            tablefmt="github",
+            colalign=["left", "right", "right"],
+            disable_numparse=True,
+        ),
+        "",
+    ]
+    first = cal.outputs[0]
+    r = imp.loc[first.name]
+    swing = res.tornado[res.tornado["quantity"] == first.name].sort_values(
+        "swing", ascending=False, kind="stable"
+    )
+    top = [res.cal.unknown(k) for k in swing["unknown"].head(2)]
+    lines.append(
+        f"In plain words: had the matching been run on a population like the simulated one, "
+        f"with every unpublished value set anywhere that reproduces the published counts, "
+        f"{first.words} would number about {_count(r['median'])} (95% interval "
+        f"{_range(r['lo'], r['hi'])}). That figure depends on values that were not published, most on "
+        + " and ".join(f"{u.key} ({u.why})" for u in top)
+        + "."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def readme_summary(out_dir: Path) -> str:
+    """The published summary of a calibration directory (:data:`SUMMARY_FILE`)."""
+    return (Path(out_dir) / SUMMARY_FILE).read_text(encoding="utf-8")
+
+
 def write_calibration(res: CalibrationResult, out_dir: Path, command: str) -> Path:
     """Write every output to ``out_dir`` atomically (staged, swapped in whole when complete)."""
     with atomic_dir(out_dir) as tmp:
@@ -1083,6 +1166,7 @@ def write_calibration(res: CalibrationResult, out_dir: Path, command: str) -> Pa
         save_png(region_figure(res), tmp / "region.png")
         save_png(tornado_figure(res), tmp / "tornado.png")
         (tmp / "calibration.md").write_text(calibration_markdown(res, command), encoding="utf-8")
+        (tmp / SUMMARY_FILE).write_text(summary_markdown(res, command), encoding="utf-8")
         config = {**res.bench.data, "calibration": res.bench.calibration}
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest = {

@@ -71,7 +71,7 @@ from bench.linkage.fields import TRANSFORMS, PreparedTask, combine, matches_patt
 from bench.linkage.methods.base import Method
 from bench.linkage.resolve import resolve
 from synthetic import names as N
-from synthetic.errors import ConfigError
+from synthetic.errors import ConfigError, LinkriskError
 from synthetic.geography import STATE_POPULATION_2020
 from synthetic.noise import NOISE, RECORD_FIELDS
 from synthetic.population import AGE_PYRAMID_2020, MAX_AGE, Population, generate_population
@@ -859,7 +859,9 @@ def _analytic_rows(
         "population": len(pop.people),
         "adult_share": float(adults.register_ok.sum()) / len(pop.people),
     }
+    # A list drawn by residence status has no declared share in the register: its realized one.
     mated = scenario.query.share_in_register
+    mated = own_mated if mated is None else mated
     out: list[dict[str, Any]] = []
     for m in rules:
         specs = rule_passes(m)
@@ -1382,7 +1384,7 @@ def project(
         run_rules=run_rules, cohort=cohort, progress=progress,
     )  # fmt: skip
     rng = stream(bench.scenario.seed, "projection", "draws")
-    mated = bench.scenario.query.share_in_register
+    mated = mated_share(bench, sim)
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     for rule in sim.specs:
         for approach, values in _analytic_projection(sim, rule, target, mated, level):
@@ -1419,12 +1421,28 @@ _COLUMNS = (
 )  # fmt: skip
 
 
+def mated_share(bench: Benchmark, sim: Simulation) -> float:
+    """The share of the list truly in the register: the scenario's ``share_in_register``, or,
+    for a list drawn by residence status (``status_mix``), the share realized in the simulated
+    lists (true links per query over the simulated tasks)."""
+    share = bench.scenario.query.share_in_register
+    if share is not None:
+        return float(share)
+    r = sim.rules
+    if not len(r):
+        raise LinkriskError(
+            f"{bench.source}: query.status_mix: the projection needs the simulated lists to "
+            "measure the share in the register (run the simulations)"
+        )
+    return float(r["true_links"].sum() / r["queries"].sum())
+
+
 def _retarget(sim: Simulation, bench: Benchmark, target: Target) -> Simulation:
     """The simulation with its analytic rows recomputed at another target."""
     a = sim.analytic
     if len(a):
         a = a.copy()
-        mated = bench.scenario.query.share_in_register
+        mated = mated_share(bench, sim)
         for i, r in a.iterrows():
             if r["reason"] is None or (isinstance(r["reason"], float) and np.isnan(r["reason"])):
                 fp, fn, per = analytic_rate(
@@ -1463,7 +1481,12 @@ def assumptions(
     t = target or Target()
     sc = bench.scenario if bench is not None else None
     ppz = f"{sc.population.people_per_zip:,}" if sc else "the scenario's people_per_zip"
-    mated = f"{sc.query.share_in_register:g}" if sc else "the scenario's share_in_register"
+    if sc is None:
+        mated = "the scenario's share_in_register"
+    elif sc.query.share_in_register is None:
+        mated = "the share realized in the simulated lists (drawn by residence status)"
+    else:
+        mated = f"{sc.query.share_in_register:g}"
     out = [
         ("N (queries)", f"{t.n_queries:,}: about 1.28 million names sent in the 2025-26 IRS-ICE "
          "case, as reported (bench/scenarios/irs-ice.toml)"),
