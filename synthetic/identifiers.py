@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -85,6 +86,32 @@ LAWFUL_BY_GROUP: Mapping[str, float] = {
     "white": 0.15,
     "black": 0.15,
 }
+
+
+class IdentifierConfig(Protocol):
+    """The fields :func:`assign` reads (``synthetic.population.PopulationConfig`` has them; a
+    protocol because ``population`` imports this module)."""
+
+    @property
+    def identifiers(self) -> bool: ...
+    @property
+    def unauthorized_share(self) -> float: ...
+    @property
+    def lawful_share(self) -> float: ...
+    @property
+    def unauthorized_by_group(self) -> Mapping[str, float]: ...
+    @property
+    def lawful_by_group(self) -> Mapping[str, float]: ...
+    @property
+    def household_shares_status(self) -> float: ...
+    @property
+    def child_citizen(self) -> float: ...
+    @property
+    def itin_share(self) -> float: ...
+    @property
+    def former_itin_share(self) -> float: ...
+    @property
+    def donor_relative_share(self) -> float: ...
 
 
 def status_probabilities(
@@ -227,7 +254,7 @@ def absent(n: int) -> dict[str, np.ndarray]:
 
 
 def assign(
-    cfg: object,
+    cfg: IdentifierConfig,
     seed: int,
     bkey: tuple[str, ...],
     b: int,
@@ -314,7 +341,9 @@ def assign(
     donor_ssn[borrower[has]] = tin[donor[has]]
 
     member = other_member(hh_start[hh], sizes[hh], rng("household_member").random(n))
-    household_tin = np.where(member != np.arange(n), tin[member], None).astype(object)
+    # None as a 0-d object array: a bare None makes mypy pick np.where's one-argument overload
+    no_tin = np.array(None, dtype=object)
+    household_tin = np.where(member != np.arange(n), tin[member], no_tin).astype(object)
     return {
         "status": np.array(STATUSES, dtype=object).take(status),
         "tin_type": np.array(TIN_TYPES, dtype=object).take(tin_type),

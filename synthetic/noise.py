@@ -62,6 +62,13 @@ class NoiseContext:
     people: pd.DataFrame | None = None
 
 
+def _people(ctx: NoiseContext) -> pd.DataFrame:
+    """``ctx.people`` where a noise type reads person attributes: :func:`apply_noise` has checked
+    that it is given whenever the active types need any."""
+    assert ctx.people is not None, "apply_noise refuses a missing people when attributes are needed"
+    return ctx.people
+
+
 NoiseFn = Callable[
     [pd.Series | pd.DataFrame, np.random.Generator, Mapping[str, Any], NoiseContext],
     pd.Series | pd.DataFrame,
@@ -422,13 +429,13 @@ def apply_noise(
         rng = stream(seed, "noise", side, nt.name, field)
         u = rng.random(n)
         if nt.unit == "household":
-            hh = people["household_id"].to_numpy()
+            hh = _people(ctx)["household_id"].to_numpy()
             _, first, inverse = np.unique(hh, return_index=True, return_inverse=True)
             u = u[first][inverse]
         rate = np.full(n, setting.rate_for(field) if field != "*" else setting.rate)
         if setting.group_rates:
             if group_codes is None:
-                group_codes = people["group"].to_numpy(dtype=object)
+                group_codes = _people(ctx)["group"].to_numpy(dtype=object)
             for g, r in setting.group_rates.items():
                 rate[group_codes == g] = r
         hit = u < rate
@@ -439,7 +446,7 @@ def apply_noise(
     def view(nt: NoiseType, pos: np.ndarray) -> NoiseContext:
         if not nt.needs:
             return ctx
-        sub = people[list(nt.needs)].iloc[pos].set_axis(records.index[pos])
+        sub = _people(ctx)[list(nt.needs)].iloc[pos].set_axis(records.index[pos])
         return dataclasses.replace(ctx, people=sub)
 
     for name, nt in NOISE.items():
@@ -448,7 +455,7 @@ def apply_noise(
             continue
         eligible = None
         if nt.applies_to is not None:
-            eligible = np.asarray(nt.applies_to(people[list(nt.needs)]), dtype=bool)
+            eligible = np.asarray(nt.applies_to(_people(ctx)[list(nt.needs)]), dtype=bool)
         if nt.joint:
             rng, pos = select(nt, setting, "*", eligible)
             blank = {f: pd.isna(column(f)[pos]) for f in setting.fields}
@@ -537,6 +544,7 @@ def _choose_variant(
     flat = np.array([x for v in variants for x in v], dtype=object)
     n_var = counts[codes]
     if u is None:
+        assert rng is not None, "pass rng or u"
         u = rng.random(len(arr))
     k = np.minimum(np.floor(u * n_var).astype(np.int64), n_var - 1)
     ok = n_var > 0
@@ -624,7 +632,7 @@ def surname_form(
     The "married" form (own paternal + DE + husband's surname) applies only to women with a
     spouse; for others it falls back to the paternal surname alone.
     """
-    p = ctx.people
+    p = _people(ctx)
     pat, mat = _obj(p["last_name"]), _obj(p["second_surname"])
     spouse = _obj(p["spouse_surname"])
     wife = (p["sex"].to_numpy(dtype=object) == "F") & ~pd.isna(spouse)
@@ -660,7 +668,7 @@ def previous_surname(
 ) -> pd.Series:
     """Replace the surname by the person's previous surname."""
     return pd.Series(
-        _obj(ctx.people["previous_surname"]), index=values.index, name=values.name, dtype=object
+        _obj(_people(ctx)["previous_surname"]), index=values.index, name=values.name, dtype=object
     )
 
 
@@ -794,7 +802,7 @@ def stale_address(
 ) -> pd.DataFrame:
     """Replace each row's address with its previous address, looked up in ``ctx.addresses``."""
     pool = ctx.addresses
-    at = pd.Index(pool["address_id"]).get_indexer(ctx.people["previous_address_id"].to_numpy())
+    at = pd.Index(pool["address_id"]).get_indexer(_people(ctx)["previous_address_id"].to_numpy())
     if (at < 0).any():
         raise ValueError("stale_address: a previous_address_id is not in the address pool")
     out = rows.copy()
@@ -876,7 +884,7 @@ def mailing_address(
 ) -> pd.DataFrame:
     """Street := the PO box, no house number, no unit (same city, state and ZIP)."""
     out = rows.copy()
-    out["street"] = _obj(ctx.people["po_box"])
+    out["street"] = _obj(_people(ctx)["po_box"])
     out["house_number"] = np.full(len(rows), None, dtype=object)
     out["unit"] = np.full(len(rows), "", dtype=object)
     return out
@@ -1274,7 +1282,7 @@ def _present(column: str) -> Callable[[pd.DataFrame], np.ndarray]:
 
 
 def _replace_by(column: str, values: pd.Series, ctx: NoiseContext) -> pd.Series:
-    return pd.Series(_obj(ctx.people[column]), index=values.index, name=values.name, dtype=object)
+    return pd.Series(_obj(_people(ctx)[column]), index=values.index, name=values.name, dtype=object)
 
 
 # Default rate 0 (switched on per side): the register is the tax agency's own file, under the

@@ -649,7 +649,10 @@ class BlockLayout:
 
     def household_start(self, b: int) -> int:
         """household_id (and address_id) of the first household of block ``b``."""
-        return 0 if b == 0 else int(self.households[:b].sum())
+        if b == 0:
+            return 0
+        assert self.households is not None, "only a one-block population has none (b is 0)"
+        return int(self.households[:b].sum())
 
     def key(self, b: int) -> tuple[str, ...]:
         """Names inserted in block ``b``'s random streams: none for a one-block population (so
@@ -884,7 +887,8 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     i_p = np.flatnonzero(is_partner)
     spouse[i_p] = sur[hh_start[hh[i_p]]]
     spouse[hh_start[has_partner]] = sur[partner_idx[has_partner]]
-    vocab_na = np.append(vocab, None)  # code -1 -> None
+    # code -1 -> None (None as an object array: np.append's stubs refuse a bare None; same result)
+    vocab_na = np.append(vocab, np.array([None], dtype=object))
     last_name = vocab.take(sur)
     surname_rare = sur >= len(listed)
     surname_rare &= sur < len(listed) + len(rare_names)
@@ -903,14 +907,15 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     # samplers of the children's categories, kept for the siblings' redraws below
     kid_samplers: dict[int, _Sampler] = {}
     kid_cat = np.bincount(cat[is_child], minlength=len(N.GROUPS) * 2 * nd) > 0
-    for c, idx in _by_category(cat, len(N.GROUPS) * 2 * nd):  # <= 6 x 2 x 15 categories
-        g, rem = divmod(c, 2 * nd)
-        s, d = divmod(rem, nd)
-        sampler = _first_name_sampler(g, s, d)
-        if kid_cat[c]:
-            kid_samplers[c] = sampler
-        k = len(idx)
-        f, m = np.split(sampler.lookup(np.concatenate([rng_f.random(k), rng_m.random(k)])), [k])
+    for ci, idx in _by_category(cat, len(N.GROUPS) * 2 * nd):  # <= 6 x 2 x 15 categories
+        gi, rem = divmod(ci, 2 * nd)
+        si, di = divmod(rem, nd)
+        sampler = _first_name_sampler(gi, si, di)
+        if kid_cat[ci]:
+            kid_samplers[ci] = sampler
+        k_cat = len(idx)
+        u_fm = np.concatenate([rng_f.random(k_cat), rng_m.random(k_cat)])
+        f, m = np.split(sampler.lookup(u_fm), [k_cat])
         for _ in range(3):  # middle name differs from the first name where possible
             eq = m == f
             if not eq.any():
@@ -956,7 +961,7 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     suffix = np.full(n, None, dtype=object)
     suffix[son_idx], suffix[dad_idx] = "JR", "SR"
 
-    middle_name = np.append(fvocab, None).take(middle)  # code -1 -> None
+    middle_name = np.append(fvocab, np.array([None], dtype=object)).take(middle)  # -1 -> None
 
     # --- addresses: one dwelling per household, assigned in random order
     codes = address_codes(
@@ -1017,12 +1022,12 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         surname=sur, person0=person0,
     )  # fmt: skip
     person_code: dict[int, np.ndarray] = {}  # city, state and zip share the ZIP's code
-    for f in _ADDRESS_FIELDS:
-        vocab, code = codes[f]
+    for field in _ADDRESS_FIELDS:
+        vocab, code = codes[field]
         if id(code) not in person_code:
             person_code[id(code)] = code.take(addr)
         # small codes first, strings last: ndarray.take is the fastest gather of objects
-        cols[f] = vocab.take(person_code[id(code)])
+        cols[field] = vocab.take(person_code[id(code)])
     # copy=False: no block consolidation (stacking 13 object columns would double the run time)
     people = pd.DataFrame(cols, columns=list(PEOPLE_COLUMNS), copy=False)
     return Population(people=people, addresses=addresses)

@@ -488,7 +488,9 @@ class TaskDraw:
         self.people_seen = 0
         self.register_rows = 0
         if cfg.query.status_mix is None:
-            n_in = round(cfg.query.size * cfg.query.share_in_register)
+            share = cfg.query.share_in_register
+            assert share is not None, "share_in_register is set whenever status_mix is not"
+            n_in = round(cfg.query.size * share)
             self.pools = {
                 "in": _Pool(n_in, "in the register"),
                 "out": _Pool(cfg.query.size - n_in, "outside the register"),
@@ -532,6 +534,7 @@ class TaskDraw:
             out["_register_row"] = reg_row[rows]
             return out
 
+        strata: tuple[tuple[str, np.ndarray], ...]
         if cfg.query.status_mix is None:
             strata = (("in", q_ok & (reg_row >= 0)), ("out", q_ok & (reg_row < 0)))
         else:

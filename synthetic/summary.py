@@ -774,7 +774,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     )
     if "identifiers" in summary:
         ids = summary["identifiers"]
-        labels = {
+        id_labels = {
             "unauthorized": ("unauthorized", "people"),
             "lawful": ("lawful resident, not a citizen", "people"),
             "ssn": ("holds an SSN", "people"),
@@ -789,7 +789,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
                 [
                     [label, _num(v["count"]), of, _pct(v["share"]), _pct(v["reference"]),
                      v["source"] or "-"]
-                    for k, (label, of) in labels.items()
+                    for k, (label, of) in id_labels.items()
                     for v in [ids[k]]
                 ],
                 ["fact", "count", "of", "share", "reference", "source"],

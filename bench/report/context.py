@@ -141,6 +141,9 @@ class ReportContext:
     it once. Frames are at the published precision (:mod:`synthetic.precision`) before any use,
     so that the report, its figures and the files show the same numbers."""
 
+    # declared here: CAPABILITIES (above the class) reads it before mypy sees __init__
+    run: RunDir
+
     def __init__(self, run: RunDir) -> None:
         self.run = run
         self._memo: dict[Callable[..., Any], Any] = {}

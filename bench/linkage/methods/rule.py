@@ -81,10 +81,10 @@ def _validate_condition(cond: Any, where: str) -> dict[str, Any]:
     for key in cond:
         if key not in {"field", "compare", *allowed}:
             raise ConfigError(f"{where}.{key}", f"unknown parameter for compare={compare!r}")
-    field = cond.get("field")
-    if field not in known_fields():
-        raise ConfigError(f"{where}.field", f"unknown field {field!r}")
-    out: dict[str, Any] = {"field": field, "compare": compare}
+    name = cond.get("field")  # not yet known to be a str, unlike `field` above
+    if name not in known_fields():
+        raise ConfigError(f"{where}.field", f"unknown field {name!r}")
+    out: dict[str, Any] = {"field": name, "compare": compare}
     if compare == "jw":
         t = cond.get("min")
         if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t <= 1:

@@ -375,6 +375,8 @@ def _train_once(
             if (field, i) in fixed:
                 level.update(m_probability=M_FLOOR, fix_m_probability=True)
         comparisons.append(spec)
+    # Any: mypy checks a **dict's value type against every keyword SettingsCreator takes
+    limit: dict[str, Any] = {} if max_iterations is None else {"max_iterations": max_iterations}
     settings = SettingsCreator(
         link_type="link_only",
         comparisons=comparisons,
@@ -383,7 +385,7 @@ def _train_once(
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         linker_uid=uid,
-        **({} if max_iterations is None else {"max_iterations": max_iterations}),
+        **limit,
     )
     linker = Linker(tables, settings, log_level=None)
     # All the sampled pairs in one chunk (Splink's default probes 10 chunks per comparison

@@ -3,6 +3,7 @@ meet declared rates; the threshold sweeps and their figures."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -151,7 +152,7 @@ class OperatingPoints(Section):
                     f"rates-{method}",
                     f"{method}: false discovery rate, wrong-person rate and false non-match rate "
                     "against the threshold.",
-                    lambda method=method: plot_rates_by_threshold(sweeps, method),
+                    partial(plot_rates_by_threshold, sweeps, method),
                 )
                 for method in dict.fromkeys(sweeps["method"])
             ),

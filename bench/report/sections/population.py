@@ -17,12 +17,14 @@ class Population(Section):
 
     def markdown(self, ctx: ReportContext) -> list[str]:
         info = ctx.info
+        population = ctx.run.population
+        assert population is not None, "the section needs the population capability"
         return [
             "## The synthetic population",
             "",
             "The population the register and the list were drawn from, beside the Census "
             f"tables (`linkrisk describe {info['source']} --seed {info['seed']}` prints it).",
             "",
-            summary_markdown(ctx.run.population),
+            summary_markdown(population),
             "",
         ]

@@ -3,6 +3,7 @@ matched to whom; the subgroup tables and their figures."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -149,7 +150,7 @@ class Subgroups(Section):
                 f"ratios-{dim}",
                 f"Wrong-person rate by {DIMENSIONS[dim].description}, as a ratio to the "
                 "reference label (log scale, 95% Katz intervals).",
-                lambda dim=dim: plot_ratios(groups, "wrong_person_rate", dim),
+                partial(plot_ratios, groups, "wrong_person_rate", dim),
             )
             for dim in RATIO_FIGURES
             if (groups["dimension"] == dim).any()
@@ -162,7 +163,7 @@ class Subgroups(Section):
                 f"matrix-{method}",
                 f"{method}: false matches by the queried person's name-origin group (rows) and "
                 "the group of the person they were linked to (columns); share of the row.",
-                lambda method=method: plot_match_matrix(matrix, method),
+                partial(plot_match_matrix, matrix, method),
             )
             for method in top
         ]
