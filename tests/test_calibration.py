@@ -234,7 +234,7 @@ def test_same_seed_byte_identical_whatever_the_workers(
     files = sorted(p.name for p in a.iterdir())
     assert files == sorted(
         ["calibration.md", "implied.csv", "indices.csv", "manifest.json", "points.csv",
-         "region.png", "tornado.csv", "tornado.png", "dispersion.csv"]
+         "region.png", "tornado.csv", "tornado.png", "dispersion.csv", "summary.md"]
     )  # fmt: skip
     for name in files:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,9 +14,11 @@ from bench.linkage.config import presets
 from bench.measurement.derive import compute_metrics
 from bench.publish import (
     BLOCK,
+    CALIBRATION_BLOCK,
     CAUSES_BLOCK,
     NOISE_BLOCK,
     PROJECTION_BLOCK,
+    calibration_block,
     causes_block,
     noise_table,
     projection_block,
@@ -72,6 +75,29 @@ def test_readme_cause_blocks_match_results() -> None:
     assert blocks, "README has no causes block"
     for m in blocks:
         assert text[m.end(1) : m.start(3)] == causes_block(m["name"], RESULTS), "stale"
+
+
+def test_readme_calibration_blocks_match_results() -> None:
+    """The README's headline (the calibrated answer) is the published calibration's summary,
+    which its manifest vouches for, of a calibration of the preset as it stands."""
+    from bench.linkage.config import load_benchmark
+    from bench.scale.calibration import SUMMARY_FILE
+    from synthetic.scenario import config_hash
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = list(CALIBRATION_BLOCK.finditer(text))
+    assert blocks, "README has no calibration block"
+    for m in blocks:
+        out = RESULTS / "calibration" / m["name"]
+        assert text[m.end(1) : m.start(3)] == calibration_block(m["name"], RESULTS / "calibration")
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        summary = (out / SUMMARY_FILE).read_bytes()
+        assert manifest["files"][SUMMARY_FILE] == hashlib.sha256(summary).hexdigest()
+        bench = load_benchmark(m["name"])
+        config = {**bench.data, "calibration": bench.calibration}
+        assert manifest["config_sha256"] == config_hash(config), (
+            f"results/calibration/{m['name']} is of another configuration: run `linkrisk publish`"
+        )
 
 
 def test_readme_projection_and_figure_come_from_results() -> None:

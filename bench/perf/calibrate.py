@@ -8,8 +8,7 @@ depend on the machine and its load. Outputs go to a temporary directory unless `
 
     python -m bench.perf.calibrate [SCENARIO] [--points N] [--workers 2] [--out DIR]
 
-SCENARIO defaults to ``irs-ice`` once the preset has a ``[calibration]`` section, and to the
-copy in ``tests/data/irs-ice-calibration.toml`` until then.
+SCENARIO defaults to ``irs-ice``.
 """
 
 from __future__ import annotations
@@ -23,16 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.linkage.config import load_benchmark
 from bench.scale.calibration import calibrate, load_calibration, write_calibration
 
 #: The budget of ``linkrisk calibrate irs-ice`` on 2 cores (issue 13).
 BUDGET_SECONDS = 15 * 60
-_COPY = Path(__file__).resolve().parents[2] / "tests" / "data" / "irs-ice-calibration.toml"
-
-
-def _default_scenario() -> str:
-    return "irs-ice" if load_benchmark("irs-ice").calibration is not None else str(_COPY)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="processes (2)")
     ap.add_argument("--out", type=Path, help="keep the outputs here (default: a temporary dir)")
     args = ap.parse_args(argv)
-    scenario = args.scenario or _default_scenario()
+    scenario = args.scenario or "irs-ice"
     load0 = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
     bench, cal = load_calibration(scenario, points=args.points)

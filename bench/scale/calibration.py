@@ -1143,9 +1143,8 @@ def summary_markdown(res: CalibrationResult, command: str) -> str:
         f"In plain words: had the matching been run on a population like the simulated one, "
         f"with every unpublished value set anywhere that reproduces the published counts, "
         f"{first.words} would number about {_count(r['median'])} (95% interval "
-        f"{_range(r['lo'], r['hi'])}). That figure depends on values that were not published, most on "
-        + " and ".join(f"{u.key} ({u.why})" for u in top)
-        + "."
+        f"{_range(r['lo'], r['hi'])}). That figure depends on values that were not "
+        "published, most on " + " and ".join(f"{u.key} ({u.why})" for u in top) + "."
     )
     return "\n".join(lines) + "\n"
 
