@@ -349,3 +349,29 @@ def test_paths_partition_a_cascades_links() -> None:
     assert target_count(res, "cascade", "declared", "1") == target_count(
         res, "first-last-dob", "declared"
     )
+
+
+def test_implausibility_agrees_with_consistency() -> None:
+    """A count is consistent exactly when it lies within z = 1.96 standard deviations."""
+    from bench.scale.calibration import Target, implausibility
+
+    t = Target("x", "m", "verified", value=100.0, precision=10.0)
+    frame = pd.DataFrame(
+        {"scaled": [100.0, 80.0, 130.0, 0.0], "lo": [90.0, 60.0, 110.0, 0.0],
+         "hi": [110.0, 95.0, 150.0, 5.0]}
+    )  # fmt: skip
+    imp = implausibility(frame, t)
+    assert imp[0] == 0
+    assert np.array_equal(imp <= 1.959963984540054, consistent(frame, t))
+    assert imp[3] > 3  # far away: ruled out by the first wave
+
+
+def test_second_wave_box_holds_the_plausible_points() -> None:
+    from bench.scale.calibration import refine
+
+    unit = np.array([[0.1, 0.9], [0.4, 0.5], [0.6, 0.2], [0.9, 0.1]])
+    low, high = refine(unit, np.array([False, True, True, False]))
+    # the plausible points' box widened by one spacing (1/4), within the unit cube
+    assert np.allclose(low, [0.15, 0.0]) and np.allclose(high, [0.85, 0.75])
+    low, high = refine(unit, np.zeros(4, bool))  # nothing plausible: the whole box again
+    assert (low == 0).all() and (high == 1).all()

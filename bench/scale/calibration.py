@@ -10,6 +10,7 @@ A scenario declares ``[calibration]``::
     replicates_per_point = 1     # optional: populations pooled at each point
     dispersion_runs = 5          # optional: populations at the box's centre measuring dispersion
     size_scale = 1.0             # optional: simulate population.size and query.size times this
+    waves = 1                    # optional: 2 = history matching (a second, refined design)
 
     [[calibration.targets]]      # published counts, each with its precision and source
     name = "verified"
@@ -67,6 +68,13 @@ The loop (:func:`calibrate`):
    of the consistent region, or the box's centre if no point is consistent: ``2d + 1`` extra
    runs) and first-order global indices over the design runs (SALib's RBD-FAST, which accepts
    any sample; at least :data:`MIN_GLOBAL_POINTS` points).
+
+With ``waves = 2`` (history matching), step 5 first screens the first wave: a point whose
+count lies more than :data:`IMPLAUSIBILITY_CUTOFF` standard deviations from some target is
+*implausible* (:func:`implausibility`); a second design of as many points fills the box around
+the points that are not (:func:`refine`), and steps 6 and 7 rest on the second wave's consistent
+points: a uniform sample of a box that holds every consistent point of the first wave, so the
+rejection-sampling reading of step 5 still holds, with more points where the answer lies.
 
 The link to the metrics is one function, :func:`target_count`.
 """
@@ -151,6 +159,7 @@ _CAL_KEYS = (
     "replicates_per_point",
     "dispersion_runs",
     "size_scale",
+    "waves",
 )
 _TARGET_KEYS = (
     "name", "method", "metric", "path", "label", "value", "precision", "rel_precision", "source",
@@ -214,6 +223,9 @@ class Calibration:
     unknowns: tuple[Unknown, ...]
     outputs: tuple[Quantity, ...]
     dispersion_runs: int = 5
+    #: 1: one design over the whole box. 2: history matching in two waves: the second design
+    #: fills the box around the first wave's points that are not implausible (:func:`refine`).
+    waves: int = 1
 
     @property
     def quantities(self) -> tuple[Quantity, ...]:
@@ -263,6 +275,7 @@ def parse_calibration(
     )
     replicates = int(number(spec, "replicates_per_point", w, default=1, lo=1, hi=100, integer=True))
     dispersion_runs = int(number(spec, "dispersion_runs", w, default=5, lo=2, hi=100, integer=True))
+    waves = int(number(spec, "waves", w, default=1, lo=1, hi=2, integer=True))
     scale = float(number(spec, "size_scale", w, default=1.0, lo=0.0, hi=1.0))
     if scale <= 0:
         raise ConfigError(join(w, "size_scale"), "must be > 0")
@@ -318,6 +331,7 @@ def parse_calibration(
         unknowns,
         outputs,
         dispersion_runs,
+        waves,
     )
 
 
@@ -590,12 +604,44 @@ class PointRunner:
 
 
 # ----------------------------------------------------------------------------- analysis
-def design(cal: Calibration) -> np.ndarray:
-    """The unit-cube design (points x unknowns): a scrambled Latin hypercube, seeded."""
+def design(cal: Calibration, wave: int = 1) -> np.ndarray:
+    """The unit-cube design (points x unknowns) of a wave: a scrambled Latin hypercube, seeded
+    (its own stream per wave)."""
     from scipy.stats import qmc
 
-    rng = stream(cal.seed, "calibration", "design")
+    parts = ("calibration", "design") if wave == 1 else ("calibration", "design", f"wave {wave}")
+    rng = stream(cal.seed, *parts)
     return qmc.LatinHypercube(len(cal.unknowns), rng=rng).random(cal.points)
+
+
+#: Implausibility cutoff of history matching, in standard deviations: Pukelsheim's three-sigma
+#: rule (any unimodal distribution has 95% of its mass within 3 sd), as in Vernon, Goldstein and
+#: Bower (2010, Bayesian Analysis 5(4)) and Andrianakis et al. (2015, PLOS Comput Biol 11(1)).
+IMPLAUSIBILITY_CUTOFF = 3.0
+
+
+def implausibility(frame: pd.DataFrame, target: Target) -> np.ndarray:
+    """How many standard deviations each scaled count lies from the target: ``|scaled -
+    value| / sd``, ``sd = sqrt(precision**2 + h**2) / z`` with h the 95% half-width on the
+    side of the value (so :func:`consistent` is ``implausibility <= z``, z = 1.96)."""
+    s = frame["scaled"].to_numpy()
+    gap = target.value - s
+    h = np.where(gap > 0, frame["hi"].to_numpy() - s, s - frame["lo"].to_numpy())
+    z = stats.norm.ppf(0.5 + LEVEL / 2)
+    sd = np.sqrt(target.precision**2 + h**2) / z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sd > 0, np.abs(gap) / sd, np.where(gap == 0, 0.0, np.inf))
+
+
+def refine(unit: np.ndarray, plausible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The box (unit coordinates, low and high per unknown) of the second wave: the smallest
+    box holding the first wave's not-implausible points, widened by one design spacing (1 /
+    points) on each side, within the unit cube; the whole cube when no point is plausible."""
+    if not plausible.any():
+        return np.zeros(unit.shape[1]), np.ones(unit.shape[1])
+    pad = 1.0 / len(unit)
+    kept = unit[plausible]
+    return np.clip(kept.min(axis=0) - pad, 0, 1), np.clip(kept.max(axis=0) + pad, 0, 1)
 
 
 def garwood(k: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
@@ -718,6 +764,7 @@ def _quantity_columns(
         cols[f"{q.name}.hi"] = frame["hi"].to_numpy()
         if isinstance(q, Target):
             cols[f"{q.name}.consistent"] = consistent(frame, q)
+            cols[f"{q.name}.implausibility"] = implausibility(frame, q)
     return pd.DataFrame(cols)
 
 
@@ -739,6 +786,33 @@ def calibrate(
     """Run the calibration loop (module docstring) and return its tables."""
     with PointRunner(workers, progress) as runner:
         return _calibrate(bench, cal, runner)
+
+
+def _wave(
+    bench: Benchmark,
+    cal: Calibration,
+    runner: PointRunner,
+    unit: np.ndarray,
+    phi: Mapping[str, float],
+    wave: int,
+    first: int = 1,
+) -> pd.DataFrame:
+    """Simulate one wave's design (unit coordinates): a row per point with the unknowns' values,
+    every count raw and scaled with its interval, consistent or not, and its implausibility."""
+    values = [
+        {u.key: u.at(c) for u, c in zip(cal.unknowns, row, strict=True)} for row in unit.tolist()
+    ]
+    label = "calibration points" if cal.waves == 1 else f"calibration points, wave {wave}"
+    results = runner.run([_job(bench, cal, v) for v in values], label)
+    table = pd.DataFrame(values, columns=[u.key for u in cal.unknowns])
+    table.insert(0, "point", np.arange(first, first + len(values)))
+    table.insert(1, "wave", wave)
+    table = pd.concat([table, _quantity_columns(results, cal, phi)], axis=1)
+    ok = np.ones(len(table), dtype=bool)
+    for t in cal.targets:
+        ok &= table[f"{t.name}.consistent"].to_numpy()
+    table["consistent"] = ok
+    return table
 
 
 def _calibrate(bench: Benchmark, cal: Calibration, runner: PointRunner) -> CalibrationResult:
@@ -763,18 +837,19 @@ def _calibrate(bench: Benchmark, cal: Calibration, runner: PointRunner) -> Calib
     phi = dict(zip(disp["quantity"], disp["phi"], strict=True))
 
     unit = design(cal)
-    values = [
-        {u.key: u.at(c) for u, c in zip(cal.unknowns, row, strict=True)} for row in unit.tolist()
-    ]
-    jobs = [_job(bench, cal, v) for v in values]
-    results = runner.run(jobs, "calibration points")
-    table = pd.DataFrame(values, columns=[u.key for u in cal.unknowns])
-    table.insert(0, "point", np.arange(1, len(values) + 1))
-    table = pd.concat([table, _quantity_columns(results, cal, phi)], axis=1)
-    ok = np.ones(len(table), dtype=bool)
-    for t in cal.targets:
-        ok &= table[f"{t.name}.consistent"].to_numpy()
-    table["consistent"] = ok
+    table = _wave(bench, cal, runner, unit, phi, 1)
+    if cal.waves == 2:
+        # History matching: the second wave fills the box around the first wave's points that
+        # are not implausible; the answer rests on the second wave alone (a uniform sample of
+        # that box, which holds every consistent point of the first).
+        worst = np.max([table[f"{t.name}.implausibility"] for t in cal.targets], axis=0)
+        low, high = refine(unit, worst <= IMPLAUSIBILITY_CUTOFF)
+        second = low + design(cal, 2) * (high - low)
+        table = pd.concat(
+            [table, _wave(bench, cal, runner, second, phi, 2, first=len(table) + 1)],
+            ignore_index=True,
+        )
+    ok = table["consistent"].to_numpy() & (table["wave"] == cal.waves).to_numpy()
 
     # Implied counts over the consistent points, each output's draws from its own stream.
     rows = []
@@ -839,14 +914,21 @@ def _calibrate(bench: Benchmark, cal: Calibration, runner: PointRunner) -> Calib
     names = [u.key for u in cal.unknowns]
     for q in cal.quantities:
         seed = stable_hash(f"calibration:indices:{cal.seed}:{q.name}") % 2**32
-        g = global_indices(unit, table[f"{q.name}.scaled"].to_numpy(), names, seed)
-        frames.append(g.assign(quantity=q.name, method="rbd_fast", points=len(table)))
+        y = table.loc[table["wave"] == 1, f"{q.name}.scaled"].to_numpy()  # the whole box
+        g = global_indices(unit, y, names, seed)
+        frames.append(g.assign(quantity=q.name, method="rbd_fast", points=len(y)))
     indices = pd.concat(frames, ignore_index=True)
     indices = indices[["quantity", "unknown", "method", "points", "S1", "S1_conf"]]
     return CalibrationResult(bench, cal, table, implied_table, tornado, indices, centre, disp)
 
 
 # ----------------------------------------------------------------------------- outputs
+def kept(res: CalibrationResult) -> np.ndarray:
+    """The points the answer rests on: the consistent points of the last wave."""
+    pts = res.points
+    return pts["consistent"].to_numpy() & (pts["wave"] == res.cal.waves).to_numpy()
+
+
 def _count(x: float) -> str:
     return "-" if not math.isfinite(x) else f"{x:,.0f}"
 
@@ -875,7 +957,7 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
     """``calibration.md``: the targets, the consistent region, the implied counts with their
     intervals and the sensitivity, in plain words."""
     cal, pts = res.cal, res.points
-    ok = pts["consistent"].to_numpy()
+    ok = kept(res)
     scale = "" if cal.size_scale == 1 else f" (sizes x {cal.size_scale:g})"
     lines = [
         f"# Calibration of {res.bench.name}",
@@ -889,6 +971,14 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
         "when it reproduces every target: |scaled - published| <= sqrt(precision^2 + h^2), h "
         "the half-width of the scaled count's 95% interval on the side of the published "
         "value.",
+        ""
+        if cal.waves == 1
+        else " History matching in two waves: the first design covers the whole box; a "
+        f"point is *implausible* when a target lies more than {IMPLAUSIBILITY_CUTOFF:g} "
+        "standard deviations from its scaled count (the three-sigma rule); the second design "
+        "(as many points) fills the box around the first wave's points that are not "
+        "implausible, widened by one design spacing, and the consistent region, the implied "
+        "counts and the tornado rest on the second wave alone.",
         "",
         "Each count's interval is its exact Poisson interval widened by the count's variation "
         f"between populations, measured on {cal.dispersion_runs} populations at the centre of "
@@ -949,7 +1039,9 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
     )
     lines += ["", "## Unknowns and the consistent region", ""]
     lines.append(
-        f"{int(ok.sum())} of {len(ok)} points are consistent with every target."
+        f"{int(ok.sum())} of {int((pts['wave'] == cal.waves).sum())} points"
+        + (" of the second wave" if cal.waves == 2 else "")
+        + " are consistent with every target."
         + (
             ""
             if ok.any()
@@ -1093,13 +1185,14 @@ def summary_markdown(res: CalibrationResult, command: str) -> str:
     """The published counts beside the simulated ones, the implied counts with their intervals
     and a plain sentence on what they depend on: the README's headline of a calibrated preset."""
     cal, pts = res.cal, res.points
-    ok = pts["consistent"].to_numpy()
+    ok = kept(res)
     rows = []
     for t in cal.targets:
         s = pts.loc[ok, f"{t.name}.scaled"]
         rows.append([t.words, f"{t.value:,.0f}", _range(s.min(), s.max()) if ok.any() else "none"])
     lines = [
-        f"`{command}`: {int(ok.sum())} of {len(ok)} combinations of the unknowns reproduce every "
+        f"`{command}`: {int(ok.sum())} of {int((pts['wave'] == cal.waves).sum())} combinations "
+        f"of the unknowns{' (second wave)' if cal.waves == 2 else ''} reproduce every "
         f"published count (list of {cal.list_size:,} names; precision and sources in "
         f"`calibration.md`).",
         "",
