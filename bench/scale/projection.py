@@ -174,8 +174,10 @@ class PassSpec:
         for k in self.keys:
             if k.field == "name" and k.compare != "exact":
                 return "only exact comparison of the composite `name` is modelled"
-            if k.field in ("middle_name", "suffix"):
+            if k.field in ("middle_name", "suffix", "tin"):
                 return f"no frequency table for {k.field}"
+            if k.compare == "name_control":
+                return "the IRS name control has no frequency-table model"
             if k.field == "dob" and k.compare not in ("exact", "digits", "year"):
                 return f"dob compare={k.compare} is not modelled (exact, digits, year are)"
             if k.geo and k.field != "state" and k.compare != "exact":
@@ -707,9 +709,15 @@ def analytic_rate(
 
 # ----------------------------------------------------------------------------- simulation
 def _variant(bench: Benchmark, size: int, queries: int | None, clean: bool) -> Benchmark:
-    """The benchmark at another population size (and query count), optionally without noise."""
+    """The benchmark at another population size (and query count), optionally without noise.
+    A list drawn by residence status (``status_mix``) keeps the scenario's list-to-population
+    ratio at smaller sizes (a small population holds too few people of a rare status for the
+    full list), unless ``queries`` is given."""
     data = copy.deepcopy(bench.data)
     data["population"]["size"] = int(size)
+    sc = bench.scenario
+    if queries is None and sc.query.status_mix is not None:
+        queries = max(1, min(sc.query.size, round(sc.query.size * size / sc.population.size)))
     if queries is not None:
         data["query"]["size"] = int(queries)
     if clean:
