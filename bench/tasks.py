@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from bench.interrupts import Interrupted, sigint_watch
+from bench.interrupts import sigint_watch
 from bench.linkage.blocking import block
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import PreparedTask
@@ -281,7 +282,7 @@ def _replicate(
     write_json(info, out / "run.json")
 
 
-def _failed(exc: Exception, interrupted: Interrupted) -> str:
+def _failed(exc: Exception, interrupted: threading.Event) -> str:
     """Why a method did not run, from the exception it raised; re-raises what is not the
     method's failure but the whole run's (out of memory; an interrupt wrapped by an engine)."""
     if interrupted.is_set():
