@@ -93,7 +93,6 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -1166,15 +1165,9 @@ def calibration_markdown(res: CalibrationResult, command: str) -> str:
 
 
 def _versions() -> dict[str, str]:
-    from bench.report.manifest import PACKAGES
+    from bench.report.manifest import PACKAGES, package_version
 
-    out = {}
-    for p in (*PACKAGES, "SALib"):
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "not installed"
-    return out
+    return {p: package_version(p) for p in (*PACKAGES, "SALib")}
 
 
 #: The calibration's short summary: the README block of a published calibration.
@@ -1267,7 +1260,7 @@ def write_calibration(res: CalibrationResult, out_dir: Path, command: str) -> Pa
             "command": command,
             "seed": res.cal.seed,
             "points": res.cal.points,
-            "calibration": _plain(res.cal),
+            "calibration": dataclasses.asdict(res.cal),
             "config_sha256": config_hash(config),
             "python": platform.python_version(),
             "packages": _versions(),
@@ -1277,14 +1270,6 @@ def write_calibration(res: CalibrationResult, out_dir: Path, command: str) -> Pa
         }
         write_json(manifest, tmp / "manifest.json")
     return out_dir
-
-
-def _plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    return obj
 
 
 def default_out_dir(bench: Benchmark, points: int | None, seed: int | None) -> Path:
