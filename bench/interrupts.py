@@ -44,3 +44,28 @@ def sigint_watch() -> Iterator[threading.Event]:
         yield event
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C for the block and deliver it at its end, once.
+
+    For starting worker processes: SIGINT is blocked in this thread, so processes started here
+    are born with it blocked (the mask survives exec) until they choose to ignore it, and one
+    that reaches another thread of ours is recorded rather than raised mid-start. Outside the
+    main thread, or where signal masks do not exist, the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        yield
+        return
+    arrived = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: arrived.set())
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending one runs now
+        if arrived.is_set() and previous is not signal.SIG_IGN:
+            signal.raise_signal(signal.SIGINT)

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -168,6 +169,19 @@ def test_sigint_during_duckdb_is_one_line_exit_130(
     assert code == 130 and out == ""
     assert _one_line(err) == "linkrisk: error: interrupted"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_sigint_held_delivers_once_after_the_block() -> None:
+    from bench.interrupts import sigint_held
+
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt), sigint_held():
+        os.kill(os.getpid(), signal.SIGINT)  # held: the block goes on
+        time.sleep(0.05)
+        reached_end = True
+    assert reached_end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
 
 
 def _fail_with(exc: OSError) -> Callable[..., None]:

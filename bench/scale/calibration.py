@@ -102,6 +102,7 @@ from scipy import stats
 from tabulate import tabulate
 from tqdm import tqdm
 
+from bench.interrupts import sigint_held
 from bench.linkage.blocking import block
 from bench.linkage.config import Benchmark, load_benchmark, parse_benchmark, presets, scenario_path
 from bench.linkage.fields import PreparedTask
@@ -556,9 +557,12 @@ def simulate_point(job: dict[str, Any]) -> PointResult:
     return PointResult(queries, totals, paths)
 
 
-def _ignore_sigint() -> None:
+def _start_worker(ready: Any) -> None:
     # Ctrl-C reaches the whole process group: the parent alone ends the run (terminating us).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # pending ones are dropped
+    ready.wait()
 
 
 class PointRunner:
@@ -574,7 +578,18 @@ class PointRunner:
     def __enter__(self) -> PointRunner:
         if self.workers > 1:
             ctx = multiprocessing.get_context("spawn")  # no forked DuckDB or thread state
-            self.pool = ctx.Pool(self.workers, initializer=_ignore_sigint)
+            # Ctrl-C is held until every worker has started and ignores it: one that reached
+            # them while they still import or unpickle would print tracebacks.
+            ready = ctx.Barrier(self.workers + 1)
+            try:
+                with sigint_held():
+                    self.pool = ctx.Pool(self.workers, initializer=_start_worker, initargs=(ready,))
+                    ready.wait(timeout=600)
+            except BaseException:  # a Ctrl-C delivered on unblocking: __exit__ will not run
+                if self.pool is not None:
+                    self.pool.terminate()
+                    self.pool.join()
+                raise
         return self
 
     def __exit__(self, *exc: object) -> None:
