@@ -26,6 +26,7 @@ from synthetic.errors import ConfigError
 from synthetic.geography import (
     DEFAULT_PEOPLE_PER_ZIP,
     MAX_PEOPLE_PER_ZIP,
+    NUMBERLESS_SHARE,
     address_codes,
     address_frame,
     block_zip_codes,
@@ -93,6 +94,7 @@ class PopulationConfig:
         agencies' snapshots; they keep a previous address (``previous_address_id``).
     move_same_zip: P(a mover's previous address is in the same ZIP code).
     po_box_share: share of households that receive mail at a PO box (``po_box``).
+    numberless_share: share of dwellings without a house number (``house_number`` "").
     identifiers: whether people have a residence status and taxpayer identification numbers
         (``synthetic.identifiers``); the other identifier fields below apply only when true.
     unauthorized_share / lawful_share: share of residents who are unauthorized immigrants /
@@ -144,6 +146,7 @@ class PopulationConfig:
     # same-ZIP move is narrower.
     move_same_zip: float = 0.5
     po_box_share: float = 0.05  # assumption: share of households getting mail at a PO box
+    numberless_share: float = NUMBERLESS_SHARE  # pseudopeople's census: synthetic.geography
     # Identifiers (synthetic.identifiers, whose constants cite the sources); off by default.
     identifiers: bool = False
     unauthorized_share: float = ID.UNAUTHORIZED_SHARE
@@ -202,7 +205,7 @@ class PopulationConfig:
             "partner_share", "same_sex_partner", "partner_same_group", "member_same_group",
             "partner_takes_surname", "child_takes_surname", "other_takes_surname", "other_share",
             "no_middle_name", "partner_hyphenates", "divorced_reverted",
-            "twin_share", "junior_share", "mover_share",
+            "twin_share", "junior_share", "mover_share", "numberless_share",
             "move_same_zip", "po_box_share", "unauthorized_share", "lawful_share",
             "household_shares_status", "child_citizen", "itin_share", "former_itin_share",
             "donor_relative_share",
@@ -270,6 +273,8 @@ SOURCES: dict[str, str] = {
     "mover_share": "CPS ASEC 2022: 8.7% of people moved in the year",
     "move_same_zip": "assumption (CPS: ~60-65% of movers stay in the county)",
     "po_box_share": "assumption",
+    "numberless_share": "pseudopeople sample decennial census: 3.7% of households without a "
+    "street number",
     "identifiers": "scenario (off by default)",
     "unauthorized_share": "Pew Research Center 2025: 14.0 million unauthorized immigrants in 2023 "
     "of ~335 million residents",
@@ -971,6 +976,7 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         people_per_household=n / n_hh,
         stream_key=bkey,
         zips=None if layout.zips is None else layout.zips[b],
+        numberless_share=cfg.numberless_share,
     )
     addresses = address_frame(codes, hh0)
     hh_addr = stream(seed, "population", *bkey, "address_assignment").permutation(n_hh)

@@ -186,6 +186,9 @@ def summarize_population(
     * ``life_events``: ``{count, of, share, reference}`` per event; ``rare_by_group``.
     * ``identifiers`` (only for a population with identifiers): ``{count, of, share, reference,
       source}`` per fact (residence statuses, TIN types, former ITINs, SSN donors).
+    * ``addresses``: ``{count, of, share, reference}`` for numberless dwellings (no house
+      number), the people living in them, and dwellings whose whole street address (house
+      number, street, unit, ZIP) is another dwelling's too.
 
     Shares are fractions in [0, 1] (None where the denominator is 0); floats keep 6
     significant digits.
@@ -329,7 +332,30 @@ def summarize_population(
     }
     if "status" in p.columns and p["status"].notna().any():
         out["identifiers"] = _identifiers(p, cfg)
+    out["addresses"] = _addresses(pop, cfg)
     return out
+
+
+def _addresses(pop: Population, cfg: PopulationConfig | None) -> dict[str, Any]:
+    """Numberless and shared street addresses (issue 14), of the occupied dwellings."""
+    p = pop.people
+    occupied = p.drop_duplicates("address_id")[["house_number", "street", "unit", "zip"]]
+    blank = (occupied["house_number"] == "").to_numpy()
+    # Numbered dwellings have addresses of their own (numbers ascend along a street, units are
+    # distinct within a building): only numberless ones can share, so only they are compared.
+    key = ["street", "unit", "zip"]
+    shared = occupied[blank].duplicated(key, keep=False).to_numpy()
+    people_blank = int((p["house_number"] == "").sum())
+    ref = _r(cfg.numberless_share) if cfg is not None else None
+
+    def event(count: int, of: int, reference: float | None = None) -> dict[str, Any]:
+        return {"count": count, "of": of, "share": _ratio(count, of), "reference": reference}
+
+    return {
+        "numberless_dwellings": event(int(blank.sum()), len(occupied), ref),
+        "numberless_people": event(people_blank, len(p)),
+        "shared_address_dwellings": event(int(shared.sum()), len(occupied)),
+    }
 
 
 def _identifiers(p: pd.DataFrame, cfg: PopulationConfig | None) -> dict[str, Any]:
@@ -795,4 +821,31 @@ def summary_markdown(summary: dict[str, Any]) -> str:
                 ["fact", "count", "of", "share", "reference", "source"],
             ),
         )  # fmt: skip
+    if "addresses" in summary:
+        ad = summary["addresses"]
+        rows = [
+            ("numberless_dwellings", "no house number", "dwellings"),
+            ("numberless_people", "no house number", "people"),
+            ("shared_address_dwellings", "whole address shared with another dwelling", "dwellings"),
+        ]
+        section(
+            "Numberless and shared addresses",
+            "Dwellings without a house number (rural and small-town addresses such as MAIN ST); "
+            "*reference* is the configured share (pseudopeople's sample census: 3.7% of "
+            "households have no street number). Two numberless dwellings on one street share "
+            "their whole address (house number, street, unit, ZIP).",
+            _table(
+                [
+                    [
+                        label,
+                        _num(ad[k]["count"]),
+                        of,
+                        _pct(ad[k]["share"]),
+                        _pct(ad[k]["reference"]),
+                    ]
+                    for k, label, of in rows
+                ],
+                ["address", "count", "of", "share", "reference"],
+            ),
+        )
     return "\n".join(out)

@@ -210,3 +210,16 @@ def test_generated_deterministic(generated: tuple[Population, PopulationConfig])
     b = json.dumps(summarize_population(again, cfg), sort_keys=True)
     assert a == b
     assert summary_markdown(json.loads(a)) == summary_markdown(json.loads(b))
+
+
+def test_numberless_and_shared_addresses(generated: tuple[Population, PopulationConfig]) -> None:
+    pop, cfg = generated
+    summary = summarize_population(pop, cfg, top_n=(10,))
+    ad = summary["addresses"]
+    dwellings = ad["numberless_dwellings"]
+    assert dwellings["reference"] == pytest.approx(cfg.numberless_share)
+    assert abs(dwellings["share"] - cfg.numberless_share) < 0.01
+    assert ad["numberless_people"]["count"] == int((pop.people["house_number"] == "").sum())
+    # only numberless dwellings share a whole address, and most share it on their street
+    assert 0 < ad["shared_address_dwellings"]["count"] <= dwellings["count"]
+    assert "Numberless and shared addresses" in summary_markdown(summary)

@@ -3,6 +3,11 @@
 A comparison maps each candidate pair to an agreement *level* (0 = disagree, higher = stronger
 agreement, -1 = missing on either side) for Fellegi-Sunter and supervised models, and to a
 *similarity* in [0, 1] for weighted fuzzy scores. New kinds are one entry in ``COMPARISONS``.
+
+A blank value (a numberless dwelling's house number included) is missing here for scored
+methods: level -1, which Fellegi-Sunter models treat as no evidence either way. Rules that
+require the whole address compare it as agencies do instead, a blank house number equal to a
+blank one (the key option ``blank``, :data:`bench.linkage.fields.BLANK_DEFAULTS`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jellyfish
@@ -36,6 +37,18 @@ COMPOSITES: dict[str, tuple[str, ...]] = {
 }
 #: Fields where an empty string is a value (a dwelling without a unit), not a missing entry.
 EMPTY_IS_VALUE = frozenset({"unit"})
+#: Key option ``blank``: what a blank (missing or empty) value of a key does in a join or rule
+#: condition. "missing": it never agrees, not even with another blank (a record without the value
+#: cannot be matched on it). "value": a blank agrees with a blank, as the empty string it is.
+BLANK_OPTIONS = ("missing", "value")
+#: The ``blank`` option of a key on these fields when the key does not set it; others: "missing".
+#: A house number is blank for a numberless dwelling ("MAIN ST", 3.7% of dwellings: see
+#: synthetic.geography.NUMBERLESS_SHARE) and where an agency's record lacks it. Agencies compare
+#: the address line as a string, and "MAIN ST" equals "MAIN ST": two records without a number on
+#: the same street (and unit and ZIP) have the same address to them. So a rule that requires the
+#: whole address matches them by default; ``blank = "missing"`` on the condition requires a
+#: number on both sides instead.
+BLANK_DEFAULTS: Mapping[str, str] = MappingProxyType({"house_number": "value"})
 #: Combined keys are re-coded densely before their mixed-radix product could overflow int64.
 RADIX_LIMIT = 2**62
 _STRING_TYPES = (pa.string(), pa.large_string())
@@ -268,7 +281,11 @@ def _digits(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
 
 
 def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[str, Any]]:
-    """Validate a key ``{field, compare, <params>}``; return (field, transform, params)."""
+    """Validate a key ``{field, compare, blank, <params>}``; return (field, transform, params).
+
+    ``blank`` (:data:`BLANK_OPTIONS`; default :data:`BLANK_DEFAULTS`, else "missing") is kept in
+    ``params`` only when it is "value" (for :meth:`PreparedTask.key`, whose default is "missing").
+    """
     field = spec.get("field")
     if not isinstance(field, str) or field not in known_fields():
         known = ", ".join(known_fields())
@@ -278,7 +295,10 @@ def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[st
         raise ConfigError(
             f"{where}.compare", f"unknown key transform {compare!r} ({', '.join(TRANSFORMS)})"
         )
-    params = {k: v for k, v in spec.items() if k not in ("field", "compare")}
+    blank = spec.get("blank", BLANK_DEFAULTS.get(field, "missing"))
+    if blank not in BLANK_OPTIONS:
+        raise ConfigError(f"{where}.blank", f"must be one of {', '.join(BLANK_OPTIONS)}")
+    params = {k: v for k, v in spec.items() if k not in ("field", "compare", "blank")}
     expected = TRANSFORM_PARAMS[compare]
     for key, value in params.items():
         if key not in expected:
@@ -290,7 +310,7 @@ def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[st
         raise ConfigError(f"{where}.{sorted(missing)[0]}", f"required for compare={compare!r}")
     if params.get("n", 1) < 1:
         raise ConfigError(f"{where}.n", "must be >= 1")
-    return field, compare, params
+    return field, compare, {**params, **({"blank": blank} if blank == "value" else {})}
 
 
 class PreparedTask:
@@ -380,16 +400,29 @@ class PreparedTask:
         rng = stream(self.seed, "random-pairs", *names)
         return rng.integers(0, self.n_query, n), rng.integers(0, self.n_register, n)
 
-    def key(self, field: str, compare: str = "exact", **params: Any) -> Coded:
-        """The field's values under a key transform, re-coded (e.g. surname -> Soundex code)."""
-        ident = (field, compare, tuple(sorted(params.items())))
+    def key(
+        self, field: str, compare: str = "exact", blank: str = "missing", **params: Any
+    ) -> Coded:
+        """The field's values under a key transform, re-coded (e.g. surname -> Soundex code).
+
+        ``blank`` (:data:`BLANK_OPTIONS`): "missing" codes a blank key as missing (it joins
+        nothing); "value" codes every blank key, on both sides, as one more value ("")."""
+        ident = (field, compare, blank, tuple(sorted(params.items())))
         if ident not in self._keys:
             base = self.field(field)
             out = TRANSFORMS[compare](pd.Series(base.values, dtype=object), params)
             empty = out == "" if field not in EMPTY_IS_VALUE else False
             out = out.astype(object).where(out.notna() & ~empty, None)
             new_codes, values = pd.factorize(out, use_na_sentinel=True)
-            remap = np.append(new_codes, MISSING).astype(np.int32)
+            none = MISSING
+            if blank == "value":  # blanks (missing before or after the transform) become ""
+                values = np.asarray(values, dtype=object)
+                kept = np.flatnonzero(values == "")  # "" kept as a value (EMPTY_IS_VALUE)
+                none = int(kept[0]) if kept.size else len(values)
+                if not kept.size:
+                    values = np.append(values, "")
+                new_codes = np.where(new_codes < 0, none, new_codes)
+            remap = np.append(new_codes, none).astype(np.int32)
             self._keys[ident] = Coded(
                 remap[base.q], remap[base.r], np.asarray(values, dtype=object)
             )
