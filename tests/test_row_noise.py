@@ -138,3 +138,13 @@ def test_sharded_blocks_give_the_same_row_noise(tmp_path, monkeypatch) -> None:
         pd.testing.assert_frame_equal(getattr(sharded, name), getattr(task, name))
     assert set(zip(*task.truth.to_numpy().T.tolist(), strict=True)) == _expected_truth(task)
     assert (task.truth.groupby("query_row").size() == 2).any()
+
+
+def test_ledger_lists_row_noise_with_its_source() -> None:
+    from bench.report.sections.ledger import parameter_tables
+
+    params = effective_parameters(parse_scenario(_data({"duplicate_record": {"rate": 0.028}})))
+    text = "\n".join(parameter_tables(params, {}, {}))
+    line = next(x for x in text.splitlines() if "duplicate_record (records)" in x)
+    assert "0.028" in line and "Census Coverage Measurement" in line
+    assert "row_noise" not in text.split("### Noise")[0]  # not among the sampling keys
