@@ -40,6 +40,8 @@ examples:
   linkrisk generate irs-ice --out data  write the two agency files and the truth
   linkrisk evaluate --query q.csv --register r.csv --map map.toml
                                         the same methods and report on your own file pair
+  linkrisk score --task data --links links.csv
+                                        your own linker's links, scored as a method
   linkrisk describe irs-ice             the population's facts beside the Census tables
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
@@ -140,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _evaluate_parser(sub)
+    from bench.score_command import add_parser as _score_parser
+
+    _score_parser(sub, _out_dir)
     sub.add_parser("scenarios", help="list scenario presets (name, description)")
     sub.add_parser("methods", help="list registered method kinds (kind, summary)")
     sub.add_parser(
@@ -328,6 +333,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _describe(args)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command == "score":
+        from bench.score_command import run_score
+
+        _print_result("linkrisk score", run_score(args), "inputs")
+        return 0
     if args.command == "publish":
         from bench.publish import publish
 
@@ -646,6 +656,7 @@ def _generate(args: argparse.Namespace) -> int:
     from bench.linkage.config import load_benchmark
     from bench.runs.store import TASK_FORMATS, atomic_dir
     from bench.runs.writers import write_json
+    from bench.score import write_task_extras
     from synthetic import scenario as sc
 
     bench = load_benchmark(args.scenario)
@@ -671,6 +682,7 @@ def _generate(args: argparse.Namespace) -> int:
     task = sc.build_task(bench.scenario, seed)
     with atomic_dir(args.out) as tmp:
         written = task.write(tmp, args.format)
+        written += write_task_extras(task, bench, tmp, args.format)
         # The manifest marks the directory as linkrisk's (a later generate may replace it) and
         # lets a reader check the files against their SHA-256.
         doc = {

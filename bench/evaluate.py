@@ -102,14 +102,37 @@ def evaluate(
     """Read the file pair and its truth, run every method of ``bench`` (default:
     :func:`load_config`), write metrics and the report to ``out_dir`` (atomically) and return
     the result. ``command``: the command line the report gives to reproduce the run."""
-    bench = load_config() if bench is None else bench
     user = load_user_task(query, register, cmap)  # every input problem raises before any write
+    return evaluate_task(
+        user,
+        cmap,
+        bench=bench,
+        out_dir=out_dir,
+        include_examples=include_examples,
+        command=command
+        or f"linkrisk evaluate --query {query} --register {register} (map: {cmap.where})",
+        progress=progress,
+    )
+
+
+def evaluate_task(
+    user: UserTask,
+    cmap: ColumnMap,
+    *,
+    bench: Benchmark | None = None,
+    out_dir: Path = OUT_DIR,
+    include_examples: bool = False,
+    command: str,
+    progress: bool | None = None,
+) -> RunResult:
+    """:func:`evaluate` on a task already read (:func:`bench.inputs.userfiles.user_task`:
+    files or DataFrames)."""
+    bench = load_config() if bench is None else bench
     training = any(m.needs_training for m in bench.methods)
     info = {
         "scenario": NAME,
         "source": USER_SOURCE,
-        "command": command
-        or f"linkrisk evaluate --query {query} --register {register} (map: {cmap.where})",
+        "command": command,
         "inputs": user.inputs,
         "queries_with_true_link": int(user.task.query_people["in_register"].sum()),
         "training_scenario": bench.source if training else None,
@@ -157,4 +180,4 @@ def _description(user: UserTask, bench: Benchmark, training: bool) -> str:
     return text
 
 
-__all__ = ["OUT_DIR", "TRAINING_PRESET", "evaluate", "load_config"]
+__all__ = ["OUT_DIR", "TRAINING_PRESET", "evaluate", "evaluate_task", "load_config"]
