@@ -651,12 +651,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    import hashlib
-
     from bench.linkage.config import load_benchmark
-    from bench.runs.store import TASK_FORMATS, atomic_dir
-    from bench.runs.writers import write_json
-    from bench.score import write_task_extras
+    from bench.runs.store import atomic_dir
+    from bench.score import write_generated
     from synthetic import scenario as sc
 
     bench = load_benchmark(args.scenario)
@@ -679,23 +676,11 @@ def _generate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    task = sc.build_task(bench.scenario, seed)
-    with atomic_dir(args.out) as tmp:
-        written = task.write(tmp, args.format)
-        written += write_task_extras(task, bench, tmp, args.format)
-        # The manifest marks the directory as linkrisk's (a later generate may replace it) and
-        # lets a reader check the files against their SHA-256.
-        doc = {
-            "format": TASK_FORMATS[0],
-            "scenario": bench.name,
-            "seed": seed,
-            "config_sha256": bench.config_hash,
-            "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in written},
-        }
-        write_json(doc, tmp / "manifest.json")
+    written = write_generated(
+        sc.build_task(bench.scenario, seed), bench, seed, args.out, args.format
+    )
     for path in written:
         print(args.out / path.name)
-    print(args.out / "manifest.json")
     return 0
 
 

@@ -67,13 +67,13 @@ def load_config(config: str | None = None, methods: list[str] | None = None) -> 
             source = config or str(path)
         bench = parse_benchmark(copy.deepcopy(data), source=source)
         if methods is not None:
-            bench = _select(bench, methods)
+            bench = select_methods(bench, methods)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.where}" if exc.where else str(path), exc.problem) from None
     return bench
 
 
-def _select(bench: Benchmark, names: list[str]) -> Benchmark:
+def select_methods(bench: Benchmark, names: list[str]) -> Benchmark:
     """Only the methods named in ``names`` (in the config's order)."""
     known = [m.name for m in bench.methods]
     for name in names:
@@ -180,4 +180,11 @@ def _description(user: UserTask, bench: Benchmark, training: bool) -> str:
     return text
 
 
-__all__ = ["OUT_DIR", "TRAINING_PRESET", "evaluate", "evaluate_task", "load_config"]
+__all__ = [
+    "OUT_DIR",
+    "TRAINING_PRESET",
+    "evaluate",
+    "evaluate_task",
+    "load_config",
+    "select_methods",
+]

@@ -41,7 +41,7 @@ from bench.inputs.userfiles import (
 from bench.linkage.config import Benchmark, parse_benchmark
 from bench.linkage.methods.declared import DeclaredLinks
 from bench.runs.rundir import read_json
-from bench.runs.store import TASK_FORMATS
+from bench.runs.store import TASK_FORMATS, atomic_dir
 from bench.runs.writers import write_json
 from bench.tasks import RESULTS_DIR, RunResult, run_task
 from synthetic.errors import ConfigError
@@ -69,6 +69,28 @@ def write_task_extras(task: LinkageTask, bench: Benchmark, out: Path, fmt: str) 
     config = out / GENERATED_CONFIG
     write_json(bench.data, config)
     return [cmap, config]
+
+
+def write_generated(
+    task: LinkageTask, bench: Benchmark, seed: int, out: Path, fmt: str = "parquet"
+) -> list[Path]:
+    """Write ``task`` (drawn from ``bench``'s scenario with ``seed``) as ``linkrisk generate``
+    does: the files, the extras (:func:`write_task_extras`) and ``manifest.json``, staged and
+    swapped in whole; return the paths written (in ``out``)."""
+    with atomic_dir(out) as tmp:
+        written = task.write(tmp, fmt)
+        written += write_task_extras(task, bench, tmp, fmt)
+        # The manifest marks the directory as linkrisk's (a later generate may replace it) and
+        # lets a reader check the files against their SHA-256.
+        doc = {
+            "format": TASK_FORMATS[0],
+            "scenario": bench.name,
+            "seed": seed,
+            "config_sha256": bench.config_hash,
+            "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in written},
+        }
+        write_json(doc, tmp / "manifest.json")
+    return [out / p.name for p in [*written, tmp / "manifest.json"]]
 
 
 # --- the user's links ------------------------------------------------------------------------
@@ -318,5 +340,6 @@ __all__ = [
     "score_files",
     "score_generated",
     "score_scenario",
+    "write_generated",
     "write_task_extras",
 ]
