@@ -336,7 +336,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "score":
         from bench.score_command import run_score
 
-        _print_result("linkrisk score", run_score(args), "inputs")
+        contents = "parameters" if args.task is not None else "inputs"
+        _print_result("linkrisk score", run_score(args), contents)
         return 0
     if args.command == "publish":
         from bench.publish import publish

@@ -124,9 +124,10 @@ def evaluate_task(
     include_examples: bool = False,
     command: str,
     progress: bool | None = None,
+    html: bool = True,
 ) -> RunResult:
     """:func:`evaluate` on a task already read (:func:`bench.inputs.userfiles.user_task`:
-    files or DataFrames)."""
+    files or DataFrames); ``html``: draw ``report.html``."""
     bench = load_config() if bench is None else bench
     training = any(m.needs_training for m in bench.methods)
     info = {
@@ -157,6 +158,7 @@ def evaluate_task(
         config=config,
         progress=progress,
         before_report=examples if include_examples else None,
+        html=html,
     )
 
 

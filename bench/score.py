@@ -213,6 +213,12 @@ def load_generated(task_dir: Path) -> tuple[Benchmark, int]:
     ``--register`` and ``--map`` instead)."""
     manifest_path = task_dir / "manifest.json"
     manifest = read_json(manifest_path)
+    if isinstance(manifest, dict) and manifest.get("format") == TASK_FORMATS[1]:
+        raise ConfigError(
+            str(manifest_path),
+            "a sharded task (big-file scenario) cannot be scored yet: --task takes what an "
+            "in-memory linkrisk generate wrote",
+        )
     if not isinstance(manifest, dict) or manifest.get("format") != TASK_FORMATS[0]:
         raise ConfigError(
             str(manifest_path), "not the manifest of files written by linkrisk generate"
@@ -244,6 +250,7 @@ def score_generated(
     name: str = DEFAULT_NAME,
     command: str | None = None,
     progress: bool | None = None,
+    html: bool = True,
 ) -> RunResult:
     """Score ``links`` against the task of a ``linkrisk generate`` directory (drawn again from
     its scenario and seed: identical, with the people behind the records) and write the run to
@@ -258,6 +265,7 @@ def score_generated(
         name=name,
         command=command or f"linkrisk score --task {task_dir} --links {file.path}",
         progress=progress,
+        html=html,
     )
 
 
@@ -271,9 +279,11 @@ def score_scenario(
     command: str,
     progress: bool | None = None,
     task: LinkageTask | None = None,
+    html: bool = True,
 ) -> RunResult:
     """Score ``links`` against the task of ``bench``'s scenario drawn with ``seed`` (or the
-    given ``task``, drawn so), as ``linkrisk run`` runs a built-in method on it."""
+    given ``task``, drawn so), as ``linkrisk run`` runs a built-in method on it; ``html``: draw
+    ``report.html``."""
     pop = generate_population(bench.scenario.population, seed)
     population = summarize_population(pop, bench.scenario.population)
     if task is None:
@@ -291,7 +301,14 @@ def score_scenario(
         "command": command,
     }
     return run_task(
-        scored, task, out_dir, seed=seed, info=info, population=population, progress=progress
+        scored,
+        task,
+        out_dir,
+        seed=seed,
+        info=info,
+        population=population,
+        progress=progress,
+        html=html,
     )
 
 
@@ -309,6 +326,7 @@ def score_files(
     command: str,
     include_examples: bool = False,
     progress: bool | None = None,
+    html: bool = True,
 ) -> RunResult:
     """Score ``links`` against a file pair with a truth (as ``linkrisk evaluate`` reads it);
     ``bench`` gives the blocking (used only when the links come with their candidates)."""
@@ -327,6 +345,7 @@ def score_files(
         include_examples=include_examples,
         command=command,
         progress=progress,
+        html=html,
     )
 
 

@@ -2,9 +2,10 @@
 score anyone's declared links, evaluate DataFrames or files; results come back as DataFrames.
 
 Importing this package has no side effects (nothing is read, drawn or written). Files are
-written only where the caller passes ``out=``; without it a run works in a temporary directory
-that is removed before the call returns (the run directory is the one format every metric,
-cause, subgroup and sweep is computed from, :mod:`bench.runs.rundir`).
+written only where the caller passes ``out=`` (the full run directory, ``report.html``
+included); without it a run works in a temporary directory that is removed before the call
+returns (the run directory is the one format every metric, cause, subgroup and sweep is
+computed from, :mod:`bench.runs.rundir`), and no figures are drawn.
 
 >>> import linkrisk
 >>> files = linkrisk.generate("crosscheck")          # doctest: +SKIP

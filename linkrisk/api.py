@@ -201,7 +201,9 @@ def run(
 
     bench = _bench(scenario, methods)
     with _run_dir(out) as path:
-        result = run_bench(bench, seed, path, progress=False, replicates=replicates)
+        result = run_bench(
+            bench, seed, path, progress=False, replicates=replicates, html=out is not None
+        )
         return _results(result, out is not None)
 
 
@@ -293,7 +295,9 @@ def evaluate(
     user, cmap, command = _user(query, register, map, columns, truth_column, truth_pairs, dates)
     bench = load_config(config, methods)
     with _run_dir(out) as path:
-        result = evaluate_task(user, cmap, bench=bench, out_dir=path, command=command)
+        result = evaluate_task(
+            user, cmap, bench=bench, out_dir=path, command=command, html=out is not None
+        )
         return _results(result, out is not None)
 
 
@@ -336,9 +340,12 @@ def score(
                 command=f"linkrisk.score(links, linkrisk.generate({task.scenario!r}, "
                 f"seed={task.seed}))",
                 task=task.task,
+                html=out is not None,
             )
         elif task is not None:
-            result = score_generated(Path(task), _links(links), out_dir=path, name=name)
+            result = score_generated(
+                Path(task), _links(links), out_dir=path, name=name, html=out is not None
+            )
         else:
             if query is None or register is None:
                 raise TypeError("give task=, or query= and register= (with map= or columns=)")
@@ -351,6 +358,7 @@ def score(
                 out_dir=path,
                 name=name,
                 command="linkrisk.score(links, query=..., register=...)",
+                html=out is not None,
             )
         return _results(result, out is not None)
 
