@@ -188,7 +188,7 @@ def generate(scenario: str | PathLike = "irs-ice", seed: int | None = None) -> G
 
 
 def run(
-    scenario: str | PathLike = "irs-ice",
+    scenario: str | PathLike | Generated = "irs-ice",
     *,
     seed: int | None = None,
     methods: list[str] | None = None,
@@ -196,10 +196,17 @@ def run(
     out: PathLike | None = None,
 ) -> Results:
     """Run a scenario's methods (all, or those named in ``methods``) as ``linkrisk run``
-    does, on ``replicates`` populations; write the run to ``out`` only if given."""
+    does, on ``replicates`` populations; write the run to ``out`` only if given. ``scenario``
+    may be a :class:`Generated` task: its scenario and seed are run (the same files)."""
+    from bench.evaluate import select_methods
     from bench.runner import run as run_bench
 
-    bench = _bench(scenario, methods)
+    if isinstance(scenario, Generated):
+        bench = scenario.bench
+        bench = bench if methods is None else select_methods(bench, methods)
+        seed = scenario.seed if seed is None else seed
+    else:
+        bench = _bench(scenario, methods)
     with _run_dir(out) as path:
         result = run_bench(
             bench, seed, path, progress=False, replicates=replicates, html=out is not None
