@@ -150,3 +150,27 @@ def test_entry_point_method_is_registered_and_passes_the_contract(tmp_path: Path
     )
     assert contract.returncode == 0, contract.stdout[-3000:]
     assert " passed" in contract.stdout and "deselected" in contract.stdout
+
+
+def test_api_scores_links_against_a_directory_and_dataframes(generated: Path) -> None:
+    import linkrisk
+
+    g = generated / "g"
+    truth = pd.read_parquet(g / "truth.parquet")
+    links = truth[["query_id", "register_id"]].iloc[::2]
+    kept = linkrisk.score(links, g, name="half", out=generated / "api")
+    assert kept.out_dir == generated / "api" and (kept.out_dir / "report.html").is_file()
+    row = kept.accuracy.iloc[0]
+    assert (row["method"], row["TP"], row["FP"], row["precision"]) == ("half", len(links), 0, 1.0)
+    assert row["recall"] == len(links) / len(truth) and pd.isna(row["reduction_ratio"])
+    frames = {n: pd.read_parquet(g / f"{n}.parquet") for n in ("query", "register")}
+    mine = linkrisk.score(
+        links,
+        query=frames["query"],
+        register=frames["register"],
+        truth_pairs=truth,
+        dates={"unreadable": "missing"},
+    )
+    assert mine.out_dir is None
+    same = ["TP", "FP", "FN", "wrong_people", "declared"]
+    assert mine.metrics[same].values.tolist() == kept.metrics[same].values.tolist()
