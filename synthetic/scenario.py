@@ -185,12 +185,13 @@ class LinkageTask:
     noise_log: pd.DataFrame
 
     def write(self, out_dir: Path, fmt: str = "parquet") -> list[Path]:
-        """Write the files, truth and noise log to ``out_dir`` as parquet or csv."""
+        """Write the files, truth and noise log to ``out_dir`` as parquet or csv. The truth
+        holds each true link's rows and record ids (:meth:`truth_with_ids`)."""
         out_dir.mkdir(parents=True, exist_ok=True)
         frames = {
             "query": self.query,
             "register": self.register,
-            "truth": self.truth,
+            "truth": self.truth_with_ids(),
             "query_people": self.query_people,
             "register_people": self.register_people,
             "noise_log": self.noise_log,
@@ -204,6 +205,21 @@ class LinkageTask:
                 write_csv(frame, path)
             written.append(path)
         return written
+
+    def truth_with_ids(self) -> pd.DataFrame:
+        """The true links as 0-based rows (``query_row``, ``register_row``) and as the two
+        records' ids (``query_id``, ``register_id``), which is what a user's file of declared
+        links and ``linkrisk evaluate``'s true-pairs file name."""
+        q = self.truth["query_row"].to_numpy()
+        r = self.truth["register_row"].to_numpy()
+        return pd.DataFrame(
+            {
+                "query_row": q,
+                "register_row": r,
+                "query_id": self.query["record_id"].to_numpy(dtype=object)[q],
+                "register_id": self.register["record_id"].to_numpy(dtype=object)[r],
+            }
+        )
 
 
 def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:

@@ -135,6 +135,9 @@ class Method(ABC):
     #: Engines the method can run on, its default first; a kind with more than one declares an
     #: ``engine`` parameter (``linkrisk run --engine`` sets it).
     engines: ClassVar[tuple[str, ...]] = ("numpy",)
+    #: False for a method that compares no records but reports pairs decided elsewhere (the
+    #: declared links of another linker): the contract tests of record comparison skip it.
+    scores_records: ClassVar[bool] = True
 
     def __init__(self, name: str, params: Mapping[str, Any], resolve: str) -> None:
         self.name = name
