@@ -41,6 +41,7 @@ examples:
   linkrisk evaluate --query q.csv --register r.csv --map map.toml
                                         the same methods and report on your own file pair
   linkrisk describe irs-ice             the population's facts beside the Census tables
+  linkrisk audit plan | estimate        audit an agency's declared links from a reviewed sample
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
@@ -140,6 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _evaluate_parser(sub)
+    from bench.audit.cli import add_parser as audit_parser
+
+    audit_parser(sub)
     sub.add_parser("scenarios", help="list scenario presets (name, description)")
     sub.add_parser("methods", help="list registered method kinds (kind, summary)")
     sub.add_parser(
@@ -328,6 +332,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _describe(args)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command == "audit":
+        from bench.audit.cli import main as audit_main
+
+        return audit_main(args)
     if args.command == "publish":
         from bench.publish import publish
 

@@ -135,6 +135,9 @@ class Method(ABC):
     #: Engines the method can run on, its default first; a kind with more than one declares an
     #: ``engine`` parameter (``linkrisk run --engine`` sets it).
     engines: ClassVar[tuple[str, ...]] = ("numpy",)
+    #: True if a pair's score is the model's posterior probability that the two records are the
+    #: same person: its own estimate of false links without labels reads it (bench.audit).
+    posterior_scores: ClassVar[bool] = False
 
     def __init__(self, name: str, params: Mapping[str, Any], resolve: str) -> None:
         self.name = name
