@@ -244,3 +244,33 @@ def test_bad_plan_input_one_line_exit_2_nothing_written(
 def test_wilson_interval_is_nan_free() -> None:
     share = stratified_share([10, 10], [2, 2], [0, 2], 0.95)
     assert not any(math.isnan(x) for x in (share.share, share.low, share.high))
+
+
+def test_readme_shows_the_example_workflow_as_it_runs(
+    plan_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Audit an agency's output") :]
+    capsys.readouterr()
+    assert main(["audit", "estimate", str(plan_dir), "--form", str(FILLED)]) == 0
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    assert len(table) == 6
+    for line in table:
+        assert line in section, line
+
+
+def test_model_estimate_from_scored_pairs_without_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    scores = tmp_path / "scores.csv"
+    scores.write_text("match_probability,link\n0.99,true\n0.9,true\n0.6,true\n0.2,false\n")
+    capsys.readouterr()
+    assert main(["audit", "model", "--scores", str(scores)]) == 0
+    out = capsys.readouterr().out
+    assert "0.5 (17.00%)" in out  # (0.01 + 0.1 + 0.4) / 3
+    assert main(["audit", "model", "--scores", str(scores), "--threshold", "0.95"]) == 0
+    assert "0.0 (1.00%)" in capsys.readouterr().out  # one declared link, posterior 0.99
+    scores.write_text("match_probability,link\n0.99,true\n1.5,true\n")
+    assert main(["audit", "model", "--scores", str(scores)]) == 2
+    err = capsys.readouterr().err
+    assert f"{scores}: match_probability: row 2: '1.5' is not a probability" in err

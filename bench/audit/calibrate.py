@@ -37,8 +37,8 @@ FIGURE_FILE = "model_calibration.png"
 HOUSEHOLD = "household"
 #: How the verdict names the causes it names most often (others by their cause name).
 _CAUSE_WORDS = {
-    "household": "a household member of the person sought (fields agree as a true match's "
-    "would; the person is not in the register)",
+    "household": "a member of the sought person's household, whose fields agree as the "
+    "person's would",
     "twin": "a twin",
     "jr_sr": "a father or son with the same name",
 }
@@ -122,7 +122,7 @@ def verdict(points: pd.DataFrame) -> str:
         out.append(
             f"{name}'s own (label-free) estimate {how} (model {m_fdr:.2%}, true {t_fdr:.2%}, "
             f"pooled over {len(g)} seeded runs); the main cause of its false links is "
-            f"{_CAUSE_WORDS.get(cause, cause)} ({share:.0%} of them)."
+            f"{_CAUSE_WORDS.get(cause, f'`{cause}`')} ({share:.0%} of them)."
         )
     return " ".join(out)
 

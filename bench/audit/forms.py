@@ -406,3 +406,53 @@ def read_form(path: Path, plan: Mapping[str, Any]) -> list[Tally]:
             Tally(s.label, s.size, len(got), got.count(DIFFERENT), got.count(CANNOT_TELL))
         )
     return tallies
+
+
+# --- scored pairs (label-free estimates) -----------------------------------------------------
+
+
+def read_scores(
+    path: Path, score_column: str, link_column: str, threshold: float | None
+) -> pd.DataFrame:
+    """A table of scored candidate pairs (CSV or parquet, e.g. Splink's predictions) as the
+    ``score`` and ``link`` columns :func:`bench.audit.modelbased.model_estimate` reads; declared links are those with
+    ``score >= threshold`` when it is given, else those whose ``link_column`` is true."""
+    file = read_file(path)
+    where = f"{path}: {score_column}"
+    text = file.column(score_column, "posterior")
+    try:
+        score = text.astype(np.float64)
+    except ValueError:
+        bad = next(i for i, v in enumerate(text) if not _is_number(v))
+        raise ConfigError(where, f"row {bad + 1}: {text[bad]!r} is not a number") from None
+    outside = np.flatnonzero(~((score >= 0) & (score <= 1)))
+    if len(outside):
+        i = outside[0]
+        raise ConfigError(where, f"row {i + 1}: {text[i]!r} is not a probability in [0, 1]")
+    if threshold is not None:
+        if not 0 <= threshold <= 1:
+            raise ConfigError("--threshold", f"{threshold} is not in [0, 1]")
+        link = score >= threshold
+    else:
+        flags = np.char.lower(file.column(link_column, "declared link").astype(str))
+        known = np.isin(flags, list(_TRUE + _FALSE))
+        if not known.all():
+            i = int(np.argmin(known))
+            raise ConfigError(
+                f"{path}: {link_column}",
+                f"row {i + 1}: {flags[i]!r} is not true/false (or give --threshold)",
+            )
+        link = np.isin(flags, list(_TRUE))
+    return pd.DataFrame({"score": score, "link": link})
+
+
+_TRUE = ("true", "1", "yes", "t")
+_FALSE = ("false", "0", "no", "f", "")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

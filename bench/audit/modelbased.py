@@ -74,13 +74,18 @@ def model_estimate(pairs: pd.DataFrame) -> dict[str, float]:
 
 def model_estimates(run: RunDir, replicates: bool = True) -> pd.DataFrame:
     """:func:`model_estimate` of every posterior method of a run, per replicate, beside the true
-    FDR and FNMR where the run knows the truth."""
+    FDR and FNMR. The model's FNMR is that of the first population only (NaN for the others,
+    whose ``raw/`` does not keep every candidate pair)."""
     rows: list[dict[str, Any]] = []
     ks = range(int(run.info["replicates"])) if replicates else range(1)
     for name in posterior_methods(run):
         for k in ks:
             pairs = run.pairs(name, k, ["query_row", "register_row", "score", "link"])
             row: dict[str, Any] = {"method": name, "replicate": k, **model_estimate(pairs)}
+            if k > 0:
+                # a later replicate's raw/ keeps only declared links and true candidates: the
+                # posterior mass of the pairs left out is unknown there
+                row["model_missed"] = row["model_FNMR"] = float("nan")
             truth = run.truth(k)
             width = int(run.info["register_records"]) + 1
             keys = pairs["query_row"].to_numpy(np.int64) * width + pairs["register_row"].to_numpy(

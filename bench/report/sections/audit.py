@@ -101,15 +101,15 @@ def model_calibration_figure(points: pd.DataFrame, name: str) -> Any:
     ax.set_ylim(0, top)
     ax.set_xlabel("model-estimated FDR (sum of 1 - posterior over declared links / declared)")
     ax.set_ylabel("true FDR (wrong links / declared links)")
-    ax.set_title(f"{name}: the model's own FDR against the truth, one point per seeded run")
-    ax.legend(loc="upper left", fontsize="small")
+    ax.set_title(f"{name}: the model's own FDR against the true FDR\n(one point per seeded run)")
+    ax.legend(loc="lower right", fontsize="small")
     return fig
 
 
 @register
 class Audit(Section):
     name = "audit"
-    order = 65
+    order = 62
     needs = frozenset({"synthetic"})
     reads = frozenset({"run"})
     writes = (SIMULATION_FILE, MODEL_FILE)
