@@ -415,8 +415,9 @@ def read_scores(
     path: Path, score_column: str, link_column: str, threshold: float | None
 ) -> pd.DataFrame:
     """A table of scored candidate pairs (CSV or parquet, e.g. Splink's predictions) as the
-    ``score`` and ``link`` columns :func:`bench.audit.modelbased.model_estimate` reads; declared links are those with
-    ``score >= threshold`` when it is given, else those whose ``link_column`` is true."""
+    ``score`` and ``link`` columns :func:`bench.audit.modelbased.model_estimate` reads;
+    declared links are those with ``score >= threshold`` when it is given, else those whose
+    ``link_column`` is true."""
     file = read_file(path)
     where = f"{path}: {score_column}"
     text = file.column(score_column, "posterior")
