@@ -162,7 +162,7 @@ def _bad_form(kind: str) -> str:
         head[0] = head[0].replace("plan seed 7", "plan seed 8")
     elif kind == "other seed (ids)":
         head = []
-        rows = [row.replace("7-", "8-", 1) for row in rows]
+        rows = [row.replace("S7-", "S8-", 1) for row in rows]
     elif kind == "missing row":
         rows = rows[:-1]
     return "".join([*head, header, *rows])

@@ -148,7 +148,8 @@ def sample_links(links: Links, plan: Sequence[Stratum], seed: int) -> pd.DataFra
         blocks.append(block)
     sample = pd.concat(blocks, ignore_index=True)
     width = len(str(len(sample)))
-    sample.insert(0, "sample_id", [f"{seed}-{k + 1:0{width}d}" for k in range(len(sample))])
+    # "S" first: a spreadsheet would read "7-05" as a date
+    sample.insert(0, "sample_id", [f"S{seed}-{k + 1:0{width}d}" for k in range(len(sample))])
     return sample
 
 
@@ -217,8 +218,8 @@ def form_frame(
             rows[side] = index.get_indexer(form[f"{side}_id"])
         for name in MAP_FIELDS[1:]:
             q, r = records["query"][name], records["register"][name]
-            if q.isna().all() and r.isna().all():
-                continue  # not mapped in either file
+            if all(((c.isna()) | (c.astype(str) == "")).all() for c in (q, r)):
+                continue  # not mapped (or empty) in both files
             for side, col in (("query", q), ("register", r)):
                 values = col.to_numpy(dtype=object)[rows[side]]
                 out[f"{side}_{name}"] = ["" if v is None else str(v) for v in values]
@@ -357,7 +358,7 @@ def read_form(path: Path, plan: Mapping[str, Any]) -> list[Tally]:
         seen[sid] = i + 1
         rec = by_id.get(sid)
         if rec is None:
-            other = re.fullmatch(r"(\d+)-\d+", sid)
+            other = re.fullmatch(r"S(\d+)-\d+", sid)
             if other and int(other.group(1)) != plan["seed"]:
                 raise _fail(
                     path,
