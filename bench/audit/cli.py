@@ -296,10 +296,12 @@ def _plan(args: argparse.Namespace) -> int:
         f"±{expected:.2%}{'' if priors else ' if every stratum were 50% wrong (the worst case)'}:"
     )
     _table(rows, ["stratum", "declared links", "to review", "prior rate"])
-    print(
-        "\nThe review form holds the records' values by design: keep it as you keep the records.",
-        file=sys.stderr,
-    )
+    if records:
+        print(
+            "\nThe review form holds the records' values by design: keep it as you keep the "
+            "records.",
+            file=sys.stderr,
+        )
     return 0
 
 

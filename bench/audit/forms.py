@@ -253,7 +253,10 @@ def load_records(query: Path, register: Path, cmap: ColumnMap) -> dict[str, pd.D
 def write_plan_dir(tmp: Path, doc: dict[str, Any], form: pd.DataFrame, plan_path: str) -> None:
     """Write ``plan.json``, the form and its README into ``tmp`` (a staging directory)."""
     write_json(doc, tmp / PLAN_FILE)
-    notice = "\n".join(FORM_NOTICE).format(n=len(form), seed=doc["seed"]) + "\n"
+    lines = list(FORM_NOTICE)
+    if doc["records"] is None:  # no record files given: ids only, the reviewer looks them up
+        lines[1] = "# This form holds record ids only (no record files were given to the plan)."
+    notice = "\n".join(lines).format(n=len(form), seed=doc["seed"]) + "\n"
     buf = io.StringIO()
     form.to_csv(buf, index=False, lineterminator="\n")
     (tmp / FORM_FILE).write_text(notice + buf.getvalue(), encoding="utf-8")
