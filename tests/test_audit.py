@@ -274,3 +274,32 @@ def test_model_estimate_from_scored_pairs_without_truth(
     assert main(["audit", "model", "--scores", str(scores)]) == 2
     err = capsys.readouterr().err
     assert f"{scores}: match_probability: row 2: '1.5' is not a probability" in err
+
+
+FS_ONLY = '\n[[methods]]\nname = "fs"\nkind = "fellegi-sunter"\nthreshold = 0.9\n'
+
+
+def test_calibrate_model_writes_chart_table_and_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from tests.conftest import TINY
+
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY + FS_ONLY, encoding="utf-8")
+    out = tmp_path / "cal"
+    args = ["audit", "calibrate-model", str(scenario), "--seeds", "2", "--out", str(out)]
+    assert main([*args, "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "model_calibration.md", "model_calibration.png", "model_points.csv",
+    ]  # fmt: skip
+    points = pd.read_csv(out / "model_points.csv")
+    assert list(points["seed"]) == [11, 12] and set(points["method"]) == {"fs"}
+    assert (points["model_FDR"] >= 0).all() and (points["true_FDR"] >= 0).all()
+    md = (out / "model_calibration.md").read_text(encoding="utf-8")
+    assert "**Verdict.** fs's own (label-free) estimate" in md
+    assert "the FDR" in capsys.readouterr().out
+    # a rule-only scenario has nothing to calibrate: one line, exit 2
+    scenario.write_text(TINY + '\n[[methods]]\nname = "r"\nkind = "rule"\n'
+                        'passes = [[{ field = "name" }]]\n', encoding="utf-8")  # fmt: skip
+    assert main([*args, "--no-progress"]) == 2
+    assert "no method scores pairs with posterior probabilities" in capsys.readouterr().err

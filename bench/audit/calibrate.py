@@ -11,6 +11,7 @@ verdict sentence) and ``model_calibration.png`` (model-estimated FDR against tru
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
 from pathlib import Path
@@ -24,11 +25,12 @@ from bench.linkage.config import Benchmark, load_benchmark
 from bench.measurement.derive import attribute_run
 from bench.report.calibration import save_png
 from bench.report.sections.audit import model_calibration_figure
-from bench.runner import run
 from bench.runs.rundir import RunDir
 from bench.runs.store import atomic_dir
+from bench.tasks import run_task
 from synthetic.errors import ConfigError
 from synthetic.precision import round_frame
+from synthetic.scenario import build_task, effective_parameters
 
 POINTS_FILE = "model_points.csv"
 MARKDOWN_FILE = "model_calibration.md"
@@ -86,17 +88,39 @@ def _main_cause(g: pd.DataFrame) -> tuple[str, float]:
     return key, total[key] / sum(total.values())
 
 
+class _RawWritten(Exception):
+    """Stops a run once ``raw/`` is written: the calibration reads raw/ and needs no report."""
+
+
+def _points(bench: Benchmark, seed: int, tmp: Path, progress: bool | None) -> pd.DataFrame:
+    """One seeded run of ``bench`` (as ``linkrisk run`` does it, without its report): the
+    points of :func:`points_for_run`."""
+    got: list[pd.DataFrame] = []
+
+    def read_raw(run_dir: Path) -> None:
+        got.append(points_for_run(run_dir, seed))
+        raise _RawWritten
+
+    info = {
+        "scenario": bench.name,
+        "source": bench.source,
+        "population": bench.scenario.population.size,
+        "parameters": effective_parameters(bench.scenario),
+    }
+    task = build_task(bench.scenario, seed)
+    with contextlib.suppress(_RawWritten):  # its staging directory is removed
+        run_task(bench, task, tmp / f"seed-{seed}", seed=seed, info=info, progress=progress,
+                 before_report=read_raw)  # fmt: skip
+    return got[0]
+
+
 def calibrate_model(
     preset: str, seeds: list[int], out_dir: Path, progress: bool | None = None
 ) -> pd.DataFrame:
     """Run the calibration (module docstring) and write its files to ``out_dir``."""
     bench = posterior_benchmark(load_benchmark(preset))
-    frames = []
     with tempfile.TemporaryDirectory(prefix="linkrisk-audit-") as tmp:
-        for seed in seeds:
-            run_dir = Path(tmp) / f"seed-{seed}"
-            run(bench, seed, run_dir, progress=progress)
-            frames.append(points_for_run(run_dir, seed))
+        frames = [_points(bench, seed, Path(tmp), progress) for seed in seeds]
     points = round_frame(pd.concat(frames, ignore_index=True))
     with atomic_dir(out_dir) as stage:
         points.to_csv(stage / POINTS_FILE, index=False, lineterminator="\n")
