@@ -22,7 +22,7 @@ EPILOG = """\
 workflow (example files under examples/audit/):
   linkrisk audit plan --links examples/audit/links.csv --strata path \\
       --query examples/evaluate/query.csv --register examples/evaluate/register.csv \\
-      --map examples/evaluate/map.toml --margin 10% --seed 7 --out audit-plan
+      --map examples/evaluate/map.toml --margin 15% --seed 7 --out audit-plan
   (a reviewer fills the verdict column of audit-plan/review_form.csv)
   linkrisk audit estimate audit-plan --form examples/audit/review_form_filled.csv
 
