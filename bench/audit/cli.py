@@ -126,8 +126,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "estimate",
         help="wrong-person links among all declared links, from the filled review form",
         description="Read the plan and the filled review form; print the number and share of "
-        "wrong-person links per stratum and in total, with 95%% (the plan's confidence) "
-        "design-based intervals; 'cannot tell' as bounds and under missing-at-random.",
+        "wrong-person links per stratum and in total, with design-based intervals at the "
+        "plan's confidence; 'cannot tell' as bounds and under missing-at-random.",
     )
     est.add_argument("plan", type=Path, help="the plan directory (or its plan.json)")
     est.add_argument("--form", type=Path, required=True, help="the filled review form (CSV)")
