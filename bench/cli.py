@@ -43,6 +43,7 @@ examples:
   linkrisk score --task data --links links.csv
                                         your own linker's links, scored as a method
   linkrisk describe irs-ice             the population's facts beside the Census tables
+  linkrisk audit plan | estimate        audit an agency's declared links from a reviewed sample
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
@@ -145,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     from bench.score_command import add_parser as _score_parser
 
     _score_parser(sub, _out_dir)
+    from bench.audit.cli import add_parser as audit_parser
+
+    audit_parser(sub)
     sub.add_parser("scenarios", help="list scenario presets (name, description)")
     sub.add_parser("methods", help="list registered method kinds (kind, summary)")
     sub.add_parser(
@@ -339,6 +343,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         contents = "parameters" if args.task is not None else "inputs"
         _print_result("linkrisk score", run_score(args), contents)
         return 0
+    if args.command == "audit":
+        from bench.audit.cli import main as audit_main
+
+        return audit_main(args)
     if args.command == "publish":
         from bench.publish import publish
 

@@ -562,6 +562,17 @@ def _truth_from_pairs(
     return keys // len(ids["register"]), keys % len(ids["register"])
 
 
+def read_records(path: Path, cmap: ColumnMap, side: str) -> pd.DataFrame:
+    """One file's records (``record_id`` and :data:`RECORD_FIELDS`, as :func:`load_user_task`
+    reads them) without any truth: for showing records, e.g. on an audit's review form."""
+    if not any(cmap.column(f, side) for f in NAME_KEYS):
+        raise ConfigError(
+            f"{cmap.where}: columns",
+            f"map a name field ({' or '.join(NAME_KEYS)}) for the {side} file",
+        )
+    return _records(read_file(path), cmap, side)[0]
+
+
 def load_user_task(query: Path, register: Path, cmap: ColumnMap) -> UserTask:
     """Read both files and the truth into a :class:`LinkageTask` (see the module docstring)."""
     for side in SIDES:
@@ -744,5 +755,6 @@ __all__ = [
     "parse_map",
     "read_file",
     "read_map",
+    "read_records",
     "user_task",
 ]

@@ -138,6 +138,9 @@ class Method(ABC):
     #: False for a method that compares no records but reports pairs decided elsewhere (the
     #: declared links of another linker): the contract tests of record comparison skip it.
     scores_records: ClassVar[bool] = True
+    #: True if a pair's score is the model's posterior probability that the two records are the
+    #: same person: its own estimate of false links without labels reads it (bench.audit).
+    posterior_scores: ClassVar[bool] = False
 
     def __init__(self, name: str, params: Mapping[str, Any], resolve: str) -> None:
         self.name = name
