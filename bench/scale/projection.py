@@ -56,7 +56,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -383,6 +383,95 @@ def _census_year_weights(ref: dt.date, min_age: int) -> tuple[np.ndarray, np.nda
     return years, w / w.sum()
 
 
+@lru_cache(maxsize=8)
+def _census_first_gram(key: Key, cohort: bool) -> np.ndarray:
+    """P(two people of first-name categories c, c' share the key), from the vendored tables
+    under the generator's model (depends only on the key: cached across scenarios)."""
+    names, w, sex = N.first_name_arrays()
+    codes, n_keys = _key_codes(names, key)
+    ok = codes >= 0
+    ind = sparse.csr_matrix(
+        (np.ones(ok.sum()), (codes[ok], np.flatnonzero(ok))), shape=(n_keys, len(names))
+    )
+    tail = N.rare_first_name_prob()
+    ng = len(N.GROUPS)
+    # the generator's model: P(f | g, s, y) ~ holders in g x sex share x cohort ratio, the
+    # ratio a sparse part per (sex, year) plus low-rank components (names.CohortModel):
+    # P_key = S + U @ C with S sparse (keys x cells), U (keys x parts) dense, C (parts x cells)
+    if cohort:
+        m = _cohorts()
+        ny, vec, scale = len(m.years), m.vec, m.scale
+    else:
+        ny, vec, scale = 1, np.ones((1, len(names), 2)), np.ones((1, 2, 1))
+    n_cat = ng * 2 * ny
+    rows, cols, vals = [], [], []
+    u_cols, c_rows = [], []
+    for g in range(ng):
+        for s_ in range(2):
+            base = w[:, g] * sex[:, s_]
+            cat0 = (g * 2 + s_) * ny
+            mass = np.zeros(ny)
+            comp = []
+            for k in range(len(vec)):
+                wk = base * vec[k, :, s_]
+                comp.append(wk)
+                mass += wk.sum() * scale[k, s_]
+            present = []
+            if cohort:
+                for y in range(ny):
+                    idx, val = m.present(s_, y)
+                    v = base[idx] * val
+                    mass[y] += v.sum()
+                    present.append((idx, v))
+            norm = (1 - tail[g]) / mass
+            for y, (idx, v) in enumerate(present):
+                rows.append(idx)
+                cols.append(np.full(len(idx), cat0 + y))
+                vals.append(v * norm[y])
+            for k, wk in enumerate(comp):
+                u_cols.append(np.asarray(ind @ wk).ravel())
+                c = np.zeros(n_cat)
+                c[cat0 : cat0 + ny] = scale[k, s_] * norm
+                c_rows.append(c)
+    if key.compare != "exact":
+        # Rare (tail) names are unique for an exact key; under a prefix or phonetic code they
+        # collide with the listed ones: their keys are assumed distributed like the listed
+        # names of the category counted once each, weighted by the category's share of the
+        # name's holders (as the generator's invented rare names are).
+        cats = (w[:, :, None] * sex[:, None, :]).reshape(len(names), -1)  # (n, g*2+s)
+        pct = cats / np.maximum(cats.sum(axis=1, keepdims=True), 1e-300)
+        tau = np.asarray(ind @ pct)
+        tau = tau / np.maximum(tau.sum(axis=0, keepdims=True), 1e-300)
+        for c_gs in range(ng * 2):
+            u_cols.append(tau[:, c_gs])
+            c = np.zeros(n_cat)
+            c[c_gs * ny : (c_gs + 1) * ny] = tail[c_gs // 2]
+            c_rows.append(c)
+    if rows:
+        probs = sparse.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(len(names), n_cat),
+        )
+        s_key = (ind @ probs).tocsr()
+    else:
+        s_key = sparse.csr_matrix((n_keys, n_cat))
+    u = np.column_stack(u_cols)  # keys x parts
+    c_mat = np.vstack(c_rows)  # parts x cells
+    su = np.asarray(s_key.T @ u)  # cells x parts
+    # S^T S in dense row chunks: popular names fill most cells, where a sparse product is
+    # far slower than BLAS
+    gram = np.zeros((n_cat, n_cat), order="F")
+    rows_used = np.flatnonzero(np.diff(s_key.indptr) > 0)
+    for lo in range(0, len(rows_used), _GRAM_CHUNK):
+        chunk = s_key[rows_used[lo : lo + _GRAM_CHUNK]].toarray()
+        # upper triangle of chunk^T chunk (symmetric rank-k update: half the work of matmul)
+        gram = blas.dsyrk(1.0, chunk.T, beta=1.0, c=gram, overwrite_c=1)
+    gram = np.triu(gram) + np.triu(gram, 1).T
+    gram += su @ c_mat + (su @ c_mat).T + c_mat.T @ (u.T @ u) @ c_mat
+    gram.flags.writeable = False
+    return gram
+
+
 class CensusNames(_Names):
     """Name distributions from the vendored tables: Census 2010 surnames and Census 2020 first
     names by group, first names by sex and birth year from SSA counts (``cohort``), the
@@ -404,88 +493,7 @@ class CensusNames(_Names):
         self.scenario = scenario
 
     def _first(self, key: Key) -> np.ndarray:
-        names, w, sex = N.first_name_arrays()
-        codes, n_keys = _key_codes(names, key)
-        ok = codes >= 0
-        ind = sparse.csr_matrix(
-            (np.ones(ok.sum()), (codes[ok], np.flatnonzero(ok))), shape=(n_keys, len(names))
-        )
-        tail = N.rare_first_name_prob()
-        ng = len(N.GROUPS)
-        # the generator's model: P(f | g, s, y) ~ holders in g x sex share x cohort ratio, the
-        # ratio a sparse part per (sex, year) plus low-rank components (names.CohortModel):
-        # P_key = S + U @ C with S sparse (keys x cells), U (keys x parts) dense, C (parts x cells)
-        if self.cohort:
-            m = _cohorts()
-            ny, vec, scale = len(m.years), m.vec, m.scale
-        else:
-            ny, vec, scale = 1, np.ones((1, len(names), 2)), np.ones((1, 2, 1))
-        n_cat = ng * 2 * ny
-        rows, cols, vals = [], [], []
-        u_cols, c_rows = [], []
-        for g in range(ng):
-            for s_ in range(2):
-                base = w[:, g] * sex[:, s_]
-                cat0 = (g * 2 + s_) * ny
-                mass = np.zeros(ny)
-                comp = []
-                for k in range(len(vec)):
-                    wk = base * vec[k, :, s_]
-                    comp.append(wk)
-                    mass += wk.sum() * scale[k, s_]
-                present = []
-                if self.cohort:
-                    for y in range(ny):
-                        idx, val = m.present(s_, y)
-                        v = base[idx] * val
-                        mass[y] += v.sum()
-                        present.append((idx, v))
-                norm = (1 - tail[g]) / mass
-                for y, (idx, v) in enumerate(present):
-                    rows.append(idx)
-                    cols.append(np.full(len(idx), cat0 + y))
-                    vals.append(v * norm[y])
-                for k, wk in enumerate(comp):
-                    u_cols.append(np.asarray(ind @ wk).ravel())
-                    c = np.zeros(n_cat)
-                    c[cat0 : cat0 + ny] = scale[k, s_] * norm
-                    c_rows.append(c)
-        if key.compare != "exact":
-            # Rare (tail) names are unique for an exact key; under a prefix or phonetic code they
-            # collide with the listed ones: their keys are assumed distributed like the listed
-            # names of the category counted once each, weighted by the category's share of the
-            # name's holders (as the generator's invented rare names are).
-            cats = (w[:, :, None] * sex[:, None, :]).reshape(len(names), -1)  # (n, g*2+s)
-            pct = cats / np.maximum(cats.sum(axis=1, keepdims=True), 1e-300)
-            tau = np.asarray(ind @ pct)
-            tau = tau / np.maximum(tau.sum(axis=0, keepdims=True), 1e-300)
-            for c_gs in range(ng * 2):
-                u_cols.append(tau[:, c_gs])
-                c = np.zeros(n_cat)
-                c[c_gs * ny : (c_gs + 1) * ny] = tail[c_gs // 2]
-                c_rows.append(c)
-        if rows:
-            probs = sparse.csr_matrix(
-                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                shape=(len(names), n_cat),
-            )
-            s_key = (ind @ probs).tocsr()
-        else:
-            s_key = sparse.csr_matrix((n_keys, n_cat))
-        u = np.column_stack(u_cols)  # keys x parts
-        c_mat = np.vstack(c_rows)  # parts x cells
-        su = np.asarray(s_key.T @ u)  # cells x parts
-        # S^T S in dense row chunks: popular names fill most cells, where a sparse product is
-        # far slower than BLAS
-        gram = np.zeros((n_cat, n_cat), order="F")
-        rows_used = np.flatnonzero(np.diff(s_key.indptr) > 0)
-        for lo in range(0, len(rows_used), _GRAM_CHUNK):
-            chunk = s_key[rows_used[lo : lo + _GRAM_CHUNK]].toarray()
-            # upper triangle of chunk^T chunk (symmetric rank-k update: half the work of matmul)
-            gram = blas.dsyrk(1.0, chunk.T, beta=1.0, c=gram, overwrite_c=1)
-        gram = np.triu(gram) + np.triu(gram, 1).T
-        gram += su @ c_mat + (su @ c_mat).T + c_mat.T @ (u.T @ u) @ c_mat
-        return gram
+        return _census_first_gram(key, self.cohort)
 
     def _last(self, key: Key) -> np.ndarray:
         names, w = N.surname_arrays()
