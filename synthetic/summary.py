@@ -808,7 +808,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             "pair count grows with the square of the population when key frequencies do not "
             "depend on its size), beside the published count: about 3 million pairs of 2012 "
             "vote records of ~129 million (Goel, Meredith, Morse, Rothschild and Shirani-Mehr, "
-            "APSR 2020).",
+            f"APSR 2020). The pair count is Poisson: {_num(ap['pairs'])} pairs give the "
+            "extrapolation a relative error of about 1/sqrt(pairs); at least a million people "
+            "(`linkrisk describe SCENARIO --size 1000000`) give about 20 pairs.",
             _table(
                 [[_num(ap["adults"]), _num(ap["pairs"]), _num(ap["extrapolated_pairs"]),
                   _num(ap["published_pairs"])]],

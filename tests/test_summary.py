@@ -210,3 +210,19 @@ def test_generated_deterministic(generated: tuple[Population, PopulationConfig])
     b = json.dumps(summarize_population(again, cfg), sort_keys=True)
     assert a == b
     assert summary_markdown(json.loads(a)) == summary_markdown(json.loads(b))
+
+
+def test_published_pairs_and_placeholder_dates(
+    generated: tuple[Population, PopulationConfig],
+) -> None:
+    pop, cfg = generated
+    s = summarize_population(pop, cfg)
+    ap = s["collisions"]["adults_first_last_dob"]
+    assert ap["published_pairs"] == 3_000_000 and ap["to_adults"] == 129_000_000
+    assert ap["adults"] == s["counts"]["adults"]
+    assert ap["extrapolated_pairs"] == pytest.approx(ap["pairs"] * (129e6 / ap["adults"]) ** 2)
+    bd = s["birth_dates"]["groups"]
+    assert bd["api"]["jan1"] > bd["white"]["jan1"]  # more people born abroad
+    md = summary_markdown(s)
+    assert "### First name + last name + DOB among adults" in md
+    assert "### Placeholder birth dates" in md
