@@ -277,7 +277,7 @@ def test_name_tables():
     f = N.first_names()
     assert len(f) == 53_615 and N.first_name_tail().count == 18_794_703
     coh = N.first_name_cohorts()
-    assert coh["name"].isin(set(f["name"])).all() and coh["decade"].between(1880, 2020).all()
+    assert coh["name"].isin(set(f["name"])).all() and coh["year"].between(1910, 2022).all()
 
 
 # ----------------------------------------------------------------------------- life events
