@@ -21,8 +21,16 @@ from bench.publish import markdown_table
 ROOT = Path(__file__).resolve().parent.parent
 #: About 4,700 people: ~150 queries against ~3,000 register records.
 SCALE = 0.003
-HEADERS = ["system", "runs", "wall s (median)", "spread s (min–max)", "vs linkrisk", "load s"]
-HEADERS += ["peak MB", "above input MB", "candidate pairs", "links", "precision", "recall"]
+HEADERS = ["system", "runs", "wall s (median)", "spread s (min–max)", "vs linkrisk", "cpu s"]
+HEADERS += [
+    "load s",
+    "peak MB",
+    "above input MB",
+    "candidate pairs",
+    "links",
+    "precision",
+    "recall",
+]
 
 
 def _block(text: str) -> str:
@@ -40,7 +48,16 @@ def test_harness_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
     table = pd.read_csv(out / "perf.csv")
     assert list(table["system"]) == list(perf_linkage.SYSTEMS)
-    for col in ("wall_s", "ratio", "peak_mb", "candidate_pairs", "links", "precision", "recall"):
+    for col in (
+        "wall_s",
+        "cpu_s",
+        "ratio",
+        "peak_mb",
+        "candidate_pairs",
+        "links",
+        "precision",
+        "recall",
+    ):
         assert table[col].notna().all(), col
     assert table["precision"].between(0, 1).all() and table["recall"].between(0, 1).all()
     assert (table["wall_s"] > 0).all() and (table["peak_mb"] > 0).all()
@@ -105,8 +122,8 @@ def test_measure_runs_every_system_repeatedly(
         calls.append(system)
         links = pd.DataFrame({"query_row": [0, 1], "register_row": [5, 7]})
         wall = next(walls[system])
-        return {"wall_s": wall, "load_s": 0.1, "peak_mb": 100.0, "rss_loaded_mb": 50.0,
-                "candidate_pairs": 4, "links": links}  # fmt: skip
+        return {"wall_s": wall, "cpu_s": wall, "load_s": 0.1, "peak_mb": 100.0,
+                "rss_loaded_mb": 50.0, "candidate_pairs": 4, "links": links}  # fmt: skip
 
     monkeypatch.setattr(perf_linkage, "_child", child)
     table = perf_linkage.measure(["linkrisk", "splink"], workload, repeat=3, log=lambda s: None)
@@ -136,6 +153,7 @@ def test_failed_system_shows_no_ratio() -> None:
             "wall_max_s": [1.2, 110.0],
             "ratio": [1.0, 100.0],
             "failed": ["", "failed: precision 0.03"],
+            "cpu_s": [1.5, 120.0],
             "load_s": [0.5, 0.5],
             "peak_mb": [900.0, 2500.0],
             "above_input_mb": [400.0, 2000.0],
