@@ -138,8 +138,9 @@ def test_measure_runs_every_system_repeatedly(
 
 def test_failure_names_the_worse_rate() -> None:
     assert perf_linkage.failure(0.86, 0.95) == ""
-    assert perf_linkage.failure(0.0246, 0.0609) == "failed: precision 0.02"
-    assert perf_linkage.failure(0.9, 0.3) == "failed: recall 0.30"
+    assert perf_linkage.failure(0.0246, 0.0609) == "failed: precision 0.025"
+    assert perf_linkage.failure(0.9, 0.3) == "failed: recall 0.3"
+    assert perf_linkage.failure(0.0035, 0.008) == "failed: precision 0.0035"
     assert perf_linkage.failure(float("nan"), 0.0) == "failed: no precision (no link declared)"
 
 

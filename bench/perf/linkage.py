@@ -505,7 +505,8 @@ def failure(precision: float, recall: float) -> str:
     )
     if np.isnan(worst[1]):
         return f"failed: no {worst[0]} (no link declared)"
-    return f"failed: {worst[0]} {worst[1]:.2f}" if worst[1] < FAILED_BELOW else ""
+    # Two significant digits: a collapsed run's 0.0035 stays readable (not "0.00").
+    return f"failed: {worst[0]} {worst[1]:.2g}" if worst[1] < FAILED_BELOW else ""
 
 
 def _ratio(system: str, ratio: float, failed: str) -> str:
