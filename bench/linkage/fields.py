@@ -329,6 +329,7 @@ class PreparedTask:
         self._keys: dict[tuple, Coded] = {}
         self._scores: dict[tuple[str, Scorer], PairScores] = {}
         self._joins: dict[tuple, KeyIndex] = {}
+        self._address: tuple[np.ndarray, np.ndarray] | None = None
 
     def field(self, name: str) -> Coded:
         """The coded normalized field (a record field or a composite)."""
@@ -388,12 +389,13 @@ class PreparedTask:
         """Per pair: do the two records' addresses match? True where every part of
         :data:`ADDRESS_MATCH_FIELDS` (house number, street, ZIP) is present on both sides and
         equal after :func:`normalize`; a part missing on either side is not a match."""
-        ok = np.ones(len(qi), dtype=bool)
-        for name in ADDRESS_MATCH_FIELDS:
-            coded = self.field(name)
-            cq = coded.q[qi]
-            ok &= (cq >= 0) & (cq == coded.r[ri])
-        return ok
+        # One combined key per record (-1 if a part is missing): equal keys <=> equal parts.
+        if self._address is None:
+            kq, kr = combine([self.field(name) for name in ADDRESS_MATCH_FIELDS])
+            small = max(int(kq.max(initial=-1)), int(kr.max(initial=-1))) < 2**31
+            self._address = (kq.astype(np.int32), kr.astype(np.int32)) if small else (kq, kr)
+        kq = self._address[0][qi]
+        return (kq >= 0) & (kq == self._address[1][ri])
 
     def random_pairs(self, n: int, *names: str) -> tuple[np.ndarray, np.ndarray]:
         """``n`` uniformly random (query_row, register_row) pairs from a named stream."""
@@ -408,6 +410,10 @@ class PreparedTask:
         ``blank`` (:data:`BLANK_OPTIONS`): "missing" codes a blank key as missing (it joins
         nothing); "value" codes every blank key, on both sides, as one more value ("")."""
         ident = (field, compare, blank, tuple(sorted(params.items())))
+        if compare == "exact" and blank == "missing" and not params:
+            # The identity transform re-codes the field's distinct non-empty values to the
+            # same codes in the same order: the key is the field itself.
+            return self.field(field)
         if ident not in self._keys:
             base = self.field(field)
             out = TRANSFORMS[compare](pd.Series(base.values, dtype=object), params)
@@ -467,14 +473,8 @@ class KeyIndex:
 
     @classmethod
     def build(cls, kq: np.ndarray, kr: np.ndarray) -> KeyIndex:
-        n = len(kr)
-        if n and int(kr.max()) < (2**63 - n) // max(n, 1):
-            # (key, row) packed in one int64 is unique: a plain sort is a stable argsort.
-            packed = np.sort(kr * n + np.arange(n))
-            order, sorted_keys = packed % n, packed // n
-        else:
-            order = np.argsort(kr, kind="stable")
-            sorted_keys = kr[order]
+        order = stable_argsort(kr)
+        sorted_keys = kr[order]
         # Needles in sorted order let each binary search start where the last one ended.
         by_key = np.argsort(kq)
         lo, hi = np.empty(len(kq), np.int64), np.empty(len(kq), np.int64)
@@ -499,6 +499,21 @@ class KeyIndex:
         at = np.arange(total, dtype=np.int64)
         at += np.repeat(lo - (np.cumsum(counts) - counts), counts)
         return qi, self.order[at].astype(np.int64, copy=False)
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys >= -1, as a least-significant-digit
+    radix sort on 16-bit digits: numpy's stable sort of uint16 is a counting sort, so a few
+    linear passes replace a comparison sort (2 passes for keys below 2**32)."""
+    k = (keys.astype(np.int64) + 1).astype(np.uint64)
+    top = int(k.max(initial=0))
+    order = np.argsort(k.astype(np.uint16), kind="stable")  # the cast keeps the low 16 bits
+    shift = 16
+    while top >> shift:
+        digit = (k[order] >> np.uint64(shift)).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
 
 
 def swap_variants(coded: Coded) -> list[Coded]:
@@ -609,10 +624,12 @@ class CharMasks:
         """Length of the common prefix of values ``a`` and ``b``, up to 4 (for distinct values:
         zero padding past the shorter value never equals the longer one's character)."""
         x = self.head[a] ^ self.head[b]
-        n = np.full(len(x), 4.0, dtype=np.float32)
-        for k in (3, 2, 1, 0):  # the lowest differing byte ends the prefix
-            n[(x & np.uint32((1 << (8 * (k + 1))) - 1)) != 0] = k
-        return n
+        # The lowest differing byte ends the prefix: count x's trailing zero bits (x & -x
+        # isolates its lowest set bit; minus one sets the bits below it), 32 if x == 0.
+        x &= ~x + np.uint32(1)
+        x -= np.uint32(1)
+        n = np.bitwise_count(x) >> np.uint8(3)  # whole bytes: 0..4
+        return n.astype(np.float32)
 
 
 def char_masks(values: np.ndarray) -> CharMasks | None:
@@ -643,9 +660,16 @@ def char_masks(values: np.ndarray) -> CharMasks | None:
     return CharMasks(lo, hi, (raw != 0).sum(axis=1).astype(np.float32), head)
 
 
+#: Pairs are scored once per distinct value pair only where value pairs are likely to repeat:
+#: where the field's possible value pairs (cardinality squared) are at most this many times the
+#: pairs to score. Otherwise (dates, names) nearly every pair is distinct, and hashing them to
+#: find the few repeats costs more than scoring the repeats (the scores are the same either way).
+DEDUPE_SPACE = 1000
+
+
 class PairScores:
     """One field's similarities, computed once per distinct (query value, register value) pair
-    of a call.
+    of a call where such pairs repeat (:data:`DEDUPE_SPACE`).
 
     Identical values score 1 without computation; with ``floor``, pairs whose bound is below it
     are not computed (their score is reported as 0), which is exact for anything that only asks
@@ -675,12 +699,16 @@ class PairScores:
             todo = todo[~low]
         if todo.size == 0:
             return out
-        pair = cq[todo].astype(np.int64) * coded.cardinality + cr[todo]
-        inv, uniq = pd.factorize(pair)
-        left = coded.values[uniq // coded.cardinality]
-        right = coded.values[uniq % coded.cardinality]
-        scores = process.cpdist(left, right, scorer=self.scorer.fn, workers=-1, dtype=np.float32)
-        out[todo] = scores[inv]
+        a, b = cq[todo], cr[todo]
+        inv = None
+        if coded.cardinality**2 <= DEDUPE_SPACE * todo.size:  # value pairs likely repeat
+            pair = a.astype(np.int64) * coded.cardinality + b
+            inv, uniq = pd.factorize(pair)
+            a, b = uniq // coded.cardinality, uniq % coded.cardinality
+        scores = process.cpdist(
+            coded.values[a], coded.values[b], scorer=self.scorer.fn, workers=-1, dtype=np.float32
+        )
+        out[todo] = scores if inv is None else scores[inv]
         return out
 
     def _char_masks(self) -> CharMasks | None:
