@@ -8,6 +8,10 @@ the block ``<!-- noise-types -->`` ... ``<!-- /noise-types -->`` with the noise 
 A preset with a ``[calibration]`` section is also calibrated (``linkrisk calibrate``) into
 ``results/calibration/<preset>/``, and ``<!-- calibration:<preset> -->`` ...
 ``<!-- /calibration -->`` gets its published-against-simulated counts and implied counts.
+Every preset's label-free model estimates are checked against its truth over
+:data:`AUDIT_SEEDS` seeded runs (``linkrisk audit calibrate-model``) into
+``results/audit/<preset>/``, and ``<!-- audit-model:<preset> -->`` ... ``<!-- /audit-model -->``
+gets the verdict.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from bench.audit.calibrate import MARKDOWN_FILE as AUDIT_MARKDOWN
+from bench.audit.calibrate import calibrate_model
+from bench.audit.calibrate import verdict as audit_verdict
 from bench.linkage.config import load_benchmark, presets
 from bench.measurement.causes import FALSE_MATCH_CAUSES
 from bench.report.figures import plot_ratios
@@ -39,6 +46,12 @@ from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS, ROW_NOISE
 BLOCK = re.compile(r"(<!-- headline:(?P<name>[\w.+-]+) -->\n).*?(<!-- /headline -->)", re.S)
 NOISE_BLOCK = re.compile(r"(<!-- noise-types -->\n).*?(<!-- /noise-types -->)", re.S)
 PROJECTIONS_DIR = RESULTS_DIR / "projections"
+AUDIT_DIR = RESULTS_DIR / "audit"
+#: Seeded runs behind a published check of the models' label-free estimates.
+AUDIT_SEEDS = 10
+AUDIT_BLOCK = re.compile(
+    r"(<!-- audit-model:(?P<name>[\w.+-]+) -->\n).*?(<!-- /audit-model -->)", re.S
+)
 PROJECTION_BLOCK = re.compile(
     r"(<!-- projection:(?P<name>[\w.+-]+) -->\n).*?(<!-- /projection -->)", re.S
 )
@@ -130,8 +143,19 @@ def update_readme(readme: Path, results_dir: Path = RESULTS_DIR) -> list[str]:
     text = CAUSES_BLOCK.sub(
         lambda m: m.group(1) + causes_block(m["name"], results_dir) + m.group(3), text
     )
+    text = AUDIT_BLOCK.sub(
+        lambda m: m.group(1) + audit_block(m["name"], results_dir / "audit") + m.group(3), text
+    )
     readme.write_text(BLOCK.sub(fill, text), encoding="utf-8")
     return filled
+
+
+def audit_block(name: str, audit_dir: Path = AUDIT_DIR) -> str:
+    """The README block of a published check of the models' label-free estimates: its verdict,
+    with a link to the chart."""
+    points = pd.read_csv(audit_dir / name / "model_points.csv")
+    link = f"results/audit/{name}/{AUDIT_MARKDOWN}"
+    return f"{audit_verdict(points)} ([chart and points]({link}))\n"
 
 
 def published_presets() -> list[str]:
@@ -150,6 +174,7 @@ def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
             check_out_dir(PROJECTIONS_DIR / name)
         if load_benchmark(name).calibration is not None:
             check_out_dir(CALIBRATION_DIR / name)
+        check_out_dir(AUDIT_DIR / name)
     out = []
     for name in names:
         bench = load_benchmark(name)
@@ -170,6 +195,10 @@ def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:
             res = calibrate(cbench, cal, progress=progress)
             write_calibration(res, CALIBRATION_DIR / name, reproduce_command(res, None, None))
             out.append(CALIBRATION_DIR / name)
+        first = bench.scenario.seed
+        seeds = [first + i for i in range(AUDIT_SEEDS)]
+        calibrate_model(name, seeds, AUDIT_DIR / name, progress=progress)
+        out.append(AUDIT_DIR / name)
     for name in published_presets():
         out.append(write_readme_figure(name))
     if readme is not None and readme.exists():

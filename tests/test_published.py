@@ -100,6 +100,18 @@ def test_readme_calibration_blocks_match_results() -> None:
         )
 
 
+def test_readme_audit_model_blocks_match_results() -> None:
+    from bench.publish import AUDIT_BLOCK, audit_block, published_presets
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = {m["name"]: m for m in AUDIT_BLOCK.finditer(text)}
+    assert sorted(blocks) == sorted(published_presets())  # one verdict per published preset
+    for name, m in blocks.items():
+        body = text[m.end(1) : m.start(3)]
+        assert body == audit_block(name, RESULTS / "audit"), "stale: run `linkrisk publish`"
+        assert (RESULTS / "audit" / name / "model_calibration.png").is_file()
+
+
 def test_readme_projection_and_figure_come_from_results() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = list(PROJECTION_BLOCK.finditer(text))
