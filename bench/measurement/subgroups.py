@@ -603,6 +603,51 @@ def subgroups_run(
     return metrics, matrix
 
 
+#: The false discovery rate at which subgroup ratios are flagged (Benjamini-Hochberg).
+RATIO_FDR = 0.05
+
+
+def ratio_significance(
+    frame: pd.DataFrame,
+    metric: str = "wrong_person_rate",
+    dimensions: Sequence[str] | None = None,
+    fdr: float = RATIO_FDR,
+) -> pd.DataFrame:
+    """``frame`` (:func:`subgroup_metrics` rows) with, per row, the two-sided p-value of its
+    ``metric`` ratio to the reference (``<metric>_ratio_p``, from the Katz log interval:
+    z = log(ratio) / se) and whether it survives the Benjamini-Hochberg procedure at false
+    discovery rate ``fdr`` over the family of ratios tested (``<metric>_ratio_significant``).
+
+    The family: every row of ``dimensions`` (default: all) that is not its reference and has
+    events on both sides (a ratio built on a 0.5 correction is not a point estimate and is not
+    tested); other rows get NaN and False."""
+    from scipy.stats import false_discovery_control, norm
+
+    out = frame.copy()
+    ratio = out[f"{metric}_ratio"].to_numpy(np.float64)
+    lo = out[f"{metric}_ratio_lo"].to_numpy(np.float64)
+    hi = out[f"{metric}_ratio_hi"].to_numpy(np.float64)
+    tested = (
+        (out["label"] != out["reference"]).to_numpy()
+        & ~out[f"{metric}_ratio_corrected"].to_numpy(bool)
+        & np.isfinite(ratio)
+        & (lo > 0)
+        & (hi > lo)
+    )
+    if dimensions is not None:
+        tested &= out["dimension"].isin(list(dimensions)).to_numpy()
+    p = np.full(len(out), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.log(hi[tested] / lo[tested]) / (2 * Z95)
+        p[tested] = 2 * norm.sf(np.abs(np.log(ratio[tested]) / se))
+    survives = np.zeros(len(out), dtype=bool)
+    if tested.any():
+        survives[tested] = false_discovery_control(p[tested], method="bh") <= fdr
+    out[f"{metric}_ratio_p"] = p
+    out[f"{metric}_ratio_significant"] = survives
+    return out
+
+
 def subgroup_causes_run(
     run_dir: Path,
     dimensions: Sequence[str] | None = None,
@@ -635,6 +680,7 @@ __all__ = [
     "dimension_descriptions",
     "match_matrix",
     "rate_ratio",
+    "ratio_significance",
     "subgroup_causes_run",
     "subgroup_dimension",
     "subgroup_metrics",

@@ -132,6 +132,10 @@ class Method(ABC):
     #: The parameter whose value is the score a pair needs to be accepted (None: no threshold,
     #: e.g. rules). Threshold sweeps and reports read it through this name, never by guessing.
     threshold_param: ClassVar[str | None] = None
+    #: What the score is: ``score`` (any increasing scale) or ``probability`` (a posterior match
+    #: probability, whose threshold reports show as a match weight, log2 of the odds, as Splink
+    #: does).
+    score_scale: ClassVar[str] = "score"
     #: Engines the method can run on, its default first; a kind with more than one declares an
     #: ``engine`` parameter (``linkrisk run --engine`` sets it).
     engines: ClassVar[tuple[str, ...]] = ("numpy",)

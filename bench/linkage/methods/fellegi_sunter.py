@@ -42,6 +42,7 @@ class FellegiSunter(Method):
     kind = "fellegi-sunter"
     summary = "Fellegi-Sunter: u from random pairs, m by EM in blocked sessions (numpy)"
     threshold_param = "threshold"
+    score_scale = "probability"
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(
             0.9, "accept pairs with posterior match probability >= this", lo=0.0, hi=1.0

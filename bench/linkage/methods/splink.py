@@ -110,6 +110,7 @@ class Splink(Method):
     summary = "Splink 5: u from random pairs, m by EM in blocked sessions (DuckDB or Spark)"
     engines = ("duckdb", "spark")
     threshold_param = "threshold"
+    score_scale = "probability"
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(
             0.9, "accept pairs with Splink's match_probability >= this", lo=0.0, hi=1.0
