@@ -73,7 +73,9 @@ def contexts(runs: dict[str, Path]) -> dict[str, ReportContext]:
 
 
 def test_every_section_applies_to_one_of_the_runs(contexts: dict[str, ReportContext]) -> None:
-    assert contexts["synthetic"].capabilities == {"synthetic", "population", "paths"}
+    assert contexts["synthetic"].capabilities == {
+        "synthetic", "population", "paths", "explanations"
+    }  # fmt: skip
     assert contexts["user"].capabilities == {"user-files", "examples"}
     for name, section in SECTIONS.items():
         assert any(section.applies(ctx) for ctx in contexts.values()), name
@@ -132,6 +134,7 @@ def test_figures_are_figures_with_captions_and_unique_ids(
         assert f'id="{spec.id}"' in html
     if kind == "synthetic":  # sweep curves, subgroup ratios and a who-matched-whom matrix
         assert {"error-tradeoff", "ratios-group", "matrix-name-control-zip"} <= set(ids)
+        assert {"main-figure", "waterfall-fellegi-sunter"} <= set(ids)
 
 
 #: Ways of reading a file that would bypass RunDir's checks of raw/.
@@ -381,3 +384,20 @@ def test_first_screen_in_chromium_at_1400x900(browser: str, runs: dict[str, Path
         assert result.problems == [], kind
         assert result.sentence_text and "of every 1,000,000" in result.sentence_text
         assert result.tables > 0 and not result.clipped
+
+
+def test_explained_links_add_up_to_their_scores(runs: dict[str, Path]) -> None:
+    """The waterfall's terms (prior + each field's match weight) are the pair's score: its
+    probability is 1 / (1 + 2^-sum), and each pair is a false match of the method."""
+    run = RunDir(runs["synthetic"])
+    frame = run.explanations()
+    assert frame is not None and set(frame["method"]) == {"fellegi-sunter"}
+    truth = {tuple(p) for p in run.truth()[["query_row", "register_row"]].to_numpy()}
+    for _, terms in frame.groupby("example"):
+        assert terms["term"].iloc[0] == "prior" and len(terms) == 8  # prior + 7 fields
+        total = terms["weight"].sum()
+        assert 1 / (1 + 2.0 ** (-total)) == pytest.approx(terms["score"].iloc[0], rel=1e-5)
+        pair = (int(terms["query_row"].iloc[0]), int(terms["register_row"].iloc[0]))
+        assert pair not in truth
+    report = (runs["synthetic"] / "report.md").read_text(encoding="utf-8")
+    assert "## Why different people were linked" in report and "| date of birth " in report

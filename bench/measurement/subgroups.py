@@ -575,11 +575,31 @@ def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, dict[str
     info = run.info
     truth = run.truth()
     query_people = run.query_people()
-    pairs = {
-        name: run.pairs(name, columns=["query_row", "register_row", "link", "address_match"])
-        for name in info["methods"]
-    }
+    pairs = {name: run.pairs(name, columns=_PAIR_COLUMNS) for name in info["methods"]}
     return info, truth, query_people, pairs
+
+
+_PAIR_COLUMNS = ["query_row", "register_row", "link", "address_match"]
+
+
+def pool_subgroup_metrics(
+    frames: Sequence[pd.DataFrame], reference: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """:func:`subgroup_metrics` of several replicates pooled as the headline pools them:
+    counts summed per method, dimension and label, then rates, intervals and ratios computed
+    from the sums (the reference chosen on the pooled counts)."""
+    if len(frames) == 1:
+        return frames[0]
+    keys = ["method", "dimension", "label"]
+    summed = pd.concat(frames, ignore_index=True).groupby(keys, sort=False)[list(COUNTS)].sum()
+    blocks = []
+    for (method, dim_name), rows in summed.groupby(level=[0, 1], sort=False):
+        dim = DIMENSIONS[str(dim_name)]
+        by_label = rows.droplevel([0, 1]).reindex(list(dim.labels), fill_value=0)
+        counts = {c: by_label[c].to_numpy(dtype=np.int64) for c in COUNTS}
+        ref = _reference(dim, counts["queries"], reference)
+        blocks.append(_label_block(str(method), dim, ref, counts))
+    return pd.concat(blocks, ignore_index=True)
 
 
 def subgroups_run(
@@ -587,16 +607,35 @@ def subgroups_run(
     dimensions: Sequence[str] | None = None,
     reference: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(subgroup_metrics, match_matrix)`` of every method of a run, from its ``raw/`` alone."""
+    """``(subgroup_metrics, match_matrix)`` of every method of a run, from its ``raw/`` alone.
+    The metrics pool every replicate when each keeps its query people (as the headline pools
+    them); the match matrix is the run's own seed's (replicates keep no register people)."""
     from bench.measurement.derive import read_register_people
 
     info, truth, query_people, pairs = _read_run(run_dir)
     if dimensions is None:  # those the people carry (runs on user files: register presence)
         known = {*query_people.columns, "in_register"}
         dimensions = [d.name for d in DIMENSIONS.values() if set(d.needs) <= known]
-    metrics = subgroup_metrics(
-        pairs, truth, query_people, info["register_records"], dimensions, reference
-    )
+    frames = [
+        subgroup_metrics(
+            pairs, truth, query_people, info["register_records"], dimensions, reference
+        )
+    ]
+    run = RunDir(run_dir)
+    if info["replicates"] > 1 and run.has_replicate_people():
+        for k in range(1, info["replicates"]):
+            rep = run.replicate(k)
+            frames.append(
+                subgroup_metrics(
+                    {name: run.pairs(name, k, columns=_PAIR_COLUMNS) for name in info["methods"]},
+                    run.truth(k),
+                    run.query_people(replicate=k),
+                    rep["register_records"],
+                    dimensions,
+                    reference,
+                )
+            )
+    metrics = pool_subgroup_metrics(frames, reference)
     if not set(DIMENSIONS["group"].needs) <= set(query_people.columns):
         return metrics, pd.DataFrame(columns=list(MATRIX_COLUMNS))
     matrix = match_matrix(pairs, truth, query_people, read_register_people(Path(run_dir)))
@@ -679,6 +718,7 @@ __all__ = [
     "cause_by_subgroup",
     "dimension_descriptions",
     "match_matrix",
+    "pool_subgroup_metrics",
     "rate_ratio",
     "ratio_significance",
     "subgroup_causes_run",

@@ -21,7 +21,7 @@ import pandas as pd
 
 from bench.measurement.subgroups import RATES, RATIO_METRICS
 from bench.measurement.uncertainty import wilson
-from bench.report.labels import dimension_text, label_text, metric_text
+from bench.report.labels import dimension_text, field_text, label_text, metric_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -146,6 +146,50 @@ def plot_rates_by_threshold(
     ax.set_title(f"{method}: error rates by threshold (bands: 95% intervals)")
     ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
+    return fig
+
+
+# --- explaining a link ----------------------------------------------------------------------
+
+
+def plot_waterfall(explained: pd.DataFrame, method: str) -> Figure:
+    """One panel per explained pair of ``method`` (rows of ``raw/explanations.parquet``): the
+    match weight built term by term, as Splink's waterfall chart: the prior, then each field's
+    log2(m / u) (green raises the weight, red lowers it), and the final weight with its match
+    probability. Field labels carry the agreement level."""
+    from matplotlib.figure import Figure
+
+    sel = explained[explained["method"] == method]
+    if sel.empty:
+        raise ValueError(f"no explanations for method {method!r}")
+    examples = list(dict.fromkeys(sel["example"]))
+    n_terms = int(sel.groupby("example").size().max()) + 1
+    fig = Figure(figsize=(4.2 * len(examples), 0.32 * n_terms + 1.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(examples), sharex=True))
+    for ax, example in zip(axes, examples, strict=True):
+        terms = sel[sel["example"] == example]
+        weights = terms["weight"].to_numpy(float)
+        ends = np.cumsum(weights)
+        starts = ends - weights
+        total = float(ends[-1])
+        labels = [
+            "prior" if t == "prior" else f"{field_text(t)}: {lab}"
+            for t, lab in zip(terms["term"], terms["level_label"], strict=True)
+        ]
+        y = np.arange(len(weights) + 1)[::-1]
+        colors = ["0.6" if t == "prior" else ("C2" if w >= 0 else "C3")
+                  for t, w in zip(terms["term"], weights, strict=True)]  # fmt: skip
+        ax.barh(y[:-1], weights, left=starts, color=colors, height=0.6)
+        ax.barh(y[-1], total, color="C0", height=0.6)
+        ax.axvline(0, color="0.3", lw=0.8)
+        prob = 1 / (1 + 2.0 ** (-total))
+        ax.set_yticks(y)
+        ax.set_yticklabels([*labels, f"final: {total:.1f} (p = {prob:.3f})"], fontsize=7)
+        ax.set_title(f"false match {int(example) + 1}", fontsize=8)
+        ax.set_xlabel("match weight (log2 of the odds)", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle(f"{method}: why these different people were linked", fontsize=9)
     return fig
 
 

@@ -51,3 +51,12 @@ DIMENSION_NAMES: dict[str, str] = {
 def dimension_text(dimension: str) -> str:
     """A subgroup dimension in a few words (``surname_band`` -> ``commonness of the surname``)."""
     return DIMENSION_NAMES.get(dimension, dimension.replace("_", " "))
+
+
+#: Record fields in words, where the code is not already a word.
+FIELD_NAMES: dict[str, str] = {"dob": "date of birth", "zip": "ZIP code"}
+
+
+def field_text(field: str) -> str:
+    """A record field in words (``dob`` -> ``date of birth``, ``first_name`` -> ``first name``)."""
+    return FIELD_NAMES.get(field, field.replace("_", " "))

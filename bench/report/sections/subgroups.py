@@ -94,7 +94,7 @@ def _matrix_summary(matrix: pd.DataFrame) -> str:
 class Subgroups(Section):
     name = "subgroups"
     order = 40
-    reads = frozenset({"path"})
+    reads = frozenset({"path", "info", "run"})
     writes = ("subgroups.csv", "match_matrix.csv")
 
     def tables(self, ctx: ReportContext) -> dict[str, pd.DataFrame | None]:
@@ -103,10 +103,18 @@ class Subgroups(Section):
 
     def markdown(self, ctx: ReportContext) -> list[str]:
         groups, matrix = ctx.memo(_subgroups)
+        k = ctx.info["replicates"]
+        pooled = k > 1 and ctx.run.has_replicate_people()
+        scope = (
+            f"Rates pooled over the {k} replicates, as in the headline,"
+            if pooled
+            else "Rates of the run's own seed"
+            + (" (this run's replicates keep no query people)" if k > 1 else "")
+        )
         lines = [
             "## Who bears the errors",
             "",
-            "Rates of the run's own seed (replicate 1) by the queried person's subgroup, with 95% "
+            f"{scope} by the queried person's subgroup, with 95% "
             "Wilson intervals and, after ×, the ratio to the dimension's reference subgroup "
             "(Katz log interval in `subgroups.csv`). Where a subgroup or its reference has no "
             "event there is no ratio to estimate: none is shown, and the figures draw its "
@@ -162,7 +170,8 @@ class Subgroups(Section):
             "",
             "False matches by the name-origin group of the queried person and of the person "
             "whose record they were linked to: the share that stays within the group, and the "
-            "largest cross-group flow. Full matrix: `match_matrix.csv`.",
+            "largest cross-group flow, in the run's own seed (replicates keep no register "
+            "people). Full matrix: `match_matrix.csv`.",
             "",
             _matrix_summary(matrix),
             "",
