@@ -5,7 +5,10 @@ decodes, every ``#`` link resolves. :func:`check_in_browser` opens it in headles
 checks that it parses, loads nothing, logs no console message, and shows every figure pixel for
 pixel. Run both (after rewriting a run directory's report.html) as::
 
-    python -m bench.report.checks results/irs-ice --check
+    python -m bench.report.checks results/irs-ice/report.html --check --first-screen
+
+:func:`first_screen` lays the page out at 1400x900 and finds the summary sentence and the main
+figure in the first screen, and no table clipped at the right.
 """
 
 from __future__ import annotations
@@ -679,6 +682,12 @@ def main(
     )
     parser.add_argument("--check", action="store_true", help="also open it in headless Chromium")
     parser.add_argument(
+        "--first-screen",
+        action="store_true",
+        help="with --check: also lay it out at 1400x900 and require the summary sentence and "
+        "the main figure in the first screen, and no clipped table",
+    )
+    parser.add_argument(
         "--browser", help=f"browser executable (default: ${BROWSER_ENV}, then {BROWSERS[0]}...)"
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per browser run")
@@ -711,6 +720,9 @@ def main(
     if args.check:
         result = check_in_browser(path, args.browser, args.timeout)
         problems = result.problems
+        if args.first_screen:
+            screen = first_screen(path, args.browser, timeout=args.timeout)
+            problems = [*problems, *(f"first screen: {p}" for p in screen.problems)]
         if result.browser:
             print(f"browser: {result.version or 'unknown version'} ({result.browser})")
     else:
