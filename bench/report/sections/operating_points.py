@@ -152,7 +152,10 @@ class OperatingPoints(Section):
             "threshold, so an FMR target says little about wrong people. Full curves over every "
             "threshold: `sweeps.csv` (and the figures of `report.html`). Thresholds are in the "
             "method's own scale: for methods scoring a match probability p (Fellegi-Sunter, "
-            "Splink, ECM), the match weight log2(p / (1 - p)), as Splink reports it.",
+            "Splink, ECM), the match weight log2(p / (1 - p)), as Splink reports it. Curves, "
+            "bands and points are those of the run's own seed (replicate 1): the other "
+            "replicates keep their declared links, not every scored pair, so the bands are 95% "
+            "Wilson intervals of that seed's counts.",
             "",
             tabulate(
                 rows,
