@@ -40,7 +40,10 @@ examples:
   linkrisk generate irs-ice --out data  write the two agency files and the truth
   linkrisk evaluate --query q.csv --register r.csv --map map.toml
                                         the same methods and report on your own file pair
+  linkrisk score --task data --links links.csv
+                                        your own linker's links, scored as a method
   linkrisk describe irs-ice             the population's facts beside the Census tables
+  linkrisk audit plan | estimate        audit an agency's declared links from a reviewed sample
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
@@ -140,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _evaluate_parser(sub)
+    from bench.score_command import add_parser as _score_parser
+
+    _score_parser(sub, _out_dir)
+    from bench.audit.cli import add_parser as audit_parser
+
+    audit_parser(sub)
     sub.add_parser("scenarios", help="list scenario presets (name, description)")
     sub.add_parser("methods", help="list registered method kinds (kind, summary)")
     sub.add_parser(
@@ -328,6 +337,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _describe(args)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command == "score":
+        from bench.score_command import run_score
+
+        contents = "parameters" if args.task is not None else "inputs"
+        _print_result("linkrisk score", run_score(args), contents)
+        return 0
+    if args.command == "audit":
+        from bench.audit.cli import main as audit_main
+
+        return audit_main(args)
     if args.command == "publish":
         from bench.publish import publish
 
@@ -641,11 +660,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    import hashlib
-
     from bench.linkage.config import load_benchmark
-    from bench.runs.store import TASK_FORMATS, atomic_dir
-    from bench.runs.writers import write_json
+    from bench.runs.store import atomic_dir
+    from bench.score import write_generated
     from synthetic import scenario as sc
 
     bench = load_benchmark(args.scenario)
@@ -668,22 +685,11 @@ def _generate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    task = sc.build_task(bench.scenario, seed)
-    with atomic_dir(args.out) as tmp:
-        written = task.write(tmp, args.format)
-        # The manifest marks the directory as linkrisk's (a later generate may replace it) and
-        # lets a reader check the files against their SHA-256.
-        doc = {
-            "format": TASK_FORMATS[0],
-            "scenario": bench.name,
-            "seed": seed,
-            "config_sha256": bench.config_hash,
-            "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in written},
-        }
-        write_json(doc, tmp / "manifest.json")
+    written = write_generated(
+        sc.build_task(bench.scenario, seed), bench, seed, args.out, args.format
+    )
     for path in written:
         print(args.out / path.name)
-    print(args.out / "manifest.json")
     return 0
 
 

@@ -67,13 +67,13 @@ def load_config(config: str | None = None, methods: list[str] | None = None) -> 
             source = config or str(path)
         bench = parse_benchmark(copy.deepcopy(data), source=source)
         if methods is not None:
-            bench = _select(bench, methods)
+            bench = select_methods(bench, methods)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.where}" if exc.where else str(path), exc.problem) from None
     return bench
 
 
-def _select(bench: Benchmark, names: list[str]) -> Benchmark:
+def select_methods(bench: Benchmark, names: list[str]) -> Benchmark:
     """Only the methods named in ``names`` (in the config's order)."""
     known = [m.name for m in bench.methods]
     for name in names:
@@ -102,14 +102,38 @@ def evaluate(
     """Read the file pair and its truth, run every method of ``bench`` (default:
     :func:`load_config`), write metrics and the report to ``out_dir`` (atomically) and return
     the result. ``command``: the command line the report gives to reproduce the run."""
-    bench = load_config() if bench is None else bench
     user = load_user_task(query, register, cmap)  # every input problem raises before any write
+    return evaluate_task(
+        user,
+        cmap,
+        bench=bench,
+        out_dir=out_dir,
+        include_examples=include_examples,
+        command=command
+        or f"linkrisk evaluate --query {query} --register {register} (map: {cmap.where})",
+        progress=progress,
+    )
+
+
+def evaluate_task(
+    user: UserTask,
+    cmap: ColumnMap,
+    *,
+    bench: Benchmark | None = None,
+    out_dir: Path = OUT_DIR,
+    include_examples: bool = False,
+    command: str,
+    progress: bool | None = None,
+    html: bool = True,
+) -> RunResult:
+    """:func:`evaluate` on a task already read (:func:`bench.inputs.userfiles.user_task`:
+    files or DataFrames); ``html``: draw ``report.html``."""
+    bench = load_config() if bench is None else bench
     training = any(m.needs_training for m in bench.methods)
     info = {
         "scenario": NAME,
         "source": USER_SOURCE,
-        "command": command
-        or f"linkrisk evaluate --query {query} --register {register} (map: {cmap.where})",
+        "command": command,
         "inputs": user.inputs,
         "queries_with_true_link": int(user.task.query_people["in_register"].sum()),
         "training_scenario": bench.source if training else None,
@@ -134,6 +158,7 @@ def evaluate(
         config=config,
         progress=progress,
         before_report=examples if include_examples else None,
+        html=html,
     )
 
 
@@ -157,4 +182,11 @@ def _description(user: UserTask, bench: Benchmark, training: bool) -> str:
     return text
 
 
-__all__ = ["OUT_DIR", "TRAINING_PRESET", "evaluate", "load_config"]
+__all__ = [
+    "OUT_DIR",
+    "TRAINING_PRESET",
+    "evaluate",
+    "evaluate_task",
+    "load_config",
+    "select_methods",
+]

@@ -34,7 +34,7 @@ from bench.scale.calibration import (
     write_calibration,
 )
 from bench.scale.projection import main as project_main
-from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS
+from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS, ROW_NOISE
 
 BLOCK = re.compile(r"(<!-- headline:(?P<name>[\w.+-]+) -->\n).*?(<!-- /headline -->)", re.S)
 NOISE_BLOCK = re.compile(r"(<!-- noise-types -->\n).*?(<!-- /noise-types -->)", re.S)
@@ -91,6 +91,10 @@ def noise_table() -> str:
             nt.fields, ", ".join(nt.fields)
         )
         rows.append([f"`{nt.name}`", fields, rate, scope, nt.description])
+    for rt in ROW_NOISE.values():  # whole records, register only ([register.row_noise])
+        rows.append(
+            [f"`{rt.name}`", "the whole record", f"{rt.default_rate:g}", "record", rt.description]
+        )
     headers = ["noise", "fields", "default rate", "drawn per", "what it does"]
     return tabulate(rows, headers=headers, tablefmt="github") + "\n"
 

@@ -45,10 +45,12 @@ def run(
     progress: bool | None = None,
     replicates: int = 1,
     engine: str | None = None,
+    html: bool = True,
 ) -> RunResult:
     """Run every method of ``bench`` on one seeded task and write the results atomically.
 
-    ``engine`` (e.g. ``"spark"``) runs every method that declares it on that engine.
+    ``engine`` (e.g. ``"spark"``) runs every method that declares it on that engine; ``html``:
+    draw ``report.html`` (big-file scenarios always do).
     """
     seed = bench.scenario.seed if seed is None else seed
     out_dir = out_dir if out_dir is not None else RESULTS_DIR / bench.name
@@ -84,6 +86,7 @@ def run(
             population=population,
             replicates=replicates,
             steps=steps,
+            html=html,
         )
     finally:
         steps.close()

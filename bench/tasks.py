@@ -129,6 +129,7 @@ def run_task(
     progress: bool | None = None,
     before_report: Callable[[Path], None] | None = None,
     joins: str = "numpy",
+    html: bool = True,
 ) -> RunResult:
     """Run every method of ``bench`` on a prebuilt ``task`` and write ``out_dir`` atomically.
 
@@ -138,7 +139,8 @@ def run_task(
     :func:`training_seed`; replicates 2..K draw ``bench.scenario`` again. ``before_report`` is
     called with the temporary run directory once ``raw/`` is written, before the report.
     ``progress``: show a progress bar (default: on a terminal) unless ``steps`` are given.
-    ``joins``: the blocking engine ("numpy", or "duckdb" for big registers).
+    ``joins``: the blocking engine ("numpy", or "duckdb" for big registers). ``html``: draw
+    ``report.html`` (the Python API skips it when the run is not kept).
     """
     methods = bench.methods
     blocked = any(m.uses_blocking() for m in methods)
@@ -231,7 +233,7 @@ def run_task(
             # (most of the memory of a big-file run).
             task = prep = candidates = people = log = None  # type: ignore[assignment]
             with steps.step("metrics and report"):
-                metrics = write_outputs(tmp)
+                metrics = write_outputs(tmp, html=html)
     finally:
         if own_steps:
             steps.close()

@@ -75,6 +75,17 @@ _COMMON = (
 _DIRECTIONS = ("", "N ", "S ", "E ", "W ")
 # Assumption: ~12% of street names carry a directional prefix.
 _DIRECTION_P = (0.88, 0.03, 0.03, 0.03, 0.03)
+# Share of dwellings without a house number (rural and small-town addresses such as "MAIN ST" or a
+# road without numbered lots): in pseudopeople's sample decennial census (src/pseudopeople/data/
+# sample_datasets/decennial_census/decennial_census.parquet, repository commit c2b9abf, July
+# 2025) 314 of 8,439 households (3.7%) have no street number on any member's row, and their
+# members are 2.7% of all rows, so about 3% of true pairs lack the number on both sides. Only
+# single-unit buildings are numberless here; numberless dwellings are spread over the streets as
+# they are there (at most two on any one street name of the sample). With ~45 houses a street
+# here, a street's numberless houses (about two) usually share their address line: `linkrisk
+# describe` shows ~90% of numberless dwellings sharing it. No urban/rural split: the geography
+# does not model one.
+NUMBERLESS_SHARE = 0.037
 # Unit designators; APT dominates residential addresses.
 _UNIT_PREFIX = ("APT", "UNIT", "#")
 _UNIT_PREFIX_P = (0.80, 0.15, 0.05)
@@ -201,10 +212,15 @@ def _unit_vocab() -> tuple[np.ndarray, int]:
     return np.array(labels, dtype=object), maxu
 
 
+#: Code of the blank house number ("") of a numberless dwelling in :func:`_number_vocab`.
+NO_NUMBER = 10_000
+
+
 @lru_cache
 def _number_vocab() -> np.ndarray:
-    """House-number strings "0" to "9999" (numbers are taken from it, not formatted per row)."""
-    return np.array([str(i) for i in range(10_000)], dtype=object)
+    """House-number strings "0" to "9999" (numbers are taken from it, not formatted per row),
+    then "" (code :data:`NO_NUMBER`: a dwelling without a number)."""
+    return np.array([*(str(i) for i in range(10_000)), ""], dtype=object)
 
 
 def build_addresses(
@@ -213,6 +229,7 @@ def build_addresses(
     seed: int = 0,
     *,
     people_per_household: float = 2.5,
+    numberless_share: float = NUMBERLESS_SHARE,
 ) -> pd.DataFrame:
     """Build ``n_households`` occupied dwellings spread over a synthetic geography.
 
@@ -221,13 +238,18 @@ def build_addresses(
     shape 2).
 
     Returns one row per dwelling, ordered by ZIP, street and house number: address_id (int64,
-    0..n-1), house_number, street, unit ("" for single-unit buildings), city, state (2 letters),
-    zip (5 digits, zero-padded) - all str, upper case. Units in the same building share
-    house_number/street/zip and have distinct unit labels. (:func:`address_codes` and
+    0..n-1), house_number ("" for a numberless dwelling: a share ``numberless_share`` of all
+    dwellings, all in single-unit buildings), street, unit ("" for single-unit buildings), city,
+    state (2 letters), zip (5 digits, zero-padded) - all str, upper case. Units in the same
+    building share house_number/street/zip and have distinct unit labels. (:func:`address_codes` and
     :func:`address_frame` build it in two steps, also for the blocks of a big population.)
     """
     codes = address_codes(
-        n_households, people_per_zip, seed, people_per_household=people_per_household
+        n_households,
+        people_per_zip,
+        seed,
+        people_per_household=people_per_household,
+        numberless_share=numberless_share,
     )
     return address_frame(codes)
 
@@ -253,6 +275,7 @@ def address_codes(
     people_per_household: float = 2.5,
     stream_key: tuple[str, ...] = (),
     zips: tuple[np.ndarray, np.ndarray] | None = None,
+    numberless_share: float = NUMBERLESS_SHARE,
 ) -> dict[str, Coded]:
     """The address fields of :func:`build_addresses` (parameters as there), coded: gathering
     small integer codes and then the strings is cheaper than gathering the strings (one
@@ -270,6 +293,8 @@ def address_codes(
         )
     if not people_per_household > 0:
         raise ConfigError("population.people_per_household", "must be > 0")
+    if not 0 <= numberless_share <= 1:
+        raise ConfigError("population.numberless_share", "must be a share in [0, 1]")
     n_units = int(n_households)
 
     # --- ZIP codes and states
@@ -360,6 +385,12 @@ def address_codes(
     scale = np.array([99, 999, 8999])[rng.choice(3, n_streets, p=[0.3, 0.45, 0.25])]
     start = 1 + (rng.random(n_streets) * np.minimum(scale, start_max)).astype(np.int64)
     house_no = np.clip(start[bld_street] + offset - gap, 1, 9999)
+    # Numberless dwellings: single-unit buildings drawn (own stream, so no other draw moves) at
+    # the rate that makes them ``numberless_share`` of all dwellings.
+    single = sizes == 1
+    p_single = min(1.0, numberless_share * n_units / max(int(single.sum()), 1))
+    rng_nl = stream(seed, "geography", *stream_key, "numberless")
+    house_no = np.where(single & (rng_nl.random(n_bld) < p_single), NO_NUMBER, house_no)
 
     # Units: labels from a small vocabulary; single-unit buildings get "".
     unit_vocab, maxu = _unit_vocab()

@@ -1,4 +1,5 @@
-"""Vendored US name-frequency tables (Census 2010 surnames, Census 2020 first names, SSA cohorts).
+"""Vendored US name-frequency tables (Census 2010 surnames, Census 2020 first names, SSA births
+by name and year).
 
 The parquet files in ``synthetic/data`` are built once by ``synthetic/data/build_names.py`` (see
 ``synthetic/data/PROVENANCE.md``). Loaders are cached; returned numpy arrays are read-only so the
@@ -101,17 +102,17 @@ def first_name_tail() -> NameTail:
 
 
 def first_name_cohorts() -> pd.DataFrame:
-    """SSA births per (name, decade) for Census 2020 first names: name, decade, count_female,
-    count_male. Absent rows mean fewer than 5 births of either sex in every year of the decade."""
+    """SSA births per (name, birth year) for Census 2020 first names: name, year, count_female,
+    count_male. Absent rows mean fewer than 5 births of either sex in that year."""
     return _load("first_name_cohorts")[0].copy()
 
 
-def ssa_decade_totals() -> pd.DataFrame:
-    """SSA births per decade over all names (not only the kept ones), indexed by decade."""
-    tot = _load("first_name_cohorts")[1]["decade_totals"]
+def ssa_year_totals() -> pd.DataFrame:
+    """SSA births per year over all names (not only the kept ones), indexed by year."""
+    tot = _load("first_name_cohorts")[1]["year_totals"]
     df = pd.DataFrame.from_dict(tot, orient="index")
     df.index = df.index.astype(np.int16)
-    df.index.name = "decade"
+    df.index.name = "year"
     return df.sort_index()
 
 
@@ -159,7 +160,7 @@ def first_name_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _readonly(df["name"].to_numpy(object)), _readonly(w / 100.0), _readonly(sex)
 
 
-# Floor for a name missing from SSA in a decade: SSA omits names given to fewer than 5 babies of a
+# Floor for a name missing from SSA in a year: SSA omits names given to fewer than 5 babies of a
 # sex in a year, so an absent name had at most ~4/year; we assume half the threshold, 2.5 per year.
 SSA_FLOOR_PER_YEAR = 2.5
 # Below this many SSA births of a sex over all years a sex-specific profile is too noisy; the
@@ -167,46 +168,108 @@ SSA_FLOOR_PER_YEAR = 2.5
 _MIN_SEX_BIRTHS = 100
 
 
-@lru_cache
-def cohort_ratios(living: tuple[tuple[int, float], ...] = ()) -> tuple[np.ndarray, np.ndarray]:
-    """(decades int16 (d,), ratio float64 (n_first_names, 2 sexes [F, M], d)).
+@dataclass(frozen=True)
+class CohortModel:
+    """First names by sex and single birth year: the cohort ratio of name n, sex s, year y is
 
-    ratio = (SSA share of the name among that sex's births in the decade) / (its share among the
-    living: the decade shares weighted by ``living``, pairs of (decade, people alive today born
-    in it); without weights, by births). The Census 2020 table counts the living, so with living
-    weights ``census share x ratio`` averages back to the census share over today's ages; with
-    birth weights, names of old cohorts (fewer survivors) would be under-drawn. Names absent
-    from SSA in a decade get the floor of ``SSA_FLOOR_PER_YEAR`` births per year; names absent
-    from SSA altogether get ratio 1 (no cohort information).
+    ``ratio[n, s, y] = present[s][y][n] + sum_k vec[k, n, s] x scale[k, s, y]``
+
+    where ``present`` holds, per sex and year, what the names SSA lists that year have above
+    the floor (``indptr``, ``idx``, ``value``: a compressed sparse row per (sex, year), row
+    ``s * ny + y``) and the components ``k`` are a low-rank remainder: (0) the floor of
+    ``SSA_FLOOR_PER_YEAR`` births, every year, of the names SSA lists in some year, (1) the same
+    for names whose profile pools both sexes, (2) ratio 1 for names SSA never lists. A name's
+    weight for a person of group g, sex s, year y is ``holders in g x share of sex s x ratio``:
+    the sparse part is drawn name by name, the remainder from one sampler per (group, sex,
+    component), scaled by year.
+    """
+
+    years: np.ndarray  # (ny,) int64 birth years covered (earlier/later years are clipped)
+    indptr: np.ndarray  # (2 * ny + 1,) int64
+    idx: np.ndarray  # name index (into first_name_arrays) of each present entry
+    value: np.ndarray  # its ratio (without the floor, which the components carry)
+    vec: np.ndarray  # (K, n_names, 2)
+    scale: np.ndarray  # (K, 2, ny)
+
+    def present(self, s: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+        """(name indices, ratios) of the sparse part for sex ``s`` and year index ``y``."""
+        r = s * len(self.years) + y
+        lo, hi = int(self.indptr[r]), int(self.indptr[r + 1])
+        return self.idx[lo:hi], self.value[lo:hi]
+
+    def year_index(self, years: np.ndarray) -> np.ndarray:
+        """Index of each birth year in ``years`` (clipped to the covered range)."""
+        y0 = int(self.years[0])
+        return np.clip(np.asarray(years, dtype=np.int64) - y0, 0, len(self.years) - 1)
+
+
+@lru_cache
+def cohort_model(living: tuple[tuple[int, float], ...]) -> CohortModel:
+    """The :class:`CohortModel` of first names by sex and birth year.
+
+    ratio = (SSA share of the name among that sex's births in the year) / (its share among the
+    living: the yearly shares weighted by ``living``, pairs of (birth year, people alive today
+    born in it)). The Census 2020 table counts the living, so ``census share x ratio`` averages
+    back to the census share over today's ages. Names absent from SSA in a year get the floor
+    of ``SSA_FLOOR_PER_YEAR`` births; names absent from SSA altogether get ratio 1 (no cohort
+    information). A name with fewer than ``_MIN_SEX_BIRTHS`` births of a sex uses its
+    both-sexes profile for that sex.
     """
     names, _, _ = first_name_arrays()
     coh = _load("first_name_cohorts")[0]
-    totals = ssa_decade_totals()
-    decades = totals.index.to_numpy(np.int16)
-    n_years = (totals["last_year"] - totals["first_year"] + 1).to_numpy(np.float64)
-    births = totals[["count_female", "count_male"]].to_numpy(np.float64).T  # (2, d)
-
+    totals = ssa_year_totals()
+    years = totals.index.to_numpy(np.int64)
+    ny, n = len(years), len(names)
+    births = totals[["count_female", "count_male"]].to_numpy(np.float64).T  # (2, ny)
+    pooled_births = births.sum(axis=0)
     row = pd.Index(names).get_indexer(coh["name"])
-    col = np.searchsorted(decades, coh["decade"].to_numpy())
-    counts = np.zeros((len(names), 2, len(decades)))
-    counts[row, 0, col] = coh["count_female"].to_numpy()
-    counts[row, 1, col] = coh["count_male"].to_numpy()
-
-    in_ssa = counts.sum(axis=(1, 2)) > 0
-    # Sex-specific profile where the name has enough births of that sex, else both sexes pooled.
-    both = counts.sum(axis=1, keepdims=True)
-    enough = counts.sum(axis=2, keepdims=True) >= _MIN_SEX_BIRTHS
-    prof = np.where(enough, counts, both)
-    prof_births = np.where(enough, births[None], births.sum(axis=0)[None, None])
-    prof = np.maximum(prof, SSA_FLOOR_PER_YEAR * n_years)
-    share_decade = prof / prof_births
-    if living:
-        w = np.zeros(len(decades))
-        for decade, people in living:
-            w[np.clip(np.searchsorted(decades, decade), 0, len(decades) - 1)] += people
-        share_all = (share_decade * w).sum(axis=2, keepdims=True) / w.sum()
-    else:
-        share_all = prof.sum(axis=2, keepdims=True) / prof_births.sum(axis=2, keepdims=True)
-    ratio = share_decade / share_all
-    ratio[~in_ssa] = 1.0
-    return _readonly(decades), _readonly(ratio)
+    col = coh["year"].to_numpy(np.int64) - years[0]
+    cnt = np.stack([coh["count_female"].to_numpy(np.float64),
+                    coh["count_male"].to_numpy(np.float64)])  # fmt: skip
+    by_sex = np.stack([np.bincount(row, weights=c, minlength=n) for c in cnt], axis=1)  # (n, 2)
+    in_ssa = by_sex.sum(axis=1) > 0
+    enough = by_sex >= _MIN_SEX_BIRTHS  # (n, 2)
+    w = np.zeros(ny)
+    for year, people in living:
+        w[int(np.clip(year - years[0], 0, ny - 1))] += people
+    w = w / w.sum()
+    floor = SSA_FLOOR_PER_YEAR
+    # share among the living: floor for every year, plus what the name has above the floor
+    share_living = np.zeros((n, 2))
+    entries = []
+    for s in range(2):
+        own = enough[row, s]
+        prof = np.where(own, cnt[s], cnt.sum(axis=0))
+        den = np.where(own, births[s, col], pooled_births[col])
+        listed = prof > 0  # SSA lists 5+ births: always above the 2.5 floor
+        r, c = row[listed], col[listed]
+        extra = (prof[listed] - floor) / den[listed]
+        base = np.where(enough[:, s], floor * (w / births[s]).sum(),
+                        floor * (w / pooled_births).sum())  # fmt: skip
+        share_living[:, s] = base + np.bincount(r, weights=extra * w[c], minlength=n)
+        entries.append((s, r, c, extra))
+    share_living[~in_ssa] = 1.0  # unused (ratio 1)
+    indptr = np.zeros(2 * ny + 1, dtype=np.int64)
+    idx_parts, val_parts = [], []
+    for s, r, c, extra in entries:
+        order = np.lexsort((r, c))  # by year, then name
+        idx_parts.append(r[order])
+        val_parts.append(extra[order] / share_living[r[order], s])
+        indptr[s * ny + 1 : (s + 1) * ny + 1] = np.bincount(c, minlength=ny)
+    indptr = np.cumsum(indptr)
+    vec = np.zeros((3, n, 2))
+    scale = np.zeros((3, 2, ny))
+    vec[0] = np.where(in_ssa[:, None] & enough, 1.0 / share_living, 0.0)
+    vec[1] = np.where(in_ssa[:, None] & ~enough, 1.0 / share_living, 0.0)
+    vec[2] = np.where(in_ssa, 0.0, 1.0)[:, None]
+    scale[0] = floor / births
+    scale[1] = (floor / pooled_births)[None, :]
+    scale[2] = 1.0
+    return CohortModel(
+        years=_readonly(years),
+        indptr=_readonly(indptr),
+        idx=_readonly(np.concatenate(idx_parts).astype(np.int32)),
+        value=_readonly(np.concatenate(val_parts)),
+        vec=_readonly(vec),
+        scale=_readonly(scale),
+    )

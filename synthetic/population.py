@@ -1,8 +1,8 @@
 """A vectorized synthetic US population: households, ages, name-origin groups, names, addresses.
 
 Names follow the vendored Census/SSA tables (``synthetic.names``): surnames by group including a
-synthesized rare tail, first and middle names by group, sex and birth decade. Everything is numpy:
-loops run over categories (group x sex x decade) or small vocabularies, never over people. Each
+synthesized rare tail, first and middle names by group, sex and birth year. Everything is numpy:
+loops run over categories (group x sex x birth year) or small vocabularies, never over people. Each
 component draws from its own named random stream (``synthetic.rng.stream``). Populations of more
 than ``BLOCK_SIZE`` people are generated in blocks, each from its own streams (:func:`block_layout`,
 :func:`generate_block`), so that big scenarios never hold all their people at once.
@@ -20,12 +20,14 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from synthetic import births as B
 from synthetic import identifiers as ID
 from synthetic import names as N
 from synthetic.errors import ConfigError
 from synthetic.geography import (
     DEFAULT_PEOPLE_PER_ZIP,
     MAX_PEOPLE_PER_ZIP,
+    NUMBERLESS_SHARE,
     address_codes,
     address_frame,
     block_zip_codes,
@@ -35,7 +37,7 @@ from synthetic.rng import stream
 
 RELATIONSHIPS: tuple[str, ...] = ("householder", "partner", "child", "other")
 HOUSEHOLDER, PARTNER, CHILD, OTHER = range(4)
-SEXES: tuple[str, ...] = ("F", "M")  # order matches names.first_name_arrays()/cohort_ratios()
+SEXES: tuple[str, ...] = ("F", "M")  # order matches names.first_name_arrays()/cohort_model()
 
 # Household sizes 1..7+ (ACS/CPS 2023, approximate): 28%, 35%, 15%, 12.5%, 6%, 2.3%, 1.2%.
 DEFAULT_HOUSEHOLD_SIZE_SHARES = (0.28, 0.35, 0.15, 0.125, 0.06, 0.023, 0.012)
@@ -93,6 +95,7 @@ class PopulationConfig:
         agencies' snapshots; they keep a previous address (``previous_address_id``).
     move_same_zip: P(a mover's previous address is in the same ZIP code).
     po_box_share: share of households that receive mail at a PO box (``po_box``).
+    numberless_share: share of dwellings without a house number (``house_number`` "").
     identifiers: whether people have a residence status and taxpayer identification numbers
         (``synthetic.identifiers``); the other identifier fields below apply only when true.
     unauthorized_share / lawful_share: share of residents who are unauthorized immigrants /
@@ -105,6 +108,12 @@ class PopulationConfig:
     former_itin_share: P(a lawful resident held an ITIN before getting an SSN).
     donor_relative_share: P(the SSN a person without one would borrow is a household member's,
         when the household has an SSN holder); else a stranger's.
+    born_abroad_by_group: share of each group's adults (18+) born abroad (groups not named: 0);
+        with identifiers, every non-citizen is born abroad as well.
+    born_abroad_children: share of children (under 18) born abroad.
+    dob_placeholder_share: P(a person born abroad carries a placeholder birth date in every
+        document), by placeholder (``synthetic.births.PLACEHOLDERS``): January 1, the 1st of
+        the birth month, July 1 of the birth year.
     """
 
     size: int
@@ -144,6 +153,7 @@ class PopulationConfig:
     # same-ZIP move is narrower.
     move_same_zip: float = 0.5
     po_box_share: float = 0.05  # assumption: share of households getting mail at a PO box
+    numberless_share: float = NUMBERLESS_SHARE  # pseudopeople's census: synthetic.geography
     # Identifiers (synthetic.identifiers, whose constants cite the sources); off by default.
     identifiers: bool = False
     unauthorized_share: float = ID.UNAUTHORIZED_SHARE
@@ -169,6 +179,31 @@ class PopulationConfig:
     # Assumption: pseudopeople borrows the SSN of a household member with one (a random SSN
     # when there is none); half of the donors here are strangers (e.g. bought documents).
     donor_relative_share: float = 0.5
+    # Approximate foreign-born shares of adults by name-origin group, from ACS 2022 foreign-born
+    # shares by race and Hispanic origin (Pew Research Center fact sheets: 32% of Hispanics, 57%
+    # of Asian Americans, 10% of Black Americans, ~4% of non-Hispanic whites are foreign-born;
+    # few children are, so adults' shares are higher).
+    born_abroad_by_group: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: {
+            "hispanic": 0.43,
+            "api": 0.66,
+            "black": 0.12,
+            "white": 0.05,
+            "aian": 0.05,
+            "2prace": 0.08,
+        }
+    )
+    # ACS 2022: about 2.7 million of ~73 million children under 18 are foreign-born (~3.7%).
+    born_abroad_children: float = 0.037
+    # Placeholder birth dates of people born abroad. The State Department gave about 11,000 of
+    # the ~80,000 refugees resettled in 2009 a January 1 birth date (LA Times, 2010-01-01, "New
+    # Year's birthdays aplenty"): 14% of refugees; refugees (~3 million resettled since 1975)
+    # are ~7% of the 46 million foreign-born, so refugees alone put ~1% of the foreign-born on
+    # January 1. Assumption: 2% on January 1 (others whose home documents give only a year),
+    # 0.5% on the 1st of their birth month, 0.3% on July 1 (mid-year).
+    dob_placeholder_share: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: {"jan1": 0.02, "first_of_month": 0.005, "july1": 0.003}
+    )
 
     def __post_init__(self) -> None:
         def bad(field: str, problem: str) -> ConfigError:
@@ -202,10 +237,10 @@ class PopulationConfig:
             "partner_share", "same_sex_partner", "partner_same_group", "member_same_group",
             "partner_takes_surname", "child_takes_surname", "other_takes_surname", "other_share",
             "no_middle_name", "partner_hyphenates", "divorced_reverted",
-            "twin_share", "junior_share", "mover_share",
+            "twin_share", "junior_share", "mover_share", "numberless_share",
             "move_same_zip", "po_box_share", "unauthorized_share", "lawful_share",
             "household_shares_status", "child_citizen", "itin_share", "former_itin_share",
-            "donor_relative_share",
+            "donor_relative_share", "born_abroad_children",
         ):  # fmt: skip
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
@@ -220,6 +255,29 @@ class PopulationConfig:
                 if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
                     raise bad(f"{f}.{g}", f"must be a probability in [0, 1], got {v!r}")
             object.__setattr__(self, f, dict(by_group))  # a copy: the config stays as validated
+        ba = self.born_abroad_by_group
+        if not isinstance(ba, Mapping):
+            raise bad("born_abroad_by_group", "must be a table of group = share")
+        for g, v in ba.items():
+            if g not in N.GROUPS:
+                raise bad(
+                    f"born_abroad_by_group.{g}", f"unknown group; known: {', '.join(N.GROUPS)}"
+                )
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                raise bad(f"born_abroad_by_group.{g}", f"must be a share in [0, 1], got {v!r}")
+        object.__setattr__(self, "born_abroad_by_group", dict(ba))
+        ph = self.dob_placeholder_share
+        if not isinstance(ph, Mapping):
+            raise bad("dob_placeholder_share", "must be a table of placeholder = share")
+        for k, v in ph.items():
+            if k not in B.PLACEHOLDERS:
+                known = ", ".join(B.PLACEHOLDERS)
+                raise bad(f"dob_placeholder_share.{k}", f"unknown placeholder; known: {known}")
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                raise bad(f"dob_placeholder_share.{k}", f"must be a share in [0, 1], got {v!r}")
+        if sum(ph.values()) > 1.0 + 1e-9:
+            raise bad("dob_placeholder_share", f"shares sum to {sum(ph.values()):g} > 1")
+        object.__setattr__(self, "dob_placeholder_share", dict(ph))
         if not isinstance(self.identifiers, bool):
             raise bad("identifiers", f"must be true or false, got {self.identifiers!r}")
         for f in ("unauthorized_by_group", "lawful_by_group"):
@@ -270,6 +328,8 @@ SOURCES: dict[str, str] = {
     "mover_share": "CPS ASEC 2022: 8.7% of people moved in the year",
     "move_same_zip": "assumption (CPS: ~60-65% of movers stay in the county)",
     "po_box_share": "assumption",
+    "numberless_share": "pseudopeople sample decennial census: 3.7% of households without a "
+    "street number",
     "identifiers": "scenario (off by default)",
     "unauthorized_share": "Pew Research Center 2025: 14.0 million unauthorized immigrants in 2023 "
     "of ~335 million residents",
@@ -284,6 +344,12 @@ SOURCES: dict[str, str] = {
     "issued, 12.0M deactivated for non-use in 2016)",
     "former_itin_share": "assumption",
     "donor_relative_share": "assumption (pseudopeople borrows a household member's SSN)",
+    "born_abroad_by_group": "ACS 2022 foreign-born shares by race and Hispanic origin (Pew "
+    "Research Center fact sheets), adults, approximate",
+    "born_abroad_children": "ACS 2022: ~2.7M of ~73M children under 18 foreign-born",
+    "dob_placeholder_share": "State Department via LA Times 2010-01-01: ~11,000 of ~80,000 "
+    "refugees resettled in 2009 given a January 1 birth date (refugees alone: ~1% of the "
+    "foreign-born); assumption: 2% January 1, 0.5% 1st of month, 0.3% July 1",
 }
 
 
@@ -530,45 +596,95 @@ def _synthesize_rare(cats: np.ndarray, rng: np.random.Generator, table: _BlendTa
 
 
 @lru_cache
-def _living_by_decade() -> tuple[tuple[int, float], ...]:
-    """(birth decade, people alive in 2020 born in it), from the 2020 age pyramid: the weights
+def living_by_year() -> tuple[tuple[int, float], ...]:
+    """(birth year, people alive in 2020 born in it), from the 2020 age pyramid: the weights
     that make cohort-adjusted first names average back to the Census 2020 (living) table."""
     per_year = np.repeat(np.asarray(AGE_PYRAMID_2020) / 5.0, 5)
-    decade = (2020 - np.arange(len(per_year))) // 10 * 10
-    return tuple((int(d), float(per_year[decade == d].sum())) for d in sorted(set(decade.tolist())))
+    return tuple((2020 - a, float(per_year[a])) for a in range(len(per_year)))
 
 
-def _cohort_ratios() -> tuple[np.ndarray, np.ndarray]:
-    return N.cohort_ratios(_living_by_decade())
+def _cohorts() -> N.CohortModel:
+    return N.cohort_model(living_by_year())
 
 
 @lru_cache
-def _first_name_factors() -> tuple[np.ndarray, np.ndarray]:
-    """Contiguous (group-major) holders per group (6, n) and sex x cohort factors (2, d, n)."""
+def _first_name_parts() -> tuple[np.ndarray, tuple[tuple[_Sampler | None, ...], ...]]:
+    """Per (group, sex) category ``g * 2 + s``: the name weights holders in g x share of s,
+    (12, n) contiguous; and one sampler per low-rank component of the cohort model (None where
+    it has no weight)."""
     _, w, sex = N.first_name_arrays()
-    _, ratio = _cohort_ratios()
-    sex_cohort = sex.T[:, None, :] * ratio.transpose(1, 2, 0)
-    return np.ascontiguousarray(w.T), np.ascontiguousarray(sex_cohort)
+    m = _cohorts()
+    base = np.ascontiguousarray(
+        [w[:, g] * sex[:, s] for g in range(len(N.GROUPS)) for s in range(2)]
+    )
+    comps = []
+    for gs in range(len(base)):
+        row = []
+        for k in range(len(m.vec)):
+            wk = base[gs] * m.vec[k, :, gs % 2]
+            row.append(_Sampler(wk) if wk.sum() > 0 else None)
+        comps.append(tuple(row))
+    return base, tuple(comps)
 
 
-def _first_name_sampler(g: int, s: int, d: int) -> _Sampler:
-    """First names for group g, sex s (0=F, 1=M), decade index d:
-    P(name) ~ holders in group g x share of sex s x cohort ratio of the decade."""
-    w_group, sex_cohort = _first_name_factors()
-    return _Sampler(w_group[g] * sex_cohort[s, d])
+class _FirstNameSampler:
+    """First names of one (group, sex, birth year) category: P(name) ~ holders in the group x
+    share of the sex x cohort ratio of the year (``names.CohortModel``): the year's SSA-listed
+    names drawn from their own sampler, the low-rank remainder from the (group, sex) samplers."""
+
+    __slots__ = ("cum", "idx", "parts")
+
+    def __init__(self, g: int, s: int, y: int) -> None:
+        base, comps = _first_name_parts()
+        m = _cohorts()
+        idx, val = m.present(s, y)
+        w = base[g * 2 + s].take(idx) * val
+        self.idx = idx
+        parts: list[_Sampler | None] = [_Sampler(w) if len(w) and w.sum() > 0 else None]
+        masses = [float(w.sum())]
+        for k, smp in enumerate(comps[g * 2 + s]):
+            parts.append(smp)
+            masses.append(smp.total * float(m.scale[k, s, y]) if smp is not None else 0.0)
+        self.parts = tuple(parts)
+        self.cum = np.cumsum(masses)
+
+    def lookup(self, uniforms: np.ndarray) -> np.ndarray:
+        """Name indices drawn with these uniforms (one per draw)."""
+        x = uniforms * self.cum[-1]
+        below_one = np.nextafter(1.0, 0.0)
+        main = self.parts[0]
+        if main is not None:  # most draws: the year's listed names
+            out = self.idx.take(main.lookup(np.minimum(x / self.cum[0], below_one)))
+        else:
+            out = np.empty(len(x), dtype=np.int64)
+        rest = np.flatnonzero(x >= self.cum[0])
+        if rest.size:
+            part = np.minimum(np.searchsorted(self.cum, x[rest], side="right"), len(self.cum) - 1)
+            for k in range(1, len(self.parts)):
+                sel = rest[part == k]
+                smp = self.parts[k]
+                if not sel.size or smp is None:
+                    continue
+                lo = self.cum[k - 1]
+                out[sel] = smp.lookup(np.minimum((x[sel] - lo) / (self.cum[k] - lo), below_one))
+        return out
+
+    def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
+        """``k`` independent draws."""
+        return self.lookup(rng.random(k))
 
 
 def _draw_first_names(
-    cats: np.ndarray, rng: np.random.Generator, samplers: dict[int, _Sampler]
+    cats: np.ndarray, rng: np.random.Generator, samplers: dict[int, _FirstNameSampler]
 ) -> np.ndarray:
-    """Listed first names for people of the given (group, sex, decade) categories; ``samplers``
+    """Listed first names for people of the given (group, sex, year) categories; ``samplers``
     caches the samplers by category (building one costs more than thousands of draws)."""
-    nd = len(_cohort_ratios()[0])
+    ny = len(_cohorts().years)
     out = np.empty(len(cats), dtype=np.int64)
-    for c, idx in _by_category(cats, len(N.GROUPS) * 2 * nd):
+    for c, idx in _by_category(cats, len(N.GROUPS) * 2 * ny):
         if c not in samplers:
-            g, rem = divmod(c, 2 * nd)
-            samplers[c] = _first_name_sampler(g, *divmod(rem, nd))
+            g, rem = divmod(c, 2 * ny)
+            samplers[c] = _FirstNameSampler(g, *divmod(rem, ny))
         out[idx] = samplers[c].draw(rng, len(idx))
     return out
 
@@ -585,6 +701,57 @@ def _day_vocab(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     days = np.arange(lo, hi + 1).astype("datetime64[D]")
     years = days.astype("datetime64[Y]").astype(np.int64) + 1970
     return np.datetime_as_string(days).astype(object), years
+
+
+@lru_cache(maxsize=4)
+def _day_cum(lo: int, hi: int) -> np.ndarray:
+    """Cumulative birth weights (``synthetic.births.day_weights``) of days lo..hi, from 0."""
+    return np.concatenate([[0.0], np.cumsum(B.day_weights(lo, hi))])
+
+
+def _age_at(day: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Age at the reference date of people born on ``day`` (``upper[a]``: the day ``a`` years
+    before it): the number of a >= 1 with ``upper[a] >= day``."""
+    return len(upper) - np.searchsorted(upper[::-1], day, side="left") - 1
+
+
+def _placeholder_dates(
+    cfg: PopulationConfig,
+    seed: int,
+    bkey: tuple[str, ...],
+    day: np.ndarray,
+    age: np.ndarray,
+    group: np.ndarray,
+    status: np.ndarray,
+    tw: np.ndarray,
+    upper: np.ndarray,
+) -> np.ndarray:
+    """Birth days with the placeholders of people born abroad (``cfg.dob_placeholder_share``):
+    January 1, the 1st of the month or July 1 of their birth year, recorded everywhere. Who is
+    born abroad: ``cfg.born_abroad_by_group`` of adults, ``cfg.born_abroad_children`` of
+    children, and every non-citizen (with identifiers). Co-twins share the first twin's date."""
+    n = len(day)
+    rng = stream(seed, "population", *bkey, "born_abroad")
+    p_adult = np.array([cfg.born_abroad_by_group.get(g, 0.0) for g in N.GROUPS])
+    abroad = rng.random(n) < np.where(age >= 18, p_adult[group], cfg.born_abroad_children)
+    abroad |= pd.notna(status) & (status != "citizen")
+    shares = np.array([cfg.dob_placeholder_share.get(k, 0.0) for k in B.PLACEHOLDERS])
+    kind = np.searchsorted(np.cumsum(shares), rng.random(n), side="right")  # len: none
+    kind[~abroad] = len(shares)
+    kind[tw] = kind[tw - 1]
+    out = day.copy()
+    who = np.flatnonzero(kind < len(shares))  # a few percent: dates computed for them only
+    d = day[who].astype("datetime64[D]")
+    year_start = d.astype("datetime64[Y]")
+    placeholder = np.stack([
+        year_start.astype("datetime64[D]"),
+        d.astype("datetime64[M]").astype("datetime64[D]"),
+        (year_start.astype("datetime64[M]") + 6).astype("datetime64[D]"),
+    ]).astype(np.int64)  # fmt: skip
+    pick = placeholder[kind[who], np.arange(len(who))]
+    ok = (pick > upper[-1]) & (pick <= upper[0])
+    out[who[ok]] = pick[ok]
+    return out
 
 
 def _years_before(ref: dt.date, years: int) -> int:
@@ -786,13 +953,18 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     twin_of[tw], twin_of[tw - 1] = tw - 1, tw
     age[tw] = age[tw - 1]
 
-    # dob: uniform within the year of age ending at the reference date
+    # dob: within the year of age ending at the reference date, by the daily birth pattern
+    # (synthetic.births): real daily counts where known, the average pattern elsewhere
     ref = dt.date.fromisoformat(cfg.reference_date)
     upper = np.array([_years_before(ref, a) for a in range(MAX_AGE + 2)], dtype=np.int64)
-    width = upper[age] - upper[age + 1]
-    dob_day = upper[age] - (rng.random(n) * width).astype(np.int64)
-    dob_day[tw] = dob_day[tw - 1]
     day_lo = int(upper[-1])
+    cum = _day_cum(day_lo, int(upper[0]))  # cum[i] = weight of the days before day_lo + i
+    first_day = upper[age + 1] + 1 - day_lo  # the window is upper[age + 1] < day <= upper[age]
+    a_w, b_w = cum.take(first_day), cum.take(upper[age] - day_lo + 1)
+    t_w = a_w + rng.random(n) * (b_w - a_w)
+    dob_day = day_lo + np.searchsorted(cum, t_w, side="right") - 1
+    dob_day = np.clip(dob_day, upper[age + 1] + 1, upper[age])
+    dob_day[tw] = dob_day[tw - 1]
     day_str, day_year = _day_vocab(day_lo, int(upper[0]))
     dob_code = dob_day - day_lo
 
@@ -893,26 +1065,21 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     surname_rare = sur >= len(listed)
     surname_rare &= sur < len(listed) + len(rare_names)
 
-    # --- first and middle names by (group, sex, birth decade); a share of first names comes
+    # --- first and middle names by (group, sex, birth year); a share of first names comes
     # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
-    decades, _ = _cohort_ratios()
-    day_decade = np.clip(np.searchsorted(decades, day_year // 10 * 10), 0, len(decades) - 1)
-    d_idx = day_decade.take(dob_code)  # per day of the vocabulary, then per person
-    nd = len(decades)
-    cat = (group * 2 + male) * nd + d_idx
+    cohorts = _cohorts()
+    ny = len(cohorts.years)
+    y_idx = cohorts.year_index(day_year).take(dob_code)  # per day of the vocabulary, then person
+    cat = (group * 2 + male) * ny + y_idx
     rng_f = stream(seed, "population", *bkey, "first_names")
     rng_m = stream(seed, "population", *bkey, "middle_names")
     first = np.empty(n, dtype=np.int64)
     middle = np.empty(n, dtype=np.int64)
-    # samplers of the children's categories, kept for the siblings' redraws below
-    kid_samplers: dict[int, _Sampler] = {}
-    kid_cat = np.bincount(cat[is_child], minlength=len(N.GROUPS) * 2 * nd) > 0
-    for ci, idx in _by_category(cat, len(N.GROUPS) * 2 * nd):  # <= 6 x 2 x 15 categories
-        gi, rem = divmod(ci, 2 * nd)
-        si, di = divmod(rem, nd)
-        sampler = _first_name_sampler(gi, si, di)
-        if kid_cat[ci]:
-            kid_samplers[ci] = sampler
+    # samplers of the categories, kept for the siblings' redraws below
+    kid_samplers: dict[int, _FirstNameSampler] = {}
+    for ci, idx in _by_category(cat, len(N.GROUPS) * 2 * ny):  # <= 6 x 2 x 113 categories
+        gi, rem = divmod(ci, 2 * ny)
+        sampler = kid_samplers[ci] = _FirstNameSampler(gi, *divmod(rem, ny))
         k_cat = len(idx)
         u_fm = np.concatenate([rng_f.random(k_cat), rng_m.random(k_cat)])
         f, m = np.split(sampler.lookup(u_fm), [k_cat])
@@ -952,6 +1119,11 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     father = hh_start[hh]
     son = is_child & male & hh_male[hh] & (sur == sur[father]) & (twin_of < 0)
     son &= rng.random(n) < cfg.junior_share
+    # not when a sibling already has the father's first name (siblings' names differ)
+    cand = np.flatnonzero(son)
+    width = np.int64(len(fvocab))
+    taken = pd.Series(hh[cand] * width + first[father[cand]]).isin(hh[i_kid] * width + first[i_kid])
+    son[cand] = ~taken.to_numpy()
     son_idx = np.flatnonzero(son)
     son_idx = son_idx[~pd.Series(hh[son_idx]).duplicated().to_numpy()]  # one junior per father
     namesake = np.full(n, -1, dtype=np.int64)
@@ -971,6 +1143,7 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         people_per_household=n / n_hh,
         stream_key=bkey,
         zips=None if layout.zips is None else layout.zips[b],
+        numberless_share=cfg.numberless_share,
     )
     addresses = address_frame(codes, hh0)
     hh_addr = stream(seed, "population", *bkey, "address_assignment").permutation(n_hh)
@@ -1021,6 +1194,10 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         group=group, hh=hh, hh_start=hh_start, sizes=sizes, is_hh=is_hh, is_child=is_child,
         surname=sur, person0=person0,
     )  # fmt: skip
+    # --- placeholder birth dates of people born abroad (after the status: non-citizens are)
+    dob_day = _placeholder_dates(cfg, seed, bkey, dob_day, age, group, cols["status"], tw, upper)
+    cols["dob"] = day_str.take(dob_day - day_lo)
+    cols["age"] = _age_at(dob_day, upper).astype(np.int16)
     person_code: dict[int, np.ndarray] = {}  # city, state and zip share the ZIP's code
     for field in _ADDRESS_FIELDS:
         vocab, code = codes[field]

@@ -17,7 +17,14 @@ A scenario TOML has the sections ``[scenario]``, ``[population]``, ``[register]`
   ``register.coverage``, so the two keys cannot be combined), and ``query.tin_share`` declares
   the share of the list whose records carry a TIN at all (chosen at random among the records
   that hold one after noise; fewer if fewer hold one).
-* The *truth* lists (query_row, register_row) for every queried person present in the register.
+* *Row noise* (``register.row_noise``; :data:`synthetic.noise.ROW_NOISE`) decides how many records
+  each person the register covers has: an omitted record (``omit_record``) leaves a covered
+  person without one, a duplicate (``duplicate_record``) gives them a second record, placed after
+  the block's other records and noised on its own. The query list is drawn from the covered
+  people (``share_in_register`` is the share covered), so an omission turns a query into one
+  without a true link.
+* The *truth* lists (query_row, register_row) for every record of every queried person in the
+  register: none for a person not covered or whose record was omitted, two for a duplicated one.
 
 Methods see only the record columns; person ids live in the separate ``*_people`` frames.
 """
@@ -44,9 +51,12 @@ from synthetic.noise import (
     RECORD_FIELDS,
     NoiseContext,
     NoiseSetting,
+    RowNoiseSetting,
     apply_noise,
+    apply_row_noise,
     required_attributes,
     validate_noise_spec,
+    validate_row_noise_spec,
 )
 from synthetic.population import PEOPLE_COLUMNS as POPULATION_COLUMNS
 from synthetic.population import (
@@ -107,6 +117,12 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Person attributes a row noise function sees (of the people selected).
+ROW_NOISE_ATTRIBUTES: tuple[str, ...] = (
+    "person_id", "household_id", "relationship", "sex", "age", "group",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RegisterConfig:
     """How agency R's register is drawn and recorded."""
@@ -114,6 +130,8 @@ class RegisterConfig:
     coverage: float
     min_age: int
     noise: Mapping[str, NoiseSetting]
+    #: Row noise (records omitted or duplicated), by type; every type off when empty.
+    row_noise: Mapping[str, RowNoiseSetting] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,12 +185,13 @@ class LinkageTask:
     noise_log: pd.DataFrame
 
     def write(self, out_dir: Path, fmt: str = "parquet") -> list[Path]:
-        """Write the files, truth and noise log to ``out_dir`` as parquet or csv."""
+        """Write the files, truth and noise log to ``out_dir`` as parquet or csv. The truth
+        holds each true link's rows and record ids (:meth:`truth_with_ids`)."""
         out_dir.mkdir(parents=True, exist_ok=True)
         frames = {
             "query": self.query,
             "register": self.register,
-            "truth": self.truth,
+            "truth": self.truth_with_ids(),
             "query_people": self.query_people,
             "register_people": self.register_people,
             "noise_log": self.noise_log,
@@ -186,6 +205,21 @@ class LinkageTask:
                 write_csv(frame, path)
             written.append(path)
         return written
+
+    def truth_with_ids(self) -> pd.DataFrame:
+        """The true links as 0-based rows (``query_row``, ``register_row``) and as the two
+        records' ids (``query_id``, ``register_id``), which is what a user's file of declared
+        links and ``linkrisk evaluate``'s true-pairs file name."""
+        q = self.truth["query_row"].to_numpy()
+        r = self.truth["register_row"].to_numpy()
+        return pd.DataFrame(
+            {
+                "query_row": q,
+                "register_row": r,
+                "query_id": self.query["record_id"].to_numpy(dtype=object)[q],
+                "register_id": self.register["record_id"].to_numpy(dtype=object)[r],
+            }
+        )
 
 
 def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
@@ -211,11 +245,14 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
 
     reg = table(data, "register", where)
     w = join(where, "register")
-    check_keys(reg, ("coverage", "min_age", "noise"), w)
+    check_keys(reg, ("coverage", "min_age", "noise", "row_noise"), w)
     register = RegisterConfig(
         coverage=rate(reg, "coverage", w),
         min_age=int(number(reg, "min_age", w, default=18, lo=0, hi=120, integer=True)),
         noise=validate_noise_spec(table(reg, "noise", w, required=False), join(w, "noise")),
+        row_noise=validate_row_noise_spec(
+            table(reg, "row_noise", w, required=False), join(w, "row_noise")
+        ),
     )
 
     qry = table(data, "query", where)
@@ -360,10 +397,16 @@ def effective_parameters(cfg: ScenarioConfig) -> dict[str, Any]:
         out = {
             f.name: getattr(c, f.name)
             for f in dataclasses.fields(c)
-            if f.name != "noise" and not (f.name in unused and getattr(c, f.name) is None)
+            if f.name not in ("noise", "row_noise")
+            and not (f.name in unused and getattr(c, f.name) is None)
         }
         if out.get("share_in_register", 0.0) is None:
             del out["share_in_register"]
+        rows = getattr(c, "row_noise", None)
+        if rows is not None:
+            out["row_noise"] = {
+                n: {"rate": s.rate, "params": dict(s.params)} for n, s in rows.items()
+            }
         return {**out, "noise": noise(c.noise)}
 
     off = () if cfg.population.identifiers else IDENTIFIER_PARAMETERS
@@ -499,6 +542,8 @@ class TaskDraw:
             counts = _apportion(cfg.query.size, cfg.query.status_mix)
             self.pools = {s: _Pool(k, f"with status {s}") for s, k in counts.items()}
         self.addresses: list[pd.DataFrame] = []
+        self.extra_ids: list[np.ndarray] = []  # person ids of duplicate register records
+        self.extra_rows: list[np.ndarray] = []  # their global register rows
 
     def add_block(self, pop: Population) -> TaskPart:
         """Draw the next block's register part and keep its query candidates."""
@@ -511,17 +556,31 @@ class TaskDraw:
         present = coverage < cfg.register.coverage
         if cfg.population.identifiers:  # a tax register: only people with a TIN file
             present &= people["tin_type"].to_numpy(dtype=object)[eligible] != "none"
-        reg_people = eligible[present]
-        order = stream(seed, "register", *key, "order").permutation(reg_people.size)
-        reg_people = reg_people[order]
+        covered = eligible[present]
+        order = stream(seed, "register", *key, "order").permutation(covered.size)
+        covered = covered[order]
         first = self.register_rows
         side = "/".join(("register", *key))  # the register's noise streams, keyed by the block
+        # Row noise: records per covered person; duplicates follow the block's first records.
+        if any(s.rate > 0 for s in cfg.register.row_noise.values()):
+            attrs = _take(people, covered, ROW_NOISE_ATTRIBUTES)
+            copies = apply_row_noise(attrs, cfg.register.row_noise, seed, side)
+        else:  # no row noise: one record each, without gathering attributes
+            copies = np.ones(covered.size, dtype=np.int64)
+        kept = covered[copies > 0]
+        extra = np.repeat(covered, np.maximum(copies - 1, 0))
+        reg_people = np.concatenate([kept, extra]) if extra.size else kept
         records, log = _record(
             pop, reg_people, "R", cfg.register.noise, seed, side, first=first, width=self.width
         )
         log["row"] += first
-        reg_row = np.full(len(people), -1, dtype=np.int64)
-        reg_row[reg_people] = first + np.arange(reg_people.size)
+        reg_row = np.full(len(people), -1, dtype=np.int64)  # a person's first record, if any
+        reg_row[kept] = first + np.arange(kept.size)
+        if extra.size:  # further records, by global person id (for the truth)
+            self.extra_ids.append(people["person_id"].to_numpy()[extra])
+            self.extra_rows.append(first + kept.size + np.arange(extra.size, dtype=np.int64))
+        is_covered = np.zeros(len(people), dtype=bool)
+        is_covered[covered] = True
         hh_size = _household_size(people)
 
         q_ok = ages >= cfg.query.min_age
@@ -536,7 +595,7 @@ class TaskDraw:
 
         strata: tuple[tuple[str, np.ndarray], ...]
         if cfg.query.status_mix is None:
-            strata = (("in", q_ok & (reg_row >= 0)), ("out", q_ok & (reg_row < 0)))
+            strata = (("in", q_ok & is_covered), ("out", q_ok & ~is_covered))
         else:
             status = people["status"].to_numpy(dtype=object)
             strata = tuple((s, q_ok & (status == s)) for s in self.pools)
@@ -582,6 +641,15 @@ class TaskDraw:
         truth = pd.DataFrame(
             {"query_row": np.flatnonzero(has).astype(np.int64), "register_row": q_reg[has]}
         )
+        if self.extra_ids:  # duplicated register records: one more true link each
+            ids, rows = np.concatenate(self.extra_ids), np.concatenate(self.extra_rows)
+            q_ids = frame["person_id"].to_numpy()
+            at = np.flatnonzero(np.isin(q_ids, ids))
+            more = pd.DataFrame({"query_row": at.astype(np.int64), "person_id": q_ids[at]}).merge(
+                pd.DataFrame({"person_id": ids, "register_row": rows}), on="person_id"
+            )[["query_row", "register_row"]]
+            truth = pd.concat([truth, more], ignore_index=True)
+            truth = truth.sort_values(["query_row", "register_row"], ignore_index=True)
         people = frame[list(PEOPLE_COLUMNS)].copy()
         people["in_register"] = has
         return TaskPart(query, people, log, truth)

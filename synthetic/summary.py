@@ -181,11 +181,18 @@ def summarize_population(
       over people and over distinct names, largest class.
     * ``collisions``: pairs sharing (first, last) and (first, last, dob), the people in them, the
       pairs within one household, co-twin and Jr/Sr pairs among them (counted, not excluded), and
-      expectations: independent DOB, DOB given the birth year, and the Census-table baseline.
+      expectations: independent DOB, DOB given the birth year, and the Census-table baseline;
+      ``adults_first_last_dob``: pairs of adults sharing (first, full surname, DOB), extrapolated
+      to the 129 million adults of the published count (:func:`adult_key_pairs`).
+    * ``birth_dates``: per row, the share of January 1 and of 1st-of-month birth dates (people
+      born abroad may carry placeholder dates), beside the uniform shares.
     * ``households``: households by size 1..6, 7+ beside ``cfg.household_size_shares``.
     * ``life_events``: ``{count, of, share, reference}`` per event; ``rare_by_group``.
     * ``identifiers`` (only for a population with identifiers): ``{count, of, share, reference,
       source}`` per fact (residence statuses, TIN types, former ITINs, SSN donors).
+    * ``addresses``: ``{count, of, share, reference}`` for numberless dwellings (no house
+      number), the people living in them, and dwellings whose whole street address (house
+      number, street, unit, ZIP) is another dwelling's too.
 
     Shares are fractions in [0, 1] (None where the denominator is 0); floats keep 6
     significant digits.
@@ -302,6 +309,12 @@ def summarize_population(
     # --- d. collisions
     collisions = _collisions(p, name_c, name_n, dob_c, dob_u, hh_c, first_c, full_c)
 
+    # --- d2. the published first + last + DOB pair count, and placeholder birth dates
+    collisions["adults_first_last_dob"] = _adult_pairs(
+        adult, first_c, full_c, n_full, dob_c, len(dob_u)
+    )
+    birth_dates = _birth_dates(p, gcode, dob_u, dob_c)
+
     # --- e. households
     hh_size = np.bincount(hh_c, minlength=n_hh)
     dist = np.bincount(np.minimum(hh_size, 7), minlength=8)[1:8]
@@ -324,12 +337,36 @@ def summarize_population(
         "first_name_concentration": first_name_concentration,
         "name_uniqueness": uniqueness,
         "collisions": collisions,
+        "birth_dates": birth_dates,
         "households": households,
         "life_events": life_events,
     }
     if "status" in p.columns and p["status"].notna().any():
         out["identifiers"] = _identifiers(p, cfg)
+    out["addresses"] = _addresses(pop, cfg)
     return out
+
+
+def _addresses(pop: Population, cfg: PopulationConfig | None) -> dict[str, Any]:
+    """Numberless and shared street addresses (issue 14), of the occupied dwellings."""
+    p = pop.people
+    occupied = p.drop_duplicates("address_id")[["house_number", "street", "unit", "zip"]]
+    blank = (occupied["house_number"] == "").to_numpy()
+    # Numbered dwellings have addresses of their own (numbers ascend along a street, units are
+    # distinct within a building): only numberless ones can share, so only they are compared.
+    key = ["street", "unit", "zip"]
+    shared = occupied[blank].duplicated(key, keep=False).to_numpy()
+    people_blank = int((p["house_number"] == "").sum())
+    ref = _r(cfg.numberless_share) if cfg is not None else None
+
+    def event(count: int, of: int, reference: float | None = None) -> dict[str, Any]:
+        return {"count": count, "of": of, "share": _ratio(count, of), "reference": reference}
+
+    return {
+        "numberless_dwellings": event(int(blank.sum()), len(occupied), ref),
+        "numberless_people": event(people_blank, len(p)),
+        "shared_address_dwellings": event(int(shared.sum()), len(occupied)),
+    }
 
 
 def _identifiers(p: pd.DataFrame, cfg: PopulationConfig | None) -> dict[str, Any]:
@@ -372,6 +409,87 @@ def _identifiers(p: pd.DataFrame, cfg: PopulationConfig | None) -> dict[str, Any
             "source": SOURCES.get(key, ""),
         }
         for k, (c, of, r, key) in facts.items()
+    }
+
+
+#: Adults in the national file of 2012 voter records (Goel, Meredith, Morse, Rothschild and
+#: Shirani-Mehr, "One Person, One Vote: Estimating the Prevalence of Double Voting in U.S.
+#: Presidential Elections", American Political Science Review 114(2), 2020): about 129 million
+#: records, of which about 3 million pairs share first name, last name and date of birth.
+PUBLISHED_ADULTS = 129_000_000
+PUBLISHED_FIRST_LAST_DOB_PAIRS = 3_000_000
+
+
+def adult_key_pairs(
+    p: pd.DataFrame, to_adults: float = PUBLISHED_ADULTS, min_age: int = 18
+) -> dict[str, Any]:
+    """Pairs of distinct adults (``age >= min_age``) sharing first name + full surname + date of
+    birth, and the count extrapolated to ``to_adults`` adults.
+
+    Extrapolation: ``pairs x (to_adults / adults)^2``. The expected number of pairs sharing a key
+    is ``A(A-1)/2 x sum_k p_k^2``; it scales with the square of the number of adults ``A`` when
+    the key frequencies ``p_k`` do not depend on the population's size (true of a generated
+    population, whose names and dates are drawn from fixed tables; rare invented names, unique
+    at any size, share nothing).
+    """
+    second = p["second_surname"].to_numpy(dtype=object)
+    compound = pd.notna(second)
+    first_c, _ = _codes(p["first_name"])
+    last_c, _ = _codes(p["last_name"])
+    second_c = np.zeros(len(p), dtype=np.int64)
+    sc, su = _codes(second[compound])
+    second_c[compound] = sc + 1
+    full_c, full_u = _codes(last_c * (len(su) + 1) + second_c)
+    dob_c, dob_u = _codes(p["dob"])
+    adult = p["age"].to_numpy() >= min_age
+    return _adult_pairs(adult, first_c, full_c, len(full_u), dob_c, len(dob_u), to_adults)
+
+
+def _adult_pairs(
+    adult: np.ndarray,
+    first_c: np.ndarray,
+    full_c: np.ndarray,
+    n_full: int,
+    dob_c: np.ndarray,
+    n_dob: int,
+    to_adults: float = PUBLISHED_ADULTS,
+) -> dict[str, Any]:
+    """:func:`adult_key_pairs` on integer codes of the whole population."""
+    name = first_c[adult] * np.int64(n_full) + full_c[adult]
+    name_c, name_n = _classes(name)
+    shared = name_n[name_c] >= 2  # only these can share the whole key
+    _, trip_n = _classes(name_c[shared] * np.int64(n_dob) + dob_c[adult][shared])
+    pairs = _pairs(trip_n)
+    n_adults = int(adult.sum())
+    scale = (to_adults / n_adults) ** 2 if n_adults else 0.0
+    return {
+        "adults": n_adults,
+        "pairs": pairs,
+        "to_adults": int(to_adults),
+        "extrapolated_pairs": _r(pairs * scale),
+        "published_pairs": PUBLISHED_FIRST_LAST_DOB_PAIRS,
+        "published_adults": PUBLISHED_ADULTS,
+    }
+
+
+def _birth_dates(p: pd.DataFrame, gcode: np.ndarray, dob_u: np.ndarray, dob_c: np.ndarray) -> dict:
+    """Share of January 1 birth dates (and of 1st-of-month ones) by group, all ages."""
+    md = pd.Index(dob_u).astype(str).str[5:]  # ISO dates: YYYY-MM-DD -> MM-DD
+    jan1 = np.asarray(md == "01-01")[dob_c]
+    first = np.asarray(md.str.endswith("-01"))[dob_c]
+    out: dict[str, Any] = {}
+    for gi, g in enumerate((_ALL, *N.GROUPS)):
+        m = np.ones(len(p), dtype=bool) if g == _ALL else gcode == gi - 1
+        k = int(m.sum())
+        out[g] = {
+            "people": k,
+            "jan1": _ratio(int(jan1[m].sum()), k),
+            "first_of_month": _ratio(int(first[m].sum()), k),
+        }
+    return {
+        "groups": out,
+        "uniform_jan1": _r(1 / 365.25),
+        "uniform_first_of_month": _r(12 / 365.25),
     }
 
 
@@ -708,6 +826,39 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         ]
     )
 
+    ap = col.get("adults_first_last_dob")
+    if ap is not None:
+        section(
+            "First name + last name + DOB among adults, at national scale",
+            f"Pairs of distinct adults sharing first name, full surname and date of birth, "
+            f"extrapolated to {ap['to_adults']:,} adults by (adults there / adults here)^2 (the "
+            "pair count grows with the square of the population when key frequencies do not "
+            "depend on its size), beside the published count: about 3 million pairs of 2012 "
+            "vote records of ~129 million (Goel, Meredith, Morse, Rothschild and Shirani-Mehr, "
+            f"APSR 2020). The pair count is Poisson: {_num(ap['pairs'])} pairs give the "
+            "extrapolation a relative error of about 1/sqrt(pairs); at least a million people "
+            "(`linkrisk describe SCENARIO --size 1000000`) give about 20 pairs.",
+            _table(
+                [[_num(ap["adults"]), _num(ap["pairs"]), _num(ap["extrapolated_pairs"]),
+                  _num(ap["published_pairs"])]],
+                ["adults", "pairs", "extrapolated", "published"],
+            ),
+        )  # fmt: skip
+    bd = summary.get("birth_dates")
+    if bd is not None:
+        section(
+            "Placeholder birth dates",
+            "Share of the row's people (all ages) born on January 1 and on the 1st of a month: "
+            "people born abroad may carry placeholder dates in every document; *uniform* = the "
+            "share if dates were spread evenly over the year.",
+            _table(
+                [[g, _num(v["people"]), _pct(v["jan1"]), _pct(bd["uniform_jan1"]),
+                  _pct(v["first_of_month"]), _pct(bd["uniform_first_of_month"])]
+                 for g, v in bd["groups"].items()],
+                ["group", "people", "January 1", "uniform", "1st of month", "uniform"],
+            ),
+        )  # fmt: skip
+
     h = summary["households"]
     section(
         "Household sizes",
@@ -796,4 +947,31 @@ def summary_markdown(summary: dict[str, Any]) -> str:
                 ["fact", "count", "of", "share", "reference", "source"],
             ),
         )  # fmt: skip
+    if "addresses" in summary:
+        ad = summary["addresses"]
+        rows = [
+            ("numberless_dwellings", "no house number", "dwellings"),
+            ("numberless_people", "no house number", "people"),
+            ("shared_address_dwellings", "whole address shared with another dwelling", "dwellings"),
+        ]
+        section(
+            "Numberless and shared addresses",
+            "Dwellings without a house number (rural and small-town addresses such as MAIN ST); "
+            "*reference* is the configured share (pseudopeople's sample census: 3.7% of "
+            "households have no street number). Two numberless dwellings on one street share "
+            "their whole address (house number, street, unit, ZIP).",
+            _table(
+                [
+                    [
+                        label,
+                        _num(ad[k]["count"]),
+                        of,
+                        _pct(ad[k]["share"]),
+                        _pct(ad[k]["reference"]),
+                    ]
+                    for k, label, of in rows
+                ],
+                ["address", "count", "of", "share", "reference"],
+            ),
+        )
     return "\n".join(out)

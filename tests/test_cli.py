@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import json
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 from bench.cli import main
 from bench.linkage.config import load_benchmark, presets
 from bench.linkage.methods import METHODS
-from synthetic.noise import NOISE
+from synthetic.noise import NOISE, ROW_NOISE
 from tests.conftest import TINY
 
 
@@ -33,7 +32,8 @@ def test_listings(capsys: pytest.CaptureFixture) -> None:
     assert "irs-ice" in presets()
     code, out, _ = _cli(capsys, "noise")
     assert code == 0
-    assert [line.split("|")[1].strip(" `") for line in out.splitlines()[2:]] == list(NOISE)
+    names = [line.split("|")[1].strip(" `") for line in out.splitlines()[2:]]
+    assert names == [*NOISE, *ROW_NOISE]
 
 
 @pytest.mark.parametrize("name", presets())
@@ -138,40 +138,34 @@ def test_missing_file_and_unknown_preset(capsys: pytest.CaptureFixture, tmp_path
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("runs")
     toml = base / "tiny.toml"
     toml.write_text(TINY, encoding="utf-8")
-    for name, seed in (("a", "11"), ("b", "11"), ("c", "12")):
+    # A second run with seed 11 is not made here: that a run in a fresh process reproduces
+    # every byte is tested on a whole preset (test_published, test_determinism).
+    for name, seed in (("a", "11"), ("c", "12")):
         assert (
             main(["run", str(toml), "--seed", seed, "--out", str(base / name), "--no-progress"])
             == 0
         )
-    return base / "a", base / "b", base / "c"
+    return base / "a", base / "c"
 
 
 def _files(d: Path) -> list[str]:
     return sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
 
 
-def test_same_seed_byte_identical(two_runs: tuple[Path, Path, Path]) -> None:
-    a, b, _ = two_runs
-    assert _files(a) == _files(b)
-    assert "raw/truth.parquet" in _files(a) and "metrics.csv" in _files(a)
-    _, mismatch, errors = filecmp.cmpfiles(a, b, _files(a), shallow=False)
-    assert mismatch == [] and errors == []
-
-
-def test_other_seed_differs(two_runs: tuple[Path, Path, Path]) -> None:
-    a, _, c = two_runs
+def test_other_seed_differs(two_runs: tuple[Path, Path]) -> None:
+    a, c = two_runs
     assert (a / "raw" / "truth.parquet").read_bytes() != (c / "raw" / "truth.parquet").read_bytes()
     assert (a / "metrics.csv").read_bytes() != (c / "metrics.csv").read_bytes()
 
 
 def test_run_outputs_and_report_rebuild(
-    two_runs: tuple[Path, Path, Path], capsys: pytest.CaptureFixture
+    two_runs: tuple[Path, Path], capsys: pytest.CaptureFixture
 ) -> None:
-    a, _, _ = two_runs
+    a, _ = two_runs
     metrics = pd.read_csv(a / "metrics.csv")
     assert list(metrics["method"]) == json.loads((a / "raw" / "run.json").read_text())["methods"]
     assert (metrics["TP"] + metrics["FN"] == metrics["true_links"]).all()

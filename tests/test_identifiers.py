@@ -173,8 +173,13 @@ def test_without_identifiers_every_identifier_column_is_missing() -> None:
 def test_identifiers_leave_the_other_columns_unchanged() -> None:
     off = generate_population(PopulationConfig(size=20_000), 2).people
     on = generate_population(PopulationConfig(size=20_000, identifiers=True), 2).people
-    rest = [c for c in off.columns if c not in ID.COLUMNS]
+    # every non-citizen is born abroad, so some carry a placeholder birth date (and the age it
+    # gives); nothing else changes
+    rest = [c for c in off.columns if c not in (*ID.COLUMNS, "dob", "age")]
     pd.testing.assert_frame_equal(off[rest], on[rest])
+    changed = off["dob"] != on["dob"]
+    assert changed.any() and (on.loc[changed, "status"] != "citizen").all()
+    assert on.loc[changed, "dob"].str.endswith("-01").all()  # Jan 1, 1st of month, July 1
 
 
 def test_numbers_are_unique_across_generation_blocks(monkeypatch) -> None:

@@ -121,6 +121,9 @@ def test_synthetic_never_imports_bench(name: str) -> None:
     assert bench == [], f"{name} imports {bench}"
 
 
+#: The modules of ``bench.audit`` on the measurement floor.
+AUDIT_MODULES = ("design", "estimate", "forms", "modelbased", "simulate")
+
 #: The floors of ``bench``, lowest first: a module may import its own floor and those below,
 #: never one above (the data flow of the README's "How it works": linkage -> raw run directories
 #: -> measurement -> report, with the orchestration on top). Modules not listed are on top.
@@ -129,7 +132,10 @@ FLOORS = (
     ("bench.linkage",),
     ("bench.runs",),
     ("bench.inputs",),
-    ("bench.measurement",),
+    # an audit's computations (design, estimates, model-based estimates, simulated audits) read
+    # raw/ and user files as measurement does, and the report shows them; its CLI and its
+    # calibration over seeded runs (bench.audit.cli, bench.audit.calibrate) are on top
+    ("bench.measurement", *(f"bench.audit.{m}" for m in AUDIT_MODULES)),
     ("bench.report",),
 )
 
@@ -159,6 +165,14 @@ def test_floors_catch_an_upward_import() -> None:
     assert (
         _floor("bench.linkage.fields") < _floor("bench.measurement.metrics") < _floor("bench.cli")
     )
+
+
+def test_audit_floors() -> None:
+    assert _floor("bench.audit.estimate") == _floor("bench.measurement.metrics")
+    assert _floor("bench.audit.estimate") < _floor("bench.report.sections.audit")
+    assert _floor("bench.audit.cli") == _floor("bench.audit.calibrate") == _floor("bench.cli")
+    known = {n.rpartition(".")[2] for n in _modules() if n.startswith("bench.audit.")}
+    assert set(AUDIT_MODULES) <= known
 
 
 def _third_party(path: Path) -> set[str]:

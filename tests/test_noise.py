@@ -763,3 +763,100 @@ def test_validate_errors(spec, path, fragment):
     assert message.startswith(f"{path}: ")
     assert fragment in message
     assert "\n" not in message
+
+
+# ---------------------------------------------------------------------------------------------
+# Row noise: contract tests over every registered row noise type
+# ---------------------------------------------------------------------------------------------
+
+ROWS = list(noise_mod.ROW_NOISE)
+
+
+def _row_people(n: int = 500) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    return pd.DataFrame(
+        {
+            "person_id": np.arange(100, 100 + n, dtype=np.int64),
+            "household_id": np.arange(n, dtype=np.int64) // 3,
+            "relationship": rng.choice(np.array(["householder", "child"], dtype=object), n),
+            "sex": rng.choice(np.array(["F", "M"], dtype=object), n),
+            "age": rng.integers(18, 90, n),
+            "group": rng.choice(np.array(GROUPS, dtype=object), n),
+        }
+    )
+
+
+def _only_rows(name: str, rate: float) -> dict:
+    return noise_mod.validate_row_noise_spec(
+        {n: {"rate": rate if n == name else 0.0} for n in ROWS}, "t"
+    )
+
+
+def test_row_registry_and_metadata():
+    assert ROWS == ["omit_record", "duplicate_record"]
+    assert not set(ROWS) & set(NOISE)
+    for rt in noise_mod.ROW_NOISE.values():
+        assert rt.description and "\n" not in rt.description
+        assert rt.source and rt.fn.__doc__
+        assert rt.default_rate == 0.0  # off by default: set per scenario (see their sources)
+
+
+@pytest.mark.parametrize("name", ROWS)
+def test_row_noise_function_contract(name):
+    """One non-negative integer per selected person, deterministic in its stream, input kept."""
+    people = _row_people()
+    before = people.copy()
+    fn = noise_mod.ROW_NOISE[name].fn
+    params = noise_mod.ROW_NOISE[name].params
+    a = fn(people, np.random.default_rng(1), params)
+    b = fn(people, np.random.default_rng(1), params)
+    assert isinstance(a, np.ndarray) and a.shape == (len(people),) and a.dtype.kind in "iu"
+    assert (a >= 0).all() and (a != 1).any()  # a row noise type changes the record count
+    np.testing.assert_array_equal(a, b)
+    pd.testing.assert_frame_equal(people, before)
+    assert len(fn(people.iloc[:0], np.random.default_rng(1), params)) == 0
+
+
+@pytest.mark.parametrize("name", ROWS)
+def test_row_noise_selection_rate_and_streams(name):
+    people = _row_people(4000)
+    off = noise_mod.apply_row_noise(people, _only_rows(name, 0.0), 3, "register")
+    assert (off == 1).all()
+    copies = noise_mod.apply_row_noise(people, _only_rows(name, 0.1), 3, "register")
+    hit = copies != 1
+    assert 0.07 < hit.mean() < 0.13
+    # the same people whatever the other types' rates (each type has its own stream)
+    others = noise_mod.validate_row_noise_spec({n: {"rate": 0.1} for n in ROWS}, "t")
+    both = noise_mod.apply_row_noise(people, others, 3, "register")
+    if name == ROWS[0]:  # applied first: its selection is untouched
+        np.testing.assert_array_equal(both == 0, copies == 0)
+    else:  # applied after omissions: the same people among those still recorded
+        kept = both > 0
+        np.testing.assert_array_equal((both != 1)[kept], hit[kept])
+    # another seed or side draws other people
+    other_side = noise_mod.apply_row_noise(people, _only_rows(name, 0.1), 3, "query")
+    assert not np.array_equal(other_side, copies)
+
+
+def test_row_noise_harness_refuses_a_bad_function(monkeypatch):
+    rt = noise_mod.ROW_NOISE["duplicate_record"]
+    bad = dataclasses.replace(rt, fn=lambda p, rng, params: np.full(len(p), -1))
+    monkeypatch.setitem(noise_mod.ROW_NOISE, "duplicate_record", bad)
+    with pytest.raises(TypeError, match="duplicate_record"):
+        noise_mod.apply_row_noise(_row_people(), _only_rows("duplicate_record", 1.0), 3, "r")
+
+
+@pytest.mark.parametrize(
+    ("spec", "where"),
+    [
+        ({"omit": {"rate": 0.1}}, "t.omit"),
+        ({"omit_record": {"rate": 1.5}}, "t.omit_record.rate"),
+        ({"omit_record": {"fields": ["zip"]}}, "t.omit_record.fields"),
+        ({"omit_record": 0.1}, "t.omit_record"),
+        ([1], "t"),
+    ],
+)
+def test_row_noise_spec_errors_name_the_key(spec, where):
+    with pytest.raises(ConfigError) as err:
+        noise_mod.validate_row_noise_spec(spec, "t")
+    assert err.value.where == where

@@ -21,8 +21,16 @@ from bench.publish import markdown_table
 ROOT = Path(__file__).resolve().parent.parent
 #: About 4,700 people: ~150 queries against ~3,000 register records.
 SCALE = 0.003
-HEADERS = ["system", "wall s", "vs linkrisk", "load s", "peak MB", "above input MB"]
-HEADERS += ["candidate pairs", "links", "precision", "recall"]
+HEADERS = ["system", "runs", "wall s (median)", "spread s (min–max)", "vs linkrisk", "cpu s"]
+HEADERS += [
+    "load s",
+    "peak MB",
+    "above input MB",
+    "candidate pairs",
+    "links",
+    "precision",
+    "recall",
+]
 
 
 def _block(text: str) -> str:
@@ -40,12 +48,22 @@ def test_harness_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
     table = pd.read_csv(out / "perf.csv")
     assert list(table["system"]) == list(perf_linkage.SYSTEMS)
-    for col in ("wall_s", "ratio", "peak_mb", "candidate_pairs", "links", "precision", "recall"):
+    for col in (
+        "wall_s",
+        "cpu_s",
+        "ratio",
+        "peak_mb",
+        "candidate_pairs",
+        "links",
+        "precision",
+        "recall",
+    ):
         assert table[col].notna().all(), col
     assert table["precision"].between(0, 1).all() and table["recall"].between(0, 1).all()
     assert (table["wall_s"] > 0).all() and (table["peak_mb"] > 0).all()
     assert table.loc[table["system"] == "linkrisk", "ratio"].item() == pytest.approx(1.0)
-    # The same blocking passes in all three systems propose the same pairs.
+    assert (table["runs"] == 1).all() and (table["wall_min_s"] == table["wall_max_s"]).all()
+    # The same blocking passes in every system propose the same pairs.
     assert table["candidate_pairs"].nunique() == 1 and table["candidate_pairs"].iloc[0] > 0
     assert (table["links"] > 0).all()
 
@@ -55,7 +73,7 @@ def test_harness_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert [line.split("|")[1].strip() for line in lines[2:]] == list(perf_linkage.SYSTEMS)
     assert "logical CPUs" in md and "load average" in md
     meta = json.loads((out / "perf.json").read_text(encoding="utf-8"))
-    assert meta["workload"]["scale"] == SCALE and len(meta["systems"]) == 3
+    assert meta["workload"]["scale"] == SCALE and len(meta["systems"]) == 4
     assert meta["blocking"] == [perf_linkage.pass_label(p) for p in perf_linkage.BLOCKING]
 
     text = readme.read_text(encoding="utf-8")
@@ -86,6 +104,69 @@ def test_score_links() -> None:
     assert got == {"links": 3, "true_positives": 1, "precision": 1 / 3, "recall": 1 / 4}
     none = perf_linkage.score_links(links.iloc[:0], truth, n_register=10)
     assert none["links"] == 0 and np.isnan(none["precision"]) and none["recall"] == 0
+
+
+def test_measure_runs_every_system_repeatedly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each system runs ``repeat`` times in interleaved rounds; the median and spread are shown."""
+    workload = tmp_path / "w"
+    workload.mkdir()
+    (workload / "workload.json").write_text(json.dumps({"register_records": 10}))
+    truth = pd.DataFrame({"query_row": [0, 1], "register_row": [5, 6]})
+    truth.to_parquet(workload / "truth.parquet")
+    calls: list[str] = []
+    walls = {"linkrisk": iter([3.0, 1.0, 2.0]), "splink": iter([10.0, 30.0, 20.0])}
+
+    def child(system: str, workload: Path, out: Path) -> dict:
+        calls.append(system)
+        links = pd.DataFrame({"query_row": [0, 1], "register_row": [5, 7]})
+        wall = next(walls[system])
+        return {"wall_s": wall, "cpu_s": wall, "load_s": 0.1, "peak_mb": 100.0,
+                "rss_loaded_mb": 50.0, "candidate_pairs": 4, "links": links}  # fmt: skip
+
+    monkeypatch.setattr(perf_linkage, "_child", child)
+    table = perf_linkage.measure(["linkrisk", "splink"], workload, repeat=3, log=lambda s: None)
+    assert calls == ["linkrisk", "splink"] * 3  # interleaved rounds
+    row = table.set_index("system")
+    assert row.loc["linkrisk", "wall_s"] == 2.0 and row.loc["splink", "wall_s"] == 20.0
+    assert (row.loc["splink", "wall_min_s"], row.loc["splink", "wall_max_s"]) == (10.0, 30.0)
+    assert row.loc["splink", "ratio"] == pytest.approx(10.0)
+    assert row.loc["linkrisk", "precision"] == 0.5 and row["same_links"].all()
+    assert (row["failed"] == "").all()
+
+
+def test_failure_names_the_worse_rate() -> None:
+    assert perf_linkage.failure(0.86, 0.95) == ""
+    assert perf_linkage.failure(0.0246, 0.0609) == "failed: precision 0.025"
+    assert perf_linkage.failure(0.9, 0.3) == "failed: recall 0.3"
+    assert perf_linkage.failure(0.0035, 0.008) == "failed: precision 0.0035"
+    assert perf_linkage.failure(float("nan"), 0.0) == "failed: no precision (no link declared)"
+
+
+def test_failed_system_shows_no_ratio() -> None:
+    table = pd.DataFrame(
+        {
+            "system": ["linkrisk", "recordlinkage"],
+            "runs": [3, 3],
+            "wall_s": [1.0, 100.0],
+            "wall_min_s": [0.9, 90.0],
+            "wall_max_s": [1.2, 110.0],
+            "ratio": [1.0, 100.0],
+            "failed": ["", "failed: precision 0.03"],
+            "cpu_s": [1.5, 120.0],
+            "load_s": [0.5, 0.5],
+            "peak_mb": [900.0, 2500.0],
+            "above_input_mb": [400.0, 2000.0],
+            "candidate_pairs": [7, 7],
+            "links": [4, 9],
+            "precision": [0.86, 0.03],
+            "recall": [0.95, 0.06],
+        }
+    )
+    md = perf_linkage.markdown(table)
+    assert "| failed: precision 0.03 |" in md.replace("  ", " ").replace("  ", " ")
+    assert "faster" not in md and "0.90–1.20" in md
 
 
 def test_readme_perf_block_matches_results() -> None:

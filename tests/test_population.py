@@ -10,7 +10,7 @@ import pytest
 
 from synthetic import names as N
 from synthetic.errors import ConfigError
-from synthetic.geography import STATE_ZIP_RANGE, build_addresses
+from synthetic.geography import NUMBERLESS_SHARE, STATE_ZIP_RANGE, build_addresses
 from synthetic.population import PEOPLE_COLUMNS, PopulationConfig, generate_population
 
 SIZE = 200_000
@@ -165,6 +165,13 @@ def test_surname_sharing_in_households(people):
 def test_buildings_and_units(pop):
     a = pop.addresses
     assert (a["address_id"].to_numpy() == np.arange(len(a))).all()
+    numberless = a["house_number"] == ""
+    # numberless dwellings (NUMBERLESS_SHARE of all) are single-unit houses, and two on one
+    # street share their whole address
+    assert abs(numberless.mean() - NUMBERLESS_SHARE) < 0.006
+    assert (a.loc[numberless, "unit"] == "").all()
+    assert a[numberless].duplicated(["zip", "street"]).any()
+    a = a[~numberless]
     key = ["zip", "street", "house_number"]
     size = a.groupby(key)["unit"].transform("size")
     multi = size > 1
@@ -194,6 +201,22 @@ def test_zip_codes_in_state_ranges(pop, people):
     # big states get more ZIPs than small ones
     st = a.drop_duplicates("zip")["state"].value_counts()
     assert st.get("CA", 0) >= 2 and st.get("WY", 0) <= 2
+
+
+def test_numberless_share_is_configurable_and_draws_on_its_own_stream():
+    base = build_addresses(4_000, people_per_zip=1_000, seed=3)
+    none = build_addresses(4_000, people_per_zip=1_000, seed=3, numberless_share=0.0)
+    half = build_addresses(4_000, people_per_zip=1_000, seed=3, numberless_share=0.5)
+    assert (none["house_number"] != "").all()
+    assert 0.45 < (half["house_number"] == "").mean() < 0.55
+    # only the house numbers of the dwellings drawn change
+    kept = base["house_number"] != ""
+    pd.testing.assert_frame_equal(base[kept], none[kept])
+    pd.testing.assert_frame_equal(
+        base.drop(columns="house_number"), half.drop(columns="house_number")
+    )
+    with pytest.raises(ConfigError, match="numberless_share"):
+        PopulationConfig(size=10, numberless_share=1.5)
 
 
 def test_build_addresses_standalone():
@@ -254,7 +277,7 @@ def test_name_tables():
     f = N.first_names()
     assert len(f) == 53_615 and N.first_name_tail().count == 18_794_703
     coh = N.first_name_cohorts()
-    assert coh["name"].isin(set(f["name"])).all() and coh["decade"].between(1880, 2020).all()
+    assert coh["name"].isin(set(f["name"])).all() and coh["year"].between(1910, 2022).all()
 
 
 # ----------------------------------------------------------------------------- life events

@@ -21,7 +21,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
     for name, extra in (
         ("k3", ["--replicates", "3"]),
-        ("k3_again", ["--replicates", "3"]),
         ("second", ["--seed", str(replicate_seed(11, 1))]),  # replicate 2 run on its own
     ):
         args = ["run", str(toml), "--out", str(base / name), "--no-progress"]
@@ -30,11 +29,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-def test_replicates_are_written_compactly_and_identically(runs: dict[str, Path]) -> None:
+def test_replicates_are_written_compactly(runs: dict[str, Path]) -> None:
+    # That a rerun reproduces them byte for byte is tested on the published preset, which
+    # pools replicates too (test_published, test_determinism).
     k3 = runs["k3"]
     assert sorted(p.name for p in (k3 / "raw" / "replicates").iterdir()) == ["1", "2"]
-    for f in ("replicates.csv", "summary.csv", "metrics.csv", "report.md"):
-        assert (k3 / f).read_bytes() == (runs["k3_again"] / f).read_bytes(), f
     assert replicate_seed(11, 0) == 11 and len({replicate_seed(11, k) for k in range(5)}) == 5
 
 

@@ -210,3 +210,32 @@ def test_generated_deterministic(generated: tuple[Population, PopulationConfig])
     b = json.dumps(summarize_population(again, cfg), sort_keys=True)
     assert a == b
     assert summary_markdown(json.loads(a)) == summary_markdown(json.loads(b))
+
+
+def test_numberless_and_shared_addresses(generated: tuple[Population, PopulationConfig]) -> None:
+    pop, cfg = generated
+    summary = summarize_population(pop, cfg, top_n=(10,))
+    ad = summary["addresses"]
+    dwellings = ad["numberless_dwellings"]
+    assert dwellings["reference"] == pytest.approx(cfg.numberless_share)
+    assert abs(dwellings["share"] - cfg.numberless_share) < 0.01
+    assert ad["numberless_people"]["count"] == int((pop.people["house_number"] == "").sum())
+    # only numberless dwellings share a whole address, and most share it on their street
+    assert 0 < ad["shared_address_dwellings"]["count"] <= dwellings["count"]
+    assert "Numberless and shared addresses" in summary_markdown(summary)
+
+
+def test_published_pairs_and_placeholder_dates(
+    generated: tuple[Population, PopulationConfig],
+) -> None:
+    pop, cfg = generated
+    s = summarize_population(pop, cfg)
+    ap = s["collisions"]["adults_first_last_dob"]
+    assert ap["published_pairs"] == 3_000_000 and ap["to_adults"] == 129_000_000
+    assert ap["adults"] == s["counts"]["adults"]
+    assert ap["extrapolated_pairs"] == pytest.approx(ap["pairs"] * (129e6 / ap["adults"]) ** 2)
+    bd = s["birth_dates"]["groups"]
+    assert bd["api"]["jan1"] > bd["white"]["jan1"]  # more people born abroad
+    md = summary_markdown(s)
+    assert "### First name + last name + DOB among adults" in md
+    assert "### Placeholder birth dates" in md

@@ -562,6 +562,17 @@ def _truth_from_pairs(
     return keys // len(ids["register"]), keys % len(ids["register"])
 
 
+def read_records(path: Path, cmap: ColumnMap, side: str) -> pd.DataFrame:
+    """One file's records (``record_id`` and :data:`RECORD_FIELDS`, as :func:`load_user_task`
+    reads them) without any truth: for showing records, e.g. on an audit's review form."""
+    if not any(cmap.column(f, side) for f in NAME_KEYS):
+        raise ConfigError(
+            f"{cmap.where}: columns",
+            f"map a name field ({' or '.join(NAME_KEYS)}) for the {side} file",
+        )
+    return _records(read_file(path), cmap, side)[0]
+
+
 def load_user_task(query: Path, register: Path, cmap: ColumnMap) -> UserTask:
     """Read both files and the truth into a :class:`LinkageTask` (see the module docstring)."""
     for side in SIDES:
@@ -586,6 +597,35 @@ def load_user_task(query: Path, register: Path, cmap: ColumnMap) -> UserTask:
             "link a file with itself)",
         )
     files = {"query": read_file(query), "register": read_file(register)}
+    pairs = read_file(cmap.truth_pairs) if cmap.truth_pairs is not None else None
+    return user_task(files, cmap, pairs)
+
+
+def frame_file(frame: pd.DataFrame, name: str) -> UserFile:
+    """A DataFrame given in Python (:mod:`linkrisk`), read as a file named ``name`` (its
+    SHA-256: of pandas' row hashes, so equal frames have equal digests)."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    if len(frame) == 0:
+        raise ConfigError(name, "no data rows")
+    return UserFile(Path(name), digest.hexdigest(), frame.reset_index(drop=True))
+
+
+def user_task(
+    files: dict[str, UserFile], cmap: ColumnMap, pairs: UserFile | None = None
+) -> UserTask:
+    """The task of two read files (``files``: side -> file) and the truth: ``cmap``'s entity-id
+    column, else the true-pairs file ``pairs``."""
+    for side in SIDES:
+        if not any(cmap.column(f, side) for f in NAME_KEYS):
+            raise ConfigError(
+                f"{cmap.where}: columns",
+                f"map a name field ({' or '.join(NAME_KEYS)}) for the {side} file",
+            )
+    if cmap.truth_column is None and pairs is None:
+        raise ConfigError(
+            f"{cmap.where}: truth",
+            "no truth: give --truth-column, --truth-pairs or a [truth] table in the map",
+        )
     frames, formats = {}, {}
     for side in SIDES:
         frames[side], formats[side] = _records(files[side], cmap, side)
@@ -594,8 +634,7 @@ def load_user_task(query: Path, register: Path, cmap: ColumnMap) -> UserTask:
         tq, tr = _truth_from_column(files, cmap)
         inputs["truth"] = {"column": cmap.truth_column}
     else:
-        assert cmap.truth_pairs is not None
-        pairs = read_file(cmap.truth_pairs)
+        assert pairs is not None
         ids = {side: frames[side]["record_id"].to_numpy(dtype=object) for side in SIDES}
         tq, tr = _truth_from_pairs(pairs, ids, files, cmap)
         inputs["truth"] = {"pairs": pairs.info(), "columns": list(cmap.pair_columns)}
@@ -619,6 +658,43 @@ def load_user_task(query: Path, register: Path, cmap: ColumnMap) -> UserTask:
         ),
     )
     return UserTask(task, inputs)
+
+
+# --- the map `linkrisk generate` writes -----------------------------------------------------
+
+#: The column map `linkrisk generate` writes beside its files, which `evaluate` and `score`
+#: take as it is.
+GENERATED_MAP = "map.toml"
+
+
+def generated_map(task: LinkageTask, fmt: str) -> str:
+    """The column map (TOML text) of a task written by :meth:`LinkageTask.write` in ``fmt``:
+    every record field holding a value in both files, the record ids, the truth file's record-id
+    pairs, ISO dates. The ``typo`` noise type leaves some dates unreadable on purpose: they are
+    made missing (``unreadable = "missing"``; the report counts them)."""
+    fields = [
+        name
+        for name in RECORD_FIELDS
+        if task.query[name].notna().any() and task.register[name].notna().any()
+    ]
+    lines = [
+        "# Column map of the files linkrisk generate wrote here: give it to linkrisk evaluate",
+        "# or linkrisk score (--map) as it is.",
+        "[columns]",
+        'record_id = "record_id"',
+        *(f'{name} = "{name}"' for name in fields),
+        "",
+        "[truth]  # the true pairs by record id",
+        f'pairs = "truth.{fmt}"',
+        'query = "query_id"',
+        'register = "register_id"',
+        "",
+        "[dates]",
+        'format = "%Y-%m-%d"',
+        'unreadable = "missing"  # dates a typo made unreadable',
+        "",
+    ]
+    return "\n".join(lines)
 
 
 # --- examples (only with --include-examples) -------------------------------------------------
@@ -664,16 +740,21 @@ def example_records(raw: Path, task: LinkageTask, k: int = EXAMPLES_PER_METHOD) 
 
 __all__ = [
     "DATE_FORMATS",
+    "GENERATED_MAP",
     "MAP_FIELDS",
     "USER_SOURCE",
     "ColumnMap",
     "UserFile",
     "UserTask",
     "example_records",
+    "frame_file",
+    "generated_map",
     "load_user_task",
     "map_from_flags",
     "parse_dates",
     "parse_map",
     "read_file",
     "read_map",
+    "read_records",
+    "user_task",
 ]

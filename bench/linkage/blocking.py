@@ -108,8 +108,9 @@ def block(
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # chunks in order
         pairs = list(pool.map(chunk, row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)))
-    out_q = [p // width for p in pairs]
-    out_r = [p % width for p in pairs]
+    split = [np.divmod(p, width) for p in pairs]  # one pass per chunk: query, register rows
+    out_q = [q for q, _ in split]
+    out_r = [r for _, r in split]
     if not out_q:
         return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
     return Candidates(np.concatenate(out_q), np.concatenate(out_r)), per_pass

@@ -3,6 +3,11 @@
 A comparison maps each candidate pair to an agreement *level* (0 = disagree, higher = stronger
 agreement, -1 = missing on either side) for Fellegi-Sunter and supervised models, and to a
 *similarity* in [0, 1] for weighted fuzzy scores. New kinds are one entry in ``COMPARISONS``.
+
+A blank value (a numberless dwelling's house number included) is missing here for scored
+methods: level -1, which Fellegi-Sunter models treat as no evidence either way. Rules that
+require the whole address compare it as agencies do instead, a blank house number equal to a
+blank one (the key option ``blank``, :data:`bench.linkage.fields.BLANK_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -136,10 +141,10 @@ def compare(
 
     todo = [j for j, f in enumerate(names) if f not in skip]
     # Fields are independent and their numpy/rapidfuzz work releases the GIL: compare them in
-    # threads (each writes only its own column, so the result does not depend on the order);
-    # pairs go in chunks, which bounds the temporary memory.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
-        for start in range(0, len(qi), CHUNK_PAIRS):
-            at = slice(start, start + CHUNK_PAIRS)
-            list(pool.map(one, todo, [at] * len(todo)))
+    # threads (each task writes only its own cells, so the result does not depend on the
+    # order). Pairs go in chunks, which bounds the temporary memory to a chunk per thread; every
+    # (chunk, field) task is queued at once, so no thread waits for a chunk's slowest field.
+    tasks = [(j, slice(a, a + CHUNK_PAIRS)) for a in range(0, len(qi), CHUNK_PAIRS) for j in todo]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
+        list(pool.map(lambda task: one(*task), tasks))
     return ComparisonVectors(names, kinds, sim, lev)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jellyfish
@@ -36,6 +37,18 @@ COMPOSITES: dict[str, tuple[str, ...]] = {
 }
 #: Fields where an empty string is a value (a dwelling without a unit), not a missing entry.
 EMPTY_IS_VALUE = frozenset({"unit"})
+#: Key option ``blank``: what a blank (missing or empty) value of a key does in a join or rule
+#: condition. "missing": it never agrees, not even with another blank (a record without the value
+#: cannot be matched on it). "value": a blank agrees with a blank, as the empty string it is.
+BLANK_OPTIONS = ("missing", "value")
+#: The ``blank`` option of a key on these fields when the key does not set it; others: "missing".
+#: A house number is blank for a numberless dwelling ("MAIN ST", 3.7% of dwellings: see
+#: synthetic.geography.NUMBERLESS_SHARE) and where an agency's record lacks it. Agencies compare
+#: the address line as a string, and "MAIN ST" equals "MAIN ST": two records without a number on
+#: the same street (and unit and ZIP) have the same address to them. So a rule that requires the
+#: whole address matches them by default; ``blank = "missing"`` on the condition requires a
+#: number on both sides instead.
+BLANK_DEFAULTS: Mapping[str, str] = MappingProxyType({"house_number": "value"})
 #: Combined keys are re-coded densely before their mixed-radix product could overflow int64.
 RADIX_LIMIT = 2**62
 _STRING_TYPES = (pa.string(), pa.large_string())
@@ -268,7 +281,11 @@ def _digits(v: pd.Series, p: Mapping[str, Any]) -> pd.Series:
 
 
 def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[str, Any]]:
-    """Validate a key ``{field, compare, <params>}``; return (field, transform, params)."""
+    """Validate a key ``{field, compare, blank, <params>}``; return (field, transform, params).
+
+    ``blank`` (:data:`BLANK_OPTIONS`; default :data:`BLANK_DEFAULTS`, else "missing") is kept in
+    ``params`` only when it is "value" (for :meth:`PreparedTask.key`, whose default is "missing").
+    """
     field = spec.get("field")
     if not isinstance(field, str) or field not in known_fields():
         known = ", ".join(known_fields())
@@ -278,7 +295,10 @@ def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[st
         raise ConfigError(
             f"{where}.compare", f"unknown key transform {compare!r} ({', '.join(TRANSFORMS)})"
         )
-    params = {k: v for k, v in spec.items() if k not in ("field", "compare")}
+    blank = spec.get("blank", BLANK_DEFAULTS.get(field, "missing"))
+    if blank not in BLANK_OPTIONS:
+        raise ConfigError(f"{where}.blank", f"must be one of {', '.join(BLANK_OPTIONS)}")
+    params = {k: v for k, v in spec.items() if k not in ("field", "compare", "blank")}
     expected = TRANSFORM_PARAMS[compare]
     for key, value in params.items():
         if key not in expected:
@@ -290,7 +310,7 @@ def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[st
         raise ConfigError(f"{where}.{sorted(missing)[0]}", f"required for compare={compare!r}")
     if params.get("n", 1) < 1:
         raise ConfigError(f"{where}.n", "must be >= 1")
-    return field, compare, params
+    return field, compare, {**params, **({"blank": blank} if blank == "value" else {})}
 
 
 class PreparedTask:
@@ -309,6 +329,7 @@ class PreparedTask:
         self._keys: dict[tuple, Coded] = {}
         self._scores: dict[tuple[str, Scorer], PairScores] = {}
         self._joins: dict[tuple, KeyIndex] = {}
+        self._address: tuple[np.ndarray, np.ndarray] | None = None
 
     def field(self, name: str) -> Coded:
         """The coded normalized field (a record field or a composite)."""
@@ -368,28 +389,46 @@ class PreparedTask:
         """Per pair: do the two records' addresses match? True where every part of
         :data:`ADDRESS_MATCH_FIELDS` (house number, street, ZIP) is present on both sides and
         equal after :func:`normalize`; a part missing on either side is not a match."""
-        ok = np.ones(len(qi), dtype=bool)
-        for name in ADDRESS_MATCH_FIELDS:
-            coded = self.field(name)
-            cq = coded.q[qi]
-            ok &= (cq >= 0) & (cq == coded.r[ri])
-        return ok
+        # One combined key per record (-1 if a part is missing): equal keys <=> equal parts.
+        if self._address is None:
+            kq, kr = combine([self.field(name) for name in ADDRESS_MATCH_FIELDS])
+            small = max(int(kq.max(initial=-1)), int(kr.max(initial=-1))) < 2**31
+            self._address = (kq.astype(np.int32), kr.astype(np.int32)) if small else (kq, kr)
+        kq = self._address[0][qi]
+        return (kq >= 0) & (kq == self._address[1][ri])
 
     def random_pairs(self, n: int, *names: str) -> tuple[np.ndarray, np.ndarray]:
         """``n`` uniformly random (query_row, register_row) pairs from a named stream."""
         rng = stream(self.seed, "random-pairs", *names)
         return rng.integers(0, self.n_query, n), rng.integers(0, self.n_register, n)
 
-    def key(self, field: str, compare: str = "exact", **params: Any) -> Coded:
-        """The field's values under a key transform, re-coded (e.g. surname -> Soundex code)."""
-        ident = (field, compare, tuple(sorted(params.items())))
+    def key(
+        self, field: str, compare: str = "exact", blank: str = "missing", **params: Any
+    ) -> Coded:
+        """The field's values under a key transform, re-coded (e.g. surname -> Soundex code).
+
+        ``blank`` (:data:`BLANK_OPTIONS`): "missing" codes a blank key as missing (it joins
+        nothing); "value" codes every blank key, on both sides, as one more value ("")."""
+        ident = (field, compare, blank, tuple(sorted(params.items())))
+        if compare == "exact" and blank == "missing" and not params:
+            # The identity transform re-codes the field's distinct non-empty values to the
+            # same codes in the same order: the key is the field itself.
+            return self.field(field)
         if ident not in self._keys:
             base = self.field(field)
             out = TRANSFORMS[compare](pd.Series(base.values, dtype=object), params)
             empty = out == "" if field not in EMPTY_IS_VALUE else False
             out = out.astype(object).where(out.notna() & ~empty, None)
             new_codes, values = pd.factorize(out, use_na_sentinel=True)
-            remap = np.append(new_codes, MISSING).astype(np.int32)
+            none = MISSING
+            if blank == "value":  # blanks (missing before or after the transform) become ""
+                values = np.asarray(values, dtype=object)
+                kept = np.flatnonzero(values == "")  # "" kept as a value (EMPTY_IS_VALUE)
+                none = int(kept[0]) if kept.size else len(values)
+                if not kept.size:
+                    values = np.append(values, "")
+                new_codes = np.where(new_codes < 0, none, new_codes)
+            remap = np.append(new_codes, none).astype(np.int32)
             self._keys[ident] = Coded(
                 remap[base.q], remap[base.r], np.asarray(values, dtype=object)
             )
@@ -434,14 +473,8 @@ class KeyIndex:
 
     @classmethod
     def build(cls, kq: np.ndarray, kr: np.ndarray) -> KeyIndex:
-        n = len(kr)
-        if n and int(kr.max()) < (2**63 - n) // max(n, 1):
-            # (key, row) packed in one int64 is unique: a plain sort is a stable argsort.
-            packed = np.sort(kr * n + np.arange(n))
-            order, sorted_keys = packed % n, packed // n
-        else:
-            order = np.argsort(kr, kind="stable")
-            sorted_keys = kr[order]
+        order = stable_argsort(kr)
+        sorted_keys = kr[order]
         # Needles in sorted order let each binary search start where the last one ended.
         by_key = np.argsort(kq)
         lo, hi = np.empty(len(kq), np.int64), np.empty(len(kq), np.int64)
@@ -466,6 +499,21 @@ class KeyIndex:
         at = np.arange(total, dtype=np.int64)
         at += np.repeat(lo - (np.cumsum(counts) - counts), counts)
         return qi, self.order[at].astype(np.int64, copy=False)
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys >= -1, as a least-significant-digit
+    radix sort on 16-bit digits: numpy's stable sort of uint16 is a counting sort, so a few
+    linear passes replace a comparison sort (2 passes for keys below 2**32)."""
+    k = (keys.astype(np.int64) + 1).astype(np.uint64)
+    top = int(k.max(initial=0))
+    order = np.argsort(k.astype(np.uint16), kind="stable")  # the cast keeps the low 16 bits
+    shift = 16
+    while top >> shift:
+        digit = (k[order] >> np.uint64(shift)).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
 
 
 def swap_variants(coded: Coded) -> list[Coded]:
@@ -576,10 +624,12 @@ class CharMasks:
         """Length of the common prefix of values ``a`` and ``b``, up to 4 (for distinct values:
         zero padding past the shorter value never equals the longer one's character)."""
         x = self.head[a] ^ self.head[b]
-        n = np.full(len(x), 4.0, dtype=np.float32)
-        for k in (3, 2, 1, 0):  # the lowest differing byte ends the prefix
-            n[(x & np.uint32((1 << (8 * (k + 1))) - 1)) != 0] = k
-        return n
+        # The lowest differing byte ends the prefix: count x's trailing zero bits (x & -x
+        # isolates its lowest set bit; minus one sets the bits below it), 32 if x == 0.
+        x &= ~x + np.uint32(1)
+        x -= np.uint32(1)
+        n = np.bitwise_count(x) >> np.uint8(3)  # whole bytes: 0..4
+        return n.astype(np.float32)
 
 
 def char_masks(values: np.ndarray) -> CharMasks | None:
@@ -610,9 +660,16 @@ def char_masks(values: np.ndarray) -> CharMasks | None:
     return CharMasks(lo, hi, (raw != 0).sum(axis=1).astype(np.float32), head)
 
 
+#: Pairs are scored once per distinct value pair only where value pairs are likely to repeat:
+#: where the field's possible value pairs (cardinality squared) are at most this many times the
+#: pairs to score. Otherwise (dates, names) nearly every pair is distinct, and hashing them to
+#: find the few repeats costs more than scoring the repeats (the scores are the same either way).
+DEDUPE_SPACE = 1000
+
+
 class PairScores:
     """One field's similarities, computed once per distinct (query value, register value) pair
-    of a call.
+    of a call where such pairs repeat (:data:`DEDUPE_SPACE`).
 
     Identical values score 1 without computation; with ``floor``, pairs whose bound is below it
     are not computed (their score is reported as 0), which is exact for anything that only asks
@@ -642,12 +699,16 @@ class PairScores:
             todo = todo[~low]
         if todo.size == 0:
             return out
-        pair = cq[todo].astype(np.int64) * coded.cardinality + cr[todo]
-        inv, uniq = pd.factorize(pair)
-        left = coded.values[uniq // coded.cardinality]
-        right = coded.values[uniq % coded.cardinality]
-        scores = process.cpdist(left, right, scorer=self.scorer.fn, workers=-1, dtype=np.float32)
-        out[todo] = scores[inv]
+        a, b = cq[todo], cr[todo]
+        inv = None
+        if coded.cardinality**2 <= DEDUPE_SPACE * todo.size:  # value pairs likely repeat
+            pair = a.astype(np.int64) * coded.cardinality + b
+            inv, uniq = pd.factorize(pair)
+            a, b = uniq // coded.cardinality, uniq % coded.cardinality
+        scores = process.cpdist(
+            coded.values[a], coded.values[b], scorer=self.scorer.fn, workers=-1, dtype=np.float32
+        )
+        out[todo] = scores if inv is None else scores[inv]
         return out
 
     def _char_masks(self) -> CharMasks | None:

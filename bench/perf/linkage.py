@@ -7,12 +7,20 @@ same blocking passes, threshold 0.9 and the same best-per-query resolution:
 
 * ``linkrisk``: the registered ``fellegi-sunter`` method (``block``, ``score``, ``resolve``);
 * ``splink``: Splink 5 on DuckDB (u by random sampling, m by EM on two training blocks, predict);
-* ``recordlinkage``: ``Index.block`` per pass, ``Compare``, ``ECMClassifier``.
+* ``recordlinkage``: ``Index.block`` per pass, ``Compare`` with binary features,
+  ``ECMClassifier`` (unsupervised, as recordlinkage's documentation and examples use it);
+* ``recordlinkage-logreg``: the same pairs and features, recordlinkage's
+  ``LogisticRegressionClassifier`` trained on a labelled random sample of the candidate pairs
+  (supervised: it sees truth the other systems do not).
 
 A child loads the files (timed apart), times the linkage alone, and reports its peak resident
-memory and its resident memory right after loading. The parent scores every system's links
-against the truth and writes ``results/perf/`` (``perf.md``, ``perf.csv``, ``perf.json``).
-Not a test: timings depend on the machine and on its load (recorded alongside).
+memory and its resident memory right after loading. Every system runs ``--repeat`` times (rounds
+interleave the systems, so a change of the machine's load hits them alike), each run in a fresh
+subprocess; the table shows the median wall time and the spread (min-max). The parent scores
+every system's links against the truth; a system whose precision or recall is below
+:data:`FAILED_BELOW` is marked failed instead of given a speed ratio. It writes
+``results/perf/`` (``perf.md``, ``perf.csv``, ``perf.json``). Not a test: timings depend on the
+machine and on its load (recorded alongside).
 
     python -m bench.perf.linkage [--scale 1] [--systems linkrisk,splink,recordlinkage]
                                  [--repeat 1] [--out results/perf] [--cache DIR] [--readme]
@@ -78,9 +86,13 @@ THRESHOLD = 0.9
 U_SAMPLE = 1_000_000
 #: recordlinkage's ECM takes binary features: a string field agrees at this similarity.
 RL_AGREE = {"name": 0.92, "date": 0.9}
+#: Candidate pairs labelled with the truth to train recordlinkage's logistic regression.
+RL_LABELLED = 50_000
+#: A system whose precision or recall falls below this failed: no speed ratio is shown for it.
+FAILED_BELOW = 0.5
 #: Dates are compared as 10-character strings (YYYY-MM-DD): similarity cuts -> edit distances.
 DATE_LENGTH = 10
-SYSTEMS = ("linkrisk", "splink", "recordlinkage")
+SYSTEMS = ("linkrisk", "splink", "recordlinkage", "recordlinkage-logreg")
 SIDES = ("query", "register")
 PERF_BLOCK = re.compile(r"(<!-- perf:start -->\n).*?(<!-- perf:end -->)", re.S)
 VERSIONED = (
@@ -268,10 +280,13 @@ def _recordlinkage_load(workload: Path) -> dict[str, Any]:
     return {side: pd.read_parquet(workload / f"{side}.parquet") for side in SIDES}
 
 
-def _recordlinkage(data: dict[str, Any], seed: int) -> Links:
-    import recordlinkage
+def _recordlinkage_labelled_load(workload: Path) -> dict[str, Any]:
+    return {**_recordlinkage_load(workload), "truth": pd.read_parquet(workload / "truth.parquet")}
 
-    from bench.linkage.resolve import resolve
+
+def _rl_features(data: dict[str, Any]) -> tuple[pd.MultiIndex, pd.DataFrame]:
+    """recordlinkage's candidate pairs (one ``Index.block`` per pass) and binary features."""
+    import recordlinkage
 
     query, register = data["query"], data["register"]
     indexer = recordlinkage.Index()
@@ -292,14 +307,38 @@ def _recordlinkage(data: dict[str, Any], seed: int) -> Links:
         else:
             method = "jarowinkler" if kind == "name" else "levenshtein"
             compare.string(f, f, method=method, threshold=RL_AGREE[kind], label=f)
-    features = compare.compute(pairs, query, register)
-    ecm = recordlinkage.ECMClassifier(binarize=None)
-    ecm.fit(features)
-    prob = ecm.prob(features).to_numpy(dtype=np.float64)
+    return pairs, compare.compute(pairs, query, register)
+
+
+def _rl_links(pairs: pd.MultiIndex, prob: np.ndarray) -> Links:
+    from bench.linkage.resolve import resolve
+
     q = pairs.get_level_values(0).to_numpy(np.int64)
     r = pairs.get_level_values(1).to_numpy(np.int64)
     link = resolve(q, r, prob, prob >= THRESHOLD, "best")
     return q[link], r[link], lambda: len(pairs)
+
+
+def _recordlinkage(data: dict[str, Any], seed: int) -> Links:
+    import recordlinkage
+
+    pairs, features = _rl_features(data)
+    ecm = recordlinkage.ECMClassifier(binarize=None)  # the features are binary already
+    ecm.fit(features)
+    return _rl_links(pairs, ecm.prob(features).to_numpy(dtype=np.float64))
+
+
+def _recordlinkage_logreg(data: dict[str, Any], seed: int) -> Links:
+    import recordlinkage
+
+    pairs, features = _rl_features(data)
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(pairs), min(RL_LABELLED, len(pairs)), replace=False))
+    train = features.iloc[sample]
+    truth = pd.MultiIndex.from_frame(data["truth"][["query_row", "register_row"]])
+    logreg = recordlinkage.LogisticRegressionClassifier()
+    logreg.fit(train, train.index.intersection(truth))
+    return _rl_links(pairs, logreg.prob(features).to_numpy(dtype=np.float64))
 
 
 #: Modules each system imports before its clock starts (import time is neither load nor link).
@@ -312,11 +351,13 @@ IMPORTS: dict[str, tuple[str, ...]] = {
     ),
     "splink": ("duckdb", "splink", "splink.comparison_library", "splink.blocking_analysis"),
     "recordlinkage": ("recordlinkage",),
+    "recordlinkage-logreg": ("recordlinkage",),
 }
 RUNNERS: dict[str, tuple[Callable[[Path], dict[str, Any]], Callable[..., Links]]] = {
     "linkrisk": (_linkrisk_load, _linkrisk),
     "splink": (_splink_load, _splink),
     "recordlinkage": (_recordlinkage_load, _recordlinkage),
+    "recordlinkage-logreg": (_recordlinkage_labelled_load, _recordlinkage_logreg),
 }
 
 
@@ -356,15 +397,16 @@ def run_child(system: str, workload: Path, out: Path) -> None:
     data = load(workload)
     load_s = time.perf_counter() - start
     rss_loaded = _status_mb("VmRSS")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     q, r, candidates = link(data, info["seed"])
-    wall_s = time.perf_counter() - start
+    wall_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
     peak = _peak_mb()  # before counting candidates (Splink counts them in an extra query)
     links = {"query_row": np.asarray(q, np.int64), "register_row": np.asarray(r, np.int64)}
     write_parquet(pd.DataFrame(links), out / "links.parquet")
     result = {
         "system": system,
         "wall_s": wall_s,
+        "cpu_s": cpu_s,
         "load_s": load_s,
         "rss_loaded_mb": rss_loaded,
         "peak_mb": peak,
@@ -406,38 +448,70 @@ def score_links(links: pd.DataFrame, truth: pd.DataFrame, n_register: int) -> di
 def measure(
     systems: list[str], workload: Path, repeat: int = 1, log: Callable[[str], None] = print
 ) -> pd.DataFrame:
-    """Run each system in fresh subprocesses, sequentially; one row per system.
+    """Run each system ``repeat`` times, each run in a fresh subprocess; one row per system.
 
-    linkrisk runs ``repeat`` times and its fastest run is kept (the peers run once: they take
-    minutes at full size); ``runs_s`` lists every run's wall time.
+    Rounds interleave the systems (round 1: every system once, then round 2, ...), so a change
+    in the machine's load during the benchmark falls on all of them. A row holds the median of
+    the runs' wall times with their minimum and maximum (``runs_s`` lists them all), the median
+    of the memory figures, and the accuracy of the median run's links (every run of a system
+    declares the same links: ``same_links`` checks it).
     """
     info = json.loads((workload / "workload.json").read_text(encoding="utf-8"))
     truth = pd.read_parquet(workload / "truth.parquet")
-    rows = []
+    runs: dict[str, list[dict[str, Any]]] = {s: [] for s in systems}
     with tempfile.TemporaryDirectory(prefix="linkrisk-perf-") as tmp:
-        for system in systems:
-            runs = []
-            for i in range(repeat if system == "linkrisk" else 1):
-                runs.append(_child(system, workload, Path(tmp) / f"{system}-{i}"))
+        for i in range(repeat):
+            for system in systems:
+                run = _child(system, workload, Path(tmp) / f"{system}-{i}")
+                runs[system].append(run)
                 log(
-                    f"{system}: {runs[-1]['wall_s']:.2f} s linkage, {runs[-1]['load_s']:.2f} s "
-                    f"load, peak {runs[-1]['peak_mb']:,.0f} MB"
+                    f"{system} (run {i + 1} of {repeat}): {run['wall_s']:.2f} s linkage, "
+                    f"{run['load_s']:.2f} s load, peak {run['peak_mb']:,.0f} MB"
                 )
-            best = min(runs, key=lambda r: r["wall_s"])
-            row = {k: v for k, v in best.items() if k != "links"}
-            row.update(score_links(best["links"], truth, info["register_records"]))
-            row["runs_s"] = " ".join(f"{r['wall_s']:.3f}" for r in runs)
-            rows.append(row)
+    rows = []
+    for system in systems:
+        done = runs[system]
+        walls = np.array([r["wall_s"] for r in done])
+        mid = done[int(np.argsort(walls, kind="stable")[(len(done) - 1) // 2])]
+        row: dict[str, Any] = {"system": system, "runs": len(done)}
+        row["wall_s"] = float(np.median(walls))
+        row["wall_min_s"], row["wall_max_s"] = float(walls.min()), float(walls.max())
+        for key in ("cpu_s", "load_s", "peak_mb", "rss_loaded_mb"):
+            row[key] = float(np.median([r[key] for r in done]))
+        row["candidate_pairs"] = mid["candidate_pairs"]
+        row.update(score_links(mid["links"], truth, info["register_records"]))
+        row["same_links"] = all(r["links"].equals(mid["links"]) for r in done)
+        row["runs_s"] = " ".join(f"{w:.3f}" for w in walls)
+        rows.append(row)
     table = pd.DataFrame(rows)
     table["above_input_mb"] = table["peak_mb"] - table["rss_loaded_mb"]
     base = table.loc[table["system"] == "linkrisk", "wall_s"]
     table["ratio"] = table["wall_s"] / base.iloc[0] if len(base) else float("nan")
-    columns = ["system", "wall_s", "ratio", "load_s", "peak_mb", "rss_loaded_mb"]
-    columns += ["above_input_mb", "candidate_pairs", "links", "true_positives", "precision"]
-    return table[[*columns, "recall", "runs_s"]]
+    table["failed"] = [
+        failure(p, r) for p, r in zip(table["precision"], table["recall"], strict=True)
+    ]
+    columns = ["system", "runs", "wall_s", "wall_min_s", "wall_max_s", "ratio", "failed"]
+    columns += ["cpu_s", "load_s", "peak_mb", "rss_loaded_mb", "above_input_mb", "candidate_pairs"]
+    columns += ["links", "true_positives", "precision", "recall", "same_links"]
+    return table[[*columns, "runs_s"]]
 
 
-def _ratio(system: str, ratio: float) -> str:
+def failure(precision: float, recall: float) -> str:
+    """``"failed: precision 0.03"`` if precision or recall (the lower one named) is below
+    :data:`FAILED_BELOW` or undefined (no link declared), else the empty string."""
+    worst = min(
+        (("precision", precision), ("recall", recall)),
+        key=lambda kv: -1.0 if np.isnan(kv[1]) else kv[1],
+    )
+    if np.isnan(worst[1]):
+        return f"failed: no {worst[0]} (no link declared)"
+    # Two significant digits: a collapsed run's 0.0035 stays readable (not "0.00").
+    return f"failed: {worst[0]} {worst[1]:.2g}" if worst[1] < FAILED_BELOW else ""
+
+
+def _ratio(system: str, ratio: float, failed: str) -> str:
+    if failed:
+        return failed
     if system == "linkrisk" or np.isnan(ratio):
         return "-"
     return f"linkrisk {ratio:.1f}× faster" if ratio >= 1 else f"linkrisk {1 / ratio:.1f}× slower"
@@ -448,8 +522,11 @@ def markdown(table: pd.DataFrame) -> str:
     rows = [
         [
             r.system,
+            str(r.runs),
             f"{r.wall_s:.2f}",
-            _ratio(r.system, r.ratio),
+            f"{r.wall_min_s:.2f}–{r.wall_max_s:.2f}",
+            _ratio(r.system, r.ratio, r.failed),
+            f"{r.cpu_s:.2f}",
             f"{r.load_s:.2f}",
             f"{r.peak_mb:,.0f}",
             f"{r.above_input_mb:,.0f}",
@@ -460,8 +537,17 @@ def markdown(table: pd.DataFrame) -> str:
         ]
         for r in table.itertuples()
     ]
-    headers = ["system", "wall s", "vs linkrisk", "load s", "peak MB", "above input MB"]
-    headers += ["candidate pairs", "links", "precision", "recall"]
+    headers = ["system", "runs", "wall s (median)", "spread s (min–max)", "vs linkrisk"]
+    headers += [
+        "cpu s",
+        "load s",
+        "peak MB",
+        "above input MB",
+        "candidate pairs",
+        "links",
+        "precision",
+    ]
+    headers += ["recall"]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True) + "\n"
 
 
@@ -491,7 +577,13 @@ def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
         "",
         markdown(table),
         "Wall s: the linkage alone (blocking, comparisons, training, scoring, best-per-query "
-        "resolution), in a fresh process after loading the files (load s). Peak MB: the "
+        "resolution), in a fresh process after loading the files (load s): the median of "
+        f"{meta['repeat']} run(s) per system, each in its own process, rounds interleaving the "
+        "systems; the spread is the fastest and the slowest run. Cpu s: the CPU time of the "
+        "process's threads during the linkage (steadier than wall time on a loaded machine). "
+        "Cpu s, load s and the memory figures are medians too. A system whose precision or "
+        f"recall is below {FAILED_BELOW} is shown as failed instead of with a speed ratio. "
+        "Peak MB: the "
         "process's peak resident memory (VmHWM on Linux); above input MB: peak minus the resident "
         "memory right after loading. Precision and recall of the declared links against the "
         f"{w['true_links']:,} true links.",
@@ -506,8 +598,13 @@ def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
         + " and ".join("[" + ", ".join(b) + "]" for b in TRAINING_BLOCKS),
         "- splink: DuckDB backend, JaroWinklerAtThresholds / LevenshteinAtThresholds / "
         f"ExactMatch, u by random sampling ({U_SAMPLE:,} pairs, seeded), EM on the same blocks",
-        "- recordlinkage: Index.block per pass, Compare (jarowinkler >= "
-        f"{RL_AGREE['name']}, levenshtein >= {RL_AGREE['date']} on dob, exact), ECMClassifier",
+        "- recordlinkage: Index.block per pass, Compare with binary features (jarowinkler >= "
+        f"{RL_AGREE['name']}, levenshtein >= {RL_AGREE['date']} on dob, exact), "
+        "ECMClassifier() fitted on them (unsupervised, as in recordlinkage's documentation "
+        "and examples; its ECM collapsing on such data is recordlinkage issue #193)",
+        "- recordlinkage-logreg: the same pairs and features, LogisticRegressionClassifier "
+        f"trained on {RL_LABELLED:,} candidate pairs drawn at random and labelled with the "
+        "truth (supervised: it is given labels the other systems do not have)",
         f"- machine: {m['cpu_count']} logical CPUs, {m['platform']}, Python {m['python']}; "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
         f"- load average (1, 5, 15 min): {meta['load_average']['before']} before, "
@@ -547,7 +644,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--scale", type=float, default=1.0, help="workload size factor (1)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated (all)")
-    ap.add_argument("--repeat", type=int, default=1, help="linkrisk runs, best kept (1)")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="runs of every system; the median is shown (1)"
+    )
     ap.add_argument("--out", type=Path, default=OUT_DIR, help=f"results directory ({OUT_DIR})")
     ap.add_argument("--cache", type=Path, default=CACHE_DIR, help=f"workload cache ({CACHE_DIR})")
     ap.add_argument(

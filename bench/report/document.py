@@ -20,11 +20,12 @@ from bench.runs.writers import write_csv, write_json
 FOOTER = "See `manifest.json` for package versions, the configuration hash and file hashes."
 
 
-def write_outputs(run_dir: Path) -> pd.DataFrame:
+def write_outputs(run_dir: Path, html: bool = True) -> pd.DataFrame:
     """(Re)compute every section's tables from ``run_dir/raw`` and write them, then
-    ``report.md``, ``manifest.json`` and ``report.html``; return the summary table (one row
-    per method). ``raw/`` is read through :class:`bench.runs.rundir.RunDir` (checked: a
-    malformed file is refused with one line)."""
+    ``report.md``, ``manifest.json`` and ``report.html`` (unless not ``html``: the Python API's
+    runs that keep nothing skip drawing the figures); return the summary table (one row per
+    method). ``raw/`` is read through :class:`bench.runs.rundir.RunDir` (checked: a malformed
+    file is refused with one line)."""
     ctx = ReportContext(RunDir(run_dir))
     _ = ctx.info, ctx.methods, ctx.config  # the run's JSON checked before any work
     every = sections()
@@ -35,6 +36,8 @@ def write_outputs(run_dir: Path) -> pd.DataFrame:
     lines = [line for s in applying for line in texts[s.name]]
     (run_dir / "report.md").write_text("\n".join([*lines, FOOTER, ""]), encoding="utf-8")
     write_manifest(run_dir, ctx.info, ctx.config)
+    if not html:
+        return ctx.summary
     in_figure_order = sorted(
         applying, key=lambda s: s.order if s.figure_order is None else s.figure_order
     )

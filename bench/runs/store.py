@@ -58,6 +58,8 @@ def is_linkrisk_output(path: Path) -> bool:
       or ``"linkrisk sharded task"``;
     - a projection (``project --out``): ``projection.md`` and ``projection.csv``;
     - a calibration (``calibrate``): ``calibration.md`` and ``points.csv``;
+    - a model calibration (``audit calibrate-model``): ``model_calibration.md`` and
+      ``model_points.csv``;
     - speed results or a cached workload (``dev.py perf``): ``perf.json`` or ``workload.json``.
 
     Anything else that holds files is someone else's and is never replaced.
@@ -70,6 +72,8 @@ def is_linkrisk_output(path: Path) -> bool:
         return True
     if (path / "calibration.md").is_file() and (path / "points.csv").is_file():
         return True
+    if (path / "model_calibration.md").is_file() and (path / "model_points.csv").is_file():
+        return True  # linkrisk audit calibrate-model
     if (path / "perf.json").is_file() or (path / "workload.json").is_file():
         return True
     try:

@@ -56,13 +56,14 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
+from scipy.linalg import blas
 from tabulate import tabulate
 from tqdm import tqdm
 
@@ -70,11 +71,18 @@ from bench.linkage.config import Benchmark, load_benchmark, parse_benchmark
 from bench.linkage.fields import TRANSFORMS, PreparedTask, combine, matches_pattern, normalize
 from bench.linkage.methods.base import Method
 from bench.linkage.resolve import resolve
+from synthetic import births as BIRTHS
 from synthetic import names as N
 from synthetic.errors import ConfigError, LinkriskError
 from synthetic.geography import STATE_POPULATION_2020
 from synthetic.noise import NOISE, RECORD_FIELDS
-from synthetic.population import AGE_PYRAMID_2020, MAX_AGE, Population, generate_population
+from synthetic.population import (
+    AGE_PYRAMID_2020,
+    MAX_AGE,
+    Population,
+    generate_population,
+    living_by_year,
+)
 from synthetic.rng import stream
 from synthetic.scenario import LinkageTask, ScenarioConfig, build_task
 
@@ -273,24 +281,36 @@ def _key_codes(values: np.ndarray, key: Key) -> tuple[np.ndarray, int]:
     return remap[np.where(raw < 0, len(codes), raw)].astype(np.int64), len(keys)
 
 
-def _decades() -> np.ndarray:
-    return N.ssa_decade_totals().index.to_numpy(np.int64)
+def _cohorts() -> N.CohortModel:
+    """The generator's model of first names by sex and birth year (same living weights)."""
+    return N.cohort_model(living_by_year())
 
 
-def _decade_index(years: np.ndarray, cohort: bool) -> np.ndarray:
-    """Index of the SSA decade of each birth year (as the population generator does)."""
+def _n_years(cohort: bool) -> int:
+    return len(_cohorts().years) if cohort else 1
+
+
+def _year_index(years: np.ndarray, cohort: bool) -> np.ndarray:
+    """Index of each birth year in the SSA years (as the population generator does)."""
     if not cohort:
         return np.zeros(len(years), dtype=np.int64)
-    dec = _decades()
-    return np.clip(np.searchsorted(dec, years // 10 * 10), 0, len(dec) - 1)
+    return _cohorts().year_index(years)
 
 
-def _living_by_decade() -> tuple[tuple[int, float], ...]:
-    """(birth decade, people alive in 2020 born in it) from the 2020 age pyramid: the weights the
-    population generator gives ``names.cohort_ratios`` (so cohorts average to the Census table)."""
-    per_year = np.repeat(np.asarray(AGE_PYRAMID_2020) / 5.0, 5)
-    decade = (2020 - np.arange(len(per_year))) // 10 * 10
-    return tuple((int(d), float(per_year[decade == d].sum())) for d in sorted(set(decade.tolist())))
+#: Keys per dense chunk of the first-name Gram matrix (chunk x cells float64: ~30 MB).
+_GRAM_CHUNK = 2048
+#: People a (group, birth year) cell needs for its own measured same-date rate.
+_MIN_CELL = 200
+
+
+def _heaping_mix(abroad: np.ndarray, shares: Mapping[str, float]) -> np.ndarray:
+    """(k, 4) mix over how a birth date is recorded (true date, then ``births.PLACEHOLDERS``)
+    for cells whose people are born abroad with probabilities ``abroad`` (k,)."""
+    ph = np.array([shares.get(p, 0.0) for p in BIRTHS.PLACEHOLDERS])
+    out = np.empty((len(abroad), 1 + len(ph)))
+    out[:, 1:] = abroad[:, None] * ph[None, :]
+    out[:, 0] = 1.0 - out[:, 1:].sum(axis=1)
+    return out
 
 
 class _Names:
@@ -305,20 +325,20 @@ class _Names:
         self.cell_group, self.cell_sex, self.cell_year = g.ravel(), s.ravel(), years[y.ravel()]
         self.w_list, self.w_register = w_list.ravel(), w_register.ravel()
         self.cohort = cohort
-        nd = len(_decades()) if cohort else 1
-        self.cell_first_cat = (self.cell_group * 2 + self.cell_sex) * nd + _decade_index(
+        ny = _n_years(cohort)
+        self.cell_first_cat = (self.cell_group * 2 + self.cell_sex) * ny + _year_index(
             self.cell_year, cohort
         )
         self._cache: dict[tuple[str, Key], np.ndarray] = {}
 
     # subclasses: category-level similarity matrices
-    def _first(self, key: Key) -> np.ndarray:  # (6*2*nd)^2
+    def _first(self, key: Key) -> np.ndarray:  # (6*2*ny)^2
         raise NotImplementedError
 
     def _last(self, key: Key) -> np.ndarray:  # 6 x 6
         raise NotImplementedError
 
-    def _dob_same_day(self) -> np.ndarray:  # per cell: P(same day | same birth year)
+    def _dob_same_day(self) -> np.ndarray:  # cell x cell: P(same recorded date)
         raise NotImplementedError
 
     def matrix(self, key: Key) -> np.ndarray:
@@ -333,8 +353,7 @@ class _Names:
                 m = self._last(key)[np.ix_(g, g)]
             elif key.field == "dob":
                 same = self.cell_year[:, None] == self.cell_year[None, :]
-                q = 1.0 if key.compare == "year" else self._dob_same_day()[:, None]
-                m = same * q
+                m = same * 1.0 if key.compare == "year" else self._dob_same_day()
             else:
                 raise ValueError(f"no name model for {key.field}")
             self._cache[ck] = m
@@ -364,9 +383,98 @@ def _census_year_weights(ref: dt.date, min_age: int) -> tuple[np.ndarray, np.nda
     return years, w / w.sum()
 
 
+@lru_cache(maxsize=8)
+def _census_first_gram(key: Key, cohort: bool) -> np.ndarray:
+    """P(two people of first-name categories c, c' share the key), from the vendored tables
+    under the generator's model (depends only on the key: cached across scenarios)."""
+    names, w, sex = N.first_name_arrays()
+    codes, n_keys = _key_codes(names, key)
+    ok = codes >= 0
+    ind = sparse.csr_matrix(
+        (np.ones(ok.sum()), (codes[ok], np.flatnonzero(ok))), shape=(n_keys, len(names))
+    )
+    tail = N.rare_first_name_prob()
+    ng = len(N.GROUPS)
+    # the generator's model: P(f | g, s, y) ~ holders in g x sex share x cohort ratio, the
+    # ratio a sparse part per (sex, year) plus low-rank components (names.CohortModel):
+    # P_key = S + U @ C with S sparse (keys x cells), U (keys x parts) dense, C (parts x cells)
+    if cohort:
+        m = _cohorts()
+        ny, vec, scale = len(m.years), m.vec, m.scale
+    else:
+        ny, vec, scale = 1, np.ones((1, len(names), 2)), np.ones((1, 2, 1))
+    n_cat = ng * 2 * ny
+    rows, cols, vals = [], [], []
+    u_cols, c_rows = [], []
+    for g in range(ng):
+        for s_ in range(2):
+            base = w[:, g] * sex[:, s_]
+            cat0 = (g * 2 + s_) * ny
+            mass = np.zeros(ny)
+            comp = []
+            for k in range(len(vec)):
+                wk = base * vec[k, :, s_]
+                comp.append(wk)
+                mass += wk.sum() * scale[k, s_]
+            present = []
+            if cohort:
+                for y in range(ny):
+                    idx, val = m.present(s_, y)
+                    v = base[idx] * val
+                    mass[y] += v.sum()
+                    present.append((idx, v))
+            norm = (1 - tail[g]) / mass
+            for y, (idx, v) in enumerate(present):
+                rows.append(idx)
+                cols.append(np.full(len(idx), cat0 + y))
+                vals.append(v * norm[y])
+            for k, wk in enumerate(comp):
+                u_cols.append(np.asarray(ind @ wk).ravel())
+                c = np.zeros(n_cat)
+                c[cat0 : cat0 + ny] = scale[k, s_] * norm
+                c_rows.append(c)
+    if key.compare != "exact":
+        # Rare (tail) names are unique for an exact key; under a prefix or phonetic code they
+        # collide with the listed ones: their keys are assumed distributed like the listed
+        # names of the category counted once each, weighted by the category's share of the
+        # name's holders (as the generator's invented rare names are).
+        cats = (w[:, :, None] * sex[:, None, :]).reshape(len(names), -1)  # (n, g*2+s)
+        pct = cats / np.maximum(cats.sum(axis=1, keepdims=True), 1e-300)
+        tau = np.asarray(ind @ pct)
+        tau = tau / np.maximum(tau.sum(axis=0, keepdims=True), 1e-300)
+        for c_gs in range(ng * 2):
+            u_cols.append(tau[:, c_gs])
+            c = np.zeros(n_cat)
+            c[c_gs * ny : (c_gs + 1) * ny] = tail[c_gs // 2]
+            c_rows.append(c)
+    if rows:
+        probs = sparse.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(len(names), n_cat),
+        )
+        s_key = (ind @ probs).tocsr()
+    else:
+        s_key = sparse.csr_matrix((n_keys, n_cat))
+    u = np.column_stack(u_cols)  # keys x parts
+    c_mat = np.vstack(c_rows)  # parts x cells
+    su = np.asarray(s_key.T @ u)  # cells x parts
+    # S^T S in dense row chunks: popular names fill most cells, where a sparse product is
+    # far slower than BLAS
+    gram = np.zeros((n_cat, n_cat), order="F")
+    rows_used = np.flatnonzero(np.diff(s_key.indptr) > 0)
+    for lo in range(0, len(rows_used), _GRAM_CHUNK):
+        chunk = s_key[rows_used[lo : lo + _GRAM_CHUNK]].toarray()
+        # upper triangle of chunk^T chunk (symmetric rank-k update: half the work of matmul)
+        gram = blas.dsyrk(1.0, chunk.T, beta=1.0, c=gram, overwrite_c=1)
+    gram = np.triu(gram) + np.triu(gram, 1).T
+    gram += su @ c_mat + (su @ c_mat).T + c_mat.T @ (u.T @ u) @ c_mat
+    gram.flags.writeable = False
+    return gram
+
+
 class CensusNames(_Names):
     """Name distributions from the vendored tables: Census 2010 surnames and Census 2020 first
-    names by group, first names by sex and birth decade from SSA cohorts (``cohort``), the
+    names by group, first names by sex and birth year from SSA counts (``cohort``), the
     population's ages from the 2020 pyramid, groups from the list's mix (or the population's
     shares) and the population's shares for the register, sexes 50/50."""
 
@@ -382,40 +490,10 @@ class CensusNames(_Names):
         super().__init__(years, w_list, w_reg, cohort)
         comp = scenario.population.compound_surname_by_group
         self.compound = np.array([comp.get(g, 0.0) for g in N.GROUPS])
+        self.scenario = scenario
 
     def _first(self, key: Key) -> np.ndarray:
-        names, w, sex = N.first_name_arrays()
-        codes, n_keys = _key_codes(names, key)
-        ok = codes >= 0
-        ind = sparse.csr_matrix(
-            (np.ones(ok.sum()), (codes[ok], np.flatnonzero(ok))), shape=(n_keys, len(names))
-        )
-        if self.cohort:
-            _, ratio = N.cohort_ratios(_living_by_decade())  # (n, 2, nd)
-        else:
-            ratio = np.ones((len(names), 2, 1))
-        nd = ratio.shape[2]
-        tail = N.rare_first_name_prob()
-        # the generator's (and our) model: P(f | g, s, d) ~ holders in g x sex share x cohort ratio
-        probs = np.empty((len(names), len(N.GROUPS) * 2 * nd))
-        for g in range(len(N.GROUPS)):
-            for s in range(2):
-                block = w[:, g, None] * sex[:, s, None] * ratio[:, s, :]
-                block = block / block.sum(axis=0, keepdims=True) * (1 - tail[g])
-                probs[:, (g * 2 + s) * nd : (g * 2 + s + 1) * nd] = block
-        p_key = np.asarray(ind @ probs)
-        if key.compare != "exact":
-            # Rare (tail) names are unique for an exact key; under a prefix or phonetic code they
-            # collide with the listed ones: their keys are assumed distributed like the listed
-            # names of the category counted once each, weighted by the category's share of the
-            # name's holders (as the generator's invented rare names are).
-            cats = (w[:, :, None] * sex[:, None, :]).reshape(len(names), -1)  # (n, g*2+s)
-            pct = cats / np.maximum(cats.sum(axis=1, keepdims=True), 1e-300)
-            tau = np.asarray(ind @ pct)
-            tau = tau / np.maximum(tau.sum(axis=0, keepdims=True), 1e-300)
-            for c in range(len(N.GROUPS) * 2):
-                p_key[:, c * nd : (c + 1) * nd] += tail[c // 2] * tau[:, c, None]
-        return p_key.T @ p_key
+        return _census_first_gram(key, self.cohort)
 
     def _last(self, key: Key) -> np.ndarray:
         names, w = N.surname_arrays()
@@ -442,9 +520,20 @@ class CensusNames(_Names):
         return s
 
     def _dob_same_day(self) -> np.ndarray:
-        y = self.cell_year
-        leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-        return 1.0 / np.where(leap, 366.0, 365.0)  # dates uniform within the year (assumption)
+        # the generator's birth dates: the daily pattern of the birth year, and placeholders
+        # (January 1, 1st of the month, July 1) for a share of the people born abroad
+        pop = self.scenario.population
+        years, inv = np.unique(self.cell_year, return_inverse=True)
+        mats = BIRTHS.same_day_matrices(years)[inv]  # (cells, 4, 4)
+        ref = dt.date.fromisoformat(pop.reference_date)
+        adult = (ref.year - self.cell_year) >= 18  # most of a cell's people at least
+        p_adult = np.array([pop.born_abroad_by_group.get(g, 0.0) for g in N.GROUPS])
+        abroad = np.where(adult, p_adult[self.cell_group], pop.born_abroad_children)
+        h = _heaping_mix(abroad, pop.dob_placeholder_share)  # list and register alike
+        same = self.cell_year[:, None] == self.cell_year[None, :]
+        # h_c @ M_y @ h_c' for cells of the same year y
+        hm = np.einsum("ck,ckl->cl", h, mats)
+        return same * (hm @ h.T)
 
 
 def _groups(people: pd.DataFrame) -> np.ndarray:
@@ -581,9 +670,9 @@ class PopulationNames(_Names):
         super().__init__(years, (lst / lst.sum()).reshape(shape), (reg / reg.sum()).reshape(shape),
                          cohort)  # fmt: skip
         self.adults = adults
-        nd = len(_decades()) if cohort else 1
-        self._first_cat = (adults.group * 2 + adults.sex) * nd + _decade_index(adults.year, cohort)
-        self._n_first = len(N.GROUPS) * 2 * nd
+        ny = _n_years(cohort)
+        self._first_cat = (adults.group * 2 + adults.sex) * ny + _year_index(adults.year, cohort)
+        self._n_first = len(N.GROUPS) * 2 * ny
 
     def _first(self, key: Key) -> np.ndarray:
         a = self.adults
@@ -594,12 +683,24 @@ class PopulationNames(_Names):
         return _pair_matrix(a.codes([key]), a.group, len(N.GROUPS), a.household)
 
     def _dob_same_day(self) -> np.ndarray:
+        # measured by (group, birth year): placeholder dates concentrate in some groups
         a = self.adults
+        ny, ng = len(self.years), len(N.GROUPS)
+        gy = a.group * ny + (a.year - self.years[0])
+        q = _pair_matrix(a.codes([Key("dob")]), gy, ng * ny, a.household)
+        n_gy = np.bincount(gy, minlength=ng * ny)
+        # a (group, year) with too few people to measure: the year's rate over all groups
         y = a.year - self.years[0]
-        q = np.diag(_pair_matrix(a.codes([Key("dob")]), y, len(self.years), a.household)).copy()
-        n_y = np.bincount(y, minlength=len(self.years))
-        q[n_y < 2] = 1 / 365.25  # no pair to measure: uniform dates
-        return q[self.cell_year - self.years[0]]
+        q_y = np.diag(_pair_matrix(a.codes([Key("dob")]), y, ny, a.household)).copy()
+        q_y[np.bincount(y, minlength=ny) < 2] = 1 / 365.25  # no pair at all: uniform dates
+        cell = self.cell_group * ny + (self.cell_year - self.years[0])
+        m = q[np.ix_(cell, cell)]
+        thin = n_gy[cell] < _MIN_CELL
+        fill = q_y[self.cell_year - self.years[0]]
+        m[thin, :] = fill[thin, None]
+        m[:, thin] = fill[None, thin]
+        same = self.cell_year[:, None] == self.cell_year[None, :]
+        return same * m
 
 
 def _strata_of(people: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1513,8 +1614,11 @@ def assumptions(
         ("Resolution", "every agreeing pair is declared (the rules' resolve = all): false matches "
          "are pairs, one per colliding register record"),
         ("Independence", "first and last names independent given the name-origin group; first "
-         "names depend on sex and birth decade (SSA cohorts), surnames on group only; dates of "
-         "birth independent of names given the birth year; names independent of addresses "
+         "names depend on sex and birth year (SSA counts), surnames on group only; dates of "
+         "birth independent of names given the birth year, by the daily US birth pattern "
+         "(CDC/NCHS and SSA counts 1994-2014, their average elsewhere) with placeholder dates "
+         "(January 1, 1st of the month, July 1) for a share of people born abroad; names "
+         "independent of addresses "
          "(no residential clustering of groups: real name+ZIP collisions are higher where a "
          "group is concentrated)"),
         ("Census tables", "Census 2010 surnames and 2020 first names by group (synthetic/names.py);"
@@ -1682,7 +1786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="sub-register fractions of each simulated task")  # fmt: skip
     ap.add_argument("--queries", type=int, default=None, help="simulated list size")
     ap.add_argument("--clean", action="store_true", help="also simulate without noise")
-    ap.add_argument("--no-cohort", action="store_true", help="first names ignore birth decade")
+    ap.add_argument("--no-cohort", action="store_true", help="first names ignore birth year")
     ap.add_argument("--analytic-only", action="store_true", help="do not run the rules")
     ap.add_argument("--out", type=Path, help="also write projection.csv/.md and raw tables here")
     args = ap.parse_args(argv)

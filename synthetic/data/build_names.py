@@ -5,10 +5,10 @@ by year) and writes compact zstd parquet files next to this script:
 
 * ``surnames.parquet``           - every listed 2010 surname: name, count, six group percentages.
 * ``first_names.parquet``        - every listed 2020 first name: as above plus pctmale, pctfemale.
-* ``first_name_cohorts.parquet`` - SSA births per (name, birth decade), only for names that are in
-  the Census 2020 first-name table.
+* ``first_name_cohorts.parquet`` - SSA births per (name, birth year) from ``FIRST_YEAR``, only for
+  names that are in the Census 2020 first-name table.
 
-The ``ALL OTHER NAMES`` rows (the rare tails) and the SSA births per decade over *all* names are
+The ``ALL OTHER NAMES`` rows (the rare tails) and the SSA births per year over *all* names are
 kept as JSON in the parquet key-value metadata under the key ``linkrisk``.
 
 Usage (from the repository root)::
@@ -33,6 +33,9 @@ OUT_DIR = Path(__file__).resolve().parent
 GROUP_PCTS = ["pctwhite", "pctblack", "pctapi", "pctaian", "pct2prace", "pcthispanic"]
 TAIL_NAME = "ALL OTHER NAMES"
 META_KEY = b"linkrisk"
+#: First SSA birth year kept: the oldest people of the 2020 age pyramid (100-104) at reference
+#: dates up to mid-2025 were born from 1920 on; earlier years are clipped to this one.
+FIRST_YEAR = 1910
 
 
 def _read_census(path: Path, pct_cols: list[str]) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -97,29 +100,22 @@ def build(source: Path, out_dir: Path = OUT_DIR) -> None:
             "count_male": np.int64,
         },
     )
-    ssa["decade"] = (ssa["year"] // 10 * 10).astype(np.int16)
-    # Totals over ALL SSA names (before filtering), so shares within a decade stay true shares.
-    totals = ssa.groupby("decade")[["count_female", "count_male"]].sum()
-    years = ssa.groupby("decade")["year"].agg(["min", "max"])
+    # Totals over ALL SSA names (before filtering), so shares within a year stay true shares.
+    totals = ssa.groupby("year")[["count_female", "count_male"]].sum()
     ssa["name"] = ssa["first_name"].str.upper()
-    ssa = ssa[ssa["name"].isin(set(firsts["name"]))]
+    ssa = ssa[ssa["name"].isin(set(firsts["name"])) & (ssa["year"] >= FIRST_YEAR)]
     cohorts = (
-        ssa.groupby(["name", "decade"], sort=True)[["count_female", "count_male"]]
-        .sum()
-        .reset_index()
+        ssa.groupby(["name", "year"], sort=True)[["count_female", "count_male"]].sum().reset_index()
     )
+    cohorts["year"] = cohorts["year"].astype(np.int16)
     cohorts["count_female"] = cohorts["count_female"].astype(np.int32)
     cohorts["count_male"] = cohorts["count_male"].astype(np.int32)
     meta = {
         "source": "US Social Security Administration, national baby names 1880-2022",
-        "decade_totals": {
-            str(d): {
-                "count_female": int(r.count_female),
-                "count_male": int(r.count_male),
-                "first_year": int(years.loc[d, "min"]),
-                "last_year": int(years.loc[d, "max"]),
-            }
-            for d, r in totals.iterrows()
+        "year_totals": {
+            str(y): {"count_female": int(r.count_female), "count_male": int(r.count_male)}
+            for y, r in totals.iterrows()
+            if y >= FIRST_YEAR
         },
     }
     _write(cohorts, out_dir / "first_name_cohorts.parquet", meta, [])

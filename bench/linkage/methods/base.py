@@ -142,6 +142,12 @@ class Method(ABC):
     #: Engines the method can run on, its default first; a kind with more than one declares an
     #: ``engine`` parameter (``linkrisk run --engine`` sets it).
     engines: ClassVar[tuple[str, ...]] = ("numpy",)
+    #: False for a method that compares no records but reports pairs decided elsewhere (the
+    #: declared links of another linker): the contract tests of record comparison skip it.
+    scores_records: ClassVar[bool] = True
+    #: True if a pair's score is the model's posterior probability that the two records are the
+    #: same person: its own estimate of false links without labels reads it (bench.audit).
+    posterior_scores: ClassVar[bool] = False
 
     def __init__(self, name: str, params: Mapping[str, Any], resolve: str) -> None:
         self.name = name

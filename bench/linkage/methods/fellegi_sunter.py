@@ -44,6 +44,7 @@ class FellegiSunter(Method):
     threshold_param = "threshold"
     score_scale = "probability"
     explains = True
+    posterior_scores = True
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(
             0.9, "accept pairs with posterior match probability >= this", lo=0.0, hi=1.0

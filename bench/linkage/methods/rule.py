@@ -11,7 +11,10 @@ pass (the *path*) that declared it, and the reports count links per path. Condit
   *all* record pairs, never only over blocked candidates, so a rule is judged on everything it
   would match. ``transpositions = 1`` on one key condition of a pass also accepts keys that
   differ by one swap of two adjacent characters (a mistyped identifier: ``{ field = "tin",
-  transpositions = 1 }``), still as joins over all pairs (one per swap position).
+  transpositions = 1 }``), still as joins over all pairs (one per swap position). ``blank =
+  "value"`` makes a blank key agree with a blank one, ``blank = "missing"`` never; the default is
+  "value" for the house number (a numberless "MAIN ST" is the same address line on both sides,
+  as agencies compare it) and "missing" otherwise (:data:`bench.linkage.fields.BLANK_DEFAULTS`).
 * ``{field, compare = "jw", min = 0.9}``: Jaro-Winkler similarity at least ``min``.
 * ``{field, compare = "present", side = "both"}``: the field is not missing on that side.
 * ``{field, compare = "absent", side = "query"}``: the field is missing on that side (on both

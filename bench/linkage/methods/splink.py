@@ -111,6 +111,7 @@ class Splink(Method):
     engines = ("duckdb", "spark")
     threshold_param = "threshold"
     score_scale = "probability"
+    posterior_scores = True
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(
             0.9, "accept pairs with Splink's match_probability >= this", lo=0.0, hi=1.0

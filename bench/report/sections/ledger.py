@@ -11,7 +11,7 @@ from tabulate import tabulate
 from bench.report.context import ReportContext
 from bench.report.sections.base import Section, register
 from synthetic.config import toml_comments
-from synthetic.noise import NOISE
+from synthetic.noise import NOISE, ROW_NOISE
 from synthetic.population import SOURCES as POPULATION_SOURCES
 
 #: Sources of the defaults of the register and query-list keys (the others have no default).
@@ -48,7 +48,7 @@ def parameter_tables(
         ]
         for side in ("register", "query")
         for k, v in params[side].items()
-        if k != "noise"
+        if k not in ("noise", "row_noise")
     ]
     noise = [
         [
@@ -63,6 +63,24 @@ def parameter_tables(
         ]
         for side in ("register", "query")
         for name, s in params[side]["noise"].items()
+    ]
+    # row noise (whole records omitted or duplicated; runs made before it existed have none)
+    noise += [
+        [
+            side,
+            f"{name} (records)",
+            s["rate"],
+            "-",
+            "-",
+            ", ".join(f"{k}={v}" for k, v in s["params"].items()) or "-",
+            "-",
+            source(
+                f"{side}.row_noise.{name}",
+                ROW_NOISE[name].source if name in ROW_NOISE else "assumption",
+            ),
+        ]
+        for side in ("register", "query")
+        for name, s in params[side].get("row_noise", {}).items()
     ]
     noise_headers = [
         "side", "noise", "rate", "per-field rates", "group rates", "parameters", "cells changed",

@@ -1,0 +1,106 @@
+"""What a probabilistic model says of its own errors, without labels (fastLink's approach).
+
+A Fellegi-Sunter model (and Splink's) gives each candidate pair a posterior probability ``P``
+that the two records are the same person. If those probabilities were right, the expected
+number of wrong links among the declared ones would be ``sum over declared links of (1 - P)``
+and the expected number of true matches it leaves out ``sum over candidate pairs not declared
+of P`` (Enamorado, Fifield and Imai 2019, "Using a probabilistic model to assist merging of
+large-scale administrative records", section 3.4). Divided by the declared links and by the
+expected true matches (``sum of P`` over all candidate pairs), they are the model's own false
+discovery rate (FDR) and false non-match rate (FNMR).
+
+These are *model-based* estimates: they hold only as far as the model's posteriors are
+calibrated. The model cannot see pairs that blocking never proposed, and it cannot know that a
+record's best-scoring candidate is a household member when the person sought is not in the
+register: the pair's fields agree as a true match's would. :mod:`bench.audit.calibrate` shows,
+on synthetic runs with known truth, how far the estimates are from the truth.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.linkage.methods import METHODS
+from bench.runs.rundir import RunDir
+
+#: Columns of :func:`model_estimates`.
+COLUMNS = (
+    "method",
+    "replicate",
+    "declared",
+    "model_false",
+    "model_FDR",
+    "model_missed",
+    "model_FNMR",
+    "true_false",
+    "true_FDR",
+    "true_FNMR",
+)
+
+
+def posterior_methods(run: RunDir) -> list[str]:
+    """The run's methods whose scores are posterior match probabilities."""
+    out = []
+    for name in run.info["methods"]:
+        if name in run.info.get("not_run", {}):
+            continue
+        kind = run.method(name).get("kind")
+        cls = METHODS.get(str(kind))
+        if cls is not None and cls.posterior_scores:
+            out.append(name)
+    return out
+
+
+def model_estimate(pairs: pd.DataFrame) -> dict[str, float]:
+    """The model's own expected wrong links and misses from one method's scored pairs
+    (``score`` a posterior probability, ``link`` whether it was declared)."""
+    p = pairs["score"].to_numpy(np.float64)
+    link = pairs["link"].to_numpy(bool)
+    declared = int(link.sum())
+    # math.fsum: exact, so the bytes written do not depend on the CPU's summation order
+    false = math.fsum((1 - p[link]).tolist())
+    missed = math.fsum(p[~link].tolist())
+    matches = math.fsum(p.tolist())
+    return {
+        "declared": declared,
+        "model_false": false,
+        "model_FDR": false / declared if declared else float("nan"),
+        "model_missed": missed,
+        "model_FNMR": missed / matches if matches > 0 else float("nan"),
+    }
+
+
+def model_estimates(run: RunDir, replicates: bool = True) -> pd.DataFrame:
+    """:func:`model_estimate` of every posterior method of a run, per replicate, beside the true
+    FDR and FNMR. The model's FNMR is that of the first population only (NaN for the others,
+    whose ``raw/`` does not keep every candidate pair)."""
+    rows: list[dict[str, Any]] = []
+    ks = range(int(run.info["replicates"])) if replicates else range(1)
+    for name in posterior_methods(run):
+        for k in ks:
+            pairs = run.pairs(name, k, ["query_row", "register_row", "score", "link"])
+            row: dict[str, Any] = {"method": name, "replicate": k, **model_estimate(pairs)}
+            if k > 0:
+                # a later replicate's raw/ keeps only declared links and true candidates: the
+                # posterior mass of the pairs left out is unknown there
+                row["model_missed"] = row["model_FNMR"] = float("nan")
+            truth = run.truth(k)
+            width = int(run.info["register_records"]) + 1
+            keys = pairs["query_row"].to_numpy(np.int64) * width + pairs["register_row"].to_numpy(
+                np.int64
+            )
+            tkeys = truth["query_row"].to_numpy(np.int64) * width + truth["register_row"].to_numpy(
+                np.int64
+            )
+            link = pairs["link"].to_numpy(bool)
+            true_false = int((~np.isin(keys[link], tkeys)).sum())
+            found = int(np.isin(tkeys, keys[link]).sum())
+            row["true_false"] = true_false
+            row["true_FDR"] = true_false / row["declared"] if row["declared"] else float("nan")
+            row["true_FNMR"] = 1 - found / len(tkeys) if len(tkeys) else float("nan")
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
