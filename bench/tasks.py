@@ -15,8 +15,12 @@ Output layout of one run (``results/<scenario>/`` by default)::
                            in those register records
     raw/run.json           sizes, seeds, blocking pass counts, method order
     raw/population.json    facts of the population beside the Census tables (`linkrisk describe`)
-    raw/replicates/<k>/    replicates 2..K (``--replicates K``): truth, each method's declared and
-                           considered true links, sizes (enough to recompute their metrics)
+    raw/explanations.parquet  for methods that explain their scores, the terms (match weights) of
+                           their highest-scoring false matches with both records' values (runs
+                           on user files: only with --include-examples)
+    raw/replicates/<k>/    replicates 2..K (``--replicates K``): truth, query people, each method's
+                           declared and considered true links, sizes (enough to recompute their
+                           metrics, also by subgroup)
     config.json            the effective configuration (defaults filled in)
     metrics.csv/.json      derived from raw/ alone (``linkrisk report`` recomputes them)
     causes.csv             false matches by cause, per method (derived from raw/, as metrics)
@@ -51,6 +55,7 @@ from bench.linkage.fields import PreparedTask
 from bench.linkage.methods.base import Candidates, Method, not_run_reason
 from bench.linkage.resolve import resolve
 from bench.report.document import write_outputs
+from bench.runs.rundir import EXPLANATIONS
 from bench.runs.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
 from bench.runs.store import atomic_dir
 from bench.runs.writers import write_json, write_parquet
@@ -164,6 +169,9 @@ def run_task(
                 write_parquet(task.query_people, raw / "query_people.parquet")
             linked = [task.truth["register_row"].to_numpy()]
             not_run: dict[str, str] = {}  # method -> why it did not run (the others go on)
+            # Record values leave a user's files only on request (--include-examples).
+            explain = bool(info.get("include_examples", True))
+            explained = []
             for m in methods:
                 with steps.step(f"method {m.name}"), sigint_watch() as interrupted:
                     try:
@@ -172,8 +180,13 @@ def run_task(
                         linked.append(
                             _run_method(m, prep, candidates if m.uses_blocking() else None, raw)
                         )
+                        if explain and m.explains:  # before a replicate refits the model
+                            explained.append(explanations(m, prep, raw))
                     except Exception as exc:
                         not_run[m.name] = _failed(exc, interrupted)
+            if explained:
+                frame = pd.concat(explained, ignore_index=True)
+                write_parquet(frame[~frame["method"].isin(list(not_run))], raw / EXPLANATIONS)
             # Attribution needs the people and noise of the register records that appear in a
             # true or declared link only: a few percent of the register, so raw/ stays small.
             rows = np.unique(np.concatenate(linked))
@@ -260,6 +273,8 @@ def _replicate(
     width = max(prep.n_register, 1)
     truth = task.truth["query_row"].to_numpy() * width + task.truth["register_row"].to_numpy()
     write_parquet(task.truth, out / "truth.parquet")
+    # the subgroups pool the replicates as the headline does: they need who was queried
+    write_parquet(task.query_people, out / "query_people.parquet")
     considered = {}
     for m in methods:
         if m.name in not_run:
@@ -338,6 +353,51 @@ def scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd.
             raise ValueError(f"method {m.name!r} names paths but scored no path per pair")
         columns["path"] = np.asarray(scored.path, np.int16)
     return pd.DataFrame(columns)
+
+
+#: Explained false matches per method (its highest-scoring ones).
+EXPLAINED_PER_METHOD = 3
+
+
+def explanations(
+    m: Method, prep: PreparedTask, raw: Path, k: int = EXPLAINED_PER_METHOD
+) -> pd.DataFrame:
+    """The terms of the score of ``m``'s ``k`` highest-scoring false matches (ties: by query
+    row), one row per pair and term (:meth:`Method.explain`), with both records' values of the
+    term's field, for ``raw/explanations.parquet``."""
+    task = prep.task
+    pairs = pd.read_parquet(raw / f"{m.name}.parquet", columns=[*_PAIR, "score", "link"])
+    width = max(prep.n_register, 1)
+    truth = task.truth["query_row"].to_numpy() * width + task.truth["register_row"].to_numpy()
+    links = pairs[pairs["link"].to_numpy(bool)]
+    false = links[~np.isin(links["query_row"] * width + links["register_row"], truth)]
+    top = false.sort_values(["score", "query_row"], ascending=[False, True], kind="stable")[:k]
+    terms = m.explain(prep, top["query_row"].to_numpy(), top["register_row"].to_numpy())
+    rows = []
+    for example, (rec, pair_terms) in enumerate(zip(top.to_dict("records"), terms, strict=True)):
+        for term, level, label, weight in pair_terms:
+            values = [
+                "" if term not in frame.columns else _text(frame[term].iloc[row])
+                for frame, row in (
+                    (task.query, rec["query_row"]),
+                    (task.register, rec["register_row"]),
+                )
+            ]
+            pair = [int(rec["query_row"]), int(rec["register_row"]), float(rec["score"])]
+            rows.append([m.name, example, *pair, term, level, label, weight, *values])
+    columns = [
+        "method", "example", "query_row", "register_row", "score", "term", "level", "level_label",
+        "weight", "query_value", "register_value",
+    ]  # fmt: skip
+    out = pd.DataFrame(rows, columns=columns)
+    return out.astype({"level": np.int8, "example": np.int64, "weight": np.float64})
+
+
+_PAIR = ["query_row", "register_row"]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:

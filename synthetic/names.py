@@ -21,6 +21,15 @@ DATA_DIR = Path(__file__).parent / "data"
 
 #: Name-origin/ethnicity groups of the Census name tables, in the order of their pct columns.
 GROUPS: tuple[str, ...] = ("white", "black", "api", "aian", "2prace", "hispanic")
+#: The groups in words, as the Census name tables define them (for readers of reports).
+GROUP_NAMES: dict[str, str] = {
+    "white": "White",
+    "black": "Black",
+    "api": "Asian or Pacific Islander",
+    "aian": "American Indian or Alaska Native",
+    "2prace": "Two or more races",
+    "hispanic": "Hispanic",
+}
 PCT_COLUMNS: tuple[str, ...] = tuple(f"pct{g}" for g in GROUPS)
 _META_KEY = b"linkrisk"
 

@@ -674,9 +674,10 @@ def _num(x: float | None) -> str:
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
-    # cells are preformatted strings: no number parsing; first column left, the rest right
+    # cells are preformatted strings: no number parsing; first column left, the rest right;
+    # a row named by a group code is named in words (api -> Asian or Pacific Islander)
     return tabulate(
-        rows,
+        [[N.GROUP_NAMES.get(row[0], row[0]), *row[1:]] if row else row for row in rows],
         headers=headers,
         tablefmt="github",
         disable_numparse=True,

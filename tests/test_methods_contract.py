@@ -103,6 +103,18 @@ def test_unknown_parameter_rejected(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_score_scale_is_declared(kind: str) -> None:
+    """A method's score scale is one reports know; a probability is bounded by [0, 1], so its
+    threshold can be shown as a match weight."""
+    cls = METHODS[kind]
+    assert cls.score_scale in ("score", "probability"), kind
+    if cls.score_scale == "probability":
+        assert cls.threshold_param is not None, kind
+        param = cls.params_schema[cls.threshold_param]
+        assert (param.lo, param.hi) == (0.0, 1.0), kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_threshold_param_is_declared_and_decides_acceptance(kind: str, task_and_train) -> None:
     """A method's threshold parameter (if any) is one of its parameters and decides acceptance
     as ``score >= threshold``: what threshold sweeps of its raw scores rely on."""

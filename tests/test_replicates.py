@@ -85,3 +85,35 @@ def test_bad_replicates_is_a_one_line_error(tmp_path: Path, capsys: pytest.Captu
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "scenario.replicates" in err[0]
     assert not (tmp_path / "y").exists()
+
+
+def test_subgroups_pool_the_replicates_as_the_headline(runs: dict[str, Path]) -> None:
+    """'Who bears the errors' pools like the headline: the counts of subgroups.csv are the
+    sums over the replicates, and each label's counts add up to the pooled summary's."""
+    from bench.measurement.subgroups import COUNTS, subgroup_metrics
+    from bench.runs.rundir import RunDir
+
+    k3 = runs["k3"]
+    groups = pd.read_csv(k3 / "subgroups.csv")
+    summary = pd.read_csv(k3 / "summary.csv")
+    by_group = groups[groups["dimension"] == "group"].groupby("method", sort=False)
+    for col in ("queries", "TP", "FP", "FN", "wrong_people"):
+        assert by_group[col].sum().to_dict() == summary.set_index("method")[col].to_dict(), col
+    # replicate 2, run on its own, is one of the three parts
+    run = RunDir(k3)
+    alone = subgroup_metrics(
+        {m: run.pairs(m, 1) for m in run.info["methods"]},
+        run.truth(1),
+        run.query_people(replicate=1),
+        run.replicate(1)["register_records"],
+        ["group"],
+    )
+    second = pd.read_csv(runs["second"] / "subgroups.csv")
+    second = second[second["dimension"] == "group"].reset_index(drop=True)
+    keep = second["method"] != "logistic"  # trained once, on the run's own seed
+    pd.testing.assert_frame_equal(
+        alone.loc[keep.to_numpy(), list(COUNTS)].reset_index(drop=True),
+        second.loc[keep.to_numpy(), list(COUNTS)].reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert "Rates pooled over the 3 replicates" in (k3 / "report.md").read_text(encoding="utf-8")

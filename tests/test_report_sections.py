@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -72,7 +73,9 @@ def contexts(runs: dict[str, Path]) -> dict[str, ReportContext]:
 
 
 def test_every_section_applies_to_one_of_the_runs(contexts: dict[str, ReportContext]) -> None:
-    assert contexts["synthetic"].capabilities == {"synthetic", "population", "paths"}
+    assert contexts["synthetic"].capabilities == {
+        "synthetic", "population", "paths", "explanations"
+    }  # fmt: skip
     assert contexts["user"].capabilities == {"user-files", "examples"}
     for name, section in SECTIONS.items():
         assert any(section.applies(ctx) for ctx in contexts.values()), name
@@ -131,6 +134,7 @@ def test_figures_are_figures_with_captions_and_unique_ids(
         assert f'id="{spec.id}"' in html
     if kind == "synthetic":  # sweep curves, subgroup ratios and a who-matched-whom matrix
         assert {"error-tradeoff", "ratios-group", "matrix-name-control-zip"} <= set(ids)
+        assert {"main-figure", "waterfall-fellegi-sunter"} <= set(ids)
 
 
 #: Ways of reading a file that would bypass RunDir's checks of raw/.
@@ -231,3 +235,169 @@ def test_a_section_added_at_run_time_reaches_both_reports(
     write_outputs(copy)
     assert (copy / "report.md").read_bytes() == (runs["synthetic"] / "report.md").read_bytes()
     assert "loudest" not in SECTIONS
+
+
+# --- the first screen (issue 15) ------------------------------------------------------------
+
+
+def test_the_summary_and_the_main_figure_come_before_every_other_section(
+    runs: dict[str, Path],
+) -> None:
+    for kind in ("synthetic", "user"):
+        html = (runs[kind] / "report.html").read_text(encoding="utf-8")
+        article = html[html.index('<article id="report">') :]
+        short = article.index('<h2 id="in-short">')
+        figure = article.index('<figure id="main-figure" class="beside">')
+        sentence = article.index("<li><strong>", short)
+        others = [m.start() for m in re.finditer(r"<h2 id=", article)]
+        assert short == others[0], kind  # the first section of the page
+        assert short < figure < sentence < others[1], kind
+        # the contents are folded, and the header holds nothing but the title
+        header = html[html.index('<header id="top">') : html.index("</header>")]
+        assert "<pre" not in header and "<details><summary>Contents" in html
+
+
+def test_the_summary_sentences_are_the_pooled_metrics(runs: dict[str, Path]) -> None:
+    from bench.report.sections.summary import count_text
+
+    summary = pd.read_csv(runs["synthetic"] / "summary.csv")
+    report = (runs["synthetic"] / "report.md").read_text(encoding="utf-8")
+    for rec in summary.to_dict("records"):
+        line = next(x for x in report.splitlines() if x.startswith(f"- **{rec['method']}**"))
+        if rec["wrong_people"]:
+            assert f"links {count_text(rec['wrong_people_per_1M'])} of every 1,000,000" in line
+            assert f"(at most {count_text(rec['wrong_people_per_1M_upper'])}, 95%)" in line
+        else:  # no event: no point estimate, the bound only
+            assert "links none of the" in line
+            assert f"at most {count_text(rec['wrong_people_per_1M_upper'])} of every" in line
+        assert f"misses {count_text(1000 * rec['FNMR'])} of every 1,000" in line
+        assert f"(at most {count_text(1000 * rec['FNMR_upper'])})." in line
+        # the pooled true links are the table's right + missed links
+        assert rec["TP"] + rec["FN"] == rec["true_links"]
+    # the headline's true links are the tables' (pooled over the replicates when several)
+    true_links, k = int(summary["true_links"].iloc[0]), int(summary["replicates"].iloc[0])
+    said = (
+        f"({true_links:,} true links over the {k} replicates)"
+        if k > 1
+        else (f"{true_links:,} queries are truly in the register")
+    )
+    assert said in report
+    assert "[assumptions ledger](#assumptions-ledger-parameters-in-force)" in report
+
+
+def test_tables_are_wrapped_and_fit_and_headline_reads_at_100_columns(
+    runs: dict[str, Path],
+) -> None:
+    from bench.report.sections.headline import headline_table
+
+    html = (runs["synthetic"] / "report.html").read_text(encoding="utf-8")
+    assert html.count("<table") == html.count('<div class="table-wrap"><table')
+    assert "overflow-wrap: anywhere" in html  # cells wrap rather than widen the table
+    summary = pd.read_csv(runs["synthetic"] / "summary.csv").assign(status="run")
+    assert max(len(line) for line in headline_table(summary).splitlines()) <= 100
+
+
+def test_human_labels(runs: dict[str, Path]) -> None:
+    report = (runs["synthetic"] / "report.md").read_text(encoding="utf-8")
+    methods = report[report.index("## Methods") : report.index("## Blocking")]
+    assert "{" not in methods and "[{" not in methods  # no Python reprs
+    assert "Asian or Pacific Islander" in report and "Two or more races" in report
+    for heading in re.findall(r"^#+ (.*)$", report, re.MULTILINE):
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", heading), heading  # no snake_case
+    assert "| api " not in report and "| 2prace " not in report
+
+
+def test_honest_figures(contexts: dict[str, ReportContext], runs: dict[str, Path]) -> None:
+    ctx = contexts["synthetic"]
+    ids = [f.id for s in sections() if s.applies(ctx) for f in figures(s, ctx)]
+    # threshold curves only for methods with a threshold (a rule's pass numbers are no scale)
+    assert "rates-fellegi-sunter" in ids and "rates-cascade" not in ids
+    report = (runs["synthetic"] / "report.md").read_text(encoding="utf-8")
+    points = report[report.index("## Operating points") :]
+    assert re.search(r"\| fellegi-sunter +\| own threshold +\| +weight -?\d+\.\d\d \(p = ", points)
+    groups = pd.read_csv(runs["synthetic"] / "subgroups.csv")
+    assert {"wrong_person_rate_ratio_p", "wrong_person_rate_ratio_significant"} <= set(groups)
+    assert "Benjamini-Hochberg" in report
+
+
+def test_ratio_significance_tests_only_ratios_with_events() -> None:
+    from bench.measurement.subgroups import ratio_significance
+
+    frame = pd.DataFrame(
+        {
+            "dimension": ["group"] * 4,
+            "label": ["a", "b", "c", "ref"],
+            "reference": ["ref"] * 4,
+            "wrong_person_rate_ratio": [4.0, 1.05, 3.0, 1.0],
+            "wrong_person_rate_ratio_lo": [2.0, 0.8, 0.5, 1.0],
+            "wrong_person_rate_ratio_hi": [8.0, 1.4, 18.0, 1.0],
+            "wrong_person_rate_ratio_corrected": [False, False, True, False],
+        }
+    )
+    out = ratio_significance(frame)
+    assert out["wrong_person_rate_ratio_significant"].tolist() == [True, False, False, False]
+    p = out["wrong_person_rate_ratio_p"]
+    assert p[0] < 0.001 < p[1] and p[2:].isna().all()
+
+
+def test_a_ratio_without_events_is_drawn_as_an_interval_only() -> None:
+    from bench.report.figures import plot_ratios
+
+    frame = pd.DataFrame(
+        {
+            "method": ["m"] * 3,
+            "dimension": ["group"] * 3,
+            "label": ["aian", "api", "white"],
+            "reference": ["white"] * 3,
+            "wrong_people": [0, 5, 20],
+            "queries": [58, 100, 1000],
+            "wrong_person_rate_ratio": [8.06, 2.5, 1.0],
+            "wrong_person_rate_ratio_lo": [0.5, 1.1, 1.0],
+            "wrong_person_rate_ratio_hi": [120.0, 6.0, 1.0],
+            "wrong_person_rate_ratio_corrected": [True, False, False],
+        }
+    )
+    fig = plot_ratios(frame, "wrong_person_rate", "group")
+    ax = fig.axes[0]
+    xs = [x for ln in ax.get_lines() if ln.get_marker() == "o" for x in np.ravel(ln.get_xdata())]
+    assert 2.5 in xs and 8.06 not in xs  # no point where there are no events
+    assert any(t.get_text() == "0 events" for t in ax.texts)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith("American Indian or Alaska Native")
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    from bench.report.checks import find_browser
+
+    found = find_browser()
+    if found is None:
+        pytest.skip("no headless Chromium found (install one, e.g. apt-get install chromium)")
+    return found
+
+
+def test_first_screen_in_chromium_at_1400x900(browser: str, runs: dict[str, Path]) -> None:
+    from bench.report.checks import first_screen
+
+    for kind in ("synthetic", "user"):
+        result = first_screen(runs[kind] / "report.html", browser, window=(1400, 900))
+        assert result.problems == [], kind
+        assert result.sentence_text and "of every 1,000,000" in result.sentence_text
+        assert result.tables > 0 and not result.clipped
+
+
+def test_explained_links_add_up_to_their_scores(runs: dict[str, Path]) -> None:
+    """The waterfall's terms (prior + each field's match weight) are the pair's score: its
+    probability is 1 / (1 + 2^-sum), and each pair is a false match of the method."""
+    run = RunDir(runs["synthetic"])
+    frame = run.explanations()
+    assert frame is not None and set(frame["method"]) == {"fellegi-sunter"}
+    truth = {tuple(p) for p in run.truth()[["query_row", "register_row"]].to_numpy()}
+    for _, terms in frame.groupby("example"):
+        assert terms["term"].iloc[0] == "prior" and len(terms) == 8  # prior + 7 fields
+        total = terms["weight"].sum()
+        assert 1 / (1 + 2.0 ** (-total)) == pytest.approx(terms["score"].iloc[0], rel=1e-5)
+        pair = (int(terms["query_row"].iloc[0]), int(terms["register_row"].iloc[0]))
+        assert pair not in truth
+    report = (runs["synthetic"] / "report.md").read_text(encoding="utf-8")
+    assert "## Why different people were linked" in report and "| date of birth " in report

@@ -575,11 +575,31 @@ def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, dict[str
     info = run.info
     truth = run.truth()
     query_people = run.query_people()
-    pairs = {
-        name: run.pairs(name, columns=["query_row", "register_row", "link", "address_match"])
-        for name in info["methods"]
-    }
+    pairs = {name: run.pairs(name, columns=_PAIR_COLUMNS) for name in info["methods"]}
     return info, truth, query_people, pairs
+
+
+_PAIR_COLUMNS = ["query_row", "register_row", "link", "address_match"]
+
+
+def pool_subgroup_metrics(
+    frames: Sequence[pd.DataFrame], reference: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """:func:`subgroup_metrics` of several replicates pooled as the headline pools them:
+    counts summed per method, dimension and label, then rates, intervals and ratios computed
+    from the sums (the reference chosen on the pooled counts)."""
+    if len(frames) == 1:
+        return frames[0]
+    keys = ["method", "dimension", "label"]
+    summed = pd.concat(frames, ignore_index=True).groupby(keys, sort=False)[list(COUNTS)].sum()
+    blocks = []
+    for (method, dim_name), rows in summed.groupby(level=[0, 1], sort=False):
+        dim = DIMENSIONS[str(dim_name)]
+        by_label = rows.droplevel([0, 1]).reindex(list(dim.labels), fill_value=0)
+        counts = {c: by_label[c].to_numpy(dtype=np.int64) for c in COUNTS}
+        ref = _reference(dim, counts["queries"], reference)
+        blocks.append(_label_block(str(method), dim, ref, counts))
+    return pd.concat(blocks, ignore_index=True)
 
 
 def subgroups_run(
@@ -587,20 +607,84 @@ def subgroups_run(
     dimensions: Sequence[str] | None = None,
     reference: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(subgroup_metrics, match_matrix)`` of every method of a run, from its ``raw/`` alone."""
+    """``(subgroup_metrics, match_matrix)`` of every method of a run, from its ``raw/`` alone.
+    The metrics pool every replicate when each keeps its query people (as the headline pools
+    them); the match matrix is the run's own seed's (replicates keep no register people)."""
     from bench.measurement.derive import read_register_people
 
     info, truth, query_people, pairs = _read_run(run_dir)
     if dimensions is None:  # those the people carry (runs on user files: register presence)
         known = {*query_people.columns, "in_register"}
         dimensions = [d.name for d in DIMENSIONS.values() if set(d.needs) <= known]
-    metrics = subgroup_metrics(
-        pairs, truth, query_people, info["register_records"], dimensions, reference
-    )
+    frames = [
+        subgroup_metrics(
+            pairs, truth, query_people, info["register_records"], dimensions, reference
+        )
+    ]
+    run = RunDir(run_dir)
+    if info["replicates"] > 1 and run.has_replicate_people():
+        for k in range(1, info["replicates"]):
+            rep = run.replicate(k)
+            frames.append(
+                subgroup_metrics(
+                    {name: run.pairs(name, k, columns=_PAIR_COLUMNS) for name in info["methods"]},
+                    run.truth(k),
+                    run.query_people(replicate=k),
+                    rep["register_records"],
+                    dimensions,
+                    reference,
+                )
+            )
+    metrics = pool_subgroup_metrics(frames, reference)
     if not set(DIMENSIONS["group"].needs) <= set(query_people.columns):
         return metrics, pd.DataFrame(columns=list(MATRIX_COLUMNS))
     matrix = match_matrix(pairs, truth, query_people, read_register_people(Path(run_dir)))
     return metrics, matrix
+
+
+#: The false discovery rate at which subgroup ratios are flagged (Benjamini-Hochberg).
+RATIO_FDR = 0.05
+
+
+def ratio_significance(
+    frame: pd.DataFrame,
+    metric: str = "wrong_person_rate",
+    dimensions: Sequence[str] | None = None,
+    fdr: float = RATIO_FDR,
+) -> pd.DataFrame:
+    """``frame`` (:func:`subgroup_metrics` rows) with, per row, the two-sided p-value of its
+    ``metric`` ratio to the reference (``<metric>_ratio_p``, from the Katz log interval:
+    z = log(ratio) / se) and whether it survives the Benjamini-Hochberg procedure at false
+    discovery rate ``fdr`` over the family of ratios tested (``<metric>_ratio_significant``).
+
+    The family: every row of ``dimensions`` (default: all) that is not its reference and has
+    events on both sides (a ratio built on a 0.5 correction is not a point estimate and is not
+    tested); other rows get NaN and False."""
+    from scipy.stats import false_discovery_control, norm
+
+    out = frame.copy()
+    ratio = out[f"{metric}_ratio"].to_numpy(np.float64)
+    lo = out[f"{metric}_ratio_lo"].to_numpy(np.float64)
+    hi = out[f"{metric}_ratio_hi"].to_numpy(np.float64)
+    tested = (
+        (out["label"] != out["reference"]).to_numpy()
+        & ~out[f"{metric}_ratio_corrected"].to_numpy(bool)
+        & np.isfinite(ratio)
+        & (lo > 0)
+        & (hi > lo)
+    )
+    if dimensions is not None:
+        tested &= out["dimension"].isin(list(dimensions)).to_numpy()
+    p = np.full(len(out), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.log(hi[tested] / lo[tested]) / (2 * Z95)
+        p[tested] = 2 * norm.sf(np.abs(np.log(ratio[tested]) / se))
+    survives = np.zeros(len(out), dtype=bool)
+    if tested.any():
+        survives[tested] = false_discovery_control(p[tested], method="bh") <= fdr
+    out[f"{metric}_ratio_p"] = p
+    out[f"{metric}_ratio_significant"] = survives
+    return out
 
 
 def subgroup_causes_run(
@@ -634,7 +718,9 @@ __all__ = [
     "cause_by_subgroup",
     "dimension_descriptions",
     "match_matrix",
+    "pool_subgroup_metrics",
     "rate_ratio",
+    "ratio_significance",
     "subgroup_causes_run",
     "subgroup_dimension",
     "subgroup_metrics",

@@ -5,7 +5,10 @@ decodes, every ``#`` link resolves. :func:`check_in_browser` opens it in headles
 checks that it parses, loads nothing, logs no console message, and shows every figure pixel for
 pixel. Run both (after rewriting a run directory's report.html) as::
 
-    python -m bench.report.checks results/irs-ice --check
+    python -m bench.report.checks results/irs-ice/report.html --check --first-screen
+
+:func:`first_screen` lays the page out at 1400x900 and finds the summary sentence and the main
+figure in the first screen, and no table clipped at the right.
 """
 
 from __future__ import annotations
@@ -530,6 +533,127 @@ def _locate(shot: np.ndarray, packed: np.ndarray, image: np.ndarray, key_width: 
 
 
 # --------------------------------------------------------------------------------------------
+# The first screen, and clipped tables
+# --------------------------------------------------------------------------------------------
+
+#: The window of :func:`first_screen`: a laptop screen.
+FIRST_SCREEN = (1400, 900)
+#: What the probe reads of the laid-out page (run in a scratch copy only: the report itself
+#: has no script). The summary sentence: the first list item under "In short"; the main
+#: figure: the image of ``#main-figure``; a table is clipped when its scrolling box is
+#: narrower than the table, or the table reaches past the window's right edge.
+_PROBE = """
+<script>
+(() => {
+  const box = (el) => { if (!el) return null; const r = el.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+  const heading = document.getElementById("in-short");
+  let list = heading; while (list && list.tagName !== "UL") list = list.nextElementSibling;
+  const clipped = [];
+  document.querySelectorAll("table").forEach((t, i) => {
+    const wrap = t.parentElement;
+    const r = t.getBoundingClientRect();
+    if ((wrap && wrap.scrollWidth > wrap.clientWidth + 1) || r.right > window.innerWidth + 1) {
+      let h = t.parentElement;
+      while (h && !/^H[1-6]$/.test(h.tagName)) h = h.previousElementSibling;
+      clipped.push({index: i, under: h ? h.textContent : null,
+                    width: Math.round(r.width), room: wrap ? wrap.clientWidth : null});
+    }
+  });
+  const out = document.createElement("pre");
+  out.id = "linkrisk-probe";
+  out.textContent = JSON.stringify({
+    window: [window.innerWidth, window.innerHeight],
+    sentence: box(list && list.querySelector("li")),
+    sentence_text: list && list.querySelector("li") ? list.querySelector("li").textContent : null,
+    figure: box(document.querySelector("#main-figure img")),
+    clipped: clipped, tables: document.querySelectorAll("table").length});
+  document.body.appendChild(out);
+})();
+</script>
+"""
+
+
+@dataclass
+class FirstScreen:
+    """Outcome of :func:`first_screen`: ``ok`` when ``problems`` is empty. ``sentence`` and
+    ``figure``: their boxes (top, bottom, left, right in CSS pixels) or None; ``clipped``: the
+    tables whose content is wider than their room."""
+
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    sentence: dict | None = None
+    sentence_text: str | None = None
+    figure: dict | None = None
+    clipped: list[dict] = field(default_factory=list)
+    tables: int = 0
+
+
+def first_screen(
+    html_path: Path,
+    browser: str | None = None,
+    window: tuple[int, int] = FIRST_SCREEN,
+    timeout: float = 60,
+) -> FirstScreen:
+    """Lay out ``html_path`` in headless Chromium in a ``window`` (width, height) and check
+    that the summary sentence and the main figure are entirely within the first screen and
+    that no table is clipped at the right. The report runs no script: a scratch copy, without
+    the Content-Security-Policy and with a measuring script appended, is what the browser
+    opens."""
+    import json
+
+    executable = find_browser(browser)
+    if executable is None:
+        return FirstScreen(False, ["no headless Chromium found"])
+    width, height = window
+    document = Path(html_path).read_text(encoding="utf-8")
+    document = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", document, count=1)
+    document = document.replace("</body>", _PROBE + "</body>", 1)
+    with tempfile.TemporaryDirectory(prefix="linkrisk-screen-") as tmp:
+        page = Path(tmp) / "page.html"
+        page.write_text(document, encoding="utf-8")
+        run = _run_browser(
+            [
+                executable,
+                *_BROWSER_FLAGS,
+                f"--user-data-dir={tmp}/profile",
+                f"--window-size={width},{height}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            timeout,
+        )
+    if run.returncode != 0:
+        return FirstScreen(False, [f"browser exited with status {run.returncode}"])
+    found = re.search(r'<pre id="linkrisk-probe">(.*?)</pre>', run.stdout, re.DOTALL)
+    if found is None:
+        return FirstScreen(False, ["the measuring script did not run"])
+    import html as html_module
+
+    probe = json.loads(html_module.unescape(found[1]))
+    out = FirstScreen(
+        False,
+        sentence=probe["sentence"],
+        sentence_text=probe["sentence_text"],
+        figure=probe["figure"],
+        clipped=probe["clipped"],
+        tables=probe["tables"],
+    )
+    for what, rect in (("summary sentence", out.sentence), ("main figure", out.figure)):
+        if rect is None:
+            out.problems.append(f"no {what}")
+        elif rect["top"] < 0 or rect["bottom"] > height or rect["right"] > width:
+            out.problems.append(f"{what} not within the first {width}x{height} screen: {rect}")
+    out.problems += [
+        f"table {c['index']} (under {c['under']!r}) clipped: {c['width']} px in {c['room']} px"
+        for c in out.clipped
+    ]
+    out.ok = not out.problems
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
 
@@ -557,6 +681,12 @@ def main(
         "an existing .html file (checked as it is)",
     )
     parser.add_argument("--check", action="store_true", help="also open it in headless Chromium")
+    parser.add_argument(
+        "--first-screen",
+        action="store_true",
+        help="with --check: also lay it out at 1400x900 and require the summary sentence and "
+        "the main figure in the first screen, and no clipped table",
+    )
     parser.add_argument(
         "--browser", help=f"browser executable (default: ${BROWSER_ENV}, then {BROWSERS[0]}...)"
     )
@@ -590,6 +720,9 @@ def main(
     if args.check:
         result = check_in_browser(path, args.browser, args.timeout)
         problems = result.problems
+        if args.first_screen:
+            screen = first_screen(path, args.browser, timeout=args.timeout)
+            problems = [*problems, *(f"first screen: {p}" for p in screen.problems)]
         if result.browser:
             print(f"browser: {result.version or 'unknown version'} ({result.browser})")
     else:

@@ -49,6 +49,10 @@ CAPABILITIES: dict[str, tuple[str, Callable[[ReportContext], bool]]] = {
         "raw/examples.parquet: record values of the first errors (--include-examples)",
         lambda ctx: ctx.run.examples() is not None,
     ),
+    "explanations": (
+        "raw/explanations.parquet: the terms of the scores of some false matches",
+        lambda ctx: ctx.run.explanations() is not None,
+    ),
     "paths": (
         "a method with named passes (paths), whose links raw/ records per path",
         lambda ctx: any("paths" in meta for meta in ctx.methods.values()),

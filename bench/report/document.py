@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from bench.report.context import ReportContext
-from bench.report.html import write_html_report
+from bench.report.html import Placement, write_html_report
 from bench.report.manifest import write_manifest
+from bench.report.markdown import inline_to_html, plain
 from bench.report.sections import ReportFigure, Section, sections
 from bench.runs.rundir import RunDir
 from bench.runs.writers import write_csv, write_json
@@ -31,7 +32,8 @@ def write_outputs(run_dir: Path, html: bool = True) -> pd.DataFrame:
     applying = [s for s in every if s.applies(ctx)]
     for section in every:
         write_tables(section, ctx, run_dir, applies=section in applying)
-    lines = [line for s in applying for line in markdown(s, ctx)]
+    texts = {s.name: markdown(s, ctx) for s in applying}
+    lines = [line for s in applying for line in texts[s.name]]
     (run_dir / "report.md").write_text("\n".join([*lines, FOOTER, ""]), encoding="utf-8")
     write_manifest(run_dir, ctx.info, ctx.config)
     if not html:
@@ -39,9 +41,24 @@ def write_outputs(run_dir: Path, html: bool = True) -> pd.DataFrame:
     in_figure_order = sorted(
         applying, key=lambda s: s.order if s.figure_order is None else s.figure_order
     )
-    specs = [spec for s in in_figure_order for spec in figures(s, ctx)]
-    write_html_report(run_dir, [(f.id, f.caption, f.draw()) for f in specs])
+    placed = [
+        (spec, Placement(spec.after or _heading(texts[s.name], s.name), spec.beside))
+        for s in in_figure_order
+        for spec in figures(s, ctx)
+    ]
+    write_html_report(
+        run_dir,
+        [(f.id, f.caption, f.draw()) for f, _ in placed],
+        {f.id: where for f, where in placed},
+    )
     return ctx.summary
+
+
+def _heading(lines: list[str], section: str) -> str:
+    """The text of a section's first heading, as the page shows it (inline markup dropped)."""
+    if not lines or not lines[0].startswith("#"):
+        raise ValueError(f"report section {section!r} has figures but no heading to put them")
+    return plain(inline_to_html(lines[0].lstrip("#").strip()))
 
 
 def write_tables(

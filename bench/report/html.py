@@ -25,6 +25,7 @@ import re
 import struct
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,17 @@ if TYPE_CHECKING:
 
 #: One figure of the report: (element id, caption, matplotlib Figure or PNG data URI).
 FigureSpec = tuple[str, str, "Figure | str"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where :func:`render_html` puts a figure: in the block of the heading whose text is
+    ``heading``, at its end (before the next heading of the same or a higher level), or, with
+    ``beside``, right after the heading, floated beside what follows it on wide screens."""
+
+    heading: str
+    beside: bool = False
+
 
 #: Resolution of embedded figures (pixels per inch): fixed, so the PNG bytes are reproducible.
 DPI = 110
@@ -54,7 +66,9 @@ CSP = (
 )
 #: Ids this module uses itself; figure ids must avoid them, headings step around them.
 FIGURES_ONLY = "figures-only"
-RESERVED_IDS = frozenset({"top", "reproduce", "contents", "report", "figures", "manifest"})
+RESERVED_IDS = frozenset(
+    {"top", "reproduce", "reproducing", "contents", "report", "figures", "manifest"}
+)
 _FIGURE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 # --------------------------------------------------------------------------------------------
@@ -135,19 +149,24 @@ pre { background: #f6f6f6; border: 1px solid #ddd; padding: 0.6em 0.9em;
 pre code { background: none; padding: 0; }
 header { border-bottom: 2px solid #333; padding-bottom: 0.8em; }
 header .note { color: #444; font-size: 0.9rem; }
-nav#contents { background: #fafafa; border: 1px solid #ddd; padding: 0.4em 1.4em 0.6em;
-  margin: 1.2em 0; }
-nav#contents h2 { font-size: 1.1rem; margin: 0.5em 0 0.2em; border: none; }
+nav#contents { background: #fafafa; border: 1px solid #ddd; padding: 0.3em 1.4em;
+  margin: 0.6em 0 1em; }
+nav#contents summary { font-weight: 600; cursor: pointer; }
 nav ol { margin: 0.1em 0; padding-left: 1.4em; }
-.table-wrap { overflow-x: auto; margin: 0.8em 0 1.2em; }
-table { border-collapse: collapse; font-size: 0.88rem; }
+h2, h3 { clear: both; }
+/* Tables fit the page: cells wrap (numbers at their spaces, words anywhere) rather than push
+   the table past the right edge; the scrolling box is a last resort. */
+.table-wrap { overflow-x: auto; margin: 0.8em 0 1.2em; max-width: 100%; }
+table { border-collapse: collapse; font-size: 0.88rem; max-width: 100%; }
 th, td { border: 1px solid #b8b8b8; padding: 0.2em 0.5em; text-align: left;
-  vertical-align: top; }
+  vertical-align: top; overflow-wrap: anywhere; }
 th { background: #efefef; }
 tbody tr:nth-child(even) { background: #fafafa; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.num { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
 .center { text-align: center; }
 figure { margin: 1.6em 0; break-inside: avoid; page-break-inside: avoid; }
+figure.beside { float: right; width: 50%; margin: 0.2em 0 1em 1.5em; }
+@media (max-width: 64rem) { figure.beside { float: none; width: auto; margin: 1.6em 0; } }
 figure img { max-width: 100%; height: auto; border: 1px solid #ddd; display: block; }
 figcaption { font-size: 0.9rem; color: #333; margin-top: 0.4em; max-width: 60rem; }
 .hash { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono",
@@ -156,9 +175,10 @@ figcaption { font-size: 0.9rem; color: #333; margin-top: 0.4em; max-width: 60rem
    their natural size. check_in_browser screenshots it to find every plot pixel for pixel. */
 #figures-only:target ~ .page { max-width: none; }
 #figures-only:target ~ .page nav,
-#figures-only:target ~ .page main > :not(#figures) { display: none; }
+#figures-only:target ~ .page main > :not(#figures):not(#report),
+#figures-only:target ~ .page #report > :not(figure) { display: none; }
 #figures-only:target ~ .page figure { display: inline-block; vertical-align: top;
-  width: min-content; margin: 0 16px 16px 0; }
+  width: min-content; margin: 0 16px 16px 0; float: none; }
 #figures-only:target ~ .page figure img { max-width: none; }
 @media print {
   body { font-size: 10pt; }
@@ -181,15 +201,19 @@ def render_html(
     title: str,
     reproduce: str,
     manifest: Mapping[str, Any] | None = None,
+    placements: Mapping[str, Placement] | None = None,
 ) -> str:
-    """One self-contained HTML5 document: a header with ``title`` and the ``reproduce``
-    command, a table of contents, the converted ``markdown_text``, a "Figures" section and the
-    ``manifest`` (when given) as tables.
+    """One self-contained HTML5 document: a header with ``title`` and a (folded) table of
+    contents, the converted ``markdown_text`` with the figures placed in it, a "Figures"
+    section for figures without a place, the ``reproduce`` command and the ``manifest`` (when
+    given) as tables.
 
     ``figures``: (id, caption, Figure or PNG data URI); ids must be unique, match
     ``[A-Za-z][A-Za-z0-9_-]*`` and avoid :data:`RESERVED_IDS`; Figures are closed once
-    rendered. The output depends only on the arguments (no dates, no paths): same inputs,
-    same bytes.
+    rendered. ``placements``: figure id -> :class:`Placement` (the heading whose block the
+    figure joins; a heading not in the document is an error). Figures are numbered in the
+    order they appear. The output depends only on the arguments (no dates, no paths): same
+    inputs, same bytes.
     """
     taken = set(RESERVED_IDS) | {FIGURES_ONLY}
     figs = _figures(figures, taken)
@@ -197,6 +221,14 @@ def render_html(
     manifest_html, manifest_headings = _manifest(manifest, taken) if manifest else ("", [])
     source_sha = hashlib.sha256(markdown_text.encode("utf-8")).hexdigest()
     esc = html.escape
+    body, placed, loose = _place(body, headings, figs, placements or {})
+    order = [*(p[0] for p in placed), *(f[0] for f in loose)]
+    number = {fid: k for k, fid in enumerate(order, start=1)}
+    for fid, beside in placed:
+        fid, caption, uri, size = next(f for f in figs if f[0] == fid)
+        body = body.replace(
+            _slot(fid), _figure_html(fid, caption, uri, size, number[fid], beside), 1
+        )
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -213,6 +245,23 @@ def render_html(
         '<div class="page">',
         '<header id="top">',
         f"<h1>{esc(title)}</h1>",
+        "</header>",
+        _toc(
+            headings,
+            [(fid, next(f[1] for f in figs if f[0] == fid)) for fid in order],
+            bool(loose),
+            manifest_headings if manifest else None,
+        ),
+        "<main>",
+        f'<article id="report">\n{body}</article>',
+    ]
+    if loose:
+        parts.append('<section id="figures">\n<h2>Figures</h2>')
+        parts += [_figure_html(f, c, u, z, number[f]) for f, c, u, z in loose]
+        parts.append("</section>")
+    parts += [
+        '<section id="reproducing">',
+        "<h2>Reproduce</h2>",
         "<p>Reproduce with this one command"
         + (" (package versions in the manifest below):</p>" if manifest else ":</p>"),
         f'<pre id="reproduce"><code>{esc(reproduce)}</code></pre>',
@@ -221,26 +270,69 @@ def render_html(
         f'<span class="hash">{source_sha}</span>'
         + ("; compare with <code>report.md</code> in the manifest)." if manifest else ").")
         + "</p>",
-        "</header>",
-        _toc(headings, figs, manifest_headings if manifest else None),
-        "<main>",
-        f'<article id="report">\n{body}</article>',
+        "</section>",
     ]
-    if figs:
-        parts.append('<section id="figures">\n<h2>Figures</h2>')
-        for k, (fid, caption, uri, (width, height)) in enumerate(figs, start=1):
-            parts.append(
-                f'<figure id="{fid}">\n'
-                f'<img src="{uri}" alt="{esc(plain(inline_to_html(caption)))}" '
-                f'width="{width}" height="{height}">\n'
-                f"<figcaption><strong>Figure {k}.</strong> {inline_to_html(caption)}</figcaption>\n"
-                "</figure>"
-            )
-        parts.append("</section>")
     if manifest:
         parts.append(manifest_html)
     parts += ["</main>", "</div>", "</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _figure_html(
+    fid: str, caption: str, uri: str, size: tuple[int, int], k: int, beside: bool = False
+) -> str:
+    """One ``<figure>``: the image at its pixel size, alt text and the numbered caption."""
+    esc = html.escape
+    width, height = size
+    cls = ' class="beside"' if beside else ""
+    return (
+        f'<figure id="{fid}"{cls}>\n'
+        f'<img src="{uri}" alt="{esc(plain(inline_to_html(caption)))}" '
+        f'width="{width}" height="{height}">\n'
+        f"<figcaption><strong>Figure {k}.</strong> {inline_to_html(caption)}</figcaption>\n"
+        "</figure>"
+    )
+
+
+def _slot(fid: str) -> str:
+    # NUL cannot occur in converted Markdown (markdown-it replaces it), so a slot is unique.
+    return f"\x00figure:{fid}\x00"
+
+
+_HEADING_TAG = re.compile(r'<h([1-6]) id="([^"]+)">')
+
+
+def _place(
+    body: str, headings: list[Heading], figs: list[tuple], placements: Mapping[str, Placement]
+) -> tuple[str, list[tuple[str, bool]], list[tuple]]:
+    """Insert a slot for each placed figure into ``body``. Returns the body, the placed
+    figures as (id, beside) in document order, and the figures without a place (in order)."""
+    by_text: dict[str, Heading] = {}
+    for h in headings:
+        by_text.setdefault(h.text, h)
+    tags = [(m.end(), int(m[1]), m[2], m.start()) for m in _HEADING_TAG.finditer(body)]
+    at: list[tuple[int, int, str, bool]] = []  # (offset, figure order, id, beside)
+    loose = []
+    for k, fig in enumerate(figs):
+        fid = fig[0]
+        where = placements.get(fid)
+        if where is None:
+            loose.append(fig)
+            continue
+        heading = by_text.get(where.heading)
+        if heading is None:
+            raise ValueError(f"figure {fid!r}: no heading {where.heading!r} to place it under")
+        i = next(i for i, t in enumerate(tags) if t[2] == heading.id)
+        if where.beside:
+            offset = body.index("\n", tags[i][0]) + 1  # right after the heading's line
+        else:  # at the end of the heading's block: before the next heading at its level or up
+            ends = [t[3] for t in tags[i + 1 :] if t[1] <= heading.level]
+            offset = ends[0] if ends else len(body)
+        at.append((offset, k, fid, where.beside))
+    at.sort(key=lambda a: (a[0], a[1]))
+    for offset, _, fid, _ in reversed(at):
+        body = body[:offset] + _slot(fid) + "\n" + body[offset:]
+    return body, [(fid, beside) for _, _, fid, beside in at], loose
 
 
 def _figures(figures: Sequence[FigureSpec], taken: set[str]) -> list[tuple]:
@@ -262,9 +354,15 @@ def _figures(figures: Sequence[FigureSpec], taken: set[str]) -> list[tuple]:
     return out
 
 
-def _toc(headings: list[Heading], figs: list[tuple], manifest: list[Heading] | None) -> str:
-    """Nested contents list: level-2 headings, their level-3 headings, figures, manifest."""
-    items: list[tuple[str, str, list[tuple[str, str]]]] = []
+def _toc(
+    headings: list[Heading],
+    figs: list[tuple[str, str]],
+    figures_section: bool,
+    manifest: list[Heading] | None,
+) -> str:
+    """Nested contents list, folded: level-2 headings and their level-3 headings, the figures
+    (linked to the "Figures" section when some figures have no place), reproduce, manifest."""
+    items: list[tuple[str | None, str, list[tuple[str, str]]]] = []
     for h in headings:
         if h.level == 2:
             items.append((h.id, h.text, []))
@@ -273,17 +371,22 @@ def _toc(headings: list[Heading], figs: list[tuple], manifest: list[Heading] | N
     if figs:
         items.append(
             (
-                "figures",
+                "figures" if figures_section else None,
                 "Figures",
                 [
                     (fid, f"Figure {k}. {plain(inline_to_html(cap))}")
-                    for k, (fid, cap, _, _) in enumerate(figs, start=1)
+                    for k, (fid, cap) in enumerate(figs, start=1)
                 ],
             )
         )
+    items.append(("reproducing", "Reproduce", []))
     if manifest is not None:
         items.append(("manifest", "Manifest", [(h.id, h.text) for h in manifest]))
-    lines = ['<nav id="contents" aria-label="Contents">', "<h2>Contents</h2>", "<ol>"]
+    lines = [
+        '<nav id="contents" aria-label="Contents">',
+        "<details><summary>Contents</summary>",
+        "<ol>",
+    ]
     for hid, text, subs in items:
         sub = ""
         if subs:
@@ -294,8 +397,9 @@ def _toc(headings: list[Heading], figs: list[tuple], manifest: list[Heading] | N
                 )
                 + "\n</ol>\n"
             )
-        lines.append(f'<li><a href="#{hid}">{html.escape(text)}</a>{sub}</li>')
-    lines += ["</ol>", "</nav>"]
+        label = html.escape(text) if hid is None else f'<a href="#{hid}">{html.escape(text)}</a>'
+        lines.append(f"<li>{label}{sub}</li>")
+    lines += ["</ol>", "</details>", "</nav>"]
     return "\n".join(lines)
 
 
@@ -371,7 +475,11 @@ class HtmlReportError(LinkriskError):
     """A run directory cannot give a trustworthy HTML report (missing or inconsistent files)."""
 
 
-def write_html_report(run_dir: Path, figures: Sequence[FigureSpec] = ()) -> Path:
+def write_html_report(
+    run_dir: Path,
+    figures: Sequence[FigureSpec] = (),
+    placements: Mapping[str, Placement] | None = None,
+) -> Path:
     """Write ``run_dir/report.html`` from ``report.md``, ``manifest.json`` and ``raw/run.json``
     (atomically: a temporary file, then ``os.replace``) and return its path.
 
@@ -399,6 +507,7 @@ def write_html_report(run_dir: Path, figures: Sequence[FigureSpec] = ()) -> Path
         title=f"linkrisk report: {info['scenario']}",
         reproduce=reproduce_command(info),
         manifest=manifest,
+        placements=placements,
     )
     path = run_dir / HTML_NAME
     # Not mkstemp: its files are private (0600); open(..., "xb") gets the usual mode (umask).

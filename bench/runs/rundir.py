@@ -47,6 +47,9 @@ SIDES = ("query", "register")
 MAP_FIELDS = ("record_id", *RECORD_FIELDS)
 #: Record values of a user run's first false and missed matches (only with --include-examples).
 EXAMPLES_FILE = "examples.parquet"
+#: The terms of the scores of some false matches of methods that explain their scores (synthetic
+#: runs always, runs on user files only with --include-examples): bench.tasks.explanations.
+EXPLANATIONS = "explanations.parquet"
 
 
 def is_user_run(info: Mapping[str, Any]) -> bool:
@@ -274,6 +277,7 @@ class RunDir:
             self.register_people()
             self.noise_log()
         self.examples()
+        self.explanations()
         return self
 
     def examples(self) -> pd.DataFrame | None:
@@ -287,6 +291,23 @@ class RunDir:
         missing = [c for c in values if c not in frame.columns]
         if missing:
             raise _fail(path, missing[0], "missing (not the examples linkrisk writes)")
+        return frame
+
+    def explanations(self) -> pd.DataFrame | None:
+        """``raw/explanations.parquet`` (None when absent): per method, example and term of a
+        score, its match weight and both records' values."""
+        path = self.raw / EXPLANATIONS
+        if not path.exists():
+            return None
+        required = {
+            "method": "str", "example": "int", "score": "float", "term": "str", "level": "int",
+            "level_label": "str", "weight": "float", "query_value": "str",
+            "register_value": "str", "query_row": "int", "register_row": "int",
+        }  # fmt: skip
+        frame = _table(path, required, None, self._sizes(0))
+        unknown = sorted(set(frame["method"]) - set(self.info["methods"]))
+        if unknown:
+            raise _fail(path, "method", f"{unknown[0]!r} is not a method of the run")
         return frame
 
     # ------------------------------------------------------------------ JSON
@@ -554,14 +575,26 @@ class RunDir:
         """Whether ``raw/`` holds the files error attribution needs (older runs do not)."""
         return all((self.raw / f"{name}.parquet").exists() for name in PEOPLE_FILES)
 
-    def query_people(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """The people behind the query records, one row per query record."""
-        path = self.raw / "query_people.parquet"
+    def query_people(
+        self, columns: Sequence[str] | None = None, replicate: int = 0
+    ) -> pd.DataFrame:
+        """The people behind the query records, one row per query record, of the run (0) or of
+        a replicate (1..; see :meth:`has_replicate_people`)."""
+        path = self._dir(replicate) / "query_people.parquet"
         frame = _table(path, {}, columns, {})
-        if len(frame) != self.info["queries"]:
+        info = self.info if replicate == 0 else self.replicate(replicate)
+        if len(frame) != info["queries"]:
             raise _fail(path, "", f"{len(frame)} rows, but run.json states "
-                        f"{self.info['queries']} queries")  # fmt: skip
+                        f"{info['queries']} queries")  # fmt: skip
         return frame
+
+    def has_replicate_people(self) -> bool:
+        """Whether every replicate keeps its query people (runs before they did do not), so
+        that subgroup rates can pool the replicates as the headline does."""
+        return all(
+            (self._dir(k) / "query_people.parquet").exists()
+            for k in range(1, self.info["replicates"])
+        )
 
     def register_people(self) -> pd.DataFrame:
         """The people behind the register records in a true or declared link (``register_row``

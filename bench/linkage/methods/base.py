@@ -132,6 +132,13 @@ class Method(ABC):
     #: The parameter whose value is the score a pair needs to be accepted (None: no threshold,
     #: e.g. rules). Threshold sweeps and reports read it through this name, never by guessing.
     threshold_param: ClassVar[str | None] = None
+    #: What the score is: ``score`` (any increasing scale) or ``probability`` (a posterior match
+    #: probability, whose threshold reports show as a match weight, log2 of the odds, as Splink
+    #: does).
+    score_scale: ClassVar[str] = "score"
+    #: True if :meth:`explain` gives each field's contribution to a pair's score (a waterfall
+    #: in the report, as Splink draws it).
+    explains: ClassVar[bool] = False
     #: Engines the method can run on, its default first; a kind with more than one declares an
     #: ``engine`` parameter (``linkrisk run --engine`` sets it).
     engines: ClassVar[tuple[str, ...]] = ("numpy",)
@@ -187,6 +194,15 @@ class Method(ABC):
 
     def fit(self, train: PreparedTask, candidates: Candidates, labels: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Learn from a labelled training task (only called when ``needs_training``)."""
+
+    def explain(
+        self, prep: PreparedTask, query_row: np.ndarray, register_row: np.ndarray
+    ) -> list[list[tuple[str, int, str, float]]]:
+        """Per pair (after :meth:`score` on the same ``prep``): the terms of its score as
+        (term, level, level label, match weight), the prior first (term ``prior``, level -1),
+        then one per compared field; their sum is the pair's match weight, log2 of the odds.
+        Only for methods that declare ``explains``."""
+        raise NotImplementedError(f"{self.kind} does not explain its scores")
 
     @abstractmethod
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:

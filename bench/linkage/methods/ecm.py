@@ -27,6 +27,7 @@ class ECM(Method):
     kind = "ecm"
     summary = "recordlinkage ECMClassifier on binary exact-agreement vectors"
     threshold_param = "threshold"
+    score_scale = "probability"
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(0.5, "accept pairs with match probability >= this", lo=0.0, hi=1.0),
         "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind", validator=validate_fields),

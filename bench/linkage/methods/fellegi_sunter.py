@@ -42,6 +42,8 @@ class FellegiSunter(Method):
     kind = "fellegi-sunter"
     summary = "Fellegi-Sunter: u from random pairs, m by EM in blocked sessions (numpy)"
     threshold_param = "threshold"
+    score_scale = "probability"
+    explains = True
     posterior_scores = True
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(
@@ -89,6 +91,33 @@ class FellegiSunter(Method):
         prob = self.model.match_probability(pat.levels).astype(np.float32)[pat.inverse]
         accept = prob >= self.params["threshold"]
         return Scored(candidates.query_row, candidates.register_row, prob, accept)
+
+    def explain(
+        self, prep: PreparedTask, query_row: np.ndarray, register_row: np.ndarray
+    ) -> list[list[tuple[str, int, str, float]]]:
+        """Each pair's match weight term by term: the prior log2(lambda / (1 - lambda)), then
+        log2(m / u) of each field's agreement level (0 for a missing value), with the model
+        fitted by the last :meth:`score`."""
+        model = getattr(self, "model", None)
+        if model is None:
+            raise RuntimeError("explain() needs a model: call score() first")
+        fields = self.params["fields"]
+        vec = compare(
+            prep, fields, np.asarray(query_row), np.asarray(register_row), levels_only=True
+        )
+        prior = float(np.log2(model.lam / (1 - model.lam)))
+        out = []
+        for levels in vec.levels:
+            terms = [("prior", -1, "share of matches among all pairs", prior)]
+            for j, (field, kind) in enumerate(zip(vec.fields, vec.kinds, strict=True)):
+                lv = int(levels[j])
+                if lv < 0:
+                    terms.append((field, -1, "missing", 0.0))
+                else:
+                    weight = float(np.log2(model.m[j][lv] / model.u[j][lv]))
+                    terms.append((field, lv, kind.labels[lv], weight))
+            out.append(terms)
+        return out
 
     def estimate(self, prep: PreparedTask, n_candidates: int) -> FSModel:
         """u from random pairs, m from the training sessions (lambda is a starting value)."""

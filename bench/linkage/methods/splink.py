@@ -110,6 +110,7 @@ class Splink(Method):
     summary = "Splink 5: u from random pairs, m by EM in blocked sessions (DuckDB or Spark)"
     engines = ("duckdb", "spark")
     threshold_param = "threshold"
+    score_scale = "probability"
     posterior_scores = True
     params_schema: ClassVar[Mapping[str, Param]] = {
         "threshold": Param(

@@ -11,8 +11,9 @@ A section is one module under :mod:`bench.report.sections` holding one subclass 
   a list of records), built by :meth:`Section.tables`;
 - its Markdown (:meth:`Section.markdown`: lines, the first a heading, or none);
 - its figures (:meth:`Section.figures`: id, caption and a factory that draws the figure, so
-  that computing stays apart from plotting); ``figure_order`` places them among the other
-  sections' figures in ``report.html`` (default: ``order``).
+  that computing stays apart from plotting), each placed in ``report.html`` under one of the
+  section's headings (:class:`ReportFigure`); ``figure_order`` orders figures placed at the
+  same spot (default: ``order``).
 """
 
 from __future__ import annotations
@@ -29,11 +30,17 @@ from bench.report.context import CAPABILITIES, READABLE, ReportContext
 
 @dataclass(frozen=True)
 class ReportFigure:
-    """One figure of ``report.html``: its id (an HTML id), caption, and what draws it."""
+    """One figure of ``report.html``: its id (an HTML id), caption, and what draws it.
+
+    It is placed beside what it illustrates: at the end of the block under the heading whose
+    text is ``after`` (default: the section's own first heading), or, with ``beside``, right
+    after that heading, floated beside the text that follows it."""
 
     id: str
     caption: str
     draw: Callable[[], Figure]
+    after: str | None = None
+    beside: bool = False
 
 
 class Section:

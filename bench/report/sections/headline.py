@@ -9,56 +9,89 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from bench.report.context import ReportContext, fmt_cell, is_not_run
+from bench.report.context import RUN, ReportContext, fmt_cell, is_not_run
 from bench.report.inputs import user_headline
 from bench.report.sections.base import Section, register
 
-#: Headline columns: (summary column, header, formatter). Rates and per-1M counts show their
-#: upper 95% bound (``<column>_upper``) beside them.
+#: Headline columns: (summary column, header, formatter); few and in words, so that the table
+#: reads at 100 columns in a terminal. Rates and per-1M counts show their upper 95% bound
+#: (``<column>_upper``) beside them. Everything else is in the detail table.
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("method", "method", "s"),
-    ("resolve", "resolve", "s"),
-    ("verified_rate", "verified", "pct"),
-    ("declared", "declared", "int"),
-    ("TP", "TP", "int"),
-    ("FP", "FP", "int"),
-    ("FN", "FN", "int"),
-    ("FDR", "FDR (≤ 95% upper)", "pct_upper"),
-    ("wrong_person_rate", "wrong-person (≤ upper)", "pct_upper"),
-    ("unverified_address_share", "unverified address (≤ upper)", "pct_upper"),
-    ("FNMR", "FNMR (≤ upper)", "pct_upper"),
-    ("blocking_loss", "blocking loss", "int"),
-    ("FP_per_1M", "FP per 1M q (≤ upper)", "int_upper"),
-    ("FN_per_1M", "FN per 1M q (≤ upper)", "int_upper"),
+    ("wrong_people_per_1M", "wrong person per 1M", "int_upper"),
+    ("FNMR", "missed per 1,000", "per1000_upper"),
+    ("FDR", "wrong share of links", "pct_upper"),
 )
+#: The detail table: counts and the other rates, by method.
+DETAIL: tuple[tuple[str, str, str], ...] = (
+    ("method", "method", "s"),
+    ("resolve", "multiple hits", "s"),
+    ("verified_rate", "queries linked", "pct"),
+    ("declared", "links declared", "int"),
+    ("TP", "right links (TP)", "int"),
+    ("FP", "wrong links (FP)", "int"),
+    ("FN", "missed links (FN)", "int"),
+    ("blocking_loss", "missed by blocking", "int"),
+    ("wrong_person_rate", "wrong-person rate", "pct_upper"),
+    ("unverified_address_share", "links with unverified address", "pct_upper"),
+    ("FP_per_1M", "wrong links per 1M queries", "int_upper"),
+)
+
+
+def _cell(rec: dict[str, Any], col: str, kind: str) -> str:
+    if kind.startswith("per1000"):
+        value = rec[col]
+        if value is None or pd.isna(value):
+            return "n/a"
+        return f"{1000 * value:,.0f} (≤\u00a0{1000 * rec[f'{col}_upper']:,.0f})"
+    cell = fmt_cell(rec[col], kind)
+    if kind.endswith("_upper") and not pd.isna(rec[col]):
+        # a no-break space: a wrapped cell keeps "≤" with its bound
+        cell += f" (≤\u00a0{fmt_cell(rec[f'{col}_upper'], kind)})"
+    return cell
+
+
+def _table(summary: pd.DataFrame, columns: tuple[tuple[str, str, str], ...], fmt: str) -> str:
+    rows = []
+    for rec in summary.to_dict("records"):
+        if is_not_run(rec):  # its reason in place of the figures it does not have
+            rows.append([rec["method"], rec["status"]] + [""] * (len(columns) - 2))
+            continue
+        rows.append([_cell(rec, col, kind) for col, _, kind in columns])
+    align = ["left" if kind == "s" else "right" for _, _, kind in columns]
+    return tabulate(
+        rows,
+        headers=[h for _, h, _ in columns],
+        tablefmt=fmt,
+        colalign=align,
+        disable_numparse=True,
+    )
 
 
 def headline_table(summary: pd.DataFrame, fmt: str = "github") -> str:
     """The headline table: one row per method, from
-    :func:`bench.measurement.derive.compute_summary`."""
-    rows = []
-    for rec in summary.to_dict("records"):
-        if is_not_run(rec):  # its reason in place of the figures it does not have
-            rows.append([rec["method"], rec["resolve"], rec["status"]] + [""] * (len(HEADLINE) - 3))
-            continue
-        row = []
-        for col, _, kind in HEADLINE:
-            cell = fmt_cell(rec[col], kind)
-            if kind.endswith("_upper") and not pd.isna(rec[col]):
-                cell += f" (≤ {fmt_cell(rec[f'{col}_upper'], kind)})"
-            row.append(cell)
-        rows.append(row)
-    align = ["left" if kind == "s" else "right" for _, _, kind in HEADLINE]
-    return tabulate(rows, headers=[h for _, h, _ in HEADLINE], tablefmt=fmt, colalign=align)
+    :func:`bench.measurement.derive.compute_summary`; upper 95% bounds in brackets."""
+    return _table(summary, HEADLINE, fmt)
 
 
-def _replicates_text(info: Mapping[str, Any]) -> str:
+def detail_table(summary: pd.DataFrame, fmt: str = "github") -> str:
+    """The counts and the other rates of every method (:data:`DETAIL`)."""
+    return _table(summary, DETAIL, fmt)
+
+
+def _replicates_text(info: Mapping[str, Any], summary: pd.DataFrame) -> str:
     k = info.get("replicates", 1)
     if k == 1:
         return " One replicate: intervals reflect the counts only (rerun with --replicates)."
+    ran = summary[summary["status"] == RUN]
+    pooled = (
+        f" ({int(ran['true_links'].iloc[0]):,} true links over the {k} replicates)"
+        if len(ran)
+        else ""
+    )
     return (
         f" Pooled over {k} replicates (independently seeded populations of the same scenario): "
-        "the counts below are sums over the replicates."
+        f"the counts below are sums over the replicates{pooled}."
     )
 
 
@@ -78,26 +111,34 @@ class Headline(Section):
         }
 
     def markdown(self, ctx: ReportContext) -> list[str]:
-        info, notes = ctx.info, ctx.notes
+        info, notes, summary = ctx.info, ctx.notes, ctx.summary
         sentence = (
             user_headline(info)
             if ctx.user
             else f"{info['queries']:,} queries against a register of "
             f"{info['register_records']:,} records; {info['true_links']:,} queries are truly in "
             f"the register. Synthetic population of {info['population']:,} people, seed "
-            f"{info['seed']}." + _replicates_text(info)
+            f"{info['seed']}." + _replicates_text(info, summary)
         )
         return [
             "## Headline",
             "",
             sentence,
             "",
-            headline_table(ctx.summary),
+            headline_table(summary),
             "",
             *(f"- **{n.split(':', 1)[0]}**:{n.split(':', 1)[1]}" for n in notes),
             *([""] if notes else []),
-            "Each rate is followed by its upper 95% bound (see *Uncertainty*): the figure not to "
-            "be exceeded, with 95% confidence, given "
-            + ("these files." if ctx.user else "this scenario's assumptions."),
+            "In brackets: the upper 95% bound (see *Uncertainty*), the figure not to be "
+            "exceeded, with 95% confidence, given "
+            + ("these files." if ctx.user else "this scenario's assumptions.")
+            + " *Wrong person*: queries linked to a record of someone else; *missed*: true links "
+            "not declared; *wrong share of links*: declared links that are wrong (FDR).",
+            "",
+            "### Detail by method",
+            "",
+            "Counts summed over the replicates; right links + missed links = the true links.",
+            "",
+            detail_table(summary),
             "",
         ]

@@ -16,6 +16,26 @@ def cond_text(c: dict[str, Any]) -> str:
     return f"{c['compare']}({c['field']}{',' + extra if extra else ''})"
 
 
+def value_text(value: Any) -> str:
+    """A parameter value in words, never a Python repr: a mapping as ``key: value`` pairs, a
+    list of conditions as ``exact(dob) AND ...`` passes, other lists comma-separated."""
+    if isinstance(value, dict):
+        if "field" in value:  # one condition
+            return cond_text({"compare": "exact", **value})
+        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(v, list) for v in value):  # passes of conditions
+            return " OR ".join(" AND ".join(value_text(c) for c in p) for p in value)
+        return ", ".join(value_text(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) or "none"
+
+
 def _params_text(params: dict[str, Any]) -> str:
     if "passes" in params:
         names = params.get("path_names") or [None] * len(params["passes"])
@@ -23,7 +43,9 @@ def _params_text(params: dict[str, Any]) -> str:
             (f"[{name}] " if name else "") + " AND ".join(cond_text(c) for c in p)
             for p, name in zip(params["passes"], names, strict=True)
         )
-    return ", ".join(f"{k}={v}" for k, v in params.items() if k != "fields")
+    return "; ".join(
+        f"{k.replace('_', ' ')} = {value_text(v)}" for k, v in params.items() if k != "fields"
+    ) + (f"; fields compared: {value_text(params['fields'])}" if "fields" in params else "")
 
 
 @register

@@ -9,10 +9,12 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from bench.linkage.methods import METHODS
 from bench.measurement.sweeps import operating_points, sweep_run
 from bench.measurement.uncertainty import wilson
 from bench.report.context import ReportContext
 from bench.report.figures import (
+    match_weight,
     plot_error_tradeoff,
     plot_precision_recall,
     plot_rates_by_threshold,
@@ -45,6 +47,30 @@ def _points(ctx: ReportContext) -> pd.DataFrame:
     return round_frame(points)
 
 
+#: The operating-point table's headers: rates in words, their codes in brackets.
+POINT_HEADERS = [
+    "method", "at", "threshold", "absent people linked (FPIR)", "wrong-person rate",
+    "share of links wrong (FDR)", "missed-link rate (FNMR)",
+    "false match rate per comparison (FMR)",
+]  # fmt: skip
+
+
+def _scale(meta: dict[str, Any]) -> str | None:
+    """The score scale a method's class declares; None for a method without a threshold (a
+    rule: its "scores" are pass numbers, not a scale a reader could set)."""
+    cls = METHODS.get(meta.get("kind", ""))
+    if cls is None or cls.threshold_param is None:
+        return None
+    return cls.score_scale
+
+
+def _threshold_text(threshold: float, scale: str | None) -> str:
+    """A threshold in the method's own scale: a match weight for probabilities."""
+    if scale == "probability":
+        return f"weight {float(match_weight([threshold])[0]):.2f} (p = {threshold:.6g})"
+    return f"{threshold:.6g}"
+
+
 def _point(rec: dict[str, Any], queries: int, true_links: int) -> list[str]:
     """Rates at an operating point, each with its Wilson upper 95% bound."""
     non_mated = queries - true_links
@@ -61,14 +87,20 @@ def _point(rec: dict[str, Any], queries: int, true_links: int) -> list[str]:
     return [*cells, f"{rec['FMR']:.2g}"]
 
 
-def _rows(sweeps: pd.DataFrame, points: pd.DataFrame, queries: int, true_links: int) -> list:
+def _rows(
+    sweeps: pd.DataFrame,
+    points: pd.DataFrame,
+    queries: int,
+    true_links: int,
+    scales: dict[str, str | None],
+) -> list:
     """Each method's own threshold, then its points at the targets, methods in sweep order."""
     own = sweeps[sweeps["own_threshold"]]
     rows = [
         [
             rec["method"],
             "own threshold",
-            f"{rec['threshold']:.6g}",
+            _threshold_text(rec["threshold"], scales.get(rec["method"])),
             *_point(rec, queries, true_links),
         ]
         for rec in own.to_dict("records")
@@ -82,7 +114,7 @@ def _rows(sweeps: pd.DataFrame, points: pd.DataFrame, queries: int, true_links: 
                 [
                     rec["method"],
                     target,
-                    f"{rec['threshold']:.6g}",
+                    _threshold_text(rec["threshold"], scales.get(rec["method"])),
                     *_point(rec, queries, true_links),
                 ]
             )
@@ -97,7 +129,7 @@ class OperatingPoints(Section):
     order = 50
     # Its curves lead the figures of report.html (before the subgroups'), as they always have.
     figure_order = 35
-    reads = frozenset({"path", "info"})
+    reads = frozenset({"path", "info", "methods"})
     writes = ("sweeps.csv", "operating_points.csv")
 
     def tables(self, ctx: ReportContext) -> dict[str, pd.DataFrame | None]:
@@ -107,7 +139,8 @@ class OperatingPoints(Section):
         sweeps = ctx.memo(_sweeps)
         if sweeps.empty:  # no scored method
             return []
-        rows = _rows(sweeps, ctx.memo(_points), ctx.info["queries"], ctx.info["true_links"])
+        scales = {name: _scale(meta) for name, meta in ctx.methods.items()}
+        rows = _rows(sweeps, ctx.memo(_points), ctx.info["queries"], ctx.info["true_links"], scales)
         return [
             "## Operating points (scored methods)",
             "",
@@ -117,11 +150,25 @@ class OperatingPoints(Section):
             "to anything / such queries. FMR (per comparison, over all query x register pairs) is "
             "given for completeness: in a 1:N search with one link per query it is tiny at any "
             "threshold, so an FMR target says little about wrong people. Full curves over every "
-            "threshold: `sweeps.csv` (and the figures of `report.html`).",
+            "threshold: `sweeps.csv` (and the figures of `report.html`). Thresholds are in the "
+            "method's own scale: for methods scoring a match probability p (Fellegi-Sunter, "
+            "Splink, ECM), the match weight log2(p / (1 - p)), as Splink reports it. Curves, "
+            "bands and points are those of the run's own seed (replicate 1): the other "
+            "replicates keep their declared links, not every scored pair, so the bands are 95% "
+            "Wilson intervals of that seed's counts.",
             "",
             tabulate(
                 rows,
-                headers=["method", "at", "threshold", "FPIR", "wrong-person", "FDR", "FNMR", "FMR"],
+                headers=[
+                    "method",
+                    "at",
+                    "threshold",
+                    "absent people linked (FPIR)",
+                    "wrong-person rate",
+                    "share of links wrong (FDR)",
+                    "missed-link rate (FNMR)",
+                    "false match rate per comparison (FMR)",
+                ],
                 tablefmt="github",
                 colalign=["left", "left"] + ["right"] * 6,
             ),
@@ -150,10 +197,14 @@ class OperatingPoints(Section):
             *(
                 ReportFigure(
                     f"rates-{method}",
-                    f"{method}: false discovery rate, wrong-person rate and false non-match rate "
-                    "against the threshold.",
-                    partial(plot_rates_by_threshold, sweeps, method),
+                    f"{method}: share of links that are wrong, wrong-person rate and missed-link "
+                    "rate against the threshold"
+                    + (" (as a match weight)" if scale == "probability" else "")
+                    + ", with 95% Wilson bands from the counts of the run's own seed.",
+                    partial(plot_rates_by_threshold, sweeps, method, ctx.info["queries"], scale),
                 )
                 for method in dict.fromkeys(sweeps["method"])
+                # rules have pass numbers, not thresholds: their points are in the table
+                if (scale := _scale(ctx.methods[method])) is not None
             ),
         ]

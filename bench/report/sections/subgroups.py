@@ -9,9 +9,10 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from bench.measurement.subgroups import DIMENSIONS, subgroups_run
+from bench.measurement.subgroups import DIMENSIONS, RATIO_FDR, ratio_significance, subgroups_run
 from bench.report.context import ReportContext
 from bench.report.figures import plot_match_matrix, plot_ratios
+from bench.report.labels import dimension_text, label_text
 from bench.report.sections.base import ReportFigure, Section, register
 from synthetic.precision import round_frame
 
@@ -24,6 +25,8 @@ MATRIX_FIGURES = 2
 def _subgroups(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(subgroup metrics, match matrix) of the run (:func:`subgroups_run`), rounded."""
     groups, matrix = subgroups_run(ctx.path)
+    # The multiple-comparison rule over the ratios the figures show, before rounding.
+    groups = ratio_significance(groups, "wrong_person_rate", RATIO_FIGURES)
     return round_frame(groups), round_frame(matrix)
 
 
@@ -31,7 +34,13 @@ def _rate_cell(rec: dict[str, Any], metric: str) -> str:
     if pd.isna(rec[metric]):
         return "n/a"
     ratio = rec.get(f"{metric}_ratio", float("nan"))  # rates without a ratio: none shown
-    times = "" if pd.isna(ratio) else f" ×{ratio:.2f}"
+    if rec.get(f"{metric}_ratio_corrected", False):
+        times = " (no ratio)"  # no events on one side: a 0.5 correction is not an estimate
+    elif pd.isna(ratio):
+        times = ""
+    else:
+        flag = "*" if rec.get(f"{metric}_ratio_significant", False) else ""
+        times = f" ×{ratio:.2f}{flag}"
     return (
         f"{100 * rec[metric]:.1f}% [{100 * rec[f'{metric}_lo']:.1f}-"
         f"{100 * rec[f'{metric}_hi']:.1f}]{times}"
@@ -47,12 +56,12 @@ def _rate_table(groups: pd.DataFrame, dimension: str, metric: str) -> str:
         recs = sub[sub["label"] == label].set_index("method")
         first = recs.iloc[0]
         rows.append(
-            [label, f"{int(first['queries']):,}"]
+            [label_text(label), f"{int(first['queries']):,}"]
             + [_rate_cell(recs.loc[m].to_dict(), metric) for m in methods]
         )
     return tabulate(
         rows,
-        headers=["label", "queries", *methods],
+        headers=["subgroup", "queries", *methods],
         tablefmt="github",
         colalign=["left"] + ["right"] * (len(methods) + 1),
     )
@@ -66,7 +75,10 @@ def _matrix_summary(matrix: pd.DataFrame) -> str:
         cross = m[m["query_label"] != m["register_label"]].sort_values("FP", ascending=False)
         top = cross.iloc[0] if len(cross) and cross["FP"].iloc[0] > 0 else None
         flow = (
-            "-" if top is None else f"{top['query_label']} → {top['register_label']}: {top['FP']:,}"
+            "-"
+            if top is None
+            else f"{label_text(top['query_label'])} → {label_text(top['register_label'])}: "
+            f"{top['FP']:,}"
         )
         share = "n/a" if total == 0 else f"{100 * same / total:.1f}%"
         rows.append([method, f"{total:,}", share, flow])
@@ -82,7 +94,7 @@ def _matrix_summary(matrix: pd.DataFrame) -> str:
 class Subgroups(Section):
     name = "subgroups"
     order = 40
-    reads = frozenset({"path"})
+    reads = frozenset({"path", "info", "run"})
     writes = ("subgroups.csv", "match_matrix.csv")
 
     def tables(self, ctx: ReportContext) -> dict[str, pd.DataFrame | None]:
@@ -91,14 +103,33 @@ class Subgroups(Section):
 
     def markdown(self, ctx: ReportContext) -> list[str]:
         groups, matrix = ctx.memo(_subgroups)
+        k = ctx.info["replicates"]
+        pooled = k > 1 and ctx.run.has_replicate_people()
+        scope = (
+            f"Rates pooled over the {k} replicates, as in the headline,"
+            if pooled
+            else "Rates of the run's own seed"
+            + (" (this run's replicates keep no query people)" if k > 1 else "")
+        )
         lines = [
             "## Who bears the errors",
             "",
-            "Rates of the run's own seed (replicate 1) by the queried person's subgroup, with 95% "
-            "Wilson intervals and, after ×, the ratio to the dimension's reference label (Katz "
-            "log interval in `subgroups.csv`; 0.5 added to the counts where a group has no "
-            "event). All counts, FDR and FNMR for every dimension: `subgroups.csv`; false "
-            "matches by primary cause within every subgroup: `subgroup_causes.csv`.",
+            f"{scope} by the queried person's subgroup, with 95% "
+            "Wilson intervals and, after ×, the ratio to the dimension's reference subgroup "
+            "(Katz log interval in `subgroups.csv`). Where a subgroup or its reference has no "
+            "event there is no ratio to estimate: none is shown, and the figures draw its "
+            'interval only (dashed, "0 events"). All counts, FDR and FNMR for every '
+            "dimension: `subgroups.csv`; false matches by primary cause within every subgroup: "
+            "`subgroup_causes.csv`.",
+            "",
+            f"**Multiple comparisons.** Many ratios are shown, so some will look different from "
+            f"1 by chance. Rule: the Benjamini-Hochberg procedure at a false discovery rate of "
+            f"{RATIO_FDR:.0%} over every wrong-person-rate ratio shown in the figures (all "
+            f"methods, dimensions {', '.join(dimension_text(d) for d in RATIO_FIGURES)}; "
+            "ratios with events on both sides), two-sided p-values from the Katz interval. "
+            "Ratios that survive it carry a `*` in the tables and are filled in the figures; "
+            "p-values and the flag: `wrong_person_rate_ratio_p`, "
+            "`wrong_person_rate_ratio_significant` in `subgroups.csv`.",
             "",
         ]
         present = set(groups["dimension"])
@@ -112,7 +143,9 @@ class Subgroups(Section):
         for dim in dict.fromkeys(groups["dimension"]):
             ref = groups.loc[groups["dimension"] == dim, "reference"].iloc[0]
             lines += [
-                f"### Wrong-person rate by {DIMENSIONS[dim].description} (reference: {ref})",
+                f"### Wrong-person rate by {dimension_text(dim)} (reference: {label_text(ref)})",
+                "",
+                f"Subgroups: {DIMENSIONS[dim].description}.",
                 "",
                 _rate_table(groups, dim, "wrong_person_rate"),
                 "",
@@ -122,11 +155,11 @@ class Subgroups(Section):
         ref = groups.loc[groups["dimension"] == "group", "reference"].iloc[0]
         return [
             *lines,
-            f"### False non-match rate by name-origin group (reference: {ref})",
+            f"### Missed-link rate by name-origin group (reference: {label_text(ref)})",
             "",
             _rate_table(groups, "group", "FNMR"),
             "",
-            "### Unverified-address disclosures by name-origin group",
+            "### Unverified-address rate by name-origin group",
             "",
             "Queries with a declared link whose addresses do not match / queries (see the "
             "definitions), by the queried person's group, with 95% Wilson intervals.",
@@ -137,7 +170,8 @@ class Subgroups(Section):
             "",
             "False matches by the name-origin group of the queried person and of the person "
             "whose record they were linked to: the share that stays within the group, and the "
-            "largest cross-group flow. Full matrix: `match_matrix.csv`.",
+            "largest cross-group flow, in the run's own seed (replicates keep no register "
+            "people). Full matrix: `match_matrix.csv`.",
             "",
             _matrix_summary(matrix),
             "",
@@ -148,9 +182,12 @@ class Subgroups(Section):
         figs = [
             ReportFigure(
                 f"ratios-{dim}",
-                f"Wrong-person rate by {DIMENSIONS[dim].description}, as a ratio to the "
-                "reference label (log scale, 95% Katz intervals).",
+                f"Wrong-person rate by {dimension_text(dim)}, as a ratio to the reference "
+                "subgroup (log scale, 95% Katz intervals); filled: survives the "
+                "Benjamini-Hochberg rule; dashed: no events, interval only.",
                 partial(plot_ratios, groups, "wrong_person_rate", dim),
+                after=f"Wrong-person rate by {dimension_text(dim)} (reference: "
+                f"{label_text(groups.loc[groups['dimension'] == dim, 'reference'].iloc[0])})",
             )
             for dim in RATIO_FIGURES
             if (groups["dimension"] == dim).any()
@@ -164,6 +201,7 @@ class Subgroups(Section):
                 f"{method}: false matches by the queried person's name-origin group (rows) and "
                 "the group of the person they were linked to (columns); share of the row.",
                 partial(plot_match_matrix, matrix, method),
+                after="Who was matched to whom",
             )
             for method in top
         ]

@@ -1,4 +1,4 @@
-"""The report's title, the scenario's description and the command that reproduces the run."""
+"""The report's title and the command that reproduces the run."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from bench.runs.rundir import reproduce_command
 class Title(Section):
     name = "title"
     order = 10
-    reads = frozenset({"info", "config"})
+    reads = frozenset({"info"})
 
     def markdown(self, ctx: ReportContext) -> list[str]:
+        # The scenario's description is among the key assumptions (section "In short").
         return [
             f"# linkrisk report: {ctx.info['scenario']}",
-            "",
-            ctx.config["scenario"].get("description", "").strip(),
             "",
             f"Reproduce: `{reproduce_command(ctx.info)}` (same versions as in `manifest.json`).",
             "",
