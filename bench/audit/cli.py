@@ -25,6 +25,8 @@ workflow (example files under examples/audit/):
       --map examples/evaluate/map.toml --margin 15% --seed 7 --out audit-plan
   (a reviewer fills the verdict column of audit-plan/review_form.csv)
   linkrisk audit estimate audit-plan --form examples/audit/review_form_filled.csv
+  (with --unlinked examples/audit/unlinked.csv on the plan, a second form of unlinked queries;
+   then --unlinked-form examples/audit/review_form_unlinked_filled.csv: the missed matches)
 
 without labels, and on known truth:
   linkrisk audit model results/irs-ice              the models' own FDR and FNMR
