@@ -446,6 +446,21 @@ def test_unlinked_form_without_an_unlinked_plan_is_refused(
     assert f"{plan_dir / 'plan.json'}: unlinked: the plan sampled no unlinked queries" in err
 
 
+def test_an_edited_unlinked_sample_is_refused(
+    unlinked_plan_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    edited = tmp_path / "plan"
+    shutil.copytree(unlinked_plan_dir, edited)
+    path = edited / "plan.json"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"query_id": "C-26"', '"query_id": "C-29"'), encoding="utf-8")
+    capsys.readouterr()
+    args = ["audit", "estimate", str(edited), "--form", str(FILLED)]
+    assert main([*args, "--unlinked-form", str(UNLINKED_FILLED)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: unlinked.sample_sha256: does not match the sample" in err, err
+
+
 RULE_NAME_ADDRESS = (
     '\n[[methods]]\nname = "exact"\nkind = "rule"\n'
     'passes = [[{ field = "name" }, { field = "address" }]]\n'

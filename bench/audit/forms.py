@@ -423,7 +423,12 @@ def _plan_part(
     """The strata and sample of one part of the plan, checked against the seed's draw."""
     size_key = "links" if kind is LINKS else "queries"
     strata = [
-        Stratum(str(s["stratum"]), int(s[size_key]), int(s["sample"]), s.get("prior"))
+        Stratum(
+            str(s["stratum"]),
+            int(s[size_key]),
+            int(s["sample"]),
+            s["prior"] if kind is LINKS else None,
+        )
         for s in part["strata"]
     ]
     sample = pd.DataFrame(part["sample"], columns=["sample_id", "stratum", "position", *kind.keys])
