@@ -303,3 +303,194 @@ def test_calibrate_model_writes_chart_table_and_verdict(
                         'passes = [[{ field = "name" }]]\n', encoding="utf-8")  # fmt: skip
     assert main([*args, "--no-progress"]) == 2
     assert "no method scores pairs with posterior probabilities" in capsys.readouterr().err
+
+
+# --- unlinked queries: the missed matches ----------------------------------------------------
+
+UNLINKED = EXAMPLES / "audit" / "unlinked.csv"
+UNLINKED_FILLED = EXAMPLES / "audit" / "review_form_unlinked_filled.csv"
+
+
+@pytest.fixture(scope="module")
+def unlinked_plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("audit-unlinked") / "plan"
+    assert main([*PLAN_ARGS, "--unlinked", str(UNLINKED), "--out", str(out)]) == 0
+    return out
+
+
+def test_plan_with_unlinked_queries_adds_a_second_form(
+    plan_dir: Path, unlinked_plan_dir: Path
+) -> None:
+    import json
+
+    # the unlinked sample draws from its own streams: the links' sample and form do not change
+    assert (unlinked_plan_dir / "review_form.csv").read_bytes() == (
+        plan_dir / "review_form.csv"
+    ).read_bytes()
+    doc = json.loads((unlinked_plan_dir / "plan.json").read_text(encoding="utf-8"))
+    assert "unlinked" not in json.loads((plan_dir / "plan.json").read_text(encoding="utf-8"))
+    assert doc["unlinked"]["rows"] == 4 and doc["unlinked"]["sample_size"] == 4
+    form = (unlinked_plan_dir / "review_form_unlinked.csv").read_text(encoding="utf-8")
+    lines = form.splitlines()
+    assert "HOLDS RECORD VALUES BY DESIGN" in lines[1] and "in_register" in lines[2]
+    assert lines[3].startswith("sample_id,verdict,note,query_id,query_first_name")
+    assert "register_" not in lines[3]
+    # the example filled form is the review of this very plan
+    assert [r.split(",")[0] for r in lines[4:]] == [
+        r.split(",")[0] for r in UNLINKED_FILLED.read_text(encoding="utf-8").splitlines()[4:]
+    ]
+    assert "review_form_unlinked.csv" in (unlinked_plan_dir / "README.md").read_text("utf-8")
+
+
+def test_estimate_of_the_missed_matches_on_the_example(
+    unlinked_plan_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import json
+
+    out = tmp_path / "estimate.json"
+    args = ["audit", "estimate", str(unlinked_plan_dir), "--form", str(FILLED)]
+    capsys.readouterr()
+    assert main([*args, "--unlinked-form", str(UNLINKED_FILLED), "--out", str(out)]) == 0
+    assert "Missed matches" in capsys.readouterr().out
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["estimates"][-1]["wrong"] == pytest.approx(29 * 0.4823, abs=0.05)
+    (total,) = doc["missed"]  # one stratum: the total only
+    assert total["unlinked"] == 4 and total["reviewed"] == 4 and total["in_register"] == 0
+    assert total["missed"] == total["missed_low"] == total["missed_high"] == 0  # a census
+    # without the unlinked form: the links only, and a note
+    assert main(args) == 0
+    assert "--unlinked-form" in capsys.readouterr().out
+
+
+def _bad_unlinked_form(kind: str) -> str:
+    lines = UNLINKED_FILLED.read_text(encoding="utf-8").splitlines(keepends=True)
+    head, header, rows = lines[:3], lines[3], lines[4:]
+    if kind == "unknown id":
+        rows[0] = rows[0].replace(",C-2", ",X-2", 1)
+    elif kind == "duplicate row":
+        rows.append(rows[1])
+    elif kind == "unknown verdict":
+        rows[1] = rows[1].replace("not_in_register", "same", 1)
+    elif kind == "other seed":
+        head[0] = head[0].replace("plan seed 7", "plan seed 8")
+    elif kind == "a links form":
+        return FILLED.read_text(encoding="utf-8")
+    return "".join([*head, header, *rows])
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "words"),
+    [
+        ("unknown id", "query_id", "unknown id"),
+        ("duplicate row", "sample_id", "duplicate row"),
+        ("unknown verdict", "verdict", "'same' is not one of in_register, not_in_register"),
+        ("other seed", "seed", "drawn with seed 8, the plan with seed 7"),
+        ("a links form", "sample_id", "is not a sampled unlinked query of the plan"),
+    ],
+)
+def test_bad_unlinked_form_one_line_exit_2_nothing_written(
+    kind: str,
+    field: str,
+    words: str,
+    unlinked_plan_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    form = tmp_path / "form.csv"
+    form.write_text(_bad_unlinked_form(kind), encoding="utf-8")
+    out = tmp_path / "estimate.json"
+    capsys.readouterr()
+    status = main(["audit", "estimate", str(unlinked_plan_dir), "--form", str(FILLED),
+                   "--unlinked-form", str(form), "--out", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"linkrisk: error: {form}: {field}: "), lines[0]
+    assert words in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["form.csv"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "where"),
+    [
+        (
+            "query_id\nC-25\nC-26\nC-25\n",
+            "unlinked.csv: query_id: row 3 repeats the query of row 1",
+        ),
+        ("query_id\nC-25\nC-01\n", "unlinked.csv: query_id: row 2: 'C-01' is the query of a"),
+        ("query_id\nC-25\nC-99\n", "unlinked.csv: query_id: row 2: 'C-99' is not a record_id"),
+        ("id\nC-25\n", "unlinked.csv: query_id"),
+    ],
+)
+def test_bad_unlinked_file_one_line_exit_2_nothing_written(
+    rows: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    unlinked = tmp_path / "unlinked.csv"
+    unlinked.write_text(rows, encoding="utf-8")
+    out = tmp_path / "plan"
+    capsys.readouterr()
+    status = main([*PLAN_ARGS, "--unlinked", str(unlinked), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and where in err[0], err
+    assert not out.exists()
+
+
+def test_unlinked_form_without_an_unlinked_plan_is_refused(
+    plan_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    capsys.readouterr()
+    args = ["audit", "estimate", str(plan_dir), "--form", str(FILLED)]
+    assert main([*args, "--unlinked-form", str(UNLINKED_FILLED)]) == 2
+    err = capsys.readouterr().err
+    assert f"{plan_dir / 'plan.json'}: unlinked: the plan sampled no unlinked queries" in err
+
+
+def test_an_edited_unlinked_sample_is_refused(
+    unlinked_plan_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    edited = tmp_path / "plan"
+    shutil.copytree(unlinked_plan_dir, edited)
+    path = edited / "plan.json"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"query_id": "C-26"', '"query_id": "C-29"'), encoding="utf-8")
+    capsys.readouterr()
+    args = ["audit", "estimate", str(edited), "--form", str(FILLED)]
+    assert main([*args, "--unlinked-form", str(UNLINKED_FILLED)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: unlinked.sample_sha256: does not match the sample" in err, err
+
+
+RULE_NAME_ADDRESS = (
+    '\n[[methods]]\nname = "exact"\nkind = "rule"\n'
+    'passes = [[{ field = "name" }, { field = "address" }]]\n'
+)
+
+
+def test_missed_match_intervals_cover_the_truth_of_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # Known truth: a tiny run whose exact name-and-address rule misses the queried people who
+    # moved; 200 simulated audits of its unlinked queries, "reviewed" with the run's truth.
+    import json
+
+    from bench.audit.design import UNLINKED_STREAM
+    from bench.audit.simulate import run_unlinked
+    from bench.runs.rundir import RunDir
+    from tests.conftest import TINY
+
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY + RULE_NAME_ADDRESS, encoding="utf-8")
+    run = tmp_path / "run"
+    assert main(["run", str(scenario), "--out", str(run), "--no-progress"]) == 0
+    pop = run_unlinked(RunDir(run), "exact")
+    missed = int(pop.wrong.sum())
+    assert 10 < missed < len(pop.wrong) / 2, (missed, len(pop.wrong))
+    cov, _ = simulate(pop, audits=200, margin=0.08, seed=1, sample_stream=UNLINKED_STREAM)
+    assert cov.true_wrong == missed
+    assert 0.88 <= cov.rate <= 0.99, cov
+    capsys.readouterr()
+    args = ["audit", "simulate", str(run), "--method", "exact", "--unlinked"]
+    assert main([*args, "--audits", "20", "--margin", "0.08", "--seed", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["audited"] == "unlinked queries" and out["true_missed"] == missed

@@ -1,5 +1,6 @@
 """Audit an agency's declared links: plan a reviewed sample, estimate the wrong-person links from
-the reviewers' verdicts, and what a probabilistic model can say without any labels.
+the reviewers' verdicts (and the missed matches, from a reviewed sample of unlinked queries), and
+what a probabilistic model can say without any labels.
 
 Modules, lowest first: :mod:`~bench.audit.design` (sample sizes and the seeded draw),
 :mod:`~bench.audit.estimate` (design-based intervals from verdicts), :mod:`~bench.audit.forms`

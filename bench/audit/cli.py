@@ -25,6 +25,8 @@ workflow (example files under examples/audit/):
       --map examples/evaluate/map.toml --margin 15% --seed 7 --out audit-plan
   (a reviewer fills the verdict column of audit-plan/review_form.csv)
   linkrisk audit estimate audit-plan --form examples/audit/review_form_filled.csv
+  (with --unlinked examples/audit/unlinked.csv on the plan, a second form of unlinked queries;
+   then --unlinked-form examples/audit/review_form_unlinked_filled.csv: the missed matches)
 
 without labels, and on known truth:
   linkrisk audit model results/irs-ice              the models' own FDR and FNMR
@@ -119,6 +121,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(strata named as the paths), else overall",
     )
     plan.add_argument("--prior-method", metavar="NAME", help="the method of --prior-run")
+    plan.add_argument(
+        "--unlinked",
+        type=Path,
+        metavar="FILE",
+        help="query ids the agency did not link (.csv, .parquet): also sample them, on a second "
+        "form, to estimate the missed matches",
+    )
+    plan.add_argument(
+        "--unlinked-column", metavar="NAME", help="query id column of --unlinked (default: "
+        "--query-column)"
+    )  # fmt: skip
+    plan.add_argument(
+        "--unlinked-strata", metavar="A,B", help="columns of --unlinked whose values form strata"
+    )
+    plan.add_argument(
+        "--unlinked-margin", type=_share, help="target half-width on the share of missed matches "
+        "among the unlinked queries (default: --margin)"
+    )  # fmt: skip
     plan.add_argument("--seed", type=_seed, default=1, help="seed of the draw (default 1)")
     plan.add_argument("--out", type=Path, required=True, help="new or empty directory")
 
@@ -131,6 +151,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     est.add_argument("plan", type=Path, help="the plan directory (or its plan.json)")
     est.add_argument("--form", type=Path, required=True, help="the filled review form (CSV)")
+    est.add_argument(
+        "--unlinked-form",
+        type=Path,
+        help="the filled review form of the unlinked queries (plan --unlinked): also estimate "
+        "the missed matches",
+    )
     est.add_argument("--out", type=Path, help="also write the estimates as JSON to this file")
 
     mod = asub.add_parser(
@@ -179,6 +205,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     sim.add_argument(
         "--cannot-tell", type=float, default=0.0, help="share of reviews answered cannot_tell"
+    )
+    sim.add_argument(
+        "--unlinked",
+        action="store_true",
+        help="audit the method's unlinked queries instead: coverage of the missed matches",
     )
     sim.add_argument("--replicate", type=int, default=0, help="population of the run (default 0)")
     sim.add_argument("--seed", type=_seed, default=1, help="seed of the first audit")
@@ -255,13 +286,26 @@ def _plan(args: argparse.Namespace) -> int:
         raise ConfigError("--map", "the record files need a column map (--map or --column)")
     if args.prior_method is not None and args.prior_run is None:
         raise ConfigError("--prior-method", "goes with --prior-run")
-    strata = [c.strip() for c in args.strata.split(",") if c.strip()] if args.strata else []
+    for flag in ("unlinked_column", "unlinked_strata", "unlinked_margin"):
+        if getattr(args, flag) is not None and args.unlinked is None:
+            raise ConfigError(f"--{flag.replace('_', '-')}", "goes with --unlinked")
+    strata = _columns(args.strata)
     links = forms.read_links(args.links, (args.query_column, args.register_column), strata)
+    unlinked = None
+    if args.unlinked is not None:
+        unlinked = forms.read_links(
+            args.unlinked, (args.unlinked_column or args.query_column,),
+            _columns(args.unlinked_strata), forms.UNLINKED,
+        )  # fmt: skip
+        forms.check_unlinked(unlinked, links)
     records = None
     if args.query is not None:
         cmap = read_map(args.map) if args.map is not None else map_from_flags(args.column)
         records = forms.load_records(args.query, args.register, cmap)
-        forms.check_records(links, records, {"query": args.query, "register": args.register})
+        files = {"query": args.query, "register": args.register}
+        forms.check_records(links, records, files)
+        if unlinked is not None:
+            forms.check_records(unlinked, records, files)
     sizes = links.frame["stratum"].value_counts().to_dict()
     labels = sorted(sizes)
     priors, source = None, None
@@ -275,15 +319,29 @@ def _plan(args: argparse.Namespace) -> int:
     )
     sample = forms.sample_links(links, plan, args.seed)
     expected = expected_margin(plan, args.confidence)
+    u_plan, u_doc, u_form = None, None, None
+    if unlinked is not None:
+        u_margin = args.unlinked_margin or args.margin
+        u_sizes = unlinked.frame["stratum"].value_counts().to_dict()
+        u_plan = allocate({str(k): int(v) for k, v in u_sizes.items()}, u_margin, args.confidence)
+        u_sample = forms.sample_links(unlinked, u_plan, args.seed)
+        u_doc = forms.unlinked_document(
+            unlinked, u_plan, u_sample, u_margin, expected_margin(u_plan, args.confidence)
+        )
+        u_form = forms.form_frame(u_sample, args.seed, records, forms.UNLINKED)
     doc = forms.plan_document(
         links, plan, sample, seed=args.seed, margin=args.margin, confidence=args.confidence,
         expected=expected, priors_source=source,
         records={"query": args.query, "register": args.register} if records else None,
+        unlinked=u_doc,
     )  # fmt: skip
     form = forms.form_frame(sample, args.seed, records)
     with atomic_dir(args.out) as tmp:
-        forms.write_plan_dir(tmp, doc, form, str(args.out))
-    for name in (forms.PLAN_FILE, forms.FORM_FILE, forms.FORM_README):
+        forms.write_plan_dir(tmp, doc, form, str(args.out), u_form)
+    names = [forms.PLAN_FILE, forms.FORM_FILE, forms.FORM_README]
+    if u_form is not None:
+        names.insert(2, forms.UNLINKED_FORM_FILE)
+    for name in names:
         print(args.out / name)
     rows: list[list[Any]] = [
         [s.label, f"{s.size:,}", f"{s.sample:,}", "-" if s.prior is None else f"{s.prior:.2%}"]
@@ -296,6 +354,16 @@ def _plan(args: argparse.Namespace) -> int:
         f"±{expected:.2%}{'' if priors else ' if every stratum were 50% wrong (the worst case)'}:"
     )
     _table(rows, ["stratum", "declared links", "to review", "prior rate"])
+    if u_plan is not None and u_doc is not None:
+        print(
+            f"\nUnlinked queries (missed matches), proportional allocation for "
+            f"±{u_doc['margin']:.2%}; expected margin ±{u_doc['expected_margin']:.2%} if every "
+            f"stratum were 50% in the register (the worst case):"
+        )
+        u_rows: list[list[Any]] = [[s.label, f"{s.size:,}", f"{s.sample:,}"] for s in u_plan]
+        if len(u_plan) > 1:
+            u_rows.append(["all", f"{u_doc['rows']:,}", f"{u_doc['sample_size']:,}"])
+        _table(u_rows, ["stratum", "unlinked queries", "to review"])
     if records:
         print(
             "\nThe review form holds the records' values by design: keep it as you keep the "
@@ -303,6 +371,11 @@ def _plan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _columns(flag: str | None) -> list[str]:
+    """The column names of a ``A,B`` flag."""
+    return [c.strip() for c in flag.split(",") if c.strip()] if flag else []
 
 
 def _table(rows: list[list[Any]], headers: list[str]) -> None:
@@ -324,7 +397,73 @@ def _estimate(args: argparse.Namespace) -> int:
     plan = forms.read_plan(args.plan)
     confidence = float(plan["target"]["confidence"])
     tallies = forms.read_form(args.form, plan)
-    results = estimate(tallies, confidence)
+    u_tallies = None
+    if args.unlinked_form is not None:
+        if "unlinked" not in plan["_parts"]:
+            raise ConfigError(
+                f"{plan['_path']}: unlinked", "the plan sampled no unlinked queries (plan "
+                "--unlinked), so --unlinked-form has nothing to check against"
+            )  # fmt: skip
+        u_tallies = forms.read_form(args.unlinked_form, plan, forms.UNLINKED)
+    rows, doc = _estimate_rows(estimate(tallies, confidence), ESTIMATE_KEYS)
+    level = f"{confidence:.0%}"
+    print(
+        f"Wrong-person links among the declared links (plan {args.plan}, form {args.form}), "
+        f"{level} intervals:"
+    )
+    _table(rows, ["stratum", "declared", "reviewed", "different", "cannot tell",
+                  f"share wrong ({level})", f"wrong links ({level})",
+                  "bounds: cannot tell all right - all wrong"])  # fmt: skip
+    u_doc = None
+    if u_tallies is not None:
+        u_results = estimate(u_tallies, confidence)
+        if len(u_tallies) == 1:  # one stratum: it is the total
+            u_results = u_results[-1:]
+        u_rows, u_doc = _estimate_rows(u_results, UNLINKED_KEYS)
+        print(
+            f"\nMissed matches: unlinked queries whose person is in the register (form "
+            f"{args.unlinked_form}), {level} intervals:"
+        )
+        _table(u_rows, ["stratum", "unlinked", "reviewed", "in register", "cannot tell",
+                        f"share in register ({level})", f"missed matches ({level})",
+                        "bounds: cannot tell all not in register - all in"])  # fmt: skip
+    elif "unlinked" in plan["_parts"]:
+        print("\n(The plan also sampled unlinked queries: give their filled form with "
+              "--unlinked-form to estimate the missed matches.)")  # fmt: skip
+    print(
+        f"\nShares and counts assume 'cannot tell' answers are missing at random within their "
+        f"stratum; the bounds hold whatever they are ({level} intervals with all of them right, "
+        f"and with all of them wrong). Intervals: stratified, finite-population corrected, Wilson "
+        f"on the effective sample size."
+    )
+    if args.out is not None:
+        from bench.runs.writers import write_json
+
+        meta = {"plan": str(args.plan), "form": str(args.form), "confidence": confidence}
+        out: dict[str, Any] = {**meta, "estimates": doc}
+        if u_doc is not None:
+            out.update(unlinked_form=str(args.unlinked_form), missed=u_doc)
+        tmp = args.out.with_name(f".{args.out.name}.tmp-{os.getpid()}")
+        try:
+            write_json(out, tmp)
+            os.replace(tmp, args.out)
+        finally:
+            tmp.unlink(missing_ok=True)
+        print(args.out)
+    return 0
+
+
+#: The estimate JSON's keys for the population, the counted verdict and the count estimated.
+ESTIMATE_KEYS = ("declared", "different", "wrong")
+UNLINKED_KEYS = ("unlinked", "in_register", "missed")
+
+
+def _estimate_rows(
+    results: list[Any], keys: tuple[str, str, str]
+) -> tuple[list[list[Any]], list[dict[str, Any]]]:
+    """The printed rows and the JSON entries of :func:`bench.audit.estimate.estimate`'s
+    results."""
+    population, counted, count = keys
     rows, doc = [], []
     for e in results:
         lo, hi = e.bounds
@@ -344,48 +483,23 @@ def _estimate(args: argparse.Namespace) -> int:
         doc.append(
             {
                 "stratum": e.label,
-                "declared": e.size,
+                population: e.size,
                 "reviewed": e.reviewed,
-                "different": e.different,
+                counted: e.different,
                 "cannot_tell": e.cannot_tell,
                 "share": mar.share,
                 "share_low": mar.low,
                 "share_high": mar.high,
-                "wrong": e.size * mar.share,
-                "wrong_low": e.size * mar.low,
-                "wrong_high": e.size * mar.high,
+                count: e.size * mar.share,
+                f"{count}_low": e.size * mar.low,
+                f"{count}_high": e.size * mar.high,
                 "bounds_share_low": lo,
                 "bounds_share_high": hi,
                 "share_cannot_tell_right": e.cannot_tell_right.share,
                 "share_cannot_tell_wrong": e.cannot_tell_wrong.share,
             }
         )
-    level = f"{confidence:.0%}"
-    print(
-        f"Wrong-person links among the declared links (plan {args.plan}, form {args.form}), "
-        f"{level} intervals:"
-    )
-    _table(rows, ["stratum", "declared", "reviewed", "different", "cannot tell",
-                  f"share wrong ({level})", f"wrong links ({level})",
-                  "bounds: cannot tell all right - all wrong"])  # fmt: skip
-    print(
-        f"\nShares and counts assume 'cannot tell' answers are missing at random within their "
-        f"stratum; the bounds hold whatever they are ({level} intervals with all of them right, "
-        f"and with all of them wrong). Intervals: stratified, finite-population corrected, Wilson "
-        f"on the effective sample size."
-    )
-    if args.out is not None:
-        from bench.runs.writers import write_json
-
-        meta = {"plan": str(args.plan), "form": str(args.form), "confidence": confidence}
-        tmp = args.out.with_name(f".{args.out.name}.tmp-{os.getpid()}")
-        try:
-            write_json({**meta, "estimates": doc}, tmp)
-            os.replace(tmp, args.out)
-        finally:
-            tmp.unlink(missing_ok=True)
-        print(args.out)
-    return 0
+    return rows, doc
 
 
 def _pct(p: float, lo: float, hi: float) -> str:
@@ -484,23 +598,30 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from bench.audit.simulate import run_links, simulate
+    from bench.audit.design import UNLINKED_STREAM
+    from bench.audit.simulate import run_links, run_unlinked, simulate
     from bench.runs.rundir import RunDir
 
     if not 0 <= args.cannot_tell < 1:
         raise ConfigError("--cannot-tell", f"{args.cannot_tell} is not in [0, 1)")
-    pop = run_links(RunDir(args.run_dir), args.method, args.replicate)
+    if args.unlinked:
+        pop = run_unlinked(RunDir(args.run_dir), args.method, args.replicate)
+        extra = {"sample_stream": UNLINKED_STREAM}
+    else:
+        pop = run_links(RunDir(args.run_dir), args.method, args.replicate)
+        extra = {}
     priors = pop.rates() if args.priors_from_truth else None
     cov, _ = simulate(
         pop, audits=args.audits, margin=args.margin, confidence=args.confidence, priors=priors,
-        cannot_tell=args.cannot_tell, seed=args.seed,
+        cannot_tell=args.cannot_tell, seed=args.seed, **extra,
     )  # fmt: skip
     lo, hi = cov.interval()
     out = {
         "run": str(args.run_dir),
         "method": args.method,
+        "audited": "unlinked queries" if args.unlinked else "declared links",
         "strata": pop.sizes(),
-        "true_wrong": cov.true_wrong,
+        "true_missed" if args.unlinked else "true_wrong": cov.true_wrong,
         "audits": cov.audits,
         "mean_sample": cov.mean_sample,
         "coverage": cov.rate,

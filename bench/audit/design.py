@@ -16,7 +16,9 @@ has them), so that its own share can be estimated.
 The draw is reproducible: the links of each stratum in a fixed order (sorted by query id, then
 register id: the order of the file does not matter), positions drawn without replacement from
 the stream ``(seed, "audit.sample", <stratum>)`` (:func:`synthetic.rng.stream`), so that adding
-a stratum never changes the sample of another.
+a stratum never changes the sample of another. A sample of the queries the agency did *not* link
+(to estimate the missed matches the same way) draws from streams of its own
+(:data:`UNLINKED_STREAM`), so that adding it never changes the sample of the links.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ MIN_PER_STRATUM = 2
 #: A prior rate is clipped into [PRIOR_FLOOR, 1 - PRIOR_FLOOR]: a prior of exactly 0 would
 #: allocate nothing beyond the minimum to a stratum whose rate is merely believed small.
 PRIOR_FLOOR = 0.01
+#: Named streams of the draws and of the forms' order: declared links, unlinked queries.
+LINKS_STREAM, LINKS_ORDER_STREAM = "audit.sample", "audit.form-order"
+UNLINKED_STREAM, UNLINKED_ORDER_STREAM = "audit.unlinked.sample", "audit.unlinked.form-order"
 
 
 @dataclass(frozen=True)
@@ -156,14 +161,14 @@ def expected_margin(plan: Sequence[Stratum], confidence: float) -> float:
     return z_value(confidence) * math.sqrt(variance)
 
 
-def draw(label: str, size: int, sample: int, seed: int) -> np.ndarray:
+def draw(label: str, size: int, sample: int, seed: int, name: str = LINKS_STREAM) -> np.ndarray:
     """The sorted positions (0-based, within the stratum's sorted links) of the stratum's
-    sample."""
-    rng = stream(seed, "audit.sample", label)
+    sample, drawn from the stream ``name``."""
+    rng = stream(seed, name, label)
     return np.sort(rng.choice(size, size=sample, replace=False))
 
 
-def form_order(n: int, seed: int) -> np.ndarray:
+def form_order(n: int, seed: int, name: str = LINKS_ORDER_STREAM) -> np.ndarray:
     """The order in which the form lists the ``n`` sampled links: shuffled, so that the
     reviewer does not see them grouped by stratum (e.g. by match path)."""
-    return stream(seed, "audit.form-order").permutation(n)
+    return stream(seed, name).permutation(n)

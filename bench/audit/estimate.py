@@ -25,6 +25,10 @@ almost whole, this is most of the information).
 of them wrong: the upper end, each with its sampling interval), and as an estimate under the
 assumption that they are *missing at random within their stratum*: the stratum's share among
 the links the reviewers could judge (``d_h / (n_h - c_h)``, the sample reduced to those links).
+
+The missed matches are estimated the same way from a sample of the queries the agency did *not*
+link: ``d_h`` counts those a reviewer found *in the register* (a missed match), and every
+formula above holds with "unlinked query" for "declared link".
 """
 
 from __future__ import annotations
@@ -38,12 +42,16 @@ from bench.audit.design import z_value
 #: The reviewer's verdicts on the form.
 SAME, DIFFERENT, CANNOT_TELL = "same", "different", "cannot_tell"
 VERDICTS = (SAME, DIFFERENT, CANNOT_TELL)
+#: The verdicts on an unlinked query (a reviewer searched the register for its person).
+IN_REGISTER, NOT_IN_REGISTER = "in_register", "not_in_register"
+UNLINKED_VERDICTS = (IN_REGISTER, NOT_IN_REGISTER, CANNOT_TELL)
 
 
 @dataclass(frozen=True)
 class Tally:
     """One stratum's reviews: declared links ``size``, ``reviewed``, ``different`` and
-    ``cannot_tell`` among them."""
+    ``cannot_tell`` among them (for unlinked queries: ``different`` counts those found in the
+    register)."""
 
     label: str
     size: int
