@@ -108,7 +108,7 @@ CASES: dict[str, tuple[str, Callable[[Path], None], str]] = {
     ),
     "duplicate pair": (
         "raw/exact.parquet", lambda p: _frame(p, lambda f: pd.concat([f, f.iloc[:1]])),
-        ": query_row+register_row: row 123: a duplicate of an earlier row",
+        ": query_row+register_row: row 125: a duplicate of an earlier row",
     ),
     "link not accepted": (
         "raw/jw.parquet", lambda p: _frame(p, lambda f: _set(f, "accept", 0, False).assign(
