@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -48,6 +52,36 @@ share_in_register = 0.5
 stale_address = { rate = 0.2 }
 typo = { rate = 0.02 }
 """
+
+
+@pytest.fixture(scope="session")
+def tiny_run_shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny scenario run once per test session (its seed, one replicate, ``bench.runner.run``)
+    for the modules that only read a run: the xdist workers of one session share it through a
+    lock in their common temporary directory. Never write into it: take :func:`copy_run`."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # gw0, gw1, ...: their parent is this session's
+        base = base.parent
+    out = base / "tiny-run-shared"
+    try:
+        import fcntl
+    except ImportError:  # no file locks (Windows): one run per worker
+        fcntl = None  # type: ignore[assignment]
+        out = tmp_path_factory.getbasetemp() / "tiny-run-shared"
+    with open(base / "tiny-run-shared.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "manifest.json").exists():
+            from bench.runner import run
+
+            run(parse_benchmark(read_toml_text(TINY)), out_dir=out, progress=False)
+    return out
+
+
+def copy_run(run_dir: Path, to: Path) -> Path:
+    """A private copy of ``run_dir`` at ``to`` (to edit or rebuild)."""
+    shutil.copytree(run_dir, to)
+    return to
 
 
 def clean_task(seed: int = 3, n_people: int = 4000, n_query: int = 200) -> LinkageTask:

@@ -27,7 +27,7 @@ from bench.measurement.causes import (
 from bench.measurement.derive import read_register_people
 from synthetic.noise import NOISE
 from synthetic.scenario import PEOPLE_COLUMNS
-from tests.conftest import TINY
+from tests.conftest import copy_run
 
 
 def person(pid: int, hh: int, first: str, last: str, dob: str, **extra: Any) -> dict[str, Any]:
@@ -312,13 +312,8 @@ def test_cause_table_counts_shares_and_rates(hand_built: dict[str, Any]) -> None
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("causes")
-    toml = base / "tiny.toml"
-    toml.write_text(TINY, encoding="utf-8")
-    out = base / "run"
-    assert main(["run", str(toml), "--out", str(out), "--no-progress"]) == 0
-    return out
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_run_shared: Path) -> Path:
+    return copy_run(tiny_run_shared, tmp_path_factory.mktemp("causes") / "run")
 
 
 def test_every_false_match_gets_exactly_one_cause(tiny_run: Path) -> None:

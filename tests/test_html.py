@@ -17,12 +17,10 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bench.linkage.config import parse_benchmark
 from bench.report import checks as C
 from bench.report import html as H
 from bench.report.markdown import markdown_to_html
-from bench.runner import run
-from tests.conftest import TINY, read_toml_text
+from tests.conftest import copy_run
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -330,10 +328,8 @@ def test_self_contained_problems_catches_a_truncated_png() -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("html") / "t"
-    run(parse_benchmark(read_toml_text(TINY)), out_dir=out, progress=False)
-    return out
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_run_shared: Path) -> Path:
+    return copy_run(tiny_run_shared, tmp_path_factory.mktemp("html") / "t")
 
 
 @pytest.fixture(scope="module")

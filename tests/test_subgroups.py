@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 import bench.measurement.subgroups as sg
-from bench.linkage.config import parse_benchmark
 from bench.measurement.derive import compute_metrics
 from bench.measurement.subgroups import (
     DIMENSIONS,
@@ -26,9 +25,8 @@ from bench.measurement.subgroups import (
     wilson,
 )
 from bench.report.figures import plot_match_matrix, plot_ratios
-from bench.runner import run
 from synthetic.scenario import PEOPLE_COLUMNS
-from tests.conftest import TINY, read_toml_text
+from tests.conftest import copy_run
 
 
 def person(pid: int, group: str, last: str = "SMITH", **extra: Any) -> dict[str, Any]:
@@ -268,10 +266,8 @@ def test_hand_built_match_matrix() -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("subgroups") / "t"
-    run(parse_benchmark(read_toml_text(TINY)), out_dir=out, progress=False)
-    return out
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_run_shared: Path) -> Path:
+    return copy_run(tiny_run_shared, tmp_path_factory.mktemp("subgroups") / "t")
 
 
 def test_tiny_run_sums_match_overall(tiny_run: Path) -> None:
