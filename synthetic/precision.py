@@ -144,6 +144,17 @@ def log(x: float) -> float:
     return float(decimal.Decimal(x).ln(_CONTEXT))
 
 
+def log2(x: float) -> float:
+    """Base-2 logarithm computed identically on every CPU (as :func:`log`; numpy's ``log2``
+    takes CPU-specific SIMD paths that may differ in the last bit)."""
+    x = float(x)
+    if math.isnan(x) or x < 0:
+        return math.nan
+    if x == 0:
+        return -math.inf
+    return float(decimal.Decimal(x).ln(_CONTEXT) / decimal.Decimal(2).ln(_CONTEXT))
+
+
 def exp_array(values: np.ndarray) -> np.ndarray:
     """:func:`exp` elementwise (a float64 array of the same shape)."""
     values = np.asarray(values, dtype=np.float64)
@@ -157,6 +168,7 @@ __all__ = [
     "exp",
     "exp_array",
     "log",
+    "log2",
     "round_array",
     "round_float",
     "round_frame",

@@ -100,6 +100,10 @@ def test_exp_and_log_are_correctly_rounded() -> None:
     assert precision.exp(1000.0) == math.inf and precision.exp(-math.inf) == 0.0
     assert math.isnan(precision.exp(math.nan)) and precision.log(0.0) == -math.inf
     assert math.isnan(precision.log(-1.0))
+    for x in (1e-300, 1e-6, 0.3, 3.7, 1234.5, 1e300):
+        assert abs(precision.log2(x) - math.log2(x)) <= math.ulp(math.log2(x))
+    assert precision.log2(8.0) == 3.0 and precision.log2(0.5) == -1.0
+    assert precision.log2(0.0) == -math.inf and math.isnan(precision.log2(-1.0))
 
 
 def _perturbed(name: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,6 +28,10 @@ from bench.linkage.em import FSModel, fit_em, full_space_lambda, level_frequenci
 from bench.linkage.fields import COMPOSITES, PreparedTask
 from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
 from synthetic.errors import ConfigError
+from synthetic.precision import log2
+
+#: Decimals of the published match-weight terms (:meth:`FellegiSunter.explain`).
+WEIGHT_DECIMALS = 6
 
 DEFAULT_TRAINING_BLOCKS = [
     [{"field": "first_name"}, {"field": "last_name"}],
@@ -105,7 +109,10 @@ class FellegiSunter(Method):
         vec = compare(
             prep, fields, np.asarray(query_row), np.asarray(register_row), levels_only=True
         )
-        prior = float(np.log2(model.lam / (1 - model.lam)))
+        # The terms are published (raw/explanations.parquet) and the fitted m and u differ in
+        # their last digits from one CPU to another: a millionth of a bit (6 decimals) keeps
+        # every term the same anywhere, far below what the waterfall shows.
+        prior = round(log2(model.lam / (1 - model.lam)), WEIGHT_DECIMALS)
         out = []
         for levels in vec.levels:
             terms = [("prior", -1, "share of matches among all pairs", prior)]
@@ -114,7 +121,7 @@ class FellegiSunter(Method):
                 if lv < 0:
                     terms.append((field, -1, "missing", 0.0))
                 else:
-                    weight = float(np.log2(model.m[j][lv] / model.u[j][lv]))
+                    weight = round(log2(model.m[j][lv] / model.u[j][lv]), WEIGHT_DECIMALS)
                     terms.append((field, lv, kind.labels[lv], weight))
             out.append(terms)
         return out
