@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,16 +48,35 @@ class Generated:
     which cells noise changed).
     """
 
-    query: pd.DataFrame
-    register: pd.DataFrame
-    truth: pd.DataFrame
-    query_people: pd.DataFrame
-    register_people: pd.DataFrame
-    noise_log: pd.DataFrame
     scenario: str
     seed: int
     bench: Benchmark = field(repr=False)
     task: LinkageTask = field(repr=False)
+
+    # The frames are the task's own (no second copy to keep in step).
+    @property
+    def query(self) -> pd.DataFrame:
+        return self.task.query
+
+    @property
+    def register(self) -> pd.DataFrame:
+        return self.task.register
+
+    @cached_property
+    def truth(self) -> pd.DataFrame:
+        return self.task.truth_with_ids()
+
+    @property
+    def query_people(self) -> pd.DataFrame:
+        return self.task.query_people
+
+    @property
+    def register_people(self) -> pd.DataFrame:
+        return self.task.register_people
+
+    @property
+    def noise_log(self) -> pd.DataFrame:
+        return self.task.noise_log
 
     def write(self, path: PathLike, fmt: str = "parquet") -> Path:
         """Write the files as ``linkrisk generate`` does (with ``map.toml``, ``config.json``
@@ -173,18 +193,7 @@ def generate(scenario: str | PathLike = "irs-ice", seed: int | None = None) -> G
     bench = load_benchmark(str(scenario))
     seed = bench.scenario.seed if seed is None else int(seed)
     task = build_task(bench.scenario, seed)
-    return Generated(
-        query=task.query,
-        register=task.register,
-        truth=task.truth_with_ids(),
-        query_people=task.query_people,
-        register_people=task.register_people,
-        noise_log=task.noise_log,
-        scenario=bench.name,
-        seed=seed,
-        bench=bench,
-        task=task,
-    )
+    return Generated(scenario=bench.name, seed=seed, bench=bench, task=task)
 
 
 def run(
