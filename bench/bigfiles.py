@@ -64,8 +64,10 @@ def run_sharded(
     *,
     progress: bool | None = None,
     engine: str | None = None,
+    html: bool = True,
 ) -> RunResult:
-    """Run a big-file scenario (see the module docstring); results as :func:`bench.runner.run`."""
+    """Run a big-file scenario (see the module docstring); results and ``html`` as
+    :func:`bench.runner.run`."""
     scenario = bench.scenario
     if (trained := [m.name for m in bench.methods if m.needs_training]) != []:
         raise ConfigError(
@@ -94,7 +96,9 @@ def run_sharded(
         }
         if engine is not None:
             info["engine"] = engine
-        return run_task(bench, task, out_dir, seed=seed, info=info, steps=steps, joins="duckdb")
+        return run_task(
+            bench, task, out_dir, seed=seed, info=info, steps=steps, joins="duckdb", html=html
+        )
     finally:
         steps.close()
         scratch.cleanup()
