@@ -8,25 +8,23 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
+from bench.linkage.config import parse_benchmark
 from bench.measurement.derive import compute_replicates, compute_summary
-from bench.runner import replicate_seed
-from tests.conftest import TINY
+from bench.runner import replicate_seed, run
+from tests.conftest import TINY, read_toml_text
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three replicates of the tiny scenario, and its replicate 2 run on its own. Through the
+    runner without report.html: no test here reads the figures (the CLI's --replicates is
+    tested on the published preset and below)."""
     base = tmp_path_factory.mktemp("reps")
-    toml = base / "tiny.toml"
-    toml.write_text(TINY, encoding="utf-8")
-    out = {}
-    for name, extra in (
-        ("k3", ["--replicates", "3"]),
-        ("second", ["--seed", str(replicate_seed(11, 1))]),  # replicate 2 run on its own
-    ):
-        args = ["run", str(toml), "--out", str(base / name), "--no-progress"]
-        assert main(args + (extra if name == "second" else ["--seed", "11", *extra])) == 0
-        out[name] = base / name
-    return out
+    bench = parse_benchmark(read_toml_text(TINY))
+    quiet = {"progress": False, "html": False}
+    run(bench, 11, base / "k3", replicates=3, **quiet)
+    run(bench, replicate_seed(11, 1), base / "second", **quiet)  # replicate 2 on its own
+    return {"k3": base / "k3", "second": base / "second"}
 
 
 def test_replicates_are_written_compactly(runs: dict[str, Path]) -> None:
