@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.inputs.arguments import add_file_pair_arguments
 from bench.interrupts import sigint_watch
 from bench.usage import EXIT_INPUT
 from bench.usage import OneLineParser as _Parser
@@ -538,17 +539,7 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
         epilog=EVALUATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ev.add_argument("--query", type=Path, required=True, help="the query list (.csv or .parquet)")
-    ev.add_argument("--register", type=Path, required=True, help="the register (.csv, .parquet)")
-    cols = ev.add_mutually_exclusive_group(required=True)
-    cols.add_argument("--map", type=Path, help="column map TOML ([columns], [truth], [dates])")
-    cols.add_argument(
-        "--column",
-        action="append",
-        metavar="FIELD=COLUMN",
-        help="map one field to a column of both files (query.FIELD=... or register.FIELD=... "
-        "for one file); repeat for each field",
-    )
+    add_file_pair_arguments(ev, required=True)
     truth = ev.add_mutually_exclusive_group()
     truth.add_argument(
         "--truth-column",
@@ -590,21 +581,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     import shlex
 
     from bench.evaluate import OUT_DIR, evaluate, load_config
-    from bench.inputs.userfiles import map_from_flags, read_map
+    from bench.inputs.arguments import column_map, command_words
     from bench.runs.store import check_out_dir
 
     if args.out is None:
         check_out_dir(OUT_DIR)  # before reading the files; --out was checked while parsing
 
-    cmap = read_map(args.map) if args.map is not None else map_from_flags(args.column)
-    cmap = cmap.with_truth(args.truth_column, args.truth_pairs)
+    cmap = column_map(args).with_truth(args.truth_column, args.truth_pairs)
     methods = None
     if args.methods is not None:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bench = load_config(args.config, methods)
-    command = ["linkrisk", "evaluate", "--query", str(args.query), "--register", str(args.register)]
-    command += ["--map", str(args.map)] if args.map is not None else []
-    command += [a for c in args.column or [] for a in ("--column", c)]
+    command = ["linkrisk", "evaluate", *command_words(args)]
     for flag, value in (
         ("--truth-column", args.truth_column),
         ("--truth-pairs", args.truth_pairs),

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.inputs import arguments as pair
+from bench.inputs.arguments import add_file_pair_arguments
 from synthetic.config import identifier
 from synthetic.errors import ConfigError
 
@@ -44,9 +46,7 @@ def add_parser(sub: argparse._SubParsersAction, out_dir: Callable[[str], Path]) 
     )
     sc.add_argument("--links", type=Path, required=True, help="the declared links (.csv, .parquet)")
     sc.add_argument("--task", type=Path, help="a directory written by linkrisk generate")
-    sc.add_argument("--query", type=Path, help="the query list (.csv or .parquet)")
-    sc.add_argument("--register", type=Path, help="the register (.csv or .parquet)")
-    sc.add_argument("--map", type=Path, help="column map TOML ([columns], [truth], [dates])")
+    add_file_pair_arguments(sc, required=False, column_flags=False)  # needs the map's [truth]
     sc.add_argument(
         "--name", default="declared", help="the method name the links are reported under"
     )
@@ -67,15 +67,14 @@ def add_parser(sub: argparse._SubParsersAction, out_dir: Callable[[str], Path]) 
 def run_score(args: argparse.Namespace) -> RunResult:
     """Handle ``linkrisk score``: check the arguments, score, return the run."""
     from bench.evaluate import load_config
-    from bench.inputs.userfiles import load_user_task, read_map
+    from bench.inputs.userfiles import load_user_task
     from bench.runs.store import check_out_dir
     from bench.score import OUT_DIR, score_files, score_generated
 
     identifier({"name": args.name}, "name", "", "it names the method's raw files")
-    files = (args.query, args.register, args.map)
-    if (args.task is None) == all(f is None for f in files):
+    if (args.task is None) == (not pair.given(args)):
         raise ConfigError("--task", "give either --task DIR or --query, --register and --map")
-    if args.task is None and any(f is None for f in files):
+    if args.task is None and not pair.complete(args):
         raise ConfigError("--query", "--query, --register and --map go together")
     if args.task is not None and args.include_examples:
         raise ConfigError("--include-examples", "only with --query, --register and --map")
@@ -84,13 +83,7 @@ def run_score(args: argparse.Namespace) -> RunResult:
         check_out_dir(OUT_DIR)
     progress = False if args.no_progress else None
     command = ["linkrisk", "score", "--links", str(args.links)]
-    for flag, value in (
-        ("--task", args.task),
-        ("--query", args.query),
-        ("--register", args.register),
-        ("--map", args.map),
-    ):
-        command += [flag, str(value)] if value is not None else []
+    command += ["--task", str(args.task)] if args.task is not None else pair.command_words(args)
     command += ["--name", args.name] if args.name != "declared" else []
     command += ["--include-examples"] if args.include_examples else []
     if args.task is not None:
@@ -102,7 +95,7 @@ def run_score(args: argparse.Namespace) -> RunResult:
             command=shlex.join(command),
             progress=progress,
         )
-    cmap = read_map(args.map)
+    cmap = pair.column_map(args)
     user = load_user_task(args.query, args.register, cmap)
     return score_files(
         user,

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.inputs import arguments as pair
+from bench.inputs.arguments import add_file_pair_arguments
 from synthetic.errors import ConfigError
 
 EPILOG = """\
@@ -95,13 +97,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument(
         "--strata", metavar="A,B", help="columns of the links file whose values form the strata"
     )
-    plan.add_argument("--query", type=Path, help="the query file, to show records on the form")
-    plan.add_argument("--register", type=Path, help="the register file")
-    cols = plan.add_mutually_exclusive_group()
-    cols.add_argument("--map", type=Path, help="column map TOML, as for `linkrisk evaluate`")
-    cols.add_argument(
-        "--column", action="append", metavar="FIELD=COLUMN", help="as for `linkrisk evaluate`"
-    )
+    add_file_pair_arguments(plan, required=False)  # to show the records on the form
     plan.add_argument(
         "--margin", type=_share, required=True, help="target half-width on the share (0.03 or 3%%)"
     )
@@ -276,7 +272,6 @@ def _priors_from_run(run_dir: Path, method: str | None, labels: list[str]) -> di
 def _plan(args: argparse.Namespace) -> int:
     from bench.audit import forms
     from bench.audit.design import allocate, expected_margin
-    from bench.inputs.userfiles import map_from_flags, read_map
     from bench.runs.store import atomic_dir, check_out_dir
 
     check_out_dir(args.out)
@@ -300,8 +295,7 @@ def _plan(args: argparse.Namespace) -> int:
         forms.check_unlinked(unlinked, links)
     records = None
     if args.query is not None:
-        cmap = read_map(args.map) if args.map is not None else map_from_flags(args.column)
-        records = forms.load_records(args.query, args.register, cmap)
+        records = forms.load_records(args.query, args.register, pair.column_map(args))
         files = {"query": args.query, "register": args.register}
         forms.check_records(links, records, files)
         if unlinked is not None:
