@@ -193,15 +193,21 @@ def test_bad_form_one_line_exit_2_nothing_written(
     out = tmp_path / "estimate.json"
     capsys.readouterr()
     status = main(["audit", "estimate", str(plan_dir), "--form", str(form), "--out", str(out)])
+    _assert_form_refused(status, capsys, f"{form}: {field}", words)
+
+
+def _assert_form_refused(
+    status: int, capsys: pytest.CaptureFixture, where: str, words: str
+) -> None:
+    """One line naming the form and its column, exit 2, and nothing beside the form."""
     captured = capsys.readouterr()
-    assert status == 2
-    assert captured.out == ""
+    assert status == 2 and captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith(f"linkrisk: error: {form}: {field}: "), lines[0]
+    assert lines[0].startswith(f"linkrisk: error: {where}: "), lines[0]
     assert words in lines[0]
-    assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["form.csv"]
+    form = Path(where.split(": ")[0])
+    assert sorted(p.name for p in form.parent.iterdir()) == [form.name]
 
 
 def test_an_edited_plan_is_refused(plan_dir: Path, tmp_path: Path, capsys) -> None:
@@ -402,13 +408,7 @@ def test_bad_unlinked_form_one_line_exit_2_nothing_written(
     capsys.readouterr()
     status = main(["audit", "estimate", str(unlinked_plan_dir), "--form", str(FILLED),
                    "--unlinked-form", str(form), "--out", str(out)])  # fmt: skip
-    captured = capsys.readouterr()
-    assert status == 2 and captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith(f"linkrisk: error: {form}: {field}: "), lines[0]
-    assert words in lines[0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["form.csv"]
+    _assert_form_refused(status, capsys, f"{form}: {field}", words)
 
 
 @pytest.mark.parametrize(

@@ -195,13 +195,19 @@ def read_links(
 def check_unlinked(unlinked: Links, links: Links) -> None:
     """No unlinked query is the query of a declared link."""
     linked = unlinked.frame["query_id"].isin(links.frame["query_id"]).to_numpy()
-    if linked.any():
-        i = int(np.argmax(linked))
-        raise ConfigError(
-            f"{unlinked.path}: {unlinked.columns[0]}",
-            f"row {i + 1}: {unlinked.frame['query_id'].iloc[i]!r} is the query of a declared "
-            f"link in {links.path}, not an unlinked query",
-        )
+    _refuse_first(
+        f"{unlinked.path}: {unlinked.columns[0]}",
+        linked,
+        unlinked.frame["query_id"],
+        f"is the query of a declared link in {links.path}, not an unlinked query",
+    )
+
+
+def _refuse_first(where: str, bad: np.ndarray, values: pd.Series, problem: str) -> None:
+    """Refuse the first row where ``bad`` holds, naming its row number and value."""
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ConfigError(where, f"row {i + 1}: {values.iloc[i]!r} {problem}")
 
 
 def _ordered(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -336,13 +342,13 @@ def check_records(
         side = key.removesuffix("_id")
         ids = records[side]["record_id"].astype(str)
         missing = ~links.frame[f"{side}_id"].isin(ids).to_numpy()
-        if missing.any():
-            i = int(np.argmax(missing))
-            raise ConfigError(
-                f"{links.path}: {column}",
-                f"row {i + 1}: {links.frame[f'{side}_id'].iloc[i]!r} is not a record_id of "
-                f"{files[side]} ({int(missing.sum())} such row{'s' if missing.sum() != 1 else ''})",
-            )
+        n = int(missing.sum())
+        _refuse_first(
+            f"{links.path}: {column}",
+            missing,
+            links.frame[f"{side}_id"],
+            f"is not a record_id of {files[side]} ({n} such row{'s' if n != 1 else ''})",
+        )
 
 
 def load_records(query: Path, register: Path, cmap: ColumnMap) -> dict[str, pd.DataFrame]:

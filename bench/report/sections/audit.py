@@ -137,12 +137,7 @@ class Audit(Section):
                 f"{MARGIN * 100:g} percentage points at {CONFIDENCE:.0%} confidence without "
                 f"prior rates (proportional allocation over the strata):",
                 "",
-                tabulate(
-                    rows,
-                    headers=["stratum", "declared links", "reviewed", "wrong-person (truth)"],
-                    tablefmt="github",
-                    colalign=["left", "right", "right", "right"],
-                ),
+                _table(rows, ["stratum", "declared links", "reviewed", "wrong-person (truth)"]),
                 "",
                 f"Over {AUDITS} simulated audits (each a fresh draw, reviewed with the known "
                 f"truth, estimated by `linkrisk audit estimate`), the 95% interval held the "
@@ -170,15 +165,16 @@ class Audit(Section):
                 "false discoveries (sum over declared links of 1 - posterior; fastLink's "
                 "estimate). Pooled over the replicates, beside the truth:",
                 "",
-                tabulate(
-                    rows,
-                    headers=["method", "declared", "model-estimated FDR", "true FDR"],
-                    tablefmt="github",
-                    colalign=["left", "right", "right", "right"],
-                ),
+                _table(rows, ["method", "declared", "model-estimated FDR", "true FDR"]),
                 "",
                 f"Per replicate, with the model's FNMR: `{MODEL_FILE}`; over many seeds: "
                 "`linkrisk audit calibrate-model`.",
                 "",
             ]
         return lines
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    """A GitHub table: the label column left, the counts and rates right."""
+    align = ["left", *["right"] * (len(headers) - 1)]
+    return tabulate(rows, headers=headers, tablefmt="github", colalign=align)
