@@ -61,7 +61,7 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setattr(runner, "generate_population", no_work)
     monkeypatch.setattr("synthetic.scenario.build_task", no_work)
-    monkeypatch.setattr("bench.scale.projection.project", no_work)
+    monkeypatch.setattr("bench.scale.projection.cli.project", no_work)
     return work
 
 

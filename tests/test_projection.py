@@ -20,7 +20,6 @@ from bench.scale.projection import (
     PassSpec,
     Simulation,
     Target,
-    _pair_matrix,
     assumptions,
     collision_probability,
     expected_false_matches,
@@ -30,6 +29,7 @@ from bench.scale.projection import (
     rule_passes,
     simulate,
 )
+from bench.scale.projection.strata import _pair_matrix
 
 SMALL = str(Path(__file__).parent / "data" / "projection-small.toml")
 MODERATE = Target(n_queries=6_000, n_register=1_000_000, population=1_600_000)
