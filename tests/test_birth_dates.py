@@ -54,7 +54,8 @@ def test_placeholder_dates_by_group(million: pd.DataFrame) -> None:
     "their references; first names 0.74 of SSA's concentration within a year (Census 2020 "
     "table), surnames 0.87 of Census 2010's (compound Hispanic surnames); the public tables "
     "under within-group independence imply ~0.8 million (~1.0 million at a 2012 electorate's "
-    "ages): the remaining ~3x has no public source here",
+    "ages). The rest has no public source here: the voter file's 14% first-of-month dates "
+    "(APSR p. 459; deleted before estimating?), cases = records or pairs? (see README)",
 )
 def test_first_last_dob_pairs_near_published(million: pd.DataFrame) -> None:
     # pairs x (129M / adults)^2: pair counts grow with the square of the population when key
