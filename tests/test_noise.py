@@ -21,6 +21,7 @@ from synthetic.noise import (
     RECORD_FIELDS,
     NoiseContext,
     apply_noise,
+    harness,
     validate_noise_spec,
 )
 from synthetic.variants import transliteration_variants
@@ -332,8 +333,8 @@ def test_adding_a_noise_type_does_not_shift_the_others(records, ctx, monkeypatch
         return values.str.upper() + "!"
 
     extra = noise_mod.NoiseType("shout", shout, ("note",), 0.5, False, {}, "test noise")
-    monkeypatch.setattr(noise_mod, "NOISE", {"shout": extra, **NOISE})
-    settings = validate_noise_spec({n: {"rate": 0.3} for n in noise_mod.NOISE}, "t")
+    monkeypatch.setattr(harness, "NOISE", {"shout": extra, **NOISE})  # where the harness reads it
+    settings = validate_noise_spec({n: {"rate": 0.3} for n in harness.NOISE}, "t")
     after, log_after = apply_noise(records, settings, 8, "a", ctx)
     pd.testing.assert_frame_equal(after[list(RECORD_FIELDS)], before[list(RECORD_FIELDS)])
     pd.testing.assert_frame_equal(
