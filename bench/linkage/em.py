@@ -4,6 +4,11 @@ Candidate pairs are summarised by their comparison vector (one agreement level p
 EM works on the few hundred distinct vectors and their counts, as fastLink does, not on pairs.
 Fields are assumed conditionally independent given match status (the standard FS assumption);
 a missing comparison (-1) contributes no evidence.
+
+Logarithms and exponentials are :mod:`synthetic.precision`'s (decimal arithmetic), not numpy's
+SIMD kernels, which differ in the last bit from one CPU to another: the fitted m and u, and the
+scores, must not depend on the machine. They are computed once per distinct pattern or level
+(hundreds per iteration), so this costs milliseconds.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from synthetic.precision import exp2_array, exp_array, log, log1p, log2, log2_array, log_array
 
 _EPS = 1e-9
 
@@ -67,15 +74,15 @@ class FSModel:
         out = np.zeros(len(levels))
         for j, (m, u) in enumerate(zip(self.m, self.u, strict=True)):
             lv = levels[:, j]
-            w = np.log2(m / u)
+            w = log2_array(m / u)
             out += np.where(lv >= 0, w[np.clip(lv, 0, None)], 0.0)
         return out
 
     def match_probability(self, levels: np.ndarray) -> np.ndarray:
         """Posterior probability of a match for each comparison vector."""
-        prior = np.log2(self.lam / (1 - self.lam))
+        prior = log2(self.lam / (1 - self.lam))
         weight = prior + self.log2_bayes_factor(levels)
-        return 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+        return 1.0 / (1.0 + exp2_array(-np.clip(weight, -1000, 1000)))
 
 
 def level_frequencies(levels: np.ndarray, n_levels: list[int]) -> list[np.ndarray]:
@@ -116,15 +123,21 @@ def fit_em(
         onehot.append(ind)
     u = fixed_u if fixed_u is not None else [_normalise(counts @ ind) for ind in onehot]
     m = [_normalise(np.geomspace(0.01, 1.0, n)) for n in n_levels]
+
+    def log_probability(probs: list[np.ndarray]) -> np.ndarray:
+        """Per pattern, the sum over fields of the log probability of its level (a one-hot
+        product: exact on any CPU)."""
+        return sum(ind @ log_array(p) for ind, p in zip(onehot, probs, strict=True))
+
+    log_u = log_probability(u)  # fixed u: its logs once
     lam = lam0
     converged = False
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         # E-step: posterior match probability of each pattern.
-        log_m = sum(ind @ np.log(mj) for ind, mj in zip(onehot, m, strict=True))
-        log_u = sum(ind @ np.log(uj) for ind, uj in zip(onehot, u, strict=True))
-        logit = np.log(lam) - np.log1p(-lam) + log_m - log_u
-        g = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+        log_m = log_probability(m)
+        logit = log(lam) - log1p(-lam) + log_m - log_u
+        g = 1.0 / (1.0 + exp_array(-np.clip(logit, -700, 700)))
         # M-step on the counts.
         wm, wu = counts * g, counts * (1 - g)
         new_lam = float(np.clip(wm.sum() / counts.sum(), _EPS, 1 - _EPS))
@@ -134,7 +147,9 @@ def fit_em(
             abs(new_lam - lam),
             *(np.abs(a - b).max() for a, b in zip(new_m + new_u, m + u, strict=True)),
         )
-        lam, m, u = new_lam, new_m, new_u
+        lam, m = new_lam, new_m
+        if fixed_u is None:
+            u, log_u = new_u, log_probability(new_u)
         if delta < tol:
             converged = True
             break
