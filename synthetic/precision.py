@@ -178,6 +178,14 @@ def exp2(x: float) -> float:
     return float(_CONTEXT.multiply(decimal.Decimal(x), _LN2).exp(_CONTEXT))
 
 
+def exp10(x: float) -> float:
+    """``10 ** x`` computed identically on every CPU (as :func:`exp`; exact for integers)."""
+    x = float(x)
+    if math.isnan(x):
+        return math.nan
+    return float(_CONTEXT.power(decimal.Decimal(10), decimal.Decimal(x)))
+
+
 def _elementwise(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     out = [function(v) for v in values.ravel().tolist()]
@@ -187,6 +195,11 @@ def _elementwise(function: Callable[[float], float], values: np.ndarray) -> np.n
 def exp_array(values: np.ndarray) -> np.ndarray:
     """:func:`exp` elementwise (a float64 array of the same shape)."""
     return _elementwise(exp, values)
+
+
+def exp10_array(values: np.ndarray) -> np.ndarray:
+    """:func:`exp10` elementwise (a float64 array of the same shape)."""
+    return _elementwise(exp10, values)
 
 
 def exp2_array(values: np.ndarray) -> np.ndarray:
@@ -209,6 +222,8 @@ __all__ = [
     "exp",
     "exp2",
     "exp2_array",
+    "exp10",
+    "exp10_array",
     "exp_array",
     "log",
     "log1p",

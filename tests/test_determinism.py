@@ -107,7 +107,7 @@ def test_exp_and_log_are_correctly_rounded() -> None:
     assert precision.log2(0.0) == -math.inf and math.isnan(precision.log2(-1.0))
 
 
-def test_exp2_log1p_and_their_arrays_are_correctly_rounded() -> None:
+def test_exp2_exp10_log1p_and_their_arrays_are_correctly_rounded() -> None:
     for x in (-1000.0, -20.5, -1.0, -1e-9, 0.0, 0.3, 1.0, 10.25, 1023.0):
         assert abs(precision.exp2(x) - 2.0**x) <= math.ulp(2.0**x)
     assert precision.exp2(3.0) == 8.0 and precision.exp2(-1.0) == 0.5
@@ -115,8 +115,14 @@ def test_exp2_log1p_and_their_arrays_are_correctly_rounded() -> None:
     for x in (-0.999, -0.05, -1e-9, -1e-300, 0.0, 1e-12, 0.5, 1e300):
         assert abs(precision.log1p(x) - math.log1p(x)) <= math.ulp(math.log1p(x))
     assert precision.log1p(-1.0) == -math.inf and math.isnan(precision.log1p(-2.0))
+    assert precision.exp10(-2.0) == 0.01 and precision.exp10(3.0) == 1000.0
+    # the EM's starting m: np.geomspace(0.01, 1, 4) correctly rounded (numpy's may differ)
+    assert precision.exp10_array(np.linspace(-2.0, 0.0, 4)).tolist() == [
+        0.01, 0.046415888336127774, 0.21544346900318834, 1.0,
+    ]  # fmt: skip
     values = np.array([[0.25, 2.0], [8.0, 1e-9]])
     for array, scalar in (
+        (precision.exp10_array, precision.exp10),
         (precision.exp_array, precision.exp),
         (precision.exp2_array, precision.exp2),
         (precision.log_array, precision.log),

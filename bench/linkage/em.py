@@ -18,7 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthetic.precision import exp2_array, exp_array, log, log1p, log2, log2_array, log_array
+from synthetic.precision import (
+    exp2_array,
+    exp10_array,
+    exp_array,
+    log,
+    log1p,
+    log2,
+    log2_array,
+    log_array,
+)
 
 _EPS = 1e-9
 
@@ -115,19 +124,29 @@ def fit_em(
     lv, counts = pat.levels, pat.counts.astype(np.float64)
     f = lv.shape[1]
     active = active if active is not None else [True] * f
-    onehot = []  # per field: (n_patterns, n_levels) indicator of each level (zeros if missing)
-    for j in range(f):
-        ind = np.zeros((len(lv), n_levels[j]))
+    # Per field, each pattern's level, or n_levels (a bin left out) where missing or inactive.
+    # Sums per level are np.bincount's (in pattern order), not a BLAS product: OpenBLAS picks
+    # its kernels, and so its order of addition, by the CPU.
+    codes = []
+    for j, n in enumerate(n_levels):
         ok = (lv[:, j] >= 0) & active[j]
-        ind[np.flatnonzero(ok), lv[ok, j]] = 1.0
-        onehot.append(ind)
-    u = fixed_u if fixed_u is not None else [_normalise(counts @ ind) for ind in onehot]
-    m = [_normalise(np.geomspace(0.01, 1.0, n)) for n in n_levels]
+        codes.append(np.where(ok, lv[:, j], n).astype(np.intp))
+
+    def per_level(weights: np.ndarray) -> list[np.ndarray]:
+        """Per field, the sum of ``weights`` over the patterns at each level."""
+        return [
+            np.bincount(c, weights=weights, minlength=n + 1)[:n]
+            for c, n in zip(codes, n_levels, strict=True)
+        ]
+
+    u = fixed_u if fixed_u is not None else [_normalise(x) for x in per_level(counts)]
+    m = [_normalise(_geometric(n)) for n in n_levels]
 
     def log_probability(probs: list[np.ndarray]) -> np.ndarray:
-        """Per pattern, the sum over fields of the log probability of its level (a one-hot
-        product: exact on any CPU)."""
-        return sum(ind @ log_array(p) for ind, p in zip(onehot, probs, strict=True))
+        """Per pattern, the sum over fields of the log probability of its level (0 where
+        missing or inactive)."""
+        logs = [np.append(log_array(p), 0.0)[c] for p, c in zip(probs, codes, strict=True)]
+        return sum(logs, np.zeros(len(lv)))  # field by field, in order
 
     log_u = log_probability(u)  # fixed u: its logs once
     lam = lam0
@@ -141,8 +160,8 @@ def fit_em(
         # M-step on the counts.
         wm, wu = counts * g, counts * (1 - g)
         new_lam = float(np.clip(wm.sum() / counts.sum(), _EPS, 1 - _EPS))
-        new_m = [_normalise(wm @ ind) for ind in onehot]
-        new_u = u if fixed_u is not None else [_normalise(wu @ ind) for ind in onehot]
+        new_m = [_normalise(x) for x in per_level(wm)]
+        new_u = u if fixed_u is not None else [_normalise(x) for x in per_level(wu)]
         delta = max(
             abs(new_lam - lam),
             *(np.abs(a - b).max() for a, b in zip(new_m + new_u, m + u, strict=True)),
@@ -154,6 +173,12 @@ def fit_em(
             converged = True
             break
     return FSModel(lam, m, u, it, converged)
+
+
+def _geometric(n: int) -> np.ndarray:
+    """``n`` values from 0.01 to 1 in geometric steps (``np.geomspace(0.01, 1.0, n)``), as
+    correctly rounded powers of 10 (numpy's ``power`` takes CPU-specific SIMD paths)."""
+    return exp10_array(np.linspace(-2.0, 0.0, n))
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
