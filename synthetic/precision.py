@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import decimal
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,8 @@ SIGNIFICANT_DIGITS = 12
 _FORMAT = f".{SIGNIFICANT_DIGITS}g"
 #: Enough digits that rounding the decimal result to a double is deterministic and accurate.
 _CONTEXT = decimal.Context(prec=40, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+#: ln 2 at the context's precision (log2 and exp2 divide or multiply by it).
+_LN2 = decimal.Decimal(2).ln(_CONTEXT)
 
 
 def _is_float32(x: float) -> bool:
@@ -152,23 +154,82 @@ def log2(x: float) -> float:
         return math.nan
     if x == 0:
         return -math.inf
-    return float(decimal.Decimal(x).ln(_CONTEXT) / decimal.Decimal(2).ln(_CONTEXT))
+    return float(decimal.Decimal(x).ln(_CONTEXT) / _LN2)
+
+
+def log1p(x: float) -> float:
+    """``log(1 + x)`` computed identically on every CPU, accurate for small ``x`` too (``1 + x``
+    is formed in 40 decimal digits, not rounded to a double first)."""
+    x = float(x)
+    if math.isnan(x) or x < -1:
+        return math.nan
+    if x == -1:
+        return -math.inf
+    if abs(x) < 1e-20:  # log(1 + x) = x (1 - x/2 + ...): x is the double nearest to it
+        return x
+    return float(_CONTEXT.add(1, decimal.Decimal(x)).ln(_CONTEXT))
+
+
+def exp2(x: float) -> float:
+    """``2 ** x`` computed identically on every CPU (as :func:`exp`)."""
+    x = float(x)
+    if math.isnan(x):
+        return math.nan
+    return float(_CONTEXT.multiply(decimal.Decimal(x), _LN2).exp(_CONTEXT))
+
+
+def exp10(x: float) -> float:
+    """``10 ** x`` computed identically on every CPU (as :func:`exp`; exact for integers)."""
+    x = float(x)
+    if math.isnan(x):
+        return math.nan
+    return float(_CONTEXT.power(decimal.Decimal(10), decimal.Decimal(x)))
+
+
+def _elementwise(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    out = [function(v) for v in values.ravel().tolist()]
+    return np.array(out, dtype=np.float64).reshape(values.shape)
 
 
 def exp_array(values: np.ndarray) -> np.ndarray:
     """:func:`exp` elementwise (a float64 array of the same shape)."""
-    values = np.asarray(values, dtype=np.float64)
-    return np.array([exp(v) for v in values.ravel().tolist()], dtype=np.float64).reshape(
-        values.shape
-    )
+    return _elementwise(exp, values)
+
+
+def exp10_array(values: np.ndarray) -> np.ndarray:
+    """:func:`exp10` elementwise (a float64 array of the same shape)."""
+    return _elementwise(exp10, values)
+
+
+def exp2_array(values: np.ndarray) -> np.ndarray:
+    """:func:`exp2` elementwise (a float64 array of the same shape)."""
+    return _elementwise(exp2, values)
+
+
+def log_array(values: np.ndarray) -> np.ndarray:
+    """:func:`log` elementwise (a float64 array of the same shape)."""
+    return _elementwise(log, values)
+
+
+def log2_array(values: np.ndarray) -> np.ndarray:
+    """:func:`log2` elementwise (a float64 array of the same shape)."""
+    return _elementwise(log2, values)
 
 
 __all__ = [
     "SIGNIFICANT_DIGITS",
     "exp",
+    "exp2",
+    "exp2_array",
+    "exp10",
+    "exp10_array",
     "exp_array",
     "log",
+    "log1p",
     "log2",
+    "log2_array",
+    "log_array",
     "round_array",
     "round_float",
     "round_frame",

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.linkage import em
 from bench.measurement import subgroups, uncertainty
 from bench.runs.writers import write_json, write_parquet
 from synthetic import precision
@@ -106,6 +107,32 @@ def test_exp_and_log_are_correctly_rounded() -> None:
     assert precision.log2(0.0) == -math.inf and math.isnan(precision.log2(-1.0))
 
 
+def test_exp2_exp10_log1p_and_their_arrays_are_correctly_rounded() -> None:
+    for x in (-1000.0, -20.5, -1.0, -1e-9, 0.0, 0.3, 1.0, 10.25, 1023.0):
+        assert abs(precision.exp2(x) - 2.0**x) <= math.ulp(2.0**x)
+    assert precision.exp2(3.0) == 8.0 and precision.exp2(-1.0) == 0.5
+    assert precision.exp2(2000.0) == math.inf and math.isnan(precision.exp2(math.nan))
+    for x in (-0.999, -0.05, -1e-9, -1e-300, 0.0, 1e-12, 0.5, 1e300):
+        assert abs(precision.log1p(x) - math.log1p(x)) <= math.ulp(math.log1p(x))
+    assert precision.log1p(-1.0) == -math.inf and math.isnan(precision.log1p(-2.0))
+    assert precision.exp10(-2.0) == 0.01 and precision.exp10(3.0) == 1000.0
+    # the EM's starting m: np.geomspace(0.01, 1, 4) correctly rounded (numpy's may differ)
+    assert precision.exp10_array(np.linspace(-2.0, 0.0, 4)).tolist() == [
+        0.01, 0.046415888336127774, 0.21544346900318834, 1.0,
+    ]  # fmt: skip
+    values = np.array([[0.25, 2.0], [8.0, 1e-9]])
+    for array, scalar in (
+        (precision.exp10_array, precision.exp10),
+        (precision.exp_array, precision.exp),
+        (precision.exp2_array, precision.exp2),
+        (precision.log_array, precision.log),
+        (precision.log2_array, precision.log2),
+    ):
+        out = array(values)
+        assert out.shape == values.shape and out.dtype == np.float64
+        assert out.ravel().tolist() == [scalar(v) for v in values.ravel().tolist()]
+
+
 def _perturbed(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make numpy's ``name`` return results one ULP off, as another CPU's SIMD kernel may."""
     real = getattr(np, name)
@@ -135,6 +162,31 @@ def test_intervals_do_not_use_cpu_specific_kernels(
     after = (*uncertainty.wilson(k, n), uncertainty.poisson_upper(k))
     for x, y in zip(before, after, strict=True):
         assert np.array_equal(x, y, equal_nan=True)
+
+
+@pytest.mark.parametrize("kernel", ["exp", "log", "exp2", "log2", "log1p", "power"])
+def test_fellegi_sunter_em_does_not_use_cpu_specific_kernels(
+    monkeypatch: pytest.MonkeyPatch, kernel: str
+) -> None:
+    rng = np.random.default_rng(5)
+    truth = rng.random(4000) < 0.1  # matches agree more often, on every field
+    levels = np.stack(
+        [np.where(truth, rng.integers(2, 4, 4000), rng.integers(-1, 3, 4000)) for _ in range(3)]
+        + [np.where(truth, 1, rng.integers(0, 2, 4000))],
+        axis=1,
+    ).astype(np.int8)
+
+    def fitted() -> tuple[np.ndarray, ...]:
+        pat = em.patterns(levels)
+        model = em.fit_em(pat, [4, 4, 4, 2])
+        prob = model.match_probability(pat.levels)
+        return (np.array([model.lam]), *model.m, *model.u, prob)
+
+    before = fitted()
+    _perturbed(kernel, monkeypatch)
+    after = fitted()
+    for x, y in zip(before, after, strict=True):
+        assert np.array_equal(x, y)
 
 
 # --- the default preset on generic CPU kernels -----------------------------------------------

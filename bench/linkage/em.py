@@ -4,6 +4,11 @@ Candidate pairs are summarised by their comparison vector (one agreement level p
 EM works on the few hundred distinct vectors and their counts, as fastLink does, not on pairs.
 Fields are assumed conditionally independent given match status (the standard FS assumption);
 a missing comparison (-1) contributes no evidence.
+
+Logarithms and exponentials are :mod:`synthetic.precision`'s (decimal arithmetic), not numpy's
+SIMD kernels, which differ in the last bit from one CPU to another: the fitted m and u, and the
+scores, must not depend on the machine. They are computed once per distinct pattern or level
+(hundreds per iteration), so this costs milliseconds.
 """
 
 from __future__ import annotations
@@ -12,6 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from synthetic.precision import (
+    exp2_array,
+    exp10_array,
+    exp_array,
+    log,
+    log1p,
+    log2,
+    log2_array,
+    log_array,
+)
 
 _EPS = 1e-9
 
@@ -67,15 +83,15 @@ class FSModel:
         out = np.zeros(len(levels))
         for j, (m, u) in enumerate(zip(self.m, self.u, strict=True)):
             lv = levels[:, j]
-            w = np.log2(m / u)
+            w = log2_array(m / u)
             out += np.where(lv >= 0, w[np.clip(lv, 0, None)], 0.0)
         return out
 
     def match_probability(self, levels: np.ndarray) -> np.ndarray:
         """Posterior probability of a match for each comparison vector."""
-        prior = np.log2(self.lam / (1 - self.lam))
+        prior = log2(self.lam / (1 - self.lam))
         weight = prior + self.log2_bayes_factor(levels)
-        return 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+        return 1.0 / (1.0 + exp2_array(-np.clip(weight, -1000, 1000)))
 
 
 def level_frequencies(levels: np.ndarray, n_levels: list[int]) -> list[np.ndarray]:
@@ -108,37 +124,61 @@ def fit_em(
     lv, counts = pat.levels, pat.counts.astype(np.float64)
     f = lv.shape[1]
     active = active if active is not None else [True] * f
-    onehot = []  # per field: (n_patterns, n_levels) indicator of each level (zeros if missing)
-    for j in range(f):
-        ind = np.zeros((len(lv), n_levels[j]))
+    # Per field, each pattern's level, or n_levels (a bin left out) where missing or inactive.
+    # Sums per level are np.bincount's (in pattern order), not a BLAS product: OpenBLAS picks
+    # its kernels, and so its order of addition, by the CPU.
+    codes = []
+    for j, n in enumerate(n_levels):
         ok = (lv[:, j] >= 0) & active[j]
-        ind[np.flatnonzero(ok), lv[ok, j]] = 1.0
-        onehot.append(ind)
-    u = fixed_u if fixed_u is not None else [_normalise(counts @ ind) for ind in onehot]
-    m = [_normalise(np.geomspace(0.01, 1.0, n)) for n in n_levels]
+        codes.append(np.where(ok, lv[:, j], n).astype(np.intp))
+
+    def per_level(weights: np.ndarray) -> list[np.ndarray]:
+        """Per field, the sum of ``weights`` over the patterns at each level."""
+        return [
+            np.bincount(c, weights=weights, minlength=n + 1)[:n]
+            for c, n in zip(codes, n_levels, strict=True)
+        ]
+
+    u = fixed_u if fixed_u is not None else [_normalise(x) for x in per_level(counts)]
+    m = [_normalise(_geometric(n)) for n in n_levels]
+
+    def log_probability(probs: list[np.ndarray]) -> np.ndarray:
+        """Per pattern, the sum over fields of the log probability of its level (0 where
+        missing or inactive)."""
+        logs = [np.append(log_array(p), 0.0)[c] for p, c in zip(probs, codes, strict=True)]
+        return sum(logs, np.zeros(len(lv)))  # field by field, in order
+
+    log_u = log_probability(u)  # fixed u: its logs once
     lam = lam0
     converged = False
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         # E-step: posterior match probability of each pattern.
-        log_m = sum(ind @ np.log(mj) for ind, mj in zip(onehot, m, strict=True))
-        log_u = sum(ind @ np.log(uj) for ind, uj in zip(onehot, u, strict=True))
-        logit = np.log(lam) - np.log1p(-lam) + log_m - log_u
-        g = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+        log_m = log_probability(m)
+        logit = log(lam) - log1p(-lam) + log_m - log_u
+        g = 1.0 / (1.0 + exp_array(-np.clip(logit, -700, 700)))
         # M-step on the counts.
         wm, wu = counts * g, counts * (1 - g)
         new_lam = float(np.clip(wm.sum() / counts.sum(), _EPS, 1 - _EPS))
-        new_m = [_normalise(wm @ ind) for ind in onehot]
-        new_u = u if fixed_u is not None else [_normalise(wu @ ind) for ind in onehot]
+        new_m = [_normalise(x) for x in per_level(wm)]
+        new_u = u if fixed_u is not None else [_normalise(x) for x in per_level(wu)]
         delta = max(
             abs(new_lam - lam),
             *(np.abs(a - b).max() for a, b in zip(new_m + new_u, m + u, strict=True)),
         )
-        lam, m, u = new_lam, new_m, new_u
+        lam, m = new_lam, new_m
+        if fixed_u is None:
+            u, log_u = new_u, log_probability(new_u)
         if delta < tol:
             converged = True
             break
     return FSModel(lam, m, u, it, converged)
+
+
+def _geometric(n: int) -> np.ndarray:
+    """``n`` values from 0.01 to 1 in geometric steps (``np.geomspace(0.01, 1.0, n)``), as
+    correctly rounded powers of 10 (numpy's ``power`` takes CPU-specific SIMD paths)."""
+    return exp10_array(np.linspace(-2.0, 0.0, n))
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from bench.linkage.em import FSModel, fit_em, full_space_lambda, level_frequenci
 from bench.linkage.fields import COMPOSITES, PreparedTask
 from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
 from synthetic.errors import ConfigError
-from synthetic.precision import log2
+from synthetic.precision import exp2_array, log2
 
 #: Decimals of the published match-weight terms (:meth:`FellegiSunter.explain`).
 WEIGHT_DECIMALS = 6
@@ -89,7 +89,7 @@ class FellegiSunter(Method):
         # Every quantity below is a function of the comparison pattern: compute it once per
         # distinct pattern (a few hundred) and gather it back to the pairs.
         pat = patterns(vec.levels)
-        bf = np.exp2(model.log2_bayes_factor(pat.levels))
+        bf = exp2_array(model.log2_bayes_factor(pat.levels))
         lam = full_space_lambda(bf, prep.n_query * prep.n_register, model.lam, pat.counts)
         self.model = FSModel(lam, model.m, model.u, model.iterations, model.converged)
         prob = self.model.match_probability(pat.levels).astype(np.float32)[pat.inverse]
