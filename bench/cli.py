@@ -147,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     from bench.score_command import add_parser as _score_parser
 
     _score_parser(sub, _out_dir)
-    from bench.audit.cli import add_parser as audit_parser
+    from bench.audit_command import add_parser as audit_parser
 
     audit_parser(sub)
     sub.add_parser("scenarios", help="list scenario presets (name, description)")
@@ -345,7 +345,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         _print_result("linkrisk score", run_score(args), contents)
         return 0
     if args.command == "audit":
-        from bench.audit.cli import main as audit_main
+        from bench.audit_command import main as audit_main
 
         return audit_main(args)
     if args.command == "publish":

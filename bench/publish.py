@@ -22,9 +22,9 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from bench.audit.calibrate import MARKDOWN_FILE as AUDIT_MARKDOWN
-from bench.audit.calibrate import calibrate_model
-from bench.audit.calibrate import verdict as audit_verdict
+from bench.audit_calibration import MARKDOWN_FILE as AUDIT_MARKDOWN
+from bench.audit_calibration import calibrate_model
+from bench.audit_calibration import verdict as audit_verdict
 from bench.linkage.config import load_benchmark, presets
 from bench.measurement.causes import FALSE_MATCH_CAUSES
 from bench.report.figures import plot_ratios

@@ -8,5 +8,7 @@ Modules, lowest first: :mod:`~bench.audit.design` (sample sizes and the seeded d
 model's own expected false discoveries and misses), :mod:`~bench.audit.simulate` (audits of a
 run with known truth: interval coverage). These sit on the measurement floor (they read ``raw/``
 through :class:`~bench.runs.rundir.RunDir` and user files through :mod:`bench.inputs`);
-:mod:`~bench.audit.calibrate` and :mod:`~bench.audit.cli` run scenarios and sit on top.
+the whole package sits there. The commands (:mod:`bench.audit_command`) and the calibration of
+the model-based estimates over seeded runs (:mod:`bench.audit_calibration`) run scenarios, and
+sit on top of ``bench`` beside the other commands.
 """

@@ -12,7 +12,7 @@ discovery rate (FDR) and false non-match rate (FNMR).
 These are *model-based* estimates: they hold only as far as the model's posteriors are
 calibrated. The model cannot see pairs that blocking never proposed, and it cannot know that a
 record's best-scoring candidate is a household member when the person sought is not in the
-register: the pair's fields agree as a true match's would. :mod:`bench.audit.calibrate` shows,
+register: the pair's fields agree as a true match's would. :mod:`bench.audit_calibration` shows,
 on synthetic runs with known truth, how far the estimates are from the truth.
 """
 

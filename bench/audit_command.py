@@ -572,8 +572,8 @@ def _model(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from bench.audit.calibrate import FIGURE_FILE, MARKDOWN_FILE, POINTS_FILE, calibrate_model
-    from bench.audit.calibrate import verdict as verdict_text
+    from bench.audit_calibration import FIGURE_FILE, MARKDOWN_FILE, POINTS_FILE, calibrate_model
+    from bench.audit_calibration import verdict as verdict_text
     from bench.linkage.config import load_benchmark
     from bench.runs.store import check_out_dir
 
