@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bench.linkage.fields import PreparedTask, validate_key
+from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 
 Key = tuple[str, str, dict[str, Any]]
@@ -77,12 +78,21 @@ def block(
     codes only merges the runs, and repeats are adjacent. Queries go in chunks of about
     :data:`CHUNK_PAIRS` proposed pairs, which bounds the temporary memory.
     """
-    if prep.joins == "duckdb":
-        return _block_duckdb(prep, passes, max_pairs)
+    with stage("blocking"):
+        if prep.joins == "duckdb":
+            return _block_duckdb(prep, passes, max_pairs)
+        return _block_numpy(prep, passes, max_pairs)
+
+
+def _block_numpy(
+    prep: PreparedTask, passes: Sequence[Sequence[Key]], max_pairs: int
+) -> tuple[Candidates, list[int]]:
+    """:func:`block` in numpy: sort-merge joins per pass, their union merged in chunks."""
     # Coding fields and sorting each pass's register keys are independent, and their numpy and
     # Arrow work releases the GIL: run them in threads (the results do not depend on order).
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(prep.field, sorted({f for keys in passes for f, _, _ in keys})))
+        with stage("field coding"):
+            list(pool.map(prep.field, sorted({f for keys in passes for f, _, _ in keys})))
         indexes = list(pool.map(prep.key_index, passes))
     counts = [index.counts() for index in indexes]
     per_pass = [int(c.sum()) for c in counts]

@@ -24,6 +24,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from bench.linkage.patterns import compile_pattern
+from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 from synthetic.rng import stream
 from synthetic.scenario import RECORD_FIELDS, LinkageTask
@@ -334,10 +335,12 @@ class PreparedTask:
     def field(self, name: str) -> Coded:
         """The coded normalized field (a record field or a composite)."""
         if name not in self._fields:
-            if name in COMPOSITES:
-                self._fields[name] = code(*self._composite(name), name, normalized=True)
-            else:
-                self._fields[name] = code(self.task.query[name], self.task.register[name], name)
+            with stage("field coding"):
+                if name in COMPOSITES:
+                    self._fields[name] = code(*self._composite(name), name, normalized=True)
+                else:
+                    q, r = self.task.query[name], self.task.register[name]
+                    self._fields[name] = code(q, r, name)
         return self._fields[name]
 
     def _composite(self, name: str) -> tuple[pd.Series, pd.Series]:
