@@ -4,6 +4,7 @@ as the in-memory path."""
 from __future__ import annotations
 
 import filecmp
+import json
 import tempfile
 import tomllib
 from pathlib import Path
@@ -42,6 +43,12 @@ def test_sharded_run_equals_in_memory_run(tmp_path: Path, monkeypatch) -> None:
     files = ["metrics.csv", "causes.csv", "missed_causes.csv", "subgroups.csv", "sweeps.csv"]
     _, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", files, shallow=False)
     assert mismatch == [] and errors == []
+    # attribution's inputs, read from the shards (ShardSide) rather than held in memory
+    info = [json.loads((tmp_path / d / "raw" / "run.json").read_text()) for d in "ab"]
+    assert info[0]["noise_cells"] == info[1]["noise_cells"]
+    for name in ("register_people", "noise_log"):
+        a, b = (pd.read_parquet(tmp_path / d / "raw" / f"{name}.parquet") for d in "ab")
+        pd.testing.assert_frame_equal(a, b, check_categorical=False, check_dtype=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "tmp"]
     assert list(scratch.iterdir()) == []  # the working shards are removed
 
