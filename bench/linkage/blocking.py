@@ -156,6 +156,7 @@ def _block_duckdb(
         for side, k in (("q", kq), ("r", kr)):
             rows = np.flatnonzero(k >= 0)
             con.register(f"{side}{i}", pa.table({"row": rows, "k": k[rows]}))
+        del kq, kr, k, rows  # the keys live on in the registered tables only
         n = con.execute(
             f"select coalesce(sum(a.n * b.n), 0) from "
             f"(select k, count(*) n from q{i} group by k) a "
@@ -166,7 +167,15 @@ def _block_duckdb(
             raise ConfigError(
                 f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
             )
-        selects.append(f"select q.row as q, r.row as r from q{i} q join r{i} r using (k)")
+        # The pass's pairs go to a DuckDB table (spilled to disk if need be) and its keys are
+        # dropped: one pass's keys in memory at a time, not every pass's.
+        con.execute(
+            f"create temp table p{i} as select q.row as q, r.row as r from q{i} q join r{i} r "
+            "using (k)"
+        )
+        con.unregister(f"q{i}")
+        con.unregister(f"r{i}")
+        selects.append(f"select q, r from p{i}")
     reader = con.sql(" union ".join(selects) + " order by q, r").to_arrow_reader(1 << 20)
     qs, rs = [], []
     for batch in reader:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
@@ -172,11 +173,25 @@ def read_records(
     import pyarrow.parquet as pq
 
     paths = [path] if isinstance(path, str | Path) else list(path)
+    if len(paths) > 1:
+        # Shard by shard, then column by column: reading holds about the records' codes once
+        # (not as read, unified and converted at the same time). The categories are the
+        # shards' distinct strings in order of first appearance, as unified dictionaries are.
+        frames = [read_records(p, columns) for p in paths]
+        out = {}
+        for c in list(frames[0].columns):
+            parts = [f.pop(c) for f in frames]
+            if isinstance(parts[0].dtype, pd.CategoricalDtype):
+                out[c] = pd.Series(union_categoricals(parts), name=c)
+            else:
+                out[c] = pd.concat(parts, ignore_index=True)
+        return pd.DataFrame(out)
     schema = pq.read_schema(paths[0])
     strings = [n for n, t in zip(schema.names, schema.types, strict=True) if t in _STRING_TYPES]
-    source = paths[0] if len(paths) == 1 else [str(p) for p in paths]
-    table = pq.read_table(source, columns=columns, read_dictionary=strings)
-    return table.unify_dictionaries().to_pandas()
+    table = pq.read_table(paths[0], columns=columns, read_dictionary=strings)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    pa.default_memory_pool().release_unused()  # the pool would keep what the table held
+    return frame
 
 
 # --- key transforms: functions of a normalized distinct value, for joins and rule conditions ---
