@@ -119,8 +119,10 @@ def run_sharded(
     *,
     progress: bool | None = None,
     engine: str | None = None,
+    html: bool = True,
 ) -> RunResult:
-    """Run a big-file scenario (see the module docstring); results as :func:`bench.runner.run`."""
+    """Run a big-file scenario (see the module docstring); results as :func:`bench.runner.run`
+    (``html``: draw ``report.html``)."""
     scenario = bench.scenario
     if (trained := [m.name for m in bench.methods if m.needs_training]) != []:
         raise ConfigError(
@@ -158,6 +160,7 @@ def run_sharded(
             steps=steps,
             joins="duckdb",
             register_side=ShardSide(work),
+            html=html,
         )
     finally:
         steps.close()

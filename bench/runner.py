@@ -50,7 +50,7 @@ def run(
     """Run every method of ``bench`` on one seeded task and write the results atomically.
 
     ``engine`` (e.g. ``"spark"``) runs every method that declares it on that engine; ``html``:
-    draw ``report.html`` (big-file scenarios always do).
+    draw ``report.html``.
     """
     seed = bench.scenario.seed if seed is None else seed
     out_dir = out_dir if out_dir is not None else RESULTS_DIR / bench.name
@@ -61,7 +61,7 @@ def run(
     if bench.scenario.shard_size is not None:  # too big for memory: parquet shards and DuckDB
         if replicates != 1:
             raise ConfigError("--replicates", "a big-file scenario (shard_size) runs one replicate")
-        return run_sharded(bench, seed, out_dir, progress=progress, engine=engine)
+        return run_sharded(bench, seed, out_dir, progress=progress, engine=engine, html=html)
     steps = Steps(1 + task_steps(bench, replicates), progress)
     try:
         with steps.step("generating population and files"):
