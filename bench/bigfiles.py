@@ -21,7 +21,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import read_records
@@ -32,29 +36,80 @@ from synthetic.shards import read_manifest, write_sharded_task
 
 
 def load_task(data_dir: Path) -> LinkageTask:
-    """A sharded task with string columns as categoricals (register record ids left out: the
-    linkage works on row numbers, and 16 million unique ids would be most of the memory)."""
+    """A sharded task with string columns as categoricals, for the linkage: the two files, the
+    truth and the query people. The register's people and noise log are left on disk
+    (:class:`ShardSide` reads the rows attribution needs), and so are the register's record
+    ids (the linkage works on row numbers, and 16 million unique ids would be most of the
+    memory)."""
     data_dir = Path(data_dir)
     shards = read_manifest(data_dir)["shards"]
-
-    def shards_of(key: str, columns: list[str] | None = None) -> pd.DataFrame:
-        return read_records([data_dir / s[key] for s in shards], columns)
-
-    register = shards_of("file", list(RECORD_FIELDS))  # not the 16M unique record ids
-    noise_log = pd.concat(
-        [read_records(data_dir / "noise_log" / "query.parquet"), shards_of("noise_log")],
-        ignore_index=True,
-    )
-    for c in ("side", "field", "noise"):  # one category set for the two parts
-        noise_log[c] = noise_log[c].astype(str).astype("category")
+    register = read_records([data_dir / s["file"] for s in shards], list(RECORD_FIELDS))
+    empty = pd.DataFrame()
     return LinkageTask(
         query=pd.read_parquet(data_dir / "query.parquet"),
         register=register,
         truth=pd.read_parquet(data_dir / "truth.parquet"),
         query_people=pd.read_parquet(data_dir / "query_people.parquet"),
-        register_people=shards_of("people"),
-        noise_log=noise_log,
+        register_people=empty,
+        noise_log=empty,
     )
+
+
+class ShardSide:
+    """The register side of a sharded task for error attribution
+    (:class:`bench.tasks.RegisterSide`), read from the shards a shard at a time: nothing is held
+    per register record."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = Path(data_dir)
+        self.shards = read_manifest(self.dir)["shards"]
+
+    def _parts(self, key: str, rows: np.ndarray) -> list[tuple[Path, np.ndarray, int]]:
+        """Per shard holding some of ``rows`` (sorted): its ``key`` file, those rows and the
+        shard's first row."""
+        out = []
+        for s in self.shards:
+            first = s["first_row"]
+            lo, hi = np.searchsorted(rows, [first, first + s["rows"]])
+            if hi > lo:
+                out.append((self.dir / s[key], rows[lo:hi], first))
+        return out
+
+    def people(self, rows: np.ndarray) -> pd.DataFrame:
+        parts = self._parts("people", rows)
+        tables = [pq.read_table(path).take(pa.array(at - first)) for path, at, first in parts]
+        if not tables:  # the columns, without rows
+            tables = [pq.read_table(self.dir / self.shards[0]["people"]).slice(0, 0)]
+        return pa.concat_tables(tables).to_pandas()
+
+    def noise_log(self, rows: np.ndarray) -> pd.DataFrame:
+        parts = [pq.read_table(self.dir / "noise_log" / "query.parquet")]
+        for path, at, _ in self._parts("noise_log", rows):
+            table = pq.read_table(path)  # "row": the register row (global)
+            parts.append(table.filter(pc.is_in(table["row"], pa.array(at))))
+        log = pa.concat_tables(parts).to_pandas()
+        for c in ("side", "field", "noise"):  # one category set for the two parts
+            log[c] = log[c].astype(str).astype("category")
+        return log
+
+    def noise_counts(self) -> dict[str, dict[str, int]]:
+        import duckdb
+
+        files = [self.dir / "noise_log" / "query.parquet"]
+        files += [self.dir / s["noise_log"] for s in self.shards]
+        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        con = duckdb.connect()
+        try:
+            counts = con.execute(
+                f"select side, noise, count(*) from read_parquet([{listed}]) "
+                "group by side, noise order by side, noise"
+            ).fetchall()
+        finally:
+            con.close()
+        out: dict[str, dict[str, int]] = {}
+        for side, noise, n in counts:
+            out.setdefault(str(side), {})[str(noise)] = int(n)
+        return out
 
 
 def run_sharded(
@@ -66,8 +121,8 @@ def run_sharded(
     engine: str | None = None,
     html: bool = True,
 ) -> RunResult:
-    """Run a big-file scenario (see the module docstring); results and ``html`` as
-    :func:`bench.runner.run`."""
+    """Run a big-file scenario (see the module docstring); results as :func:`bench.runner.run`
+    (``html``: draw ``report.html``)."""
     scenario = bench.scenario
     if (trained := [m.name for m in bench.methods if m.needs_training]) != []:
         raise ConfigError(
@@ -97,7 +152,15 @@ def run_sharded(
         if engine is not None:
             info["engine"] = engine
         return run_task(
-            bench, task, out_dir, seed=seed, info=info, steps=steps, joins="duckdb", html=html
+            bench,
+            task,
+            out_dir,
+            seed=seed,
+            info=info,
+            steps=steps,
+            joins="duckdb",
+            register_side=ShardSide(work),
+            html=html,
         )
     finally:
         steps.close()

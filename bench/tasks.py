@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,42 @@ def training_seed(seed: int) -> int:
 def replicate_seed(seed: int, k: int) -> int:
     """The seed of replicate ``k``: the run's seed for k = 0, an independent one otherwise."""
     return seed if k == 0 else stable_hash(f"replicate:{seed}:{k}") % 2**32
+
+
+class RegisterSide(Protocol):
+    """What a run keeps of the register side for error attribution: the people and the noise
+    of the register records in a true or declared link, and the noise counts of the whole task.
+    In memory (:class:`TaskSide`) or read from parquet shards (:mod:`bench.bigfiles`)."""
+
+    def people(self, rows: np.ndarray) -> pd.DataFrame:
+        """The register people at positions ``rows`` (sorted, unique), in that order."""
+        ...
+
+    def noise_log(self, rows: np.ndarray) -> pd.DataFrame:
+        """The query list's noise log, then the register's entries of ``rows``."""
+        ...
+
+    def noise_counts(self) -> dict[str, dict[str, int]]:
+        """Changed cells per side and noise type, over the whole task."""
+        ...
+
+
+class TaskSide:
+    """:class:`RegisterSide` of a task held in memory."""
+
+    def __init__(self, task: LinkageTask) -> None:
+        self.task = task
+
+    def people(self, rows: np.ndarray) -> pd.DataFrame:
+        return self.task.register_people.iloc[rows].reset_index(drop=True)
+
+    def noise_log(self, rows: np.ndarray) -> pd.DataFrame:
+        log = self.task.noise_log
+        keep = (log["side"] == "query").to_numpy() | np.isin(log["row"].to_numpy(), rows)
+        return log[keep].reset_index(drop=True)
+
+    def noise_counts(self) -> dict[str, dict[str, int]]:
+        return _noise_counts(self.task)
 
 
 @dataclass(frozen=True)
@@ -130,6 +166,7 @@ def run_task(
     before_report: Callable[[Path], None] | None = None,
     joins: str = "numpy",
     html: bool = True,
+    register_side: RegisterSide | None = None,
 ) -> RunResult:
     """Run every method of ``bench`` on a prebuilt ``task`` and write ``out_dir`` atomically.
 
@@ -140,13 +177,16 @@ def run_task(
     called with the temporary run directory once ``raw/`` is written, before the report.
     ``progress``: show a progress bar (default: on a terminal) unless ``steps`` are given.
     ``joins``: the blocking engine ("numpy", or "duckdb" for big registers). ``html``: draw
-    ``report.html`` (the Python API skips it when the run is not kept).
+    ``report.html`` (the Python API skips it when the run is not kept). ``register_side``:
+    where the register's people and noise log are read for attribution (default: ``task``'s
+    own; a big-file run reads them from its shards instead of holding them).
     """
     methods = bench.methods
     blocked = any(m.uses_blocking() for m in methods)
     training = any(m.needs_training for m in methods)
     own_steps = steps is None
     steps = Steps(task_steps(bench, replicates), progress) if steps is None else steps
+    side = TaskSide(task) if register_side is None else register_side
     try:
         prep = PreparedTask(task, seed, joins=joins)
         candidates = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -190,12 +230,10 @@ def run_task(
             # Attribution needs the people and noise of the register records that appear in a
             # true or declared link only: a few percent of the register, so raw/ stays small.
             rows = np.unique(np.concatenate(linked))
-            people = task.register_people.iloc[rows].reset_index(drop=True)
+            people = side.people(rows)
             people.insert(0, "register_row", rows)
             write_parquet(people, raw / "register_people.parquet")
-            log = task.noise_log
-            keep = (log["side"] == "query").to_numpy() | np.isin(log["row"].to_numpy(), rows)
-            write_parquet(log[keep].reset_index(drop=True), raw / "noise_log.parquet")
+            write_parquet(side.noise_log(rows), raw / "noise_log.parquet")
             info = {
                 **info,
                 "seed": seed,
@@ -205,7 +243,7 @@ def run_task(
                 "true_links": len(task.truth),
                 "candidates": len(candidates),
                 "blocking_pass_pairs": per_pass,
-                "noise_cells": _noise_counts(task),
+                "noise_cells": side.noise_counts(),
             }
             for k in range(1, replicates):
                 with steps.step(f"replicate {k + 1} of {replicates}"):
@@ -231,7 +269,7 @@ def run_task(
                 before_report(tmp)
             # The report reads raw/ alone: free the task, its codes and the candidates first
             # (most of the memory of a big-file run).
-            task = prep = candidates = people = log = None  # type: ignore[assignment]
+            task = prep = candidates = people = side = None  # type: ignore[assignment]
             with steps.step("metrics and report"):
                 metrics = write_outputs(tmp, html=html)
     finally:

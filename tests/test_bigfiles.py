@@ -4,6 +4,9 @@ as the in-memory path."""
 from __future__ import annotations
 
 import filecmp
+import json
+import subprocess
+import sys
 import tempfile
 import tomllib
 from pathlib import Path
@@ -48,6 +51,12 @@ def test_sharded_run_equals_in_memory_run(tmp_path: Path, monkeypatch) -> None:
     files = ["metrics.csv", "causes.csv", "missed_causes.csv", "subgroups.csv", "sweeps.csv"]
     _, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", files, shallow=False)
     assert mismatch == [] and errors == []
+    # attribution's inputs, read from the shards (ShardSide) rather than held in memory
+    info = [json.loads((tmp_path / d / "raw" / "run.json").read_text()) for d in "ab"]
+    assert info[0]["noise_cells"] == info[1]["noise_cells"]
+    for name in ("register_people", "noise_log"):
+        a, b = (pd.read_parquet(tmp_path / d / "raw" / f"{name}.parquet") for d in "ab")
+        pd.testing.assert_frame_equal(a, b, check_categorical=False, check_dtype=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "tmp"]
     assert list(scratch.iterdir()) == []  # the working shards are removed
 
@@ -60,3 +69,46 @@ def test_sharded_run_refuses_trained_methods_and_replicates(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="one replicate"):
         run(parse_benchmark(_scenario(700), "tiny"), out_dir=tmp_path / "y", replicates=2)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+#: Runs a big-file scenario (JSON in argv[1]) in blocks of 25,000 people into argv[2], without
+#: report.html (a fixed cost), and prints the process's peak resident memory (VmHWM, as
+#: bench.perf measures it) in MB.
+_PEAK_SCRIPT = """
+import json, sys
+from pathlib import Path
+import synthetic.population as P
+P.BLOCK_SIZE = 25_000
+from bench.linkage.config import parse_benchmark
+from bench.runner import run
+bench = parse_benchmark(json.loads(sys.argv[1]), "memory")
+run(bench, out_dir=Path(sys.argv[2]), progress=False, html=False)
+status = Path("/proc/self/status").read_text().splitlines()
+print(next(int(x.split()[1]) for x in status if x.startswith("VmHWM:")) / 1024)
+"""
+
+
+#: Two populations 4x apart: registers of about 8,000 and 32,000 records.
+PEOPLE = (12_500, 50_000)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux)")
+def test_streaming_peak_memory_does_not_grow_with_the_register(tmp_path: Path) -> None:
+    # Registers of ~8,000 and ~32,000 records against the same 300 queries, each run in a
+    # fresh process. At these sizes the fixed part (interpreter, libraries, the query side)
+    # is most of the peak, so this catches what grows fast with the register (a table of a
+    # row per register record in the report, the register's people held in memory), not the
+    # linkage's few bytes per record (see the README's Big files section for real sizes).
+    peaks = []
+    for people in PEOPLE:
+        data = _scenario(shard_size=10_000)
+        # Splink's import and start-up are a fixed cost, not the register's: left out for time
+        data["methods"] = [m for m in data["methods"] if m["kind"] != "splink"]
+        data["population"]["size"] = people
+        data["population"]["people_per_zip"] = 2_000
+        cmd = [sys.executable, "-c", _PEAK_SCRIPT, json.dumps(data), str(tmp_path / str(people))]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120)
+        peaks.append(float(out.stdout.split()[-1]))
+    registers = [json.loads((tmp_path / str(p) / "raw" / "run.json").read_text()) for p in PEOPLE]
+    assert registers[1]["register_records"] >= 3.8 * registers[0]["register_records"]
+    assert peaks[1] <= 1.3 * peaks[0], f"peak memory {peaks[0]:.0f} MB -> {peaks[1]:.0f} MB"

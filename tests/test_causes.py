@@ -17,6 +17,7 @@ from bench.measurement.causes import (
     FN_COLUMNS,
     FP_COLUMNS,
     Cause,
+    RegisterRows,
     attribute_false_matches,
     attribute_missed_matches,
     cause_table,
@@ -326,7 +327,7 @@ def test_every_false_match_gets_exactly_one_cause(tiny_run: Path) -> None:
     # raw people align with the truth: a true link joins two records of one person
     assert (
         qp["person_id"].to_numpy()[truth["query_row"]]
-        == rp["person_id"].to_numpy()[truth["register_row"]]
+        == rp.take(truth["register_row"].to_numpy())["person_id"].to_numpy()
     ).all()
     metrics = pd.read_csv(tiny_run / "metrics.csv").set_index("method")
     names = [c.name for c in false_match_causes()]
@@ -343,7 +344,7 @@ def test_every_false_match_gets_exactly_one_cause(tiny_run: Path) -> None:
         # ...and no cause before it does
         assert (np.cumsum(flags, axis=1)[np.arange(len(fp)), primary] == 1).all()
         person_q = qp["person_id"].to_numpy()[fp["query_row"]]
-        person_r = rp["person_id"].to_numpy()[fp["register_row"]]
+        person_r = rp.take(fp["register_row"].to_numpy())["person_id"].to_numpy()
         assert (person_q != person_r).all()
         total_fp += len(fp)
     assert total_fp > 0, "the tiny scenario should produce some false matches"
@@ -427,3 +428,25 @@ def test_noise_types_declare_registered_causes() -> None:
     for cause in declared:
         assert causes.noise_types_for(cause)
     assert causes.noise_types_for("no such cause") == ()
+
+
+def test_register_rows_read_as_the_full_reindex() -> None:
+    # Stored rows 1 and 3 of 5: every other row reads as missing, with the dtypes (int -> float,
+    # bool -> object) and values the full reindex gives, without holding a row per record.
+    stored = pd.DataFrame(
+        {
+            "register_row": [3, 1],
+            "person_id": [30, 10],
+            "rare": [True, False],
+            "group": pd.Categorical(["api", "white"]),
+            "name": ["C", None],
+        }
+    )
+    full = stored.set_index("register_row").reindex(range(5))
+    rows = np.array([3, 0, 1, 3, 4])
+    taken = RegisterRows(stored, 5).take(rows)
+    pd.testing.assert_frame_equal(taken, full.iloc[rows])
+    assert len(RegisterRows(stored, 5)) == 5
+    # every register row stored: no missing row, so no dtype changes either
+    whole = RegisterRows(stored.assign(register_row=[1, 0]), 2).take(np.array([1]))
+    assert whole["person_id"].dtype == np.int64 and whole["rare"].dtype == bool

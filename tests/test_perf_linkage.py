@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +177,44 @@ def test_readme_perf_block_matches_results() -> None:
     if not perf_md.exists() or not re.search(r"^\|", block, re.M):
         pytest.skip("speed benchmark not published yet (python3 dev.py perf --readme)")
     assert block == markdown_table(perf_md), "stale: rerun python3 dev.py perf --readme"
+
+
+def test_stage_clock_own_times_sum_to_the_total() -> None:
+    from bench.linkage.stages import OTHER, profiling, stage
+
+    with stage("outside"):  # no clock: records nothing, costs nothing
+        pass
+    with profiling() as clock:
+        with stage("a"):
+            time.sleep(0.02)
+            with stage("b"):
+                time.sleep(0.03)
+            with stage("a"):  # the same name nested in itself: one path
+                pass
+        with stage("b"):
+            pass
+    table = {name: (wall, calls) for name, wall, _, calls in clock.table()}
+    assert list(table) == ["a / b", "a", "b", OTHER]
+    assert table["a / b"][0] >= 0.03 and 0.02 <= table["a"][0] < 0.03 + 0.02
+    assert table["a"][1] == 2 and table["b"][1] == 1
+    assert sum(w for w, _ in table.values()) == pytest.approx(clock.total_wall)
+
+
+def test_profile_has_every_stage_and_sums_to_the_total(tmp_path: Path) -> None:
+    workload = perf_linkage.prepare_workload(SCALE, tmp_path / "cache")
+    perf_linkage.run_child("linkrisk", workload, tmp_path, profile=True)
+    result = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    prof = result["profile"]
+    walls = {s["stage"]: s["wall_s"] for s in prof["stages"]}
+    leaves = {name.rpartition(" / ")[2] for name in walls}
+    stages = ["load", "field coding", "blocking", "comparisons", "u estimation", "EM training"]
+    assert {*stages, "scoring", "resolution", "other"} <= leaves
+    for key in ("wall_s", "cpu_s"):
+        own = [s[key] for s in prof["stages"]]
+        assert sum(own) == pytest.approx(prof["total"][key])
+        # the named stages hold nearly all of it (other: setting up the task and the method)
+        assert sum(own[:-1]) >= 0.8 * prof["total"][key]
+    assert prof["total"]["wall_s"] >= result["wall_s"]  # load + linkage
+    assert [p["part"] for p in prof["floor"]][-1] == "floor"
+    assert 0 < prof["floor"][-1]["wall_s"] < prof["total"]["wall_s"]
+    assert "u estimation / comparisons" in perf_linkage.profile_text(result)

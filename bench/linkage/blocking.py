@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bench.linkage.fields import PreparedTask, validate_key
+from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 
 Key = tuple[str, str, dict[str, Any]]
@@ -77,12 +78,21 @@ def block(
     codes only merges the runs, and repeats are adjacent. Queries go in chunks of about
     :data:`CHUNK_PAIRS` proposed pairs, which bounds the temporary memory.
     """
-    if prep.joins == "duckdb":
-        return _block_duckdb(prep, passes, max_pairs)
+    with stage("blocking"):
+        if prep.joins == "duckdb":
+            return _block_duckdb(prep, passes, max_pairs)
+        return _block_numpy(prep, passes, max_pairs)
+
+
+def _block_numpy(
+    prep: PreparedTask, passes: Sequence[Sequence[Key]], max_pairs: int
+) -> tuple[Candidates, list[int]]:
+    """:func:`block` in numpy: sort-merge joins per pass, their union merged in chunks."""
     # Coding fields and sorting each pass's register keys are independent, and their numpy and
     # Arrow work releases the GIL: run them in threads (the results do not depend on order).
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(prep.field, sorted({f for keys in passes for f, _, _ in keys})))
+        with stage("field coding"):
+            list(pool.map(prep.field, sorted({f for keys in passes for f, _, _ in keys})))
         indexes = list(pool.map(prep.key_index, passes))
     counts = [index.counts() for index in indexes]
     per_pass = [int(c.sum()) for c in counts]
@@ -146,6 +156,7 @@ def _block_duckdb(
         for side, k in (("q", kq), ("r", kr)):
             rows = np.flatnonzero(k >= 0)
             con.register(f"{side}{i}", pa.table({"row": rows, "k": k[rows]}))
+        del kq, kr, k, rows  # the keys live on in the registered tables only
         n = con.execute(
             f"select coalesce(sum(a.n * b.n), 0) from "
             f"(select k, count(*) n from q{i} group by k) a "
@@ -156,7 +167,15 @@ def _block_duckdb(
             raise ConfigError(
                 f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
             )
-        selects.append(f"select q.row as q, r.row as r from q{i} q join r{i} r using (k)")
+        # The pass's pairs go to a DuckDB table (spilled to disk if need be) and its keys are
+        # dropped: one pass's keys in memory at a time, not every pass's.
+        con.execute(
+            f"create temp table p{i} as select q.row as q, r.row as r from q{i} q join r{i} r "
+            "using (k)"
+        )
+        con.unregister(f"q{i}")
+        con.unregister(f"r{i}")
+        selects.append(f"select q, r from p{i}")
     reader = con.sql(" union ".join(selects) + " order by q, r").to_arrow_reader(1 << 20)
     qs, rs = [], []
     for batch in reader:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.linkage.fields import JARO_WINKLER, LEVENSHTEIN, PreparedTask, equal
+from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 
 #: (task, field, query rows, register rows, floor) -> similarity per pair; with a floor, values
@@ -146,5 +147,9 @@ def compare(
     # (chunk, field) task is queued at once, so no thread waits for a chunk's slowest field.
     tasks = [(j, slice(a, a + CHUNK_PAIRS)) for a in range(0, len(qi), CHUNK_PAIRS) for j in todo]
     with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
-        list(pool.map(lambda task: one(*task), tasks))
+        if tasks:  # code the fields first (cached), once each, so no two chunks code one field
+            with stage("field coding"):
+                list(pool.map(prep.field, [names[j] for j in todo]))
+        with stage("comparisons"):
+            list(pool.map(lambda task: one(*task), tasks))
     return ComparisonVectors(names, kinds, sim, lev)

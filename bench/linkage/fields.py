@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from bench.linkage.patterns import compile_pattern
+from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 from synthetic.rng import stream
 from synthetic.scenario import RECORD_FIELDS, LinkageTask
@@ -171,11 +173,25 @@ def read_records(
     import pyarrow.parquet as pq
 
     paths = [path] if isinstance(path, str | Path) else list(path)
+    if len(paths) > 1:
+        # Shard by shard, then column by column: reading holds about the records' codes once
+        # (not as read, unified and converted at the same time). The categories are the
+        # shards' distinct strings in order of first appearance, as unified dictionaries are.
+        frames = [read_records(p, columns) for p in paths]
+        out = {}
+        for c in list(frames[0].columns):
+            parts = [f.pop(c) for f in frames]
+            if isinstance(parts[0].dtype, pd.CategoricalDtype):
+                out[c] = pd.Series(union_categoricals(parts), name=c)
+            else:
+                out[c] = pd.concat(parts, ignore_index=True)
+        return pd.DataFrame(out)
     schema = pq.read_schema(paths[0])
     strings = [n for n, t in zip(schema.names, schema.types, strict=True) if t in _STRING_TYPES]
-    source = paths[0] if len(paths) == 1 else [str(p) for p in paths]
-    table = pq.read_table(source, columns=columns, read_dictionary=strings)
-    return table.unify_dictionaries().to_pandas()
+    table = pq.read_table(paths[0], columns=columns, read_dictionary=strings)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    pa.default_memory_pool().release_unused()  # the pool would keep what the table held
+    return frame
 
 
 # --- key transforms: functions of a normalized distinct value, for joins and rule conditions ---
@@ -334,24 +350,44 @@ class PreparedTask:
     def field(self, name: str) -> Coded:
         """The coded normalized field (a record field or a composite)."""
         if name not in self._fields:
-            if name in COMPOSITES:
-                self._fields[name] = code(*self._composite(name), name, normalized=True)
-            else:
-                self._fields[name] = code(self.task.query[name], self.task.register[name], name)
+            with stage("field coding"):
+                if name in COMPOSITES:
+                    self._fields[name] = self._code_composite(name)
+                else:
+                    q, r = self.task.query[name], self.task.register[name]
+                    self._fields[name] = code(q, r, name)
         return self._fields[name]
 
-    def _composite(self, name: str) -> tuple[pd.Series, pd.Series]:
-        """Join the normalized parts (gathered from their distinct values) with spaces."""
-        sides = []
-        for side in ("q", "r"):
-            parts = []
-            for part in COMPOSITES[name]:
-                coded = self.field(part)
-                values = np.append(coded.values, "").astype(object)  # code -1 -> ""
-                parts.append(pd.Series(values[getattr(coded, side)], dtype=object))
-            joined = parts[0].str.cat(parts[1:], sep=" ").str.replace(r"\s+", " ", regex=True)
-            sides.append(joined.str.strip())
-        return sides[0], sides[1]
+    def _code_composite(self, name: str) -> Coded:
+        """A composite coded as :func:`code` codes the joined strings of every record (the
+        normalized parts joined with spaces, runs of spaces collapsed, empty parts dropped),
+        but joining strings only once per distinct combination of the parts' codes: the
+        records' own strings are never built (for a register of millions, most of the memory
+        of coding an address). Values are numbered in order of first appearance, as there."""
+        parts = [self.field(part) for part in COMPOSITES[name]]
+        # One integer per record for its parts' codes (a missing part is a code of its own).
+        combo = np.zeros(self.n_query + self.n_register, dtype=np.int64)
+        card = 1
+        for c in parts:
+            if card * (c.cardinality + 1) >= RADIX_LIMIT:  # re-number before an overflow
+                combo, uniq = pd.factorize(combo)
+                card = len(uniq)
+            combo *= c.cardinality + 1
+            combo += np.concatenate([c.q, c.r]).astype(np.int64) + 1
+            card *= c.cardinality + 1
+        inverse, uniq = pd.factorize(combo)  # combinations in order of first appearance
+        del combo
+        _, first = np.unique(inverse, return_index=True)  # each combination's first record
+        strings = []
+        for c in parts:
+            values = np.append(c.values, "").astype(object)  # code -1 -> ""
+            strings.append(pd.Series(values[np.concatenate([c.q, c.r])[first]], dtype=object))
+        joined = strings[0].str.cat(strings[1:], sep=" ").str.replace(r"\s+", " ", regex=True)
+        joined = joined.str.strip()
+        norm = joined.where(joined != "", None)
+        norm_codes, values = pd.factorize(norm, use_na_sentinel=True)
+        codes = norm_codes.astype(np.int32)[inverse]
+        return Coded(codes[: self.n_query], codes[self.n_query :], np.asarray(values, dtype=object))
 
     def similarity(
         self, name: str, scorer: Scorer, qi: np.ndarray, ri: np.ndarray, floor: float | None = None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.linkage.stages import stage
+
 
 def resolve(
     query_row: np.ndarray,
@@ -20,6 +22,17 @@ def resolve(
     mode: str,
 ) -> np.ndarray:
     """Return a boolean mask over the pairs: True where the pair is a declared link."""
+    with stage("resolution"):
+        return _resolve(query_row, register_row, score, accept, mode)
+
+
+def _resolve(
+    query_row: np.ndarray,
+    register_row: np.ndarray,
+    score: np.ndarray,
+    accept: np.ndarray,
+    mode: str,
+) -> np.ndarray:
     accept = np.asarray(accept, dtype=bool)
     if mode == "all":
         return accept.copy()

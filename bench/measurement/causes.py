@@ -161,6 +161,38 @@ class NoiseIndex:
         return out
 
 
+class RegisterRows:
+    """A register-aligned table stored for some register rows only (the records in a true or
+    declared link), read by row position as if it held every register row.
+
+    ``frame.set_index("register_row").reindex(range(n))`` gives the same rows, but holds one
+    row per register record: for a register of millions, most of a run's memory. :meth:`take`
+    reindexes only the rows asked for; rows not stored are all-missing, and the columns have the
+    dtypes the full reindex would give them (missing rows turn integers into floats, booleans
+    into objects), so every value read is the same.
+    """
+
+    def __init__(self, frame: pd.DataFrame, n_rows: int) -> None:
+        self._frame = frame.set_index("register_row")
+        self._n = int(n_rows)
+        self.columns = self._frame.columns
+
+    def __len__(self) -> int:
+        return self._n
+
+    def take(self, rows: np.ndarray) -> pd.DataFrame:
+        """The rows at positions ``rows`` (index: the positions), as the full reindex has them."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(self._frame) < self._n:  # the full reindex has missing rows: their dtypes too
+            return self._frame.reindex(np.append(rows, -1)).iloc[:-1]
+        return self._frame.reindex(rows)
+
+
+def take_rows(people: pd.DataFrame | RegisterRows, rows: np.ndarray) -> pd.DataFrame:
+    """Rows of ``people`` by position (``people.iloc[rows]`` of a full table)."""
+    return people.take(rows) if isinstance(people, RegisterRows) else people.iloc[rows]
+
+
 class PairFacts:
     """Truth-side facts about both records of each pair, aligned by pair position.
 
@@ -174,7 +206,7 @@ class PairFacts:
         query_row: np.ndarray,
         register_row: np.ndarray,
         query_people: pd.DataFrame,
-        register_people: pd.DataFrame,
+        register_people: pd.DataFrame | RegisterRows,
         noise: NoiseIndex,
         fields: tuple[str, ...] | None = None,
     ) -> None:
@@ -182,6 +214,7 @@ class PairFacts:
         self.query_row = np.asarray(query_row, dtype=np.int64)
         self.register_row = np.asarray(register_row, dtype=np.int64)
         self._people = {"q": query_people, "r": register_people}
+        self._taken: dict[str, pd.DataFrame] = {}
         self._rows = {"q": self.query_row, "r": self.register_row}
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self.noise = noise
@@ -192,8 +225,13 @@ class PairFacts:
     def _get(self, who: str, column: str) -> np.ndarray:
         key = (who, column)
         if key not in self._cache:
-            values = self._people[who][column].to_numpy()
-            self._cache[key] = values[self._rows[who]]
+            people = self._people[who]
+            if isinstance(people, RegisterRows):  # only the pairs' rows, taken once
+                if who not in self._taken:
+                    self._taken[who] = people.take(self._rows[who])
+                self._cache[key] = self._taken[who][column].to_numpy()
+            else:
+                self._cache[key] = people[column].to_numpy()[self._rows[who]]
         return self._cache[key]
 
     def q(self, column: str) -> np.ndarray:
@@ -409,7 +447,7 @@ def attribute_false_matches(
     links: PairsLike,
     truth: PairsLike,
     query_people: pd.DataFrame,
-    register_people: pd.DataFrame,
+    register_people: pd.DataFrame | RegisterRows,
     noise_log: pd.DataFrame | NoiseIndex,
     noise_order: Sequence[str] | None = None,
     fields: tuple[str, ...] | None = None,
@@ -557,6 +595,7 @@ __all__ = [
     "Cause",
     "NoiseIndex",
     "PairFacts",
+    "RegisterRows",
     "attribute_false_matches",
     "attribute_missed_matches",
     "cause_descriptions",

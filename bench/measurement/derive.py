@@ -13,6 +13,7 @@ import pandas as pd
 
 from bench.measurement.causes import (
     NoiseIndex,
+    RegisterRows,
     attribute_false_matches,
     attribute_missed_matches,
     cause_table,
@@ -143,13 +144,13 @@ def compute_summary(run_dir: Path, per: pd.DataFrame | None = None) -> pd.DataFr
     return summary
 
 
-def read_register_people(run_dir: Path) -> pd.DataFrame:
-    """``raw/register_people.parquet`` realigned by register row position (one row per register
-    record). Only the records in a true or declared link are stored; the others are all-missing
-    rows, which attribution never looks up."""
+def read_register_people(run_dir: Path) -> RegisterRows:
+    """``raw/register_people.parquet`` read by register row position. Only the records in a
+    true or declared link are stored; the others read as all-missing rows, which attribution
+    never looks up (:class:`bench.measurement.causes.RegisterRows`: nothing is held per
+    register record)."""
     run = RunDir(run_dir)
-    linked = run.register_people()
-    return linked.set_index("register_row").reindex(range(run.info["register_records"]))
+    return RegisterRows(run.register_people(), run.info["register_records"])
 
 
 #: Raw files that error attribution needs besides the truth and the methods' pairs.

@@ -50,6 +50,7 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
+from bench.measurement.causes import RegisterRows, take_rows
 from bench.measurement.uncertainty import wilson  # the project's one Wilson interval (re-exported)
 from bench.runs.rundir import RunDir
 from synthetic.names import GROUPS
@@ -469,7 +470,7 @@ def match_matrix(
     pairs_by_method: Mapping[str, PairsLike],
     truth: PairsLike,
     query_people: pd.DataFrame,
-    register_people: pd.DataFrame,
+    register_people: pd.DataFrame | RegisterRows,
     dimension: str = "group",
 ) -> pd.DataFrame:
     """False matches by the query person's label and the falsely linked register person's label.
@@ -488,7 +489,7 @@ def match_matrix(
     blocks = []
     for method, pairs in pairs_by_method.items():
         s = _split(pairs, truth_keys, width)
-        fp_people = register_people.iloc[s.fp_r]
+        fp_people = take_rows(register_people, s.fp_r)
         if dim.needs and fp_people[list(dim.needs)].isna().all(axis=1).any():
             raise ValueError(f"{method}: register people missing for falsely linked rows")
         r_codes = dim.codes(fp_people, "register people")

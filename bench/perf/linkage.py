@@ -24,11 +24,17 @@ machine and on its load (recorded alongside).
 
     python -m bench.perf.linkage [--scale 1] [--systems linkrisk,splink,recordlinkage]
                                  [--repeat 1] [--out results/perf] [--cache DIR] [--readme]
+
+``--profile`` instead runs linkrisk alone, once, with the stage timers of the linkage code on
+(:mod:`bench.linkage.stages`), and prints its wall and CPU seconds per stage (load, field
+coding, blocking, comparisons, u estimation, EM training, scoring, resolution) beside a floor:
+the least work any design does on this workload (:func:`floor`). It writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib
 import json
@@ -387,19 +393,24 @@ def _peak_mb() -> float:
     return peak / (2**20 if sys.platform == "darwin" else 2**10)  # bytes on macOS, else KB
 
 
-def run_child(system: str, workload: Path, out: Path) -> None:
-    """Load the workload the system's way, time its linkage, write links.parquet + result.json."""
+def run_child(system: str, workload: Path, out: Path, profile: bool = False) -> None:
+    """Load the workload the system's way, time its linkage, write links.parquet + result.json
+    (with ``profile``, also the stage timers' table and :func:`floor`, as ``profile``)."""
+    from bench.linkage.stages import profiling, stage
+
     info = json.loads((workload / "workload.json").read_text(encoding="utf-8"))
     load, link = RUNNERS[system]
     for module in IMPORTS[system]:
         importlib.import_module(module)
-    start = time.perf_counter()
-    data = load(workload)
-    load_s = time.perf_counter() - start
-    rss_loaded = _status_mb("VmRSS")
-    start, cpu_start = time.perf_counter(), time.process_time()
-    q, r, candidates = link(data, info["seed"])
-    wall_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
+    with profiling() if profile else contextlib.nullcontext() as clock:
+        start = time.perf_counter()
+        with stage("load"):
+            data = load(workload)
+        load_s = time.perf_counter() - start
+        rss_loaded = _status_mb("VmRSS")
+        start, cpu_start = time.perf_counter(), time.process_time()
+        q, r, candidates = link(data, info["seed"])
+        wall_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
     peak = _peak_mb()  # before counting candidates (Splink counts them in an extra query)
     links = {"query_row": np.asarray(q, np.int64), "register_row": np.asarray(r, np.int64)}
     write_parquet(pd.DataFrame(links), out / "links.parquet")
@@ -412,16 +423,103 @@ def run_child(system: str, workload: Path, out: Path) -> None:
         "peak_mb": peak,
         "candidate_pairs": candidates(),
     }
+    if clock is not None:
+        data = None  # type: ignore[assignment]  # the floor reads the files again
+        stages = [{"stage": n, "wall_s": w, "cpu_s": c, "calls": k} for n, w, c, k in clock.table()]
+        total = {"wall_s": clock.total_wall, "cpu_s": clock.total_cpu}
+        result["profile"] = {"stages": stages, "total": total, "floor": floor(workload)}
     write_json(result, out / "result.json")
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def floor(workload: Path) -> list[dict[str, Any]]:
+    """The least work the workload needs whatever the design, timed: reading the compared
+    columns of both files (Arrow, dictionary-encoded, no conversion), one sort-merge join per
+    blocking pass on integer keys with the union of their pairs (sorted, repeats dropped), and
+    one look at every candidate pair's five field codes (a gather and a comparison each).
+
+    The keys are coded beforehand (not timed). Left out, so the floor is below what any
+    design needs: string similarities (each distinct value pair that can reach a level, on
+    the fuzzy fields), the u sample and the EM sessions. One row per part (``part``,
+    ``wall_s``, ``cpu_s``), then their sum (part "floor").
+    """
+    import pyarrow.parquet as pq
+
+    from bench.linkage.blocking import validate_blocking
+    from bench.linkage.fields import KeyIndex, PreparedTask, read_records
+    from synthetic.scenario import LinkageTask
+
+    def read() -> None:
+        for side in SIDES:
+            pq.read_table(workload / f"{side}.parquet", read_dictionary=list(FIELDS))
+
+    out: list[dict[str, Any]] = []
+    _, wall, cpu = _timed(read)
+    out.append({"part": "read the compared columns", "wall_s": wall, "cpu_s": cpu})
+    query, register = (read_records(workload / f"{side}.parquet") for side in SIDES)
+    empty = pd.DataFrame()
+    prep = PreparedTask(LinkageTask(query, register, empty, empty, empty, empty))
+    spec = [[{"field": f, "compare": how} for f, how in keys] for keys in BLOCKING]
+    passes = validate_blocking({"passes": spec}, "perf.blocking")
+    keys = [prep.combined_key(p) for p in passes]
+    coded = [prep.field(f) for f in FIELDS]
+    width = prep.n_register
+
+    def join() -> np.ndarray:
+        codes = []
+        for kq, kr in keys:
+            qi, ri = KeyIndex.build(kq, kr).pairs()
+            codes.append(qi * width + ri)
+        pair = np.sort(np.concatenate(codes))
+        return pair[np.r_[True, pair[1:] != pair[:-1]]] if pair.size else pair
+
+    pairs, wall, cpu = _timed(join)
+    out.append({"part": "join the blocking keys once", "wall_s": wall, "cpu_s": cpu})
+    qi, ri = np.divmod(pairs, max(width, 1))
+
+    def gather() -> None:
+        for c in coded:
+            np.equal(c.q[qi], c.r[ri])
+
+    _, wall, cpu = _timed(gather)
+    out.append({"part": "look at each candidate's five fields", "wall_s": wall, "cpu_s": cpu})
+    total = {k: sum(part[k] for part in out) for k in ("wall_s", "cpu_s")}
+    return [*out, {"part": "floor", **total}]
+
+
+def profile_text(result: dict[str, Any]) -> str:
+    """The profile of a ``--profile`` child as a table: stages, total, floor."""
+    prof = result["profile"]
+    total = prof["total"]
+    rows = [
+        [s["stage"], f"{s['wall_s']:.2f}", f"{s['cpu_s']:.2f}", str(s["calls"] or "")]
+        for s in prof["stages"]
+    ]
+    rows.append(["total (load + linkage)", f"{total['wall_s']:.2f}", f"{total['cpu_s']:.2f}", ""])
+    rows += [
+        [
+            f"floor: {t['part']}" if t["part"] != "floor" else "floor (sum)",
+            *(f"{t['wall_s']:.2f}", f"{t['cpu_s']:.2f}", ""),
+        ]
+        for t in prof["floor"]
+    ]
+    headers = ["stage (own time)", "wall s", "cpu s", "calls"]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True) + "\n"
 
 
 # --- the parent: run the children, score their links, write the results ---
 
 
-def _child(system: str, workload: Path, out: Path) -> dict[str, Any]:
+def _child(system: str, workload: Path, out: Path, profile: bool = False) -> dict[str, Any]:
     out.mkdir(parents=True)
     cmd = [sys.executable, "-m", "bench.perf.linkage", "--system", system]
     cmd += ["--workload", str(workload), "--child-out", str(out)]
+    cmd += ["--profile"] if profile else []
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
@@ -494,6 +592,20 @@ def measure(
     columns += ["cpu_s", "load_s", "peak_mb", "rss_loaded_mb", "above_input_mb", "candidate_pairs"]
     columns += ["links", "true_positives", "precision", "recall", "same_links"]
     return table[[*columns, "runs_s"]]
+
+
+def profile(workload: Path) -> str:
+    """Run linkrisk once with its stage timers (a fresh process) and return the profile."""
+    info = json.loads((workload / "workload.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="linkrisk-profile-") as tmp:
+        run = _child("linkrisk", workload, Path(tmp) / "linkrisk", profile=True)
+    head = (
+        f"linkrisk on {info['queries']:,} queries x {info['register_records']:,} register "
+        f"records: {run['candidate_pairs']:,} candidate pairs, {len(run['links']):,} links, "
+        f"linkage {run['wall_s']:.2f} s wall / {run['cpu_s']:.2f} s CPU, "
+        f"peak {run['peak_mb']:,.0f} MB\n\n"
+    )
+    return head + profile_text(run)
 
 
 def failure(precision: float, recall: float) -> str:
@@ -652,12 +764,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--readme", type=Path, nargs="?", const=README, help="refill the README's perf block"
     )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="run linkrisk once and print its time per stage and the floor (writes nothing)",
+    )
     ap.add_argument("--system", choices=SYSTEMS, help=argparse.SUPPRESS)
     ap.add_argument("--workload", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.system is not None:
-        run_child(args.system, args.workload, args.child_out)
+        run_child(args.system, args.workload, args.child_out, profile=args.profile)
         return 0
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     if not systems or any(s not in SYSTEMS for s in systems):
@@ -669,6 +786,10 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     workload = prepare_workload(args.scale, args.cache)
     print(f"workload: {workload} ({time.perf_counter() - start:.1f} s)", flush=True)
+    if args.profile:
+        print(profile(workload), end="")
+        print(f"load average before/after: {before} / {_load_average()}")
+        return 0
     table = measure(systems, workload, args.repeat, log=lambda s: print(s, flush=True))
     meta = {
         "workload": json.loads((workload / "workload.json").read_text(encoding="utf-8")),

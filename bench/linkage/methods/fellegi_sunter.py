@@ -27,6 +27,7 @@ from bench.linkage.comparisons import DEFAULT_FIELDS, compare, validate_fields
 from bench.linkage.em import FSModel, fit_em, full_space_lambda, level_frequencies, patterns
 from bench.linkage.fields import COMPOSITES, PreparedTask
 from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
+from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 from synthetic.precision import exp2_array, log2
 
@@ -86,14 +87,15 @@ class FellegiSunter(Method):
             candidates.register_row,
             levels_only=True,
         )
-        # Every quantity below is a function of the comparison pattern: compute it once per
-        # distinct pattern (a few hundred) and gather it back to the pairs.
-        pat = patterns(vec.levels)
-        bf = exp2_array(model.log2_bayes_factor(pat.levels))
-        lam = full_space_lambda(bf, prep.n_query * prep.n_register, model.lam, pat.counts)
-        self.model = FSModel(lam, model.m, model.u, model.iterations, model.converged)
-        prob = self.model.match_probability(pat.levels).astype(np.float32)[pat.inverse]
-        accept = prob >= self.params["threshold"]
+        with stage("scoring"):
+            # Every quantity below is a function of the comparison pattern: compute it once
+            # per distinct pattern (a few hundred) and gather it back to the pairs.
+            pat = patterns(vec.levels)
+            bf = exp2_array(model.log2_bayes_factor(pat.levels))
+            lam = full_space_lambda(bf, prep.n_query * prep.n_register, model.lam, pat.counts)
+            self.model = FSModel(lam, model.m, model.u, model.iterations, model.converged)
+            prob = self.model.match_probability(pat.levels).astype(np.float32)[pat.inverse]
+            accept = prob >= self.params["threshold"]
         return Scored(candidates.query_row, candidates.register_row, prob, accept)
 
     def explain(
@@ -129,10 +131,17 @@ class FellegiSunter(Method):
     def estimate(self, prep: PreparedTask, n_candidates: int) -> FSModel:
         """u from random pairs, m from the training sessions (lambda is a starting value)."""
         fields = self.params["fields"]
-        qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
-        rand = compare(prep, fields, qi, ri, levels_only=True)
-        n_levels = [k.n_levels for k in rand.kinds]
-        u = level_frequencies(rand.levels, n_levels)
+        with stage("u estimation"):
+            qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
+            rand = compare(prep, fields, qi, ri, levels_only=True)
+            n_levels = [k.n_levels for k in rand.kinds]
+            u = level_frequencies(rand.levels, n_levels)
+        with stage("EM training"):
+            return self._train_m(prep, u, n_levels)
+
+    def _train_m(self, prep: PreparedTask, u: list[np.ndarray], n_levels: list[int]) -> FSModel:
+        """m by EM in the training sessions, u fixed (see :meth:`estimate`)."""
+        fields = self.params["fields"]
         estimates: list[list[np.ndarray]] = [[] for _ in fields]
         iterations, converged = 0, True
         blocks = validate_blocking({"passes": self.params["training_blocks"]}, "training_blocks")
