@@ -627,66 +627,83 @@ def _first_name_parts() -> tuple[np.ndarray, tuple[tuple[_Sampler | None, ...], 
     return base, tuple(comps)
 
 
-class _FirstNameSampler:
-    """First names of one (group, sex, birth year) category: P(name) ~ holders in the group x
-    share of the sex x cohort ratio of the year (``names.CohortModel``): the year's SSA-listed
-    names drawn from their own sampler, the low-rank remainder from the (group, sex) samplers."""
+class _FirstNameTable:
+    """First names by (group, sex, birth year) category ``(g * 2 + s) * ny + y``: P(name) ~
+    holders in the group x share of the sex x cohort ratio of the year (``names.CohortModel``):
+    the year's SSA-listed names drawn by a binary search in their cumulative weights, the
+    low-rank remainder from the (group, sex) samplers of ``_first_name_parts``.
 
-    __slots__ = ("cum", "idx", "parts")
+    One table serves a block: a category's cumulative weights are made on its first draw, from
+    the weights of its (group, sex) computed for all years at once (a few large numpy passes
+    instead of one small pass per category). Draws equal those of one ``_Sampler`` per part.
+    """
 
-    def __init__(self, g: int, s: int, y: int) -> None:
-        base, comps = _first_name_parts()
-        m = _cohorts()
-        idx, val = m.present(s, y)
-        w = base[g * 2 + s].take(idx) * val
-        self.idx = idx
-        parts: list[_Sampler | None] = [_Sampler(w) if len(w) and w.sum() > 0 else None]
-        masses = [float(w.sum())]
-        for k, smp in enumerate(comps[g * 2 + s]):
-            parts.append(smp)
+    __slots__ = ("_base", "_comps", "_entries", "_model", "_ny", "_weights")
+
+    def __init__(self) -> None:
+        self._base, self._comps = _first_name_parts()
+        self._model = _cohorts()
+        self._ny = len(self._model.years)
+        self._weights: dict[int, np.ndarray] = {}  # (group, sex) -> weights of all years
+        self._entries: dict[int, tuple] = {}  # category -> what _lookup needs
+
+    def _entry(self, c: int) -> tuple:
+        entry = self._entries.get(c)
+        if entry is not None:
+            return entry
+        m, ny = self._model, self._ny
+        gs, y = divmod(c, ny)
+        s = gs % 2
+        seg0 = int(m.indptr[s * ny])
+        w_all = self._weights.get(gs)
+        if w_all is None:  # holders x sex share x ratio of every present (name, year) of sex s
+            sl = slice(seg0, int(m.indptr[(s + 1) * ny]))
+            w_all = self._weights[gs] = self._base[gs].take(m.idx[sl]) * m.value[sl]
+        lo, hi = int(m.indptr[s * ny + y]), int(m.indptr[s * ny + y + 1])
+        w = w_all[lo - seg0 : hi - seg0]
+        main_mass = float(w.sum()) if len(w) else 0.0
+        main = _Sampler(w) if main_mass > 0 else None
+        masses = [main_mass]
+        comps = self._comps[gs]
+        for k, smp in enumerate(comps):
             masses.append(smp.total * float(m.scale[k, s, y]) if smp is not None else 0.0)
-        self.parts = tuple(parts)
-        self.cum = np.cumsum(masses)
+        cum = np.cumsum(masses)
+        entry = (main, m.idx[lo:hi], cum, float(cum[0]), float(cum[-1]), comps)
+        self._entries[c] = entry
+        return entry
 
-    def lookup(self, uniforms: np.ndarray) -> np.ndarray:
-        """Name indices drawn with these uniforms (one per draw)."""
-        x = uniforms * self.cum[-1]
+    def lookup(self, c: int, uniforms: np.ndarray) -> np.ndarray:
+        """Name indices of category ``c`` drawn with these uniforms (one per draw)."""
+        main, idx, cum, cum0, cum_end, comps = self._entry(c)
+        x = uniforms * cum_end
         below_one = np.nextafter(1.0, 0.0)
-        main = self.parts[0]
         if main is not None:  # most draws: the year's listed names
-            out = self.idx.take(main.lookup(np.minimum(x / self.cum[0], below_one)))
+            out = idx.take(main.lookup(np.minimum(x / cum0, below_one)))
         else:
-            out = np.empty(len(x), dtype=np.int64)
-        rest = np.flatnonzero(x >= self.cum[0])
+            out = np.zeros(len(x), dtype=np.int64)
+        rest = np.flatnonzero(x >= cum0)
         if rest.size:
-            part = np.minimum(np.searchsorted(self.cum, x[rest], side="right"), len(self.cum) - 1)
-            for k in range(1, len(self.parts)):
+            part = np.minimum(np.searchsorted(cum, x[rest], side="right"), len(cum) - 1)
+            for k in range(1, len(cum)):
                 sel = rest[part == k]
-                smp = self.parts[k]
+                smp = comps[k - 1]
                 if not sel.size or smp is None:
                     continue
-                lo = self.cum[k - 1]
-                out[sel] = smp.lookup(np.minimum((x[sel] - lo) / (self.cum[k] - lo), below_one))
+                lo = cum[k - 1]
+                out[sel] = smp.lookup(np.minimum((x[sel] - lo) / (cum[k] - lo), below_one))
         return out
 
-    def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
-        """``k`` independent draws."""
-        return self.lookup(rng.random(k))
+    def draw(self, c: int, rng: np.random.Generator, k: int) -> np.ndarray:
+        """``k`` independent draws of category ``c``."""
+        return self.lookup(c, rng.random(k))
 
-
-def _draw_first_names(
-    cats: np.ndarray, rng: np.random.Generator, samplers: dict[int, _FirstNameSampler]
-) -> np.ndarray:
-    """Listed first names for people of the given (group, sex, year) categories; ``samplers``
-    caches the samplers by category (building one costs more than thousands of draws)."""
-    ny = len(_cohorts().years)
-    out = np.empty(len(cats), dtype=np.int64)
-    for c, idx in _by_category(cats, len(N.GROUPS) * 2 * ny):
-        if c not in samplers:
-            g, rem = divmod(c, 2 * ny)
-            samplers[c] = _FirstNameSampler(g, *divmod(rem, ny))
-        out[idx] = samplers[c].draw(rng, len(idx))
-    return out
+    def draw_many(self, cats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One draw for each element of ``cats`` (categories), category by category in
+        increasing order (each drawing as many uniforms of ``rng`` as it has elements)."""
+        out = np.empty(len(cats), dtype=np.int64)
+        for c, idx in _by_category(cats, len(N.GROUPS) * 2 * self._ny):
+            out[idx] = self.draw(c, rng, len(idx))
+        return out
 
 
 @lru_cache
@@ -1075,19 +1092,16 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     rng_m = stream(seed, "population", *bkey, "middle_names")
     first = np.empty(n, dtype=np.int64)
     middle = np.empty(n, dtype=np.int64)
-    # samplers of the categories, kept for the siblings' redraws below
-    kid_samplers: dict[int, _FirstNameSampler] = {}
+    names_of = _FirstNameTable()  # kept for the siblings' redraws below
     for ci, idx in _by_category(cat, len(N.GROUPS) * 2 * ny):  # <= 6 x 2 x 113 categories
-        gi, rem = divmod(ci, 2 * ny)
-        sampler = kid_samplers[ci] = _FirstNameSampler(gi, *divmod(rem, ny))
         k_cat = len(idx)
         u_fm = np.concatenate([rng_f.random(k_cat), rng_m.random(k_cat)])
-        f, m = np.split(sampler.lookup(u_fm), [k_cat])
+        f, m = np.split(names_of.lookup(ci, u_fm), [k_cat])
         for _ in range(3):  # middle name differs from the first name where possible
             eq = m == f
             if not eq.any():
                 break
-            m[eq] = sampler.draw(rng_m, int(eq.sum()))
+            m[eq] = names_of.draw(ci, rng_m, int(eq.sum()))
         first[idx], middle[idx] = f, m
     fnames, _, _ = N.first_name_arrays()
     rng_r = stream(seed, "population", *bkey, "first_names_rare")
@@ -1108,7 +1122,7 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         if not dup.any():
             break
         j = kids[dup]
-        first[j] = _draw_first_names(cat[j], rng, kid_samplers)
+        first[j] = names_of.draw_many(cat[j], rng)
         # only the households with a new name can have a new duplicate (kids stay in order)
         touched = np.zeros(n_hh, dtype=bool)
         touched[hh[j]] = True
