@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -431,12 +432,20 @@ class _Sampler:
     def lookup(self, uniforms: np.ndarray) -> np.ndarray:
         """The draws made with these uniforms (in [0, 1)): ``draw`` is ``lookup(rng.random(k))``,
         and one lookup of several streams' uniforms costs less than a draw from each."""
-        u = uniforms * self.total
+        # u can round up to the total (p ~ 1e-16): keep such a draw on the last real item
+        return np.minimum(self.search(uniforms * self.total), self.last)
+
+    def search(self, u: np.ndarray) -> np.ndarray:
+        """``searchsorted(cumsum(weights), u, side="right")`` for values ``u`` in [0, total]
+        (up to rounding): the guide table's answer on large batches, a binary search on small
+        ones."""
         if self.guide is None:
-            if len(u) < self.GUIDE_MIN:
-                return np.minimum(np.searchsorted(self.cdf, u, side="right"), self.last)
+            if len(u) < min(self.GUIDE_MIN, self.buckets // 16):
+                return np.searchsorted(self.cdf, u, side="right")
             self.guide = self._build_guide()
-        idx = self.guide.take((u * self.scale).astype(np.intp)).astype(np.intp)
+        # a value rounded just above the total stays in the last bucket (a valid lower bound)
+        bucket = np.minimum((u * self.scale).astype(np.intp), self.buckets)
+        idx = self.guide.take(bucket).astype(np.intp)
         act = np.flatnonzero(self.cdf[idx] <= u)
         for _ in range(self.MAX_STEPS):  # walk forward on a shrinking subset
             if not act.size:
@@ -445,8 +454,7 @@ class _Sampler:
             act = act[self.cdf[idx[act]] <= u[act]]
         if act.size:
             idx[act] = np.searchsorted(self.cdf, u[act], side="right")
-        # u can round up to the total (p ~ 1e-16): keep such a draw on the last real item
-        return np.minimum(idx, self.last)
+        return idx
 
 
 def _by_category(codes: np.ndarray, n_codes: int) -> list[tuple[int, np.ndarray]]:
@@ -630,22 +638,20 @@ def _first_name_parts() -> tuple[np.ndarray, tuple[tuple[_Sampler | None, ...], 
 class _FirstNameTable:
     """First names by (group, sex, birth year) category ``(g * 2 + s) * ny + y``: P(name) ~
     holders in the group x share of the sex x cohort ratio of the year (``names.CohortModel``):
-    the year's SSA-listed names drawn by a binary search in their cumulative weights, the
-    low-rank remainder from the (group, sex) samplers of ``_first_name_parts``.
+    the year's SSA-listed names from a ``_Sampler`` of the category, the low-rank remainder from
+    the (group, sex) samplers of ``_first_name_parts``.
 
-    One table serves a block: a category's cumulative weights are made on its first draw, from
-    the weights of its (group, sex) computed for all years at once (a few large numpy passes
-    instead of one small pass per category). Draws equal those of one ``_Sampler`` per part.
+    One table serves a block: a category's sampler is made on its first draw, or beforehand by
+    :meth:`prepare` (in a worker thread while other components are drawn).
     """
 
-    __slots__ = ("_base", "_comps", "_entries", "_model", "_ny", "_weights")
+    __slots__ = ("_base", "_comps", "_entries", "_model", "_ny")
 
     def __init__(self) -> None:
         self._base, self._comps = _first_name_parts()
         self._model = _cohorts()
         self._ny = len(self._model.years)
-        self._weights: dict[int, np.ndarray] = {}  # (group, sex) -> weights of all years
-        self._entries: dict[int, tuple] = {}  # category -> what _lookup needs
+        self._entries: dict[int, tuple] = {}  # category -> what lookup needs
 
     def _entry(self, c: int) -> tuple:
         entry = self._entries.get(c)
@@ -654,13 +660,8 @@ class _FirstNameTable:
         m, ny = self._model, self._ny
         gs, y = divmod(c, ny)
         s = gs % 2
-        seg0 = int(m.indptr[s * ny])
-        w_all = self._weights.get(gs)
-        if w_all is None:  # holders x sex share x ratio of every present (name, year) of sex s
-            sl = slice(seg0, int(m.indptr[(s + 1) * ny]))
-            w_all = self._weights[gs] = self._base[gs].take(m.idx[sl]) * m.value[sl]
         lo, hi = int(m.indptr[s * ny + y]), int(m.indptr[s * ny + y + 1])
-        w = w_all[lo - seg0 : hi - seg0]
+        w = self._base[gs].take(m.idx[lo:hi]) * m.value[lo:hi]  # holders x sex share x ratio
         main_mass = float(w.sum()) if len(w) else 0.0
         main = _Sampler(w) if main_mass > 0 else None
         masses = [main_mass]
@@ -671,6 +672,11 @@ class _FirstNameTable:
         entry = (main, m.idx[lo:hi], cum, float(cum[0]), float(cum[-1]), comps)
         self._entries[c] = entry
         return entry
+
+    def prepare(self, cats: np.ndarray) -> None:
+        """Make the tables of these categories now (e.g. in a worker thread, before drawing)."""
+        for c in cats.tolist():
+            self._entry(c)
 
     def lookup(self, c: int, uniforms: np.ndarray) -> np.ndarray:
         """Name indices of category ``c`` drawn with these uniforms (one per draw)."""
@@ -721,9 +727,11 @@ def _day_vocab(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=4)
-def _day_cum(lo: int, hi: int) -> np.ndarray:
-    """Cumulative birth weights (``synthetic.births.day_weights``) of days lo..hi, from 0."""
-    return np.concatenate([[0.0], np.cumsum(B.day_weights(lo, hi))])
+def _day_cum(lo: int, hi: int) -> tuple[np.ndarray, _Sampler]:
+    """Cumulative birth weights (``synthetic.births.day_weights``) of days lo..hi, from 0; and
+    the sampler of these weights (its guide table finds the day of a cumulative weight)."""
+    days = _Sampler(B.day_weights(lo, hi))
+    return np.concatenate([[0.0], days.cdf[:-1]]), days
 
 
 def _age_at(day: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -751,7 +759,9 @@ def _placeholder_dates(
     rng = stream(seed, "population", *bkey, "born_abroad")
     p_adult = np.array([cfg.born_abroad_by_group.get(g, 0.0) for g in N.GROUPS])
     abroad = rng.random(n) < np.where(age >= 18, p_adult[group], cfg.born_abroad_children)
-    abroad |= pd.notna(status) & (status != "citizen")
+    known = pd.notna(status)  # none known without identifiers: no string comparisons then
+    if known.any():
+        abroad[known] |= status[known] != "citizen"
     shares = np.array([cfg.dob_placeholder_share.get(k, 0.0) for k in B.PLACEHOLDERS])
     kind = np.searchsorted(np.cumsum(shares), rng.random(n), side="right")  # len: none
     kind[~abroad] = len(shares)
@@ -898,6 +908,56 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     )
 
 
+def _household_addresses(
+    cfg: PopulationConfig,
+    seed: int,
+    bkey: tuple[str, ...],
+    n: int,
+    n_hh: int,
+    hh0: int,
+    zips: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[dict, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The addresses of a block and, per household: its address position, its previous address
+    (movers) and its PO box label (None without one). Needs the households only (own streams)."""
+    # one dwelling per household, assigned in random order
+    codes = address_codes(
+        n_hh,
+        cfg.people_per_zip,
+        seed,
+        people_per_household=n / n_hh,
+        stream_key=bkey,
+        zips=zips,
+        numberless_share=cfg.numberless_share,
+    )
+    addresses = address_frame(codes, hh0)
+    hh_addr = stream(seed, "population", *bkey, "address_assignment").permutation(n_hh)
+    # Movers: the household's address before its last move (within the period; see mover_share)
+    rng = stream(seed, "population", *bkey, "moves")
+    moved = rng.random(n_hh) < cfg.mover_share
+    prev_addr = np.full(n_hh, -1, dtype=np.int64)
+    zip_of_address = codes["zip"][1]  # ZIP position: as the ZIP strings, without hashing them
+    prev_addr[moved] = hh0 + previous_addresses(
+        zip_of_address, hh_addr[moved], cfg.move_same_zip, rng
+    )
+    # Mailing addresses: some households receive mail at a post-office box.
+    rng = stream(seed, "population", *bkey, "po_boxes")
+    boxes = rng.random(n_hh) < cfg.po_box_share
+    box_no = rng.integers(1, 10_000, n_hh)
+    hh_box = _box_vocab().take(np.where(boxes, box_no, -1))
+    return codes, addresses, hh_addr, prev_addr, hh_box
+
+
+def _rare_first_names(
+    seed: int, bkey: tuple[str, ...], group: np.ndarray, male: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(people whose first name comes from the Census tail, their synthesized names)."""
+    rng_r = stream(seed, "population", *bkey, "first_names_rare")
+    first_rare = rng_r.random(len(group)) < N.rare_first_name_prob()[group]
+    i_fr = np.flatnonzero(first_rare)
+    rare_first = _synthesize_rare(group[i_fr] * 2 + male[i_fr], rng_r, _first_name_blend())
+    return i_fr, rare_first
+
+
 def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout) -> Population:
     """Block ``b`` of the population ``(cfg, seed)`` (``layout`` = :func:`block_layout`).
 
@@ -908,6 +968,15 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     ``previous_address_id`` from ``layout.household_start(b)``; ``twin_id`` and ``namesake_id``
     are person ids. Its random streams are keyed by the block (``layout.key(b)``).
     """
+    # Components on their own random streams are drawn by worker threads while this one draws
+    # the others (numpy releases the GIL in its loops): the results do not depend on timing.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="population") as pool:
+        return _generate_block(cfg, seed, b, layout, pool)
+
+
+def _generate_block(
+    cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout, pool: ThreadPoolExecutor
+) -> Population:
     n = int(layout.people[b])
     bkey = layout.key(b)
     person0, hh0 = layout.person_start(b), layout.household_start(b)
@@ -918,6 +987,8 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     n_hh = len(sizes)
     hh, pos = _segments(sizes)
     hh_start = np.cumsum(sizes) - sizes  # person index of each householder
+    zips = None if layout.zips is None else layout.zips[b]
+    addresses_job = pool.submit(_household_addresses, cfg, seed, bkey, n, n_hh, hh0, zips)
 
     has_partner = (sizes >= 2) & (rng.random(n_hh) < cfg.partner_share)
     rel = np.where(pos == 0, HOUSEHOLDER, CHILD).astype(np.int8)
@@ -975,11 +1046,12 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     ref = dt.date.fromisoformat(cfg.reference_date)
     upper = np.array([_years_before(ref, a) for a in range(MAX_AGE + 2)], dtype=np.int64)
     day_lo = int(upper[-1])
-    cum = _day_cum(day_lo, int(upper[0]))  # cum[i] = weight of the days before day_lo + i
+    # cum[i] = weight of the days before day_lo + i
+    cum, day_sampler = _day_cum(day_lo, int(upper[0]))
     first_day = upper[age + 1] + 1 - day_lo  # the window is upper[age + 1] < day <= upper[age]
     a_w, b_w = cum.take(first_day), cum.take(upper[age] - day_lo + 1)
     t_w = a_w + rng.random(n) * (b_w - a_w)
-    dob_day = day_lo + np.searchsorted(cum, t_w, side="right") - 1
+    dob_day = day_lo + day_sampler.search(t_w)  # searchsorted(cum, t_w, "right") - 1
     dob_day = np.clip(dob_day, upper[age + 1] + 1, upper[age])
     dob_day[tw] = dob_day[tw - 1]
     day_str, day_year = _day_vocab(day_lo, int(upper[0]))
@@ -991,6 +1063,14 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     hh_group = group[hh_start][hh]
     same = rng.random(n) < np.where(is_partner, cfg.partner_same_group, cfg.member_same_group)
     group = np.where(~is_hh & same, hh_group, group)
+    # first-name categories (group, sex, birth year): their tables are made by a worker thread
+    cohorts = _cohorts()
+    ny = len(cohorts.years)
+    y_idx = cohorts.year_index(day_year).take(dob_code)  # per day of the vocabulary, then person
+    cat = (group * 2 + male) * ny + y_idx
+    names_of = _FirstNameTable()  # kept for the siblings' redraws below
+    names_job = pool.submit(names_of.prepare, np.flatnonzero(np.bincount(cat)))
+    rare_first_job = pool.submit(_rare_first_names, seed, bkey, group, male)
 
     # --- surnames. Every surname is a code into one vocabulary: listed Census names first, then
     # invented rare names, then hyphenated married names. Own draws (birth surnames, surnames
@@ -1084,15 +1164,11 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
 
     # --- first and middle names by (group, sex, birth year); a share of first names comes
     # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
-    cohorts = _cohorts()
-    ny = len(cohorts.years)
-    y_idx = cohorts.year_index(day_year).take(dob_code)  # per day of the vocabulary, then person
-    cat = (group * 2 + male) * ny + y_idx
     rng_f = stream(seed, "population", *bkey, "first_names")
     rng_m = stream(seed, "population", *bkey, "middle_names")
     first = np.empty(n, dtype=np.int64)
     middle = np.empty(n, dtype=np.int64)
-    names_of = _FirstNameTable()  # kept for the siblings' redraws below
+    names_job.result()
     for ci, idx in _by_category(cat, len(N.GROUPS) * 2 * ny):  # <= 6 x 2 x 113 categories
         k_cat = len(idx)
         u_fm = np.concatenate([rng_f.random(k_cat), rng_m.random(k_cat)])
@@ -1104,10 +1180,7 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
             m[eq] = names_of.draw(ci, rng_m, int(eq.sum()))
         first[idx], middle[idx] = f, m
     fnames, _, _ = N.first_name_arrays()
-    rng_r = stream(seed, "population", *bkey, "first_names_rare")
-    first_rare = rng_r.random(n) < N.rare_first_name_prob()[group]
-    i_fr = np.flatnonzero(first_rare)
-    rare_first = _synthesize_rare(group[i_fr] * 2 + male[i_fr], rng_r, _first_name_blend())
+    i_fr, rare_first = rare_first_job.result()
     first[i_fr] = len(fnames) + np.arange(len(i_fr))
     fvocab = np.concatenate([fnames, rare_first])
     no_middle = stream(seed, "population", *bkey, "middle_absent").random(n) < cfg.no_middle_name
@@ -1149,32 +1222,9 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
 
     middle_name = np.append(fvocab, np.array([None], dtype=object)).take(middle)  # -1 -> None
 
-    # --- addresses: one dwelling per household, assigned in random order
-    codes = address_codes(
-        n_hh,
-        cfg.people_per_zip,
-        seed,
-        people_per_household=n / n_hh,
-        stream_key=bkey,
-        zips=None if layout.zips is None else layout.zips[b],
-        numberless_share=cfg.numberless_share,
-    )
-    addresses = address_frame(codes, hh0)
-    hh_addr = stream(seed, "population", *bkey, "address_assignment").permutation(n_hh)
+    # --- addresses (drawn by a worker thread since the households were known)
+    codes, addresses, hh_addr, prev_addr, hh_box = addresses_job.result()
     addr = hh_addr[hh]
-    # Movers: the household's address before its last move (within the period; see mover_share)
-    rng = stream(seed, "population", *bkey, "moves")
-    moved = rng.random(n_hh) < cfg.mover_share
-    prev_addr = np.full(n_hh, -1, dtype=np.int64)
-    zip_of_address = codes["zip"][1]  # ZIP position: as the ZIP strings, without hashing them
-    prev_addr[moved] = hh0 + previous_addresses(
-        zip_of_address, hh_addr[moved], cfg.move_same_zip, rng
-    )
-    # Mailing addresses: some households receive mail at a post-office box.
-    rng = stream(seed, "population", *bkey, "po_boxes")
-    boxes = rng.random(n_hh) < cfg.po_box_share
-    box_no = rng.integers(1, 10_000, n_hh)
-    hh_box = _box_vocab().take(np.where(boxes, box_no, -1))
 
     if person0:  # global ids of a later block
         twin_of[twin_of >= 0] += person0
@@ -1185,8 +1235,6 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         # ndarray.take: the fastest gather of objects (vocabulary[codes])
         "relationship": np.array(RELATIONSHIPS, dtype=object).take(rel),
         "sex": np.array(SEXES, dtype=object).take(male.view(np.int8)),
-        "dob": day_str.take(dob_code),
-        "age": age.astype(np.int16),
         "group": np.array(N.GROUPS, dtype=object).take(group),
         "first_name": fvocab.take(first),
         "middle_name": middle_name,
@@ -1209,9 +1257,13 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         surname=sur, person0=person0,
     )  # fmt: skip
     # --- placeholder birth dates of people born abroad (after the status: non-citizens are)
+    true_day = dob_day
     dob_day = _placeholder_dates(cfg, seed, bkey, dob_day, age, group, cols["status"], tw, upper)
     cols["dob"] = day_str.take(dob_day - day_lo)
-    cols["age"] = _age_at(dob_day, upper).astype(np.int16)
+    # the age of a true birth day is the age it was drawn for; only placeholders can change it
+    moved = np.flatnonzero(dob_day != true_day)
+    age[moved] = _age_at(dob_day[moved], upper)
+    cols["age"] = age.astype(np.int16)
     person_code: dict[int, np.ndarray] = {}  # city, state and zip share the ZIP's code
     for field in _ADDRESS_FIELDS:
         vocab, code = codes[field]
@@ -1219,8 +1271,17 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
             person_code[id(code)] = code.take(addr)
         # small codes first, strings last: ndarray.take is the fastest gather of objects
         cols[field] = vocab.take(person_code[id(code)])
-    # copy=False: no block consolidation (stacking 13 object columns would double the run time)
-    people = pd.DataFrame(cols, columns=list(PEOPLE_COLUMNS), copy=False)
+    # copy=False: no block consolidation (stacking 13 object columns would double the run time);
+    # object columns as Series of dtype object: pandas skips its scan of every value for dates
+    # (the columns hold strings and None only, which it would leave as they are)
+    people = pd.DataFrame(
+        {
+            k: pd.Series(v, dtype=object, copy=False) if v.dtype == object else v
+            for k, v in cols.items()
+        },
+        columns=list(PEOPLE_COLUMNS),
+        copy=False,
+    )
     return Population(people=people, addresses=addresses)
 
 
