@@ -425,6 +425,11 @@ class _Sampler:
         np.cumsum(counts[:m], out=guide[1:])
         return guide
 
+    def expect(self, k: int) -> None:
+        """Build the guide table now if ``k`` draws are coming (in batches of any size)."""
+        if self.guide is None and k >= min(self.GUIDE_MIN, self.buckets // 16):
+            self.guide = self._build_guide()
+
     def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """``k`` independent draws (consumes exactly ``k`` uniforms of ``rng``)."""
         return self.lookup(rng.random(k))
@@ -630,7 +635,10 @@ def _first_name_parts() -> tuple[np.ndarray, tuple[tuple[_Sampler | None, ...], 
         row = []
         for k in range(len(m.vec)):
             wk = base[gs] * m.vec[k, :, gs % 2]
-            row.append(_Sampler(wk) if wk.sum() > 0 else None)
+            smp = _Sampler(wk) if wk.sum() > 0 else None
+            if smp is not None:  # drawn from in many small batches: the guide table pays
+                smp.expect(smp.GUIDE_MIN)
+            row.append(smp)
         comps.append(tuple(row))
     return base, tuple(comps)
 
@@ -673,10 +681,22 @@ class _FirstNameTable:
         self._entries[c] = entry
         return entry
 
-    def prepare(self, cats: np.ndarray) -> None:
-        """Make the tables of these categories now (e.g. in a worker thread, before drawing)."""
-        for c in cats.tolist():
-            self._entry(c)
+    def first_names(
+        self, by_cat: list[tuple[int, np.ndarray]], rng: np.random.Generator, n: int
+    ) -> np.ndarray:
+        """First names of ``n`` people whose indices by category are ``by_cat`` (categories in
+        increasing order; ``_by_category``), each category drawing as many uniforms of ``rng``
+        as it has people. Makes the tables of these categories (a worker thread's job)."""
+        u = rng.random(n)  # = one call per category, in the same order
+        out = np.empty(n, dtype=np.int64)
+        lo = 0
+        for c, idx in by_cat:
+            main = self._entry(c)[0]
+            if main is not None:  # the middle names will draw as many
+                main.expect(2 * len(idx))
+            out[idx] = self.lookup(c, u[lo : lo + len(idx)])
+            lo += len(idx)
+        return out
 
     def lookup(self, c: int, uniforms: np.ndarray) -> np.ndarray:
         """Name indices of category ``c`` drawn with these uniforms (one per draw)."""
@@ -1069,7 +1089,9 @@ def _generate_block(
     y_idx = cohorts.year_index(day_year).take(dob_code)  # per day of the vocabulary, then person
     cat = (group * 2 + male) * ny + y_idx
     names_of = _FirstNameTable()  # kept for the siblings' redraws below
-    names_job = pool.submit(names_of.prepare, np.flatnonzero(np.bincount(cat)))
+    by_cat = _by_category(cat, len(N.GROUPS) * 2 * ny)  # <= 6 x 2 x 113 categories
+    rng_f = stream(seed, "population", *bkey, "first_names")
+    names_job = pool.submit(names_of.first_names, by_cat, rng_f, n)
     rare_first_job = pool.submit(_rare_first_names, seed, bkey, group, male)
 
     # --- surnames. Every surname is a code into one vocabulary: listed Census names first, then
@@ -1164,21 +1186,18 @@ def _generate_block(
 
     # --- first and middle names by (group, sex, birth year); a share of first names comes
     # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
-    rng_f = stream(seed, "population", *bkey, "first_names")
     rng_m = stream(seed, "population", *bkey, "middle_names")
-    first = np.empty(n, dtype=np.int64)
+    first = names_job.result()  # by a worker thread
     middle = np.empty(n, dtype=np.int64)
-    names_job.result()
-    for ci, idx in _by_category(cat, len(N.GROUPS) * 2 * ny):  # <= 6 x 2 x 113 categories
-        k_cat = len(idx)
-        u_fm = np.concatenate([rng_f.random(k_cat), rng_m.random(k_cat)])
-        f, m = np.split(names_of.lookup(ci, u_fm), [k_cat])
+    for ci, idx in by_cat:
+        f = first[idx]
+        m = names_of.draw(ci, rng_m, len(idx))
         for _ in range(3):  # middle name differs from the first name where possible
             eq = m == f
             if not eq.any():
                 break
             m[eq] = names_of.draw(ci, rng_m, int(eq.sum()))
-        first[idx], middle[idx] = f, m
+        middle[idx] = m
     fnames, _, _ = N.first_name_arrays()
     i_fr, rare_first = rare_first_job.result()
     first[i_fr] = len(fnames) + np.arange(len(i_fr))
