@@ -5,7 +5,10 @@ synthesized rare tail, first and middle names by group, sex and birth year. Ever
 loops run over categories (group x sex x birth year) or small vocabularies, never over people. Each
 component draws from its own named random stream (``synthetic.rng.stream``). Populations of more
 than ``BLOCK_SIZE`` people are generated in blocks, each from its own streams (:func:`block_layout`,
-:func:`generate_block`), so that big scenarios never hold all their people at once.
+:func:`generate_block`), so that big scenarios never hold all their people at once. Within a block,
+two worker threads draw the components that need only what is already drawn (addresses, first
+names, rare first names) while the main thread draws the others; every component keeps its own
+stream and its own order of draws, so the result does not depend on the threads' timing.
 """
 
 from __future__ import annotations
@@ -649,8 +652,10 @@ class _FirstNameTable:
     the year's SSA-listed names from a ``_Sampler`` of the category, the low-rank remainder from
     the (group, sex) samplers of ``_first_name_parts``.
 
-    One table serves a block: a category's sampler is made on its first draw, or beforehand by
-    :meth:`prepare` (in a worker thread while other components are drawn).
+    One table serves a block: a category's sampler is made on its first draw (by
+    :meth:`first_names`, in a worker thread, for every category of the block). Draws equal those
+    of one sampler object per category (the earlier ``_FirstNameSampler``): same uniforms, same
+    arithmetic, same picks.
     """
 
     __slots__ = ("_base", "_comps", "_entries", "_model", "_ny")
