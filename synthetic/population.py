@@ -687,21 +687,21 @@ class _FirstNameTable:
         return entry
 
     def first_names(
-        self, by_cat: list[tuple[int, np.ndarray]], rng: np.random.Generator, n: int
-    ) -> np.ndarray:
-        """First names of ``n`` people whose indices by category are ``by_cat`` (categories in
-        increasing order; ``_by_category``), each category drawing as many uniforms of ``rng``
-        as it has people. Makes the tables of these categories (a worker thread's job)."""
-        u = rng.random(n)  # = one call per category, in the same order
-        out = np.empty(n, dtype=np.int64)
-        lo = 0
-        for c, idx in by_cat:
+        self,
+        by_cat: list[tuple[int, np.ndarray]],
+        starts: list[int],
+        uniforms: np.ndarray,
+        out: np.ndarray,
+    ) -> None:
+        """First names into ``out[idx]`` for each (category, idx) of ``by_cat``, drawn with the
+        uniforms from ``starts`` (one per person): the categories' uniforms as one call per
+        category, in increasing category order, would draw them. Makes the tables of these
+        categories (a worker thread's job; two workers share the categories)."""
+        for (c, idx), lo in zip(by_cat, starts, strict=True):
             main = self._entry(c)[0]
             if main is not None:  # the middle names will draw as many
                 main.expect(2 * len(idx))
-            out[idx] = self.lookup(c, u[lo : lo + len(idx)])
-            lo += len(idx)
-        return out
+            out[idx] = self.lookup(c, uniforms[lo : lo + len(idx)])
 
     def lookup(self, c: int, uniforms: np.ndarray) -> np.ndarray:
         """Name indices of category ``c`` drawn with these uniforms (one per draw)."""
@@ -1095,8 +1095,14 @@ def _generate_block(
     cat = (group * 2 + male) * ny + y_idx
     names_of = _FirstNameTable()  # kept for the siblings' redraws below
     by_cat = _by_category(cat, len(N.GROUPS) * 2 * ny)  # <= 6 x 2 x 113 categories
-    rng_f = stream(seed, "population", *bkey, "first_names")
-    names_job = pool.submit(names_of.first_names, by_cat, rng_f, n)
+    # first names: one uniform per person, in category order (= one call per category)
+    u_first = stream(seed, "population", *bkey, "first_names").random(n)
+    starts = np.cumsum([0] + [len(idx) for _, idx in by_cat[:-1]]).tolist()
+    first = np.empty(n, dtype=np.int64)
+    names_jobs = [  # every other category: both workers make tables and draw
+        pool.submit(names_of.first_names, by_cat[i::2], starts[i::2], u_first, first)
+        for i in (0, 1)
+    ]
     rare_first_job = pool.submit(_rare_first_names, seed, bkey, group, male)
 
     # --- surnames. Every surname is a code into one vocabulary: listed Census names first, then
@@ -1192,7 +1198,8 @@ def _generate_block(
     # --- first and middle names by (group, sex, birth year); a share of first names comes
     # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
     rng_m = stream(seed, "population", *bkey, "middle_names")
-    first = names_job.result()  # by a worker thread
+    for job in names_jobs:
+        job.result()
     middle = np.empty(n, dtype=np.int64)
     for ci, idx in by_cat:
         f = first[idx]
