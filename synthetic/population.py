@@ -983,6 +983,128 @@ def _rare_first_names(
     return i_fr, rare_first
 
 
+def _surnames(
+    cfg: PopulationConfig,
+    seed: int,
+    bkey: tuple[str, ...],
+    *,
+    group: np.ndarray,
+    male: np.ndarray,
+    age: np.ndarray,
+    hh: np.ndarray,
+    hh_start: np.ndarray,
+    has_partner: np.ndarray,
+    has_child: np.ndarray,
+    partner_idx: np.ndarray,
+    hh_male: np.ndarray,
+    is_hh: np.ndarray,
+    is_partner: np.ndarray,
+    is_child: np.ndarray,
+    is_other: np.ndarray,
+    tw: np.ndarray,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Surname codes of a block's people and their surname columns (last, second, previous and
+    spouse's surname; rare or not), from the stream ``surnames`` (see the comments)."""
+    n = len(group)
+    # --- surnames. Every surname is a code into one vocabulary: listed Census names first, then
+    # invented rare names, then hyphenated married names. Own draws (birth surnames, surnames
+    # reverted after a divorce, maternal second surnames) are made in one batch, so invented
+    # names are unique overall. Then couples and children take surnames from each other.
+    rng = stream(seed, "population", *bkey, "surnames")
+    s_listed, s_blend, listed = _surname_tables()
+    u = rng.random(n)
+    child_other_name = is_child & (u >= cfg.child_takes_surname)
+    child_gets_partner = child_other_name & has_partner[hh]  # the other parent's surname
+    own = is_hh | is_partner | (is_other & (u >= cfg.other_takes_surname))
+    own |= child_other_name & ~has_partner[hh]
+    # In a couple the wife changes her surname (or either partner of a same-sex couple: the
+    # partner); when she is the householder, she takes her husband's, else he takes hers.
+    wife_hh = has_partner & ~hh_male & male[np.maximum(partner_idx, 0)]
+    chg = np.where(wife_hh, hh_start, partner_idx)[has_partner]
+    keep = np.where(wife_hh, partner_idx, hh_start)[has_partner]
+    takes = np.full(n, cfg.partner_takes_surname)
+    for g, r in cfg.partner_takes_surname_by_group.items():
+        takes[group == N.GROUPS.index(g)] = r
+    u_c, u_h = rng.random(len(chg)), rng.random(len(chg))
+    c_takes = u_c < takes[chg]
+    c_hyph = c_takes & (u_h < cfg.partner_hyphenates)
+    # A divorced mother who reverted to her birth surname; her children keep the married one.
+    reverts = is_hh & ~male & ~has_partner[hh] & has_child[hh] & (age >= 25)
+    reverts &= rng.random(n) < cfg.divorced_reverted
+    p_compound = np.zeros(len(N.GROUPS))
+    for g, r in cfg.compound_surname_by_group.items():
+        p_compound[N.GROUPS.index(g)] = r
+    compound = own & (rng.random(n) < p_compound[group])
+
+    own_idx, rev_idx, cmp_idx = (
+        np.flatnonzero(own),
+        np.flatnonzero(reverts),
+        np.flatnonzero(compound),
+    )
+    slots = np.concatenate([own_idx, rev_idx, cmp_idx])
+    slot_group = group[slots]
+    rare = rng.random(len(slots)) < N.rare_surname_prob()[slot_group]
+    code = np.empty(len(slots), dtype=np.int64)
+    listed_idx = np.flatnonzero(~rare)
+    for gi, idx in _by_category(slot_group[listed_idx], len(N.GROUPS)):
+        code[listed_idx[idx]] = s_listed[gi].draw(rng, len(idx))
+    rare_idx = np.flatnonzero(rare)
+    rare_names = _synthesize_rare(slot_group[rare_idx], rng, s_blend)
+    code[rare_idx] = len(listed) + np.arange(len(rare_idx))
+    own_code, rev_code, second_code = np.split(code, [len(own_idx), len(own_idx) + len(rev_idx)])
+    vocab = np.concatenate([listed, rare_names])
+
+    sur = np.full(n, -1, dtype=np.int64)
+    sur[own_idx] = own_code
+    second = np.full(n, -1, dtype=np.int64)
+    second[cmp_idx] = second_code
+    previous = np.full(n, -1, dtype=np.int64)
+    birth_first = sur.copy()  # first (paternal) birth surname of everyone who drew one
+    # Marriage: taken (the spouse's surname, no second surname) or hyphenated (BIRTH-SPOUSE).
+    c, k = chg[c_takes & ~c_hyph], keep[c_takes & ~c_hyph]
+    previous[c], sur[c], second[c] = sur[c], sur[k], -1
+    c, k = chg[c_hyph], keep[c_hyph]
+    previous[c], second[c] = sur[c], -1
+    sur[c] = len(vocab) + np.arange(len(c))
+    vocab = np.concatenate([vocab, vocab[previous[c]] + "-" + vocab[birth_first[k]]])
+    previous[rev_idx] = sur[rev_idx]  # the married surname (kept by her children)
+    # Inheritance: children take the husband's surname (the householder's without a partner),
+    # else the other parent's; relatives take the householder's.
+    head = np.where(wife_hh, partner_idx, hh_start)
+    other_parent = np.where(wife_hh, hh_start, partner_idx)  # the mother; -1 without a partner
+    kid_other = is_child & ~own & child_gets_partner
+    kid_head = is_child & ~own & ~kid_other
+    rel_hh = ~own & ~is_child
+    for m, src in ((kid_head, head), (kid_other, other_parent), (rel_hh, hh_start)):
+        i = np.flatnonzero(m)
+        sur[i], second[i] = sur[src[hh[i]]], second[src[hh[i]]]
+    second[kid_other] = -1
+    # Children of a compound-surname household: the father's first surname, then the mother's
+    # first birth surname (when she is in the household), e.g. HIGDON MCGLOTHLIN.
+    kid = np.flatnonzero(kid_head & (second >= 0) & has_partner[hh])
+    second[kid] = birth_first[other_parent[hh[kid]]]
+    sur[tw], second[tw] = sur[tw - 1], second[tw - 1]  # twins share their surname
+    sur[rev_idx] = rev_code  # reverted after the children inherited the married surname
+    previous[previous == sur] = -1  # a spouse with the same surname by chance: no change
+    spouse = np.full(n, -1, dtype=np.int64)  # the partner's current surname
+    i_p = np.flatnonzero(is_partner)
+    spouse[i_p] = sur[hh_start[hh[i_p]]]
+    spouse[hh_start[has_partner]] = sur[partner_idx[has_partner]]
+    # code -1 -> None (None as an object array: np.append's stubs refuse a bare None; same result)
+    vocab_na = np.append(vocab, np.array([None], dtype=object))
+    last_name = vocab.take(sur)
+    surname_rare = sur >= len(listed)
+    surname_rare &= sur < len(listed) + len(rare_names)
+    cols = {
+        "last_name": last_name,
+        "second_surname": vocab_na.take(second),
+        "surname_rare": surname_rare,
+        "previous_surname": vocab_na.take(previous),
+        "spouse_surname": vocab_na.take(spouse),
+    }
+    return sur, cols
+
+
 def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout) -> Population:
     """Block ``b`` of the population ``(cfg, seed)`` (``layout`` = :func:`block_layout`).
 
@@ -995,7 +1117,7 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     """
     # Components on their own random streams are drawn by worker threads while this one draws
     # the others (numpy releases the GIL in its loops): the results do not depend on timing.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="population") as pool:
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="population") as pool:
         return _generate_block(cfg, seed, b, layout, pool)
 
 
@@ -1103,97 +1225,14 @@ def _generate_block(
         pool.submit(names_of.first_names, by_cat[i::2], starts[i::2], u_first, first)
         for i in (0, 1)
     ]
+
+    # --- surnames (drawn by a worker thread while the first and middle names are drawn here)
+    surnames_job = pool.submit(
+        _surnames, cfg, seed, bkey, group=group, male=male, age=age, hh=hh, hh_start=hh_start,
+        has_partner=has_partner, has_child=has_child, partner_idx=partner_idx, hh_male=hh_male,
+        is_hh=is_hh, is_partner=is_partner, is_child=is_child, is_other=is_other, tw=tw,
+    )  # fmt: skip
     rare_first_job = pool.submit(_rare_first_names, seed, bkey, group, male)
-
-    # --- surnames. Every surname is a code into one vocabulary: listed Census names first, then
-    # invented rare names, then hyphenated married names. Own draws (birth surnames, surnames
-    # reverted after a divorce, maternal second surnames) are made in one batch, so invented
-    # names are unique overall. Then couples and children take surnames from each other.
-    rng = stream(seed, "population", *bkey, "surnames")
-    s_listed, s_blend, listed = _surname_tables()
-    u = rng.random(n)
-    child_other_name = is_child & (u >= cfg.child_takes_surname)
-    child_gets_partner = child_other_name & has_partner[hh]  # the other parent's surname
-    own = is_hh | is_partner | (is_other & (u >= cfg.other_takes_surname))
-    own |= child_other_name & ~has_partner[hh]
-    # In a couple the wife changes her surname (or either partner of a same-sex couple: the
-    # partner); when she is the householder, she takes her husband's, else he takes hers.
-    wife_hh = has_partner & ~hh_male & male[np.maximum(partner_idx, 0)]
-    chg = np.where(wife_hh, hh_start, partner_idx)[has_partner]
-    keep = np.where(wife_hh, partner_idx, hh_start)[has_partner]
-    takes = np.full(n, cfg.partner_takes_surname)
-    for g, r in cfg.partner_takes_surname_by_group.items():
-        takes[group == N.GROUPS.index(g)] = r
-    u_c, u_h = rng.random(len(chg)), rng.random(len(chg))
-    c_takes = u_c < takes[chg]
-    c_hyph = c_takes & (u_h < cfg.partner_hyphenates)
-    # A divorced mother who reverted to her birth surname; her children keep the married one.
-    reverts = is_hh & ~male & ~has_partner[hh] & has_child[hh] & (age >= 25)
-    reverts &= rng.random(n) < cfg.divorced_reverted
-    p_compound = np.zeros(len(N.GROUPS))
-    for g, r in cfg.compound_surname_by_group.items():
-        p_compound[N.GROUPS.index(g)] = r
-    compound = own & (rng.random(n) < p_compound[group])
-
-    own_idx, rev_idx, cmp_idx = (
-        np.flatnonzero(own),
-        np.flatnonzero(reverts),
-        np.flatnonzero(compound),
-    )
-    slots = np.concatenate([own_idx, rev_idx, cmp_idx])
-    slot_group = group[slots]
-    rare = rng.random(len(slots)) < N.rare_surname_prob()[slot_group]
-    code = np.empty(len(slots), dtype=np.int64)
-    listed_idx = np.flatnonzero(~rare)
-    for gi, idx in _by_category(slot_group[listed_idx], len(N.GROUPS)):
-        code[listed_idx[idx]] = s_listed[gi].draw(rng, len(idx))
-    rare_idx = np.flatnonzero(rare)
-    rare_names = _synthesize_rare(slot_group[rare_idx], rng, s_blend)
-    code[rare_idx] = len(listed) + np.arange(len(rare_idx))
-    own_code, rev_code, second_code = np.split(code, [len(own_idx), len(own_idx) + len(rev_idx)])
-    vocab = np.concatenate([listed, rare_names])
-
-    sur = np.full(n, -1, dtype=np.int64)
-    sur[own_idx] = own_code
-    second = np.full(n, -1, dtype=np.int64)
-    second[cmp_idx] = second_code
-    previous = np.full(n, -1, dtype=np.int64)
-    birth_first = sur.copy()  # first (paternal) birth surname of everyone who drew one
-    # Marriage: taken (the spouse's surname, no second surname) or hyphenated (BIRTH-SPOUSE).
-    c, k = chg[c_takes & ~c_hyph], keep[c_takes & ~c_hyph]
-    previous[c], sur[c], second[c] = sur[c], sur[k], -1
-    c, k = chg[c_hyph], keep[c_hyph]
-    previous[c], second[c] = sur[c], -1
-    sur[c] = len(vocab) + np.arange(len(c))
-    vocab = np.concatenate([vocab, vocab[previous[c]] + "-" + vocab[birth_first[k]]])
-    previous[rev_idx] = sur[rev_idx]  # the married surname (kept by her children)
-    # Inheritance: children take the husband's surname (the householder's without a partner),
-    # else the other parent's; relatives take the householder's.
-    head = np.where(wife_hh, partner_idx, hh_start)
-    other_parent = np.where(wife_hh, hh_start, partner_idx)  # the mother; -1 without a partner
-    kid_other = is_child & ~own & child_gets_partner
-    kid_head = is_child & ~own & ~kid_other
-    rel_hh = ~own & ~is_child
-    for m, src in ((kid_head, head), (kid_other, other_parent), (rel_hh, hh_start)):
-        i = np.flatnonzero(m)
-        sur[i], second[i] = sur[src[hh[i]]], second[src[hh[i]]]
-    second[kid_other] = -1
-    # Children of a compound-surname household: the father's first surname, then the mother's
-    # first birth surname (when she is in the household), e.g. HIGDON MCGLOTHLIN.
-    kid = np.flatnonzero(kid_head & (second >= 0) & has_partner[hh])
-    second[kid] = birth_first[other_parent[hh[kid]]]
-    sur[tw], second[tw] = sur[tw - 1], second[tw - 1]  # twins share their surname
-    sur[rev_idx] = rev_code  # reverted after the children inherited the married surname
-    previous[previous == sur] = -1  # a spouse with the same surname by chance: no change
-    spouse = np.full(n, -1, dtype=np.int64)  # the partner's current surname
-    i_p = np.flatnonzero(is_partner)
-    spouse[i_p] = sur[hh_start[hh[i_p]]]
-    spouse[hh_start[has_partner]] = sur[partner_idx[has_partner]]
-    # code -1 -> None (None as an object array: np.append's stubs refuse a bare None; same result)
-    vocab_na = np.append(vocab, np.array([None], dtype=object))
-    last_name = vocab.take(sur)
-    surname_rare = sur >= len(listed)
-    surname_rare &= sur < len(listed) + len(rare_names)
 
     # --- first and middle names by (group, sex, birth year); a share of first names comes
     # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
@@ -1216,6 +1255,8 @@ def _generate_block(
     fvocab = np.concatenate([fnames, rare_first])
     no_middle = stream(seed, "population", *bkey, "middle_absent").random(n) < cfg.no_middle_name
     middle[no_middle] = -1
+
+    sur, surname_cols = surnames_job.result()
 
     # --- siblings (twins included) get different first names: parents do not reuse one
     rng = stream(seed, "population", *bkey, "twins")
@@ -1269,13 +1310,9 @@ def _generate_block(
         "group": np.array(N.GROUPS, dtype=object).take(group),
         "first_name": fvocab.take(first),
         "middle_name": middle_name,
-        "last_name": last_name,
-        "second_surname": vocab_na.take(second),
         "suffix": suffix,
-        "surname_rare": surname_rare,
         "first_name_rare": first >= len(fnames),  # not first_rare: twins, juniors changed
-        "previous_surname": vocab_na.take(previous),
-        "spouse_surname": vocab_na.take(spouse),
+        **surname_cols,
         "twin_id": twin_of,
         "namesake_id": namesake,
         "address_id": hh0 + addr.astype(np.int64),
@@ -1293,8 +1330,8 @@ def _generate_block(
     cols["dob"] = day_str.take(dob_day - day_lo)
     # the age of a true birth day is the age it was drawn for; only placeholders can change it
     moved = np.flatnonzero(dob_day != true_day)
-    age[moved] = _age_at(dob_day[moved], upper)
-    cols["age"] = age.astype(np.int16)
+    cols["age"] = age.astype(np.int16)  # a copy: the workers' inputs stay as they were given
+    cols["age"][moved] = _age_at(dob_day[moved], upper)
     person_code: dict[int, np.ndarray] = {}  # city, state and zip share the ZIP's code
     for field in _ADDRESS_FIELDS:
         vocab, code = codes[field]

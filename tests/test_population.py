@@ -255,7 +255,7 @@ class _Sequential:
 
     def __init__(self, reverse: bool) -> None:
         self.reverse = reverse
-        self.pending: list[tuple[Future, Callable[..., object], tuple]] = []
+        self.pending: list[tuple[Future, Callable[..., object], tuple, dict]] = []
 
     def __enter__(self) -> _Sequential:
         return self
@@ -265,15 +265,15 @@ class _Sequential:
 
     def run(self) -> None:
         while self.pending:
-            fut, fn, args = self.pending.pop()
-            fut.set_result(fn(*args))
+            fut, fn, args, kwargs = self.pending.pop()
+            fut.set_result(fn(*args, **kwargs))
 
-    def submit(self, fn, *args):
+    def submit(self, fn, *args, **kwargs):
         fut = _Deferred(self)
         if self.reverse:
-            self.pending.append((fut, fn, args))
+            self.pending.append((fut, fn, args, kwargs))
         else:
-            fut.set_result(fn(*args))
+            fut.set_result(fn(*args, **kwargs))
         return fut
 
 
