@@ -6,9 +6,10 @@ loops run over categories (group x sex x birth year) or small vocabularies, neve
 component draws from its own named random stream (``synthetic.rng.stream``). Populations of more
 than ``BLOCK_SIZE`` people are generated in blocks, each from its own streams (:func:`block_layout`,
 :func:`generate_block`), so that big scenarios never hold all their people at once. Within a block,
-two worker threads draw the components that need only what is already drawn (addresses, first
-names, rare first names) while the main thread draws the others; every component keeps its own
-stream and its own order of draws, so the result does not depend on the threads' timing.
+three worker threads draw the components that need only what is already drawn (addresses,
+first names, surnames, rare first names) while the main thread draws the others; every component
+keeps its own stream and its own order of draws, so the result does not depend on the threads'
+timing.
 """
 
 from __future__ import annotations
@@ -1210,7 +1211,7 @@ def _generate_block(
     hh_group = group[hh_start][hh]
     same = rng.random(n) < np.where(is_partner, cfg.partner_same_group, cfg.member_same_group)
     group = np.where(~is_hh & same, hh_group, group)
-    # first-name categories (group, sex, birth year): their tables are made by a worker thread
+    # first-name categories (group, sex, birth year): their tables are made by worker threads
     cohorts = _cohorts()
     ny = len(cohorts.years)
     y_idx = cohorts.year_index(day_year).take(dob_code)  # per day of the vocabulary, then person
