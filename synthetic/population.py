@@ -5,7 +5,11 @@ synthesized rare tail, first and middle names by group, sex and birth year. Ever
 loops run over categories (group x sex x birth year) or small vocabularies, never over people. Each
 component draws from its own named random stream (``synthetic.rng.stream``). Populations of more
 than ``BLOCK_SIZE`` people are generated in blocks, each from its own streams (:func:`block_layout`,
-:func:`generate_block`), so that big scenarios never hold all their people at once.
+:func:`generate_block`), so that big scenarios never hold all their people at once. Within a block,
+three worker threads draw the components that need only what is already drawn (addresses,
+first names, surnames, rare first names) while the main thread draws the others; every component
+keeps its own stream and its own order of draws, so the result does not depend on the threads'
+timing.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -424,6 +429,11 @@ class _Sampler:
         np.cumsum(counts[:m], out=guide[1:])
         return guide
 
+    def expect(self, k: int) -> None:
+        """Build the guide table now if ``k`` draws are coming (in batches of any size)."""
+        if self.guide is None and k >= min(self.GUIDE_MIN, self.buckets // 16):
+            self.guide = self._build_guide()
+
     def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """``k`` independent draws (consumes exactly ``k`` uniforms of ``rng``)."""
         return self.lookup(rng.random(k))
@@ -431,12 +441,20 @@ class _Sampler:
     def lookup(self, uniforms: np.ndarray) -> np.ndarray:
         """The draws made with these uniforms (in [0, 1)): ``draw`` is ``lookup(rng.random(k))``,
         and one lookup of several streams' uniforms costs less than a draw from each."""
-        u = uniforms * self.total
+        # u can round up to the total (p ~ 1e-16): keep such a draw on the last real item
+        return np.minimum(self.search(uniforms * self.total), self.last)
+
+    def search(self, u: np.ndarray) -> np.ndarray:
+        """``searchsorted(cumsum(weights), u, side="right")`` for values ``u`` in [0, total]
+        (up to rounding): the guide table's answer on large batches, a binary search on small
+        ones."""
         if self.guide is None:
-            if len(u) < self.GUIDE_MIN:
-                return np.minimum(np.searchsorted(self.cdf, u, side="right"), self.last)
+            if len(u) < min(self.GUIDE_MIN, self.buckets // 16):
+                return np.searchsorted(self.cdf, u, side="right")
             self.guide = self._build_guide()
-        idx = self.guide.take((u * self.scale).astype(np.intp)).astype(np.intp)
+        # a value rounded just above the total stays in the last bucket (a valid lower bound)
+        bucket = np.minimum((u * self.scale).astype(np.intp), self.buckets)
+        idx = self.guide.take(bucket).astype(np.intp)
         act = np.flatnonzero(self.cdf[idx] <= u)
         for _ in range(self.MAX_STEPS):  # walk forward on a shrinking subset
             if not act.size:
@@ -445,8 +463,7 @@ class _Sampler:
             act = act[self.cdf[idx[act]] <= u[act]]
         if act.size:
             idx[act] = np.searchsorted(self.cdf, u[act], side="right")
-        # u can round up to the total (p ~ 1e-16): keep such a draw on the last real item
-        return np.minimum(idx, self.last)
+        return idx
 
 
 def _by_category(codes: np.ndarray, n_codes: int) -> list[tuple[int, np.ndarray]]:
@@ -622,71 +639,103 @@ def _first_name_parts() -> tuple[np.ndarray, tuple[tuple[_Sampler | None, ...], 
         row = []
         for k in range(len(m.vec)):
             wk = base[gs] * m.vec[k, :, gs % 2]
-            row.append(_Sampler(wk) if wk.sum() > 0 else None)
+            smp = _Sampler(wk) if wk.sum() > 0 else None
+            if smp is not None:  # drawn from in many small batches: the guide table pays
+                smp.expect(smp.GUIDE_MIN)
+            row.append(smp)
         comps.append(tuple(row))
     return base, tuple(comps)
 
 
-class _FirstNameSampler:
-    """First names of one (group, sex, birth year) category: P(name) ~ holders in the group x
-    share of the sex x cohort ratio of the year (``names.CohortModel``): the year's SSA-listed
-    names drawn from their own sampler, the low-rank remainder from the (group, sex) samplers."""
+class _FirstNameTable:
+    """First names by (group, sex, birth year) category ``(g * 2 + s) * ny + y``: P(name) ~
+    holders in the group x share of the sex x cohort ratio of the year (``names.CohortModel``):
+    the year's SSA-listed names from a ``_Sampler`` of the category, the low-rank remainder from
+    the (group, sex) samplers of ``_first_name_parts``.
 
-    __slots__ = ("cum", "idx", "parts")
+    One table serves a block: a category's sampler is made on its first draw (by
+    :meth:`first_names`, in a worker thread, for every category of the block). Draws equal those
+    of one sampler object per category (the earlier ``_FirstNameSampler``): same uniforms, same
+    arithmetic, same picks.
+    """
 
-    def __init__(self, g: int, s: int, y: int) -> None:
-        base, comps = _first_name_parts()
-        m = _cohorts()
-        idx, val = m.present(s, y)
-        w = base[g * 2 + s].take(idx) * val
-        self.idx = idx
-        parts: list[_Sampler | None] = [_Sampler(w) if len(w) and w.sum() > 0 else None]
-        masses = [float(w.sum())]
-        for k, smp in enumerate(comps[g * 2 + s]):
-            parts.append(smp)
+    __slots__ = ("_base", "_comps", "_entries", "_model", "_ny")
+
+    def __init__(self) -> None:
+        self._base, self._comps = _first_name_parts()
+        self._model = _cohorts()
+        self._ny = len(self._model.years)
+        self._entries: dict[int, tuple] = {}  # category -> what lookup needs
+
+    def _entry(self, c: int) -> tuple:
+        entry = self._entries.get(c)
+        if entry is not None:
+            return entry
+        m, ny = self._model, self._ny
+        gs, y = divmod(c, ny)
+        s = gs % 2
+        lo, hi = int(m.indptr[s * ny + y]), int(m.indptr[s * ny + y + 1])
+        w = self._base[gs].take(m.idx[lo:hi]) * m.value[lo:hi]  # holders x sex share x ratio
+        main_mass = float(w.sum()) if len(w) else 0.0
+        main = _Sampler(w) if main_mass > 0 else None
+        masses = [main_mass]
+        comps = self._comps[gs]
+        for k, smp in enumerate(comps):
             masses.append(smp.total * float(m.scale[k, s, y]) if smp is not None else 0.0)
-        self.parts = tuple(parts)
-        self.cum = np.cumsum(masses)
+        cum = np.cumsum(masses)
+        entry = (main, m.idx[lo:hi], cum, float(cum[0]), float(cum[-1]), comps)
+        self._entries[c] = entry
+        return entry
 
-    def lookup(self, uniforms: np.ndarray) -> np.ndarray:
-        """Name indices drawn with these uniforms (one per draw)."""
-        x = uniforms * self.cum[-1]
+    def first_names(
+        self,
+        by_cat: list[tuple[int, np.ndarray]],
+        starts: list[int],
+        uniforms: np.ndarray,
+        out: np.ndarray,
+    ) -> None:
+        """First names into ``out[idx]`` for each (category, idx) of ``by_cat``, drawn with the
+        uniforms from ``starts`` (one per person): the categories' uniforms as one call per
+        category, in increasing category order, would draw them. Makes the tables of these
+        categories (a worker thread's job; two workers share the categories)."""
+        for (c, idx), lo in zip(by_cat, starts, strict=True):
+            main = self._entry(c)[0]
+            if main is not None:  # the middle names will draw as many
+                main.expect(2 * len(idx))
+            out[idx] = self.lookup(c, uniforms[lo : lo + len(idx)])
+
+    def lookup(self, c: int, uniforms: np.ndarray) -> np.ndarray:
+        """Name indices of category ``c`` drawn with these uniforms (one per draw)."""
+        main, idx, cum, cum0, cum_end, comps = self._entry(c)
+        x = uniforms * cum_end
         below_one = np.nextafter(1.0, 0.0)
-        main = self.parts[0]
         if main is not None:  # most draws: the year's listed names
-            out = self.idx.take(main.lookup(np.minimum(x / self.cum[0], below_one)))
+            out = idx.take(main.lookup(np.minimum(x / cum0, below_one)))
         else:
-            out = np.empty(len(x), dtype=np.int64)
-        rest = np.flatnonzero(x >= self.cum[0])
+            out = np.zeros(len(x), dtype=np.int64)
+        rest = np.flatnonzero(x >= cum0)
         if rest.size:
-            part = np.minimum(np.searchsorted(self.cum, x[rest], side="right"), len(self.cum) - 1)
-            for k in range(1, len(self.parts)):
+            part = np.minimum(np.searchsorted(cum, x[rest], side="right"), len(cum) - 1)
+            for k in range(1, len(cum)):
                 sel = rest[part == k]
-                smp = self.parts[k]
+                smp = comps[k - 1]
                 if not sel.size or smp is None:
                     continue
-                lo = self.cum[k - 1]
-                out[sel] = smp.lookup(np.minimum((x[sel] - lo) / (self.cum[k] - lo), below_one))
+                lo = cum[k - 1]
+                out[sel] = smp.lookup(np.minimum((x[sel] - lo) / (cum[k] - lo), below_one))
         return out
 
-    def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
-        """``k`` independent draws."""
-        return self.lookup(rng.random(k))
+    def draw(self, c: int, rng: np.random.Generator, k: int) -> np.ndarray:
+        """``k`` independent draws of category ``c``."""
+        return self.lookup(c, rng.random(k))
 
-
-def _draw_first_names(
-    cats: np.ndarray, rng: np.random.Generator, samplers: dict[int, _FirstNameSampler]
-) -> np.ndarray:
-    """Listed first names for people of the given (group, sex, year) categories; ``samplers``
-    caches the samplers by category (building one costs more than thousands of draws)."""
-    ny = len(_cohorts().years)
-    out = np.empty(len(cats), dtype=np.int64)
-    for c, idx in _by_category(cats, len(N.GROUPS) * 2 * ny):
-        if c not in samplers:
-            g, rem = divmod(c, 2 * ny)
-            samplers[c] = _FirstNameSampler(g, *divmod(rem, ny))
-        out[idx] = samplers[c].draw(rng, len(idx))
-    return out
+    def draw_many(self, cats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One draw for each element of ``cats`` (categories), category by category in
+        increasing order (each drawing as many uniforms of ``rng`` as it has elements)."""
+        out = np.empty(len(cats), dtype=np.int64)
+        for c, idx in _by_category(cats, len(N.GROUPS) * 2 * self._ny):
+            out[idx] = self.draw(c, rng, len(idx))
+        return out
 
 
 @lru_cache
@@ -704,9 +753,11 @@ def _day_vocab(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=4)
-def _day_cum(lo: int, hi: int) -> np.ndarray:
-    """Cumulative birth weights (``synthetic.births.day_weights``) of days lo..hi, from 0."""
-    return np.concatenate([[0.0], np.cumsum(B.day_weights(lo, hi))])
+def _day_cum(lo: int, hi: int) -> tuple[np.ndarray, _Sampler]:
+    """Cumulative birth weights (``synthetic.births.day_weights``) of days lo..hi, from 0; and
+    the sampler of these weights (its guide table finds the day of a cumulative weight)."""
+    days = _Sampler(B.day_weights(lo, hi))
+    return np.concatenate([[0.0], days.cdf[:-1]]), days
 
 
 def _age_at(day: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -734,7 +785,9 @@ def _placeholder_dates(
     rng = stream(seed, "population", *bkey, "born_abroad")
     p_adult = np.array([cfg.born_abroad_by_group.get(g, 0.0) for g in N.GROUPS])
     abroad = rng.random(n) < np.where(age >= 18, p_adult[group], cfg.born_abroad_children)
-    abroad |= pd.notna(status) & (status != "citizen")
+    known = pd.notna(status)  # none known without identifiers: no string comparisons then
+    if known.any():
+        abroad[known] |= status[known] != "citizen"
     shares = np.array([cfg.dob_placeholder_share.get(k, 0.0) for k in B.PLACEHOLDERS])
     kind = np.searchsorted(np.cumsum(shares), rng.random(n), side="right")  # len: none
     kind[~abroad] = len(shares)
@@ -881,100 +934,79 @@ def generate_population(cfg: PopulationConfig, seed: int) -> Population:
     )
 
 
-def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout) -> Population:
-    """Block ``b`` of the population ``(cfg, seed)`` (``layout`` = :func:`block_layout`).
+def _household_addresses(
+    cfg: PopulationConfig,
+    seed: int,
+    bkey: tuple[str, ...],
+    n: int,
+    n_hh: int,
+    hh0: int,
+    zips: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[dict, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The addresses of a block and, per household: its address position, its previous address
+    (movers) and its PO box label (None without one). Needs the households only (own streams)."""
+    # one dwelling per household, assigned in random order
+    codes = address_codes(
+        n_hh,
+        cfg.people_per_zip,
+        seed,
+        people_per_household=n / n_hh,
+        stream_key=bkey,
+        zips=zips,
+        numberless_share=cfg.numberless_share,
+    )
+    addresses = address_frame(codes, hh0)
+    hh_addr = stream(seed, "population", *bkey, "address_assignment").permutation(n_hh)
+    # Movers: the household's address before its last move (within the period; see mover_share)
+    rng = stream(seed, "population", *bkey, "moves")
+    moved = rng.random(n_hh) < cfg.mover_share
+    prev_addr = np.full(n_hh, -1, dtype=np.int64)
+    zip_of_address = codes["zip"][1]  # ZIP position: as the ZIP strings, without hashing them
+    prev_addr[moved] = hh0 + previous_addresses(
+        zip_of_address, hh_addr[moved], cfg.move_same_zip, rng
+    )
+    # Mailing addresses: some households receive mail at a post-office box.
+    rng = stream(seed, "population", *bkey, "po_boxes")
+    boxes = rng.random(n_hh) < cfg.po_box_share
+    box_no = rng.integers(1, 10_000, n_hh)
+    hh_box = _box_vocab().take(np.where(boxes, box_no, -1))
+    return codes, addresses, hh_addr, prev_addr, hh_box
 
-    A block is a population of its own: its households, addresses, ZIP codes and moves stay
-    within it (an assumption: moves between blocks are not modelled; a block holds ~1M people of
-    every state), and its invented rare names are unique within it. Its ids are global:
-    ``person_id`` from ``layout.person_start(b)``, ``household_id``, ``address_id`` and
-    ``previous_address_id`` from ``layout.household_start(b)``; ``twin_id`` and ``namesake_id``
-    are person ids. Its random streams are keyed by the block (``layout.key(b)``).
-    """
-    n = int(layout.people[b])
-    bkey = layout.key(b)
-    person0, hh0 = layout.person_start(b), layout.household_start(b)
 
-    # --- households: sizes until exactly n people (the last household is truncated)
-    rng = stream(seed, "population", *bkey, "households")
-    sizes = _household_sizes(cfg, n, rng)
-    n_hh = len(sizes)
-    hh, pos = _segments(sizes)
-    hh_start = np.cumsum(sizes) - sizes  # person index of each householder
+def _rare_first_names(
+    seed: int, bkey: tuple[str, ...], group: np.ndarray, male: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(people whose first name comes from the Census tail, their synthesized names)."""
+    rng_r = stream(seed, "population", *bkey, "first_names_rare")
+    first_rare = rng_r.random(len(group)) < N.rare_first_name_prob()[group]
+    i_fr = np.flatnonzero(first_rare)
+    rare_first = _synthesize_rare(group[i_fr] * 2 + male[i_fr], rng_r, _first_name_blend())
+    return i_fr, rare_first
 
-    has_partner = (sizes >= 2) & (rng.random(n_hh) < cfg.partner_share)
-    rel = np.where(pos == 0, HOUSEHOLDER, CHILD).astype(np.int8)
-    rel[(pos == 1) & has_partner[hh]] = PARTNER
-    rest = rel == CHILD
-    rel[rest & (rng.random(n) < cfg.other_share)] = OTHER
-    is_hh, is_partner, is_child, is_other = (rel == r for r in range(4))
-    has_child = np.bincount(hh[is_child], minlength=n_hh) > 0
-    partner_idx = np.where(has_partner, hh_start + 1, -1)  # partner is always at position 1
 
-    # --- sex
-    rng = stream(seed, "population", *bkey, "sex")
-    male = rng.random(n) < 0.5  # householders, children and others: 50/50 (assumption)
-    hh_male = male[hh_start]
-    flip = rng.random(n) >= cfg.same_sex_partner
-    male[is_partner] = np.where(flip, ~hh_male[hh], hh_male[hh])[is_partner]
-
-    # --- ages (drawn only for the people who need them)
-    rng = stream(seed, "population", *bkey, "ages")
-    s_hh, s_parent, s_any, s_gap = _age_samplers()
-    age = np.empty(n, dtype=np.int64)
-    hh_age = s_hh.draw(rng, n_hh)
-    hh_age[has_child] = s_parent.draw(rng, int(has_child.sum()))
-    age[hh_start] = hh_age
-    i_partner, i_child, i_other = (np.flatnonzero(m) for m in (is_partner, is_child, is_other))
-    # Partner: similar age; husbands ~2 years older than wives on average (assumption).
-    h = hh[i_partner]
-    shift = np.where(hh_male[h], -2.0, 2.0) + rng.normal(0.0, 4.0, len(h))
-    age[i_partner] = np.clip(np.rint(hh_age[h] + shift), 18, MAX_AGE)
-    # Children: householder's age minus a gap of 18..45 years (Beta(2,3)-shaped, mean ~29),
-    # redrawn while the child would be "born" before the householder's 18th year (truncation).
-    ca = hh_age[hh[i_child]] - _GAP_MIN - s_gap.draw(rng, len(i_child))
-    for _ in range(4):
-        neg = np.flatnonzero(ca < 0)
-        if not neg.size:
-            break
-        ca[neg] = hh_age[hh[i_child[neg]]] - _GAP_MIN - s_gap.draw(rng, neg.size)
-    age[i_child] = np.maximum(ca, 0)
-    age[i_other] = s_any.draw(rng, len(i_other))  # relatives, roomers: any age
-    # Twins: a child paired with the household's previous child (same age here, same dob below).
-    # cfg.twin_share of children are twins, i.e. twin_share / 2 x children pairs; no triplets.
-    rng_t = stream(seed, "population", *bkey, "twin_pairs")
-    after_child = np.zeros(n, dtype=bool)
-    after_child[1:] = is_child[:-1] & (hh[1:] == hh[:-1])
-    cand = np.flatnonzero(is_child & after_child)
-    p_twin = min(1.0, cfg.twin_share / 2 * len(i_child) / max(len(cand), 1))
-    tw = cand[rng_t.random(len(cand)) < p_twin]
-    tw = tw[~np.isin(tw - 1, tw)]
-    twin_of = np.full(n, -1, dtype=np.int64)
-    twin_of[tw], twin_of[tw - 1] = tw - 1, tw
-    age[tw] = age[tw - 1]
-
-    # dob: within the year of age ending at the reference date, by the daily birth pattern
-    # (synthetic.births): real daily counts where known, the average pattern elsewhere
-    ref = dt.date.fromisoformat(cfg.reference_date)
-    upper = np.array([_years_before(ref, a) for a in range(MAX_AGE + 2)], dtype=np.int64)
-    day_lo = int(upper[-1])
-    cum = _day_cum(day_lo, int(upper[0]))  # cum[i] = weight of the days before day_lo + i
-    first_day = upper[age + 1] + 1 - day_lo  # the window is upper[age + 1] < day <= upper[age]
-    a_w, b_w = cum.take(first_day), cum.take(upper[age] - day_lo + 1)
-    t_w = a_w + rng.random(n) * (b_w - a_w)
-    dob_day = day_lo + np.searchsorted(cum, t_w, side="right") - 1
-    dob_day = np.clip(dob_day, upper[age + 1] + 1, upper[age])
-    dob_day[tw] = dob_day[tw - 1]
-    day_str, day_year = _day_vocab(day_lo, int(upper[0]))
-    dob_code = dob_day - day_lo
-
-    # --- groups
-    rng = stream(seed, "population", *bkey, "groups")
-    group = _Sampler(N.group_shares()).draw(rng, n)  # by population share, unless inherited:
-    hh_group = group[hh_start][hh]
-    same = rng.random(n) < np.where(is_partner, cfg.partner_same_group, cfg.member_same_group)
-    group = np.where(~is_hh & same, hh_group, group)
-
+def _surnames(
+    cfg: PopulationConfig,
+    seed: int,
+    bkey: tuple[str, ...],
+    *,
+    group: np.ndarray,
+    male: np.ndarray,
+    age: np.ndarray,
+    hh: np.ndarray,
+    hh_start: np.ndarray,
+    has_partner: np.ndarray,
+    has_child: np.ndarray,
+    partner_idx: np.ndarray,
+    hh_male: np.ndarray,
+    is_hh: np.ndarray,
+    is_partner: np.ndarray,
+    is_child: np.ndarray,
+    is_other: np.ndarray,
+    tw: np.ndarray,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Surname codes of a block's people and their surname columns (last, second, previous and
+    spouse's surname; rare or not), from the stream ``surnames`` (see the comments)."""
+    n = len(group)
     # --- surnames. Every surname is a code into one vocabulary: listed Census names first, then
     # invented rare names, then hyphenated married names. Own draws (birth surnames, surnames
     # reverted after a divorce, maternal second surnames) are made in one batch, so invented
@@ -1064,40 +1096,168 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
     last_name = vocab.take(sur)
     surname_rare = sur >= len(listed)
     surname_rare &= sur < len(listed) + len(rare_names)
+    cols = {
+        "last_name": last_name,
+        "second_surname": vocab_na.take(second),
+        "surname_rare": surname_rare,
+        "previous_surname": vocab_na.take(previous),
+        "spouse_surname": vocab_na.take(spouse),
+    }
+    return sur, cols
 
-    # --- first and middle names by (group, sex, birth year); a share of first names comes
-    # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
+
+def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout) -> Population:
+    """Block ``b`` of the population ``(cfg, seed)`` (``layout`` = :func:`block_layout`).
+
+    A block is a population of its own: its households, addresses, ZIP codes and moves stay
+    within it (an assumption: moves between blocks are not modelled; a block holds ~1M people of
+    every state), and its invented rare names are unique within it. Its ids are global:
+    ``person_id`` from ``layout.person_start(b)``, ``household_id``, ``address_id`` and
+    ``previous_address_id`` from ``layout.household_start(b)``; ``twin_id`` and ``namesake_id``
+    are person ids. Its random streams are keyed by the block (``layout.key(b)``).
+    """
+    # Components on their own random streams are drawn by worker threads while this one draws
+    # the others (numpy releases the GIL in its loops): the results do not depend on timing.
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="population") as pool:
+        return _generate_block(cfg, seed, b, layout, pool)
+
+
+def _generate_block(
+    cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout, pool: ThreadPoolExecutor
+) -> Population:
+    n = int(layout.people[b])
+    bkey = layout.key(b)
+    person0, hh0 = layout.person_start(b), layout.household_start(b)
+
+    # --- households: sizes until exactly n people (the last household is truncated)
+    rng = stream(seed, "population", *bkey, "households")
+    sizes = _household_sizes(cfg, n, rng)
+    n_hh = len(sizes)
+    hh, pos = _segments(sizes)
+    hh_start = np.cumsum(sizes) - sizes  # person index of each householder
+    zips = None if layout.zips is None else layout.zips[b]
+    addresses_job = pool.submit(_household_addresses, cfg, seed, bkey, n, n_hh, hh0, zips)
+
+    has_partner = (sizes >= 2) & (rng.random(n_hh) < cfg.partner_share)
+    rel = np.where(pos == 0, HOUSEHOLDER, CHILD).astype(np.int8)
+    rel[(pos == 1) & has_partner[hh]] = PARTNER
+    rest = rel == CHILD
+    rel[rest & (rng.random(n) < cfg.other_share)] = OTHER
+    is_hh, is_partner, is_child, is_other = (rel == r for r in range(4))
+    has_child = np.bincount(hh[is_child], minlength=n_hh) > 0
+    partner_idx = np.where(has_partner, hh_start + 1, -1)  # partner is always at position 1
+
+    # --- sex
+    rng = stream(seed, "population", *bkey, "sex")
+    male = rng.random(n) < 0.5  # householders, children and others: 50/50 (assumption)
+    hh_male = male[hh_start]
+    flip = rng.random(n) >= cfg.same_sex_partner
+    male[is_partner] = np.where(flip, ~hh_male[hh], hh_male[hh])[is_partner]
+
+    # --- ages (drawn only for the people who need them)
+    rng = stream(seed, "population", *bkey, "ages")
+    s_hh, s_parent, s_any, s_gap = _age_samplers()
+    age = np.empty(n, dtype=np.int64)
+    hh_age = s_hh.draw(rng, n_hh)
+    hh_age[has_child] = s_parent.draw(rng, int(has_child.sum()))
+    age[hh_start] = hh_age
+    i_partner, i_child, i_other = (np.flatnonzero(m) for m in (is_partner, is_child, is_other))
+    # Partner: similar age; husbands ~2 years older than wives on average (assumption).
+    h = hh[i_partner]
+    shift = np.where(hh_male[h], -2.0, 2.0) + rng.normal(0.0, 4.0, len(h))
+    age[i_partner] = np.clip(np.rint(hh_age[h] + shift), 18, MAX_AGE)
+    # Children: householder's age minus a gap of 18..45 years (Beta(2,3)-shaped, mean ~29),
+    # redrawn while the child would be "born" before the householder's 18th year (truncation).
+    ca = hh_age[hh[i_child]] - _GAP_MIN - s_gap.draw(rng, len(i_child))
+    for _ in range(4):
+        neg = np.flatnonzero(ca < 0)
+        if not neg.size:
+            break
+        ca[neg] = hh_age[hh[i_child[neg]]] - _GAP_MIN - s_gap.draw(rng, neg.size)
+    age[i_child] = np.maximum(ca, 0)
+    age[i_other] = s_any.draw(rng, len(i_other))  # relatives, roomers: any age
+    # Twins: a child paired with the household's previous child (same age here, same dob below).
+    # cfg.twin_share of children are twins, i.e. twin_share / 2 x children pairs; no triplets.
+    rng_t = stream(seed, "population", *bkey, "twin_pairs")
+    after_child = np.zeros(n, dtype=bool)
+    after_child[1:] = is_child[:-1] & (hh[1:] == hh[:-1])
+    cand = np.flatnonzero(is_child & after_child)
+    p_twin = min(1.0, cfg.twin_share / 2 * len(i_child) / max(len(cand), 1))
+    tw = cand[rng_t.random(len(cand)) < p_twin]
+    tw = tw[~np.isin(tw - 1, tw)]
+    twin_of = np.full(n, -1, dtype=np.int64)
+    twin_of[tw], twin_of[tw - 1] = tw - 1, tw
+    age[tw] = age[tw - 1]
+
+    # dob: within the year of age ending at the reference date, by the daily birth pattern
+    # (synthetic.births): real daily counts where known, the average pattern elsewhere
+    ref = dt.date.fromisoformat(cfg.reference_date)
+    upper = np.array([_years_before(ref, a) for a in range(MAX_AGE + 2)], dtype=np.int64)
+    day_lo = int(upper[-1])
+    # cum[i] = weight of the days before day_lo + i
+    cum, day_sampler = _day_cum(day_lo, int(upper[0]))
+    first_day = upper[age + 1] + 1 - day_lo  # the window is upper[age + 1] < day <= upper[age]
+    a_w, b_w = cum.take(first_day), cum.take(upper[age] - day_lo + 1)
+    t_w = a_w + rng.random(n) * (b_w - a_w)
+    dob_day = day_lo + day_sampler.search(t_w)  # searchsorted(cum, t_w, "right") - 1
+    dob_day = np.clip(dob_day, upper[age + 1] + 1, upper[age])
+    dob_day[tw] = dob_day[tw - 1]
+    day_str, day_year = _day_vocab(day_lo, int(upper[0]))
+    dob_code = dob_day - day_lo
+
+    # --- groups
+    rng = stream(seed, "population", *bkey, "groups")
+    group = _Sampler(N.group_shares()).draw(rng, n)  # by population share, unless inherited:
+    hh_group = group[hh_start][hh]
+    same = rng.random(n) < np.where(is_partner, cfg.partner_same_group, cfg.member_same_group)
+    group = np.where(~is_hh & same, hh_group, group)
+    # first-name categories (group, sex, birth year): their tables are made by worker threads
     cohorts = _cohorts()
     ny = len(cohorts.years)
     y_idx = cohorts.year_index(day_year).take(dob_code)  # per day of the vocabulary, then person
     cat = (group * 2 + male) * ny + y_idx
-    rng_f = stream(seed, "population", *bkey, "first_names")
-    rng_m = stream(seed, "population", *bkey, "middle_names")
+    names_of = _FirstNameTable()  # kept for the siblings' redraws below
+    by_cat = _by_category(cat, len(N.GROUPS) * 2 * ny)  # <= 6 x 2 x 113 categories
+    # first names: one uniform per person, in category order (= one call per category)
+    u_first = stream(seed, "population", *bkey, "first_names").random(n)
+    starts = np.cumsum([0] + [len(idx) for _, idx in by_cat[:-1]]).tolist()
     first = np.empty(n, dtype=np.int64)
+    names_jobs = [  # every other category: both workers make tables and draw
+        pool.submit(names_of.first_names, by_cat[i::2], starts[i::2], u_first, first)
+        for i in (0, 1)
+    ]
+
+    # --- surnames (drawn by a worker thread while the first and middle names are drawn here)
+    surnames_job = pool.submit(
+        _surnames, cfg, seed, bkey, group=group, male=male, age=age, hh=hh, hh_start=hh_start,
+        has_partner=has_partner, has_child=has_child, partner_idx=partner_idx, hh_male=hh_male,
+        is_hh=is_hh, is_partner=is_partner, is_child=is_child, is_other=is_other, tw=tw,
+    )  # fmt: skip
+    rare_first_job = pool.submit(_rare_first_names, seed, bkey, group, male)
+
+    # --- first and middle names by (group, sex, birth year); a share of first names comes
+    # from the Census "ALL OTHER NAMES" tail, synthesized as rare (mostly unique) names.
+    rng_m = stream(seed, "population", *bkey, "middle_names")
+    for job in names_jobs:
+        job.result()
     middle = np.empty(n, dtype=np.int64)
-    # samplers of the categories, kept for the siblings' redraws below
-    kid_samplers: dict[int, _FirstNameSampler] = {}
-    for ci, idx in _by_category(cat, len(N.GROUPS) * 2 * ny):  # <= 6 x 2 x 113 categories
-        gi, rem = divmod(ci, 2 * ny)
-        sampler = kid_samplers[ci] = _FirstNameSampler(gi, *divmod(rem, ny))
-        k_cat = len(idx)
-        u_fm = np.concatenate([rng_f.random(k_cat), rng_m.random(k_cat)])
-        f, m = np.split(sampler.lookup(u_fm), [k_cat])
+    for ci, idx in by_cat:
+        f = first[idx]
+        m = names_of.draw(ci, rng_m, len(idx))
         for _ in range(3):  # middle name differs from the first name where possible
             eq = m == f
             if not eq.any():
                 break
-            m[eq] = sampler.draw(rng_m, int(eq.sum()))
-        first[idx], middle[idx] = f, m
+            m[eq] = names_of.draw(ci, rng_m, int(eq.sum()))
+        middle[idx] = m
     fnames, _, _ = N.first_name_arrays()
-    rng_r = stream(seed, "population", *bkey, "first_names_rare")
-    first_rare = rng_r.random(n) < N.rare_first_name_prob()[group]
-    i_fr = np.flatnonzero(first_rare)
-    rare_first = _synthesize_rare(group[i_fr] * 2 + male[i_fr], rng_r, _first_name_blend())
+    i_fr, rare_first = rare_first_job.result()
     first[i_fr] = len(fnames) + np.arange(len(i_fr))
     fvocab = np.concatenate([fnames, rare_first])
     no_middle = stream(seed, "population", *bkey, "middle_absent").random(n) < cfg.no_middle_name
     middle[no_middle] = -1
+
+    sur, surname_cols = surnames_job.result()
 
     # --- siblings (twins included) get different first names: parents do not reuse one
     rng = stream(seed, "population", *bkey, "twins")
@@ -1108,7 +1268,7 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         if not dup.any():
             break
         j = kids[dup]
-        first[j] = _draw_first_names(cat[j], rng, kid_samplers)
+        first[j] = names_of.draw_many(cat[j], rng)
         # only the households with a new name can have a new duplicate (kids stay in order)
         touched = np.zeros(n_hh, dtype=bool)
         touched[hh[j]] = True
@@ -1135,32 +1295,9 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
 
     middle_name = np.append(fvocab, np.array([None], dtype=object)).take(middle)  # -1 -> None
 
-    # --- addresses: one dwelling per household, assigned in random order
-    codes = address_codes(
-        n_hh,
-        cfg.people_per_zip,
-        seed,
-        people_per_household=n / n_hh,
-        stream_key=bkey,
-        zips=None if layout.zips is None else layout.zips[b],
-        numberless_share=cfg.numberless_share,
-    )
-    addresses = address_frame(codes, hh0)
-    hh_addr = stream(seed, "population", *bkey, "address_assignment").permutation(n_hh)
+    # --- addresses (drawn by a worker thread since the households were known)
+    codes, addresses, hh_addr, prev_addr, hh_box = addresses_job.result()
     addr = hh_addr[hh]
-    # Movers: the household's address before its last move (within the period; see mover_share)
-    rng = stream(seed, "population", *bkey, "moves")
-    moved = rng.random(n_hh) < cfg.mover_share
-    prev_addr = np.full(n_hh, -1, dtype=np.int64)
-    zip_of_address = codes["zip"][1]  # ZIP position: as the ZIP strings, without hashing them
-    prev_addr[moved] = hh0 + previous_addresses(
-        zip_of_address, hh_addr[moved], cfg.move_same_zip, rng
-    )
-    # Mailing addresses: some households receive mail at a post-office box.
-    rng = stream(seed, "population", *bkey, "po_boxes")
-    boxes = rng.random(n_hh) < cfg.po_box_share
-    box_no = rng.integers(1, 10_000, n_hh)
-    hh_box = _box_vocab().take(np.where(boxes, box_no, -1))
 
     if person0:  # global ids of a later block
         twin_of[twin_of >= 0] += person0
@@ -1171,18 +1308,12 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         # ndarray.take: the fastest gather of objects (vocabulary[codes])
         "relationship": np.array(RELATIONSHIPS, dtype=object).take(rel),
         "sex": np.array(SEXES, dtype=object).take(male.view(np.int8)),
-        "dob": day_str.take(dob_code),
-        "age": age.astype(np.int16),
         "group": np.array(N.GROUPS, dtype=object).take(group),
         "first_name": fvocab.take(first),
         "middle_name": middle_name,
-        "last_name": last_name,
-        "second_surname": vocab_na.take(second),
         "suffix": suffix,
-        "surname_rare": surname_rare,
         "first_name_rare": first >= len(fnames),  # not first_rare: twins, juniors changed
-        "previous_surname": vocab_na.take(previous),
-        "spouse_surname": vocab_na.take(spouse),
+        **surname_cols,
         "twin_id": twin_of,
         "namesake_id": namesake,
         "address_id": hh0 + addr.astype(np.int64),
@@ -1195,9 +1326,13 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
         surname=sur, person0=person0,
     )  # fmt: skip
     # --- placeholder birth dates of people born abroad (after the status: non-citizens are)
+    true_day = dob_day
     dob_day = _placeholder_dates(cfg, seed, bkey, dob_day, age, group, cols["status"], tw, upper)
     cols["dob"] = day_str.take(dob_day - day_lo)
-    cols["age"] = _age_at(dob_day, upper).astype(np.int16)
+    # the age of a true birth day is the age it was drawn for; only placeholders can change it
+    moved = np.flatnonzero(dob_day != true_day)
+    cols["age"] = age.astype(np.int16)  # a copy: the workers' inputs stay as they were given
+    cols["age"][moved] = _age_at(dob_day[moved], upper)
     person_code: dict[int, np.ndarray] = {}  # city, state and zip share the ZIP's code
     for field in _ADDRESS_FIELDS:
         vocab, code = codes[field]
@@ -1205,8 +1340,17 @@ def generate_block(cfg: PopulationConfig, seed: int, b: int, layout: BlockLayout
             person_code[id(code)] = code.take(addr)
         # small codes first, strings last: ndarray.take is the fastest gather of objects
         cols[field] = vocab.take(person_code[id(code)])
-    # copy=False: no block consolidation (stacking 13 object columns would double the run time)
-    people = pd.DataFrame(cols, columns=list(PEOPLE_COLUMNS), copy=False)
+    # copy=False: no block consolidation (stacking 13 object columns would double the run time);
+    # object columns as Series of dtype object: pandas skips its scan of every value for dates
+    # (the columns hold strings and None only, which it would leave as they are)
+    people = pd.DataFrame(
+        {
+            k: pd.Series(v, dtype=object, copy=False) if v.dtype == object else v
+            for k, v in cols.items()
+        },
+        columns=list(PEOPLE_COLUMNS),
+        copy=False,
+    )
     return Population(people=people, addresses=addresses)
 
 

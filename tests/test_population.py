@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from concurrent.futures import Future
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from synthetic import names as N
+from synthetic import population as P
 from synthetic.errors import ConfigError
 from synthetic.geography import NUMBERLESS_SHARE, STATE_ZIP_RANGE, build_addresses
 from synthetic.population import PEOPLE_COLUMNS, PopulationConfig, generate_population
@@ -244,6 +247,55 @@ def test_determinism():
     assert not a.people.equals(c.people)
     assert (a.people["first_name"] != c.people["first_name"]).mean() > 0.5
     assert (a.people["zip"] != c.people["zip"]).mean() > 0.5
+
+
+class _Sequential:
+    """A stand-in for the worker threads: each job runs at once, in submission order, or (with
+    ``reverse``) all of them at the first ``result()``, last submitted first."""
+
+    def __init__(self, reverse: bool) -> None:
+        self.reverse = reverse
+        self.pending: list[tuple[Future, Callable[..., object], tuple, dict]] = []
+
+    def __enter__(self) -> _Sequential:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.run()
+
+    def run(self) -> None:
+        while self.pending:
+            fut, fn, args, kwargs = self.pending.pop()
+            fut.set_result(fn(*args, **kwargs))
+
+    def submit(self, fn, *args, **kwargs):
+        fut = _Deferred(self)
+        if self.reverse:
+            self.pending.append((fut, fn, args, kwargs))
+        else:
+            fut.set_result(fn(*args, **kwargs))
+        return fut
+
+
+class _Deferred(Future):
+    def __init__(self, owner: _Sequential) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def result(self, timeout=None):
+        self.owner.run()
+        return super().result(timeout)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_worker_threads_do_not_change_the_population(monkeypatch, reverse):
+    """Jobs run inline or in reverse order give the population the worker threads give."""
+    cfg = PopulationConfig(size=5_000, people_per_zip=1_000, identifiers=True)
+    threaded = generate_population(cfg, 8)
+    monkeypatch.setattr(P, "ThreadPoolExecutor", lambda *_a, **_k: _Sequential(reverse))
+    alone = generate_population(cfg, 8)
+    pd.testing.assert_frame_equal(threaded.people, alone.people, check_exact=True)
+    pd.testing.assert_frame_equal(threaded.addresses, alone.addresses, check_exact=True)
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@
 Runs ``synthetic.population.generate_population`` ``--repeat`` times after one small warm-up run
 (which loads the vendored name tables and builds cached samplers) and prints the best wall time,
 and the best CPU time of the process (less sensitive to other jobs on a shared machine, though
-they still slow it down through the shared caches). Not a test: timings depend on the machine and
-on its load. Populations of more than ``BLOCK_SIZE`` people are generated block by block.
+they still slow it down through the shared caches). The generator draws some components in
+worker threads, so the CPU time can exceed the wall time. Not a test: timings depend on the
+machine and on its load. Populations of more than ``BLOCK_SIZE`` people are generated block by
+block.
 
     python -m bench.perf.generate [--people 1000000] [--repeat 3] [--seed 1]
 """
