@@ -51,15 +51,16 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    runs = cal.dispersion_runs + cal.points + 1 + 2 * len(cal.unknowns)
+    runs = cal.dispersion_runs + cal.waves * cal.points * cal.replicates + 1 + 2 * len(cal.unknowns)
     print(
         f"machine: {os.cpu_count()} logical cores, {platform.machine()}, Python "
         f"{platform.python_version()}, load average {load0:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after"
     )
     print(
-        f"scenario: {bench.name} ({scenario}); {cal.points} points x {cal.replicates} "
-        f"population(s), {cal.dispersion_runs} dispersion runs, {1 + 2 * len(cal.unknowns)} "
+        f"scenario: {bench.name} ({scenario}); {cal.waves} wave(s) of {cal.points} points x "
+        f"{cal.replicates} population(s), {cal.dispersion_runs} dispersion runs, "
+        f"{1 + 2 * len(cal.unknowns)} "
         f"tornado runs = {runs} runs, {args.workers} worker(s)"
     )
     print(
