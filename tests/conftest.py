@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,13 @@ import pytest
 
 from bench.linkage.config import parse_benchmark
 from synthetic.scenario import RECORD_FIELDS, LinkageTask, build_task
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell starts a background job (`cmd &` without job control) with SIGINT ignored, and
+    # every process inherits that: the tests that deliver Ctrl-C need Python's own handler.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

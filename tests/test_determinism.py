@@ -202,7 +202,9 @@ def test_default_preset_reproduces_published_files_with_cpu_features_disabled(
 ) -> None:
     """The default preset, rerun with every optional CPU feature numpy found disabled and
     OpenBLAS on generic kernels, equals results/irs-ice byte for byte (every file; the
-    regenerated replicates as tests/reproduce.py, like the test in test_published.py)."""
+    regenerated replicates as tests/reproduce.py). The suite's one byte-for-byte rerun of a
+    preset: results/ were written with the features on, so it checks the code and the CPU
+    independence at once."""
     found = runtime()["numpy_features"]
     env = {**os.environ, "OPENBLAS_CORETYPE": GENERIC_BLAS}
     if found:

@@ -1,4 +1,10 @@
-"""Published results: README tables come from results/, and results/ come from the code."""
+"""Published results: README tables come from results/, and results/ come from the code.
+
+That rerunning the default preset reproduces results/irs-ice byte for byte is tested once, in
+tests/test_determinism.py, with numpy's optional CPU features off: `linkrisk publish` wrote
+results/ with them on, so a difference made by the code or by a CPU-specific kernel shows there
+(a second rerun here with the features on checked nothing more, for a minute of the suite).
+"""
 
 from __future__ import annotations
 
@@ -25,12 +31,9 @@ from bench.publish import (
     published_presets,
     readme_block,
 )
-from tests.reproduce import differences, reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
-#: Replicates the byte-for-byte test regenerates (the seed run and replicate 1).
-REPRODUCED_REPLICATES = 2
 
 
 def _published() -> list[str]:
@@ -129,15 +132,6 @@ def test_readme_lists_every_noise_type() -> None:
     m = NOISE_BLOCK.search(text)
     assert m, "README has no noise-types block"
     assert text[m.end(1) : m.start(2)] == noise_table(), "stale: run `linkrisk publish`"
-
-
-def test_default_preset_reproduces_published_files_byte_for_byte(tmp_path: Path) -> None:
-    # Every file of the published run; the seed run and one replicate regenerated, the other
-    # replicates' raw files taken from results/ (tests/reproduce.py: the suite's time budget).
-    # tests/test_determinism.py does the same with numpy's optional CPU features disabled.
-    out = reproduce("irs-ice", tmp_path / "irs-ice", replicates=REPRODUCED_REPLICATES)
-    diff = differences(out, RESULTS / "irs-ice")
-    assert diff == [], f"differs from published results: {diff}"
 
 
 def test_published_default_report_opens_in_headless_chromium() -> None:
