@@ -280,6 +280,10 @@ def test_model_estimate_from_scored_pairs_without_truth(
     assert main(["audit", "model", "--scores", str(scores)]) == 2
     err = capsys.readouterr().err
     assert f"{scores}: match_probability: row 2: '1.5' is not a probability" in err
+    scores.write_text("match_probability,link\n0.99,true\n0.5,Maybe\n")
+    assert main(["audit", "model", "--scores", str(scores)]) == 2
+    err = capsys.readouterr().err  # the value as written, not numpy's repr of it
+    assert f"{scores}: link: row 2: 'maybe' is not true/false" in err
 
 
 FS_ONLY = '\n[[methods]]\nname = "fs"\nkind = "fellegi-sunter"\nthreshold = 0.9\n'

@@ -203,11 +203,15 @@ def check_unlinked(unlinked: Links, links: Links) -> None:
     )
 
 
-def _refuse_first(where: str, bad: np.ndarray, values: pd.Series, problem: str) -> None:
-    """Refuse the first row where ``bad`` holds, naming its row number and value."""
+def _refuse_first(
+    where: str, bad: np.ndarray, values: pd.Series | np.ndarray, problem: str
+) -> None:
+    """Refuse the first row where ``bad`` holds, naming its row number and value (as text the
+    user wrote: numpy's string scalars are shown as plain strings)."""
     if bad.any():
         i = int(np.argmax(bad))
-        raise ConfigError(where, f"row {i + 1}: {values.iloc[i]!r} {problem}")
+        value = np.asarray(values, dtype=object)[i]
+        raise ConfigError(where, f"row {i + 1}: {value!r} {problem}")
 
 
 def _ordered(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -575,23 +579,16 @@ def read_scores(
     except ValueError:
         bad = next(i for i, v in enumerate(text) if not _is_number(v))
         raise ConfigError(where, f"row {bad + 1}: {text[bad]!r} is not a number") from None
-    outside = np.flatnonzero(~((score >= 0) & (score <= 1)))
-    if len(outside):
-        i = outside[0]
-        raise ConfigError(where, f"row {i + 1}: {text[i]!r} is not a probability in [0, 1]")
+    _refuse_first(where, ~((score >= 0) & (score <= 1)), text, "is not a probability in [0, 1]")
     if threshold is not None:
         if not 0 <= threshold <= 1:
             raise ConfigError("--threshold", f"{threshold} is not in [0, 1]")
         link = score >= threshold
     else:
         flags = np.char.lower(file.column(link_column, "declared link").astype(str))
-        known = np.isin(flags, list(_TRUE + _FALSE))
-        if not known.all():
-            i = int(np.argmin(known))
-            raise ConfigError(
-                f"{path}: {link_column}",
-                f"row {i + 1}: {flags[i]!r} is not true/false (or give --threshold)",
-            )
+        unknown = ~np.isin(flags, list(_TRUE + _FALSE))
+        problem = "is not true/false (or give --threshold)"
+        _refuse_first(f"{path}: {link_column}", unknown, flags, problem)
         link = np.isin(flags, list(_TRUE))
     return pd.DataFrame({"score": score, "link": link})
 
