@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.inputs import arguments as pair
 from bench.inputs.arguments import add_file_pair_arguments
+from bench.usage import integer, scenario_integer
 from synthetic.errors import ConfigError
 
 EPILOG = """\
@@ -49,24 +50,8 @@ def _share(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
-
-
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError("must be between 0 and 2**63 - 1")
-    return value
+    return scenario_integer("scenario.seed")(text)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -183,7 +168,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     cal.add_argument("scenario", help="preset name or a .toml path")
     cal.add_argument("--out", type=Path, required=True, help="directory to write into")
-    cal.add_argument("--seeds", type=_count, default=10, help="seeded runs (default 10)")
+    cal.add_argument(
+        "--seeds", type=integer(1, name="count"), default=10, help="seeded runs (default 10)"
+    )
     cal.add_argument("--first-seed", type=_seed, help="default: the scenario's seed")
     cal.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -193,7 +180,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     sim.add_argument("run_dir", type=Path, help="a linkrisk run directory")
     sim.add_argument("--method", required=True, help="the method whose declared links to audit")
-    sim.add_argument("--audits", type=_count, default=1000, help="simulated audits (default 1000)")
+    sim.add_argument(
+        "--audits",
+        type=integer(1, name="count"),
+        default=1000,
+        help="simulated audits (default 1000)",
+    )
     sim.add_argument("--margin", type=_share, default=0.03, help="default 0.03")
     sim.add_argument("--confidence", type=_share, default=0.95, help="default 0.95")
     sim.add_argument(

@@ -12,13 +12,12 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.inputs.arguments import add_file_pair_arguments
 from bench.interrupts import sigint_watch
-from bench.usage import EXIT_INPUT
+from bench.usage import EXIT_INPUT, integer, scenario_integer
 from bench.usage import OneLineParser as _Parser
 from synthetic.config import shown
 from synthetic.errors import ConfigError, LinkriskError
@@ -75,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--replicates",
-        type=_bounded("scenario.replicates"),
+        type=scenario_integer("scenario.replicates"),
         help="rerun on K independently seeded populations and pool them, with the spread of "
         "every rate (default: the scenario's `replicates`, else 1)",
     )
@@ -112,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     gen.add_argument(
         "--shard-size",
-        type=_bounded("scenario.shard_size"),
+        type=scenario_integer("scenario.shard_size"),
         help="write the big-file layout instead: generated block by block, the register in "
         "parquet parts of N records with a manifest.json (default: the scenario's "
         "`shard_size`, else one file per table, generated in memory)",
@@ -130,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     des.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     des.add_argument(
         "--size",
-        type=_bounded("population.size"),
+        type=scenario_integer("population.size"),
         help="number of people (default: the scenario's population.size)",
     )
     des.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
@@ -196,31 +195,14 @@ def default_run_dir(
     return RESULTS_DIR / (bench.name + ("@" + ",".join(differs) if differs else ""))
 
 
-def _bounded(key: str) -> Callable[[str], int]:
-    """An argparse type for a flag that sets scenario key ``key``: an integer within the key's
-    bounds (:data:`synthetic.scenario.KEY_BOUNDS`), so that a flag accepts nothing the
-    scenario file would refuse."""
-    from synthetic.scenario import KEY_BOUNDS
+def _points(text: str) -> int:
+    from bench.scale.calibration import MAX_POINTS  # here: `--help` stays fast
 
-    lo, hi = KEY_BOUNDS[key]
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if value < lo:
-            raise argparse.ArgumentTypeError("must be > 0" if lo == 1 else f"must be >= {lo}")
-        if value > hi:
-            raise argparse.ArgumentTypeError(f"must be at most {hi:,} (as {key})")
-        return value
-
-    parse.__name__ = key.rpartition(".")[2]  # argparse names the type in its messages
-    return parse
+    return integer(2, MAX_POINTS, name="points")(text)
 
 
 def _seed(text: str) -> int:
-    return _bounded("scenario.seed")(text)
+    return scenario_integer("scenario.seed")(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -441,33 +423,11 @@ def _calibrate_parser(sub: argparse._SubParsersAction) -> None:
     )
     cal.add_argument(
         "--workers",
-        type=_workers,
+        type=integer(1, 64, name="workers"),
         default=2,
         help="processes simulating points in parallel (default 2; results do not depend on it)",
     )
     cal.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-
-
-def _points(text: str) -> int:
-    from bench.scale.calibration import MAX_POINTS
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 2 <= value <= MAX_POINTS:
-        raise argparse.ArgumentTypeError(f"must be in [2, {MAX_POINTS:,}]")
-    return value
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError("must be in [1, 64]")
-    return value
 
 
 def _calibrate(args: argparse.Namespace) -> int:
