@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -63,8 +65,11 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 @lru_cache
 def _load(name: str) -> tuple[pd.DataFrame, dict]:
     table = pq.read_table(DATA_DIR / f"{name}.parquet")
-    meta = json.loads((table.schema.metadata or {})[_META_KEY])
-    return table.to_pandas(), meta
+    return table.to_pandas(), _meta(table.schema)
+
+
+def _meta(schema: pa.Schema) -> dict:
+    return json.loads((schema.metadata or {})[_META_KEY])
 
 
 def _tail(meta: dict) -> NameTail:
@@ -109,7 +114,8 @@ def first_name_cohorts() -> pd.DataFrame:
 
 def ssa_year_totals() -> pd.DataFrame:
     """SSA births per year over all names (not only the kept ones), indexed by year."""
-    tot = _load("first_name_cohorts")[1]["year_totals"]
+    # the schema alone: the table's 1.6 million rows are not needed for its metadata
+    tot = _meta(pq.read_schema(DATA_DIR / "first_name_cohorts.parquet"))["year_totals"]
     df = pd.DataFrame.from_dict(tot, orient="index")
     df.index = df.index.astype(np.int16)
     df.index.name = "year"
@@ -216,16 +222,18 @@ def cohort_model(living: tuple[tuple[int, float], ...]) -> CohortModel:
     both-sexes profile for that sex.
     """
     names, _, _ = first_name_arrays()
-    coh = _load("first_name_cohorts")[0]
+    # Arrow columns, not pandas: 1.6 million names as Python strings cost ~1 s and ~300 MB.
+    coh = pq.read_table(DATA_DIR / "first_name_cohorts.parquet")
     totals = ssa_year_totals()
     years = totals.index.to_numpy(np.int64)
     ny, n = len(years), len(names)
     births = totals[["count_female", "count_male"]].to_numpy(np.float64).T  # (2, ny)
     pooled_births = births.sum(axis=0)
-    row = pd.Index(names).get_indexer(coh["name"])
-    col = coh["year"].to_numpy(np.int64) - years[0]
-    cnt = np.stack([coh["count_female"].to_numpy(np.float64),
-                    coh["count_male"].to_numpy(np.float64)])  # fmt: skip
+    row = pc.index_in(coh["name"], value_set=pa.array(names, pa.string()))
+    row = row.fill_null(-1).to_numpy().astype(np.int64)
+    col = coh["year"].to_numpy().astype(np.int64) - years[0]
+    cnt = np.stack([coh["count_female"].to_numpy().astype(np.float64),
+                    coh["count_male"].to_numpy().astype(np.float64)])  # fmt: skip
     by_sex = np.stack([np.bincount(row, weights=c, minlength=n) for c in cnt], axis=1)  # (n, 2)
     in_ssa = by_sex.sum(axis=1) > 0
     enough = by_sex >= _MIN_SEX_BIRTHS  # (n, 2)
