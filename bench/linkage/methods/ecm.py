@@ -11,7 +11,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import recordlinkage
 
 from bench.linkage.comparisons import DEFAULT_FIELDS, compare, validate_fields
 from bench.linkage.fields import PreparedTask
@@ -41,6 +40,9 @@ class ECM(Method):
         if len(features) == 0:
             empty = np.zeros(0, dtype=np.float32)
             return Scored(candidates.query_row, candidates.register_row, empty, empty.astype(bool))
+        # imported here: recordlinkage (with scikit-learn) takes ~1 s to import
+        import recordlinkage
+
         ecm = recordlinkage.ECMClassifier(binarize=None)
         with np.errstate(divide="ignore", invalid="ignore"):
             ecm.fit(features)

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from bench.linkage.comparisons import DEFAULT_FIELDS, Comparison, compare, validate_fields
 from bench.linkage.fields import PreparedTask
@@ -74,6 +73,9 @@ class Logistic(Method):
             return_counts=True,
         )
         design = _design(rows[:, :-1], vec.kinds)
+        # imported here: scikit-learn takes ~1 s to import, and most commands never fit
+        from sklearn.linear_model import LogisticRegression
+
         model = LogisticRegression(
             C=self.params["C"], solver="newton-cholesky", max_iter=1000, tol=1e-12
         )
