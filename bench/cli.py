@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bench.inputs.arguments import add_file_pair_arguments
 from bench.interrupts import sigint_watch
-from bench.usage import EXIT_INPUT, integer, scenario_integer
+from bench.usage import EXIT_INPUT, add_no_html, integer, scenario_integer
 from bench.usage import OneLineParser as _Parser
 from synthetic.config import shown
 from synthetic.errors import ConfigError, LinkriskError
@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "and Java 17+ (default: each method's own engine)",
     )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_no_html(run)
 
     proj = sub.add_parser(
         "project",
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="recompute metrics and report from a run's raw outputs")
     rep.add_argument("run_dir", help="a run directory, or a scenario name under results/")
+    add_no_html(rep)
 
     gen = sub.add_parser("generate", help="write a scenario's two agency files and the truth")
     gen.add_argument("scenario", help="preset name or a .toml path")
@@ -356,6 +358,7 @@ def _run(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
         replicates=bench.scenario.replicates if args.replicates is None else args.replicates,
         engine=args.engine,
+        html=not args.no_html,
     )
     seed = bench.scenario.seed if args.seed is None else args.seed
     _print_result(f"linkrisk {bench.name} (seed {seed})", result, "parameters")
@@ -535,6 +538,7 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
         "the report (off: outputs hold aggregates only)",
     )
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_no_html(ev)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -570,6 +574,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         include_examples=args.include_examples,
         command=shlex.join(command),
         progress=False if args.no_progress else None,
+        html=not args.no_html,
     )
     _print_result("linkrisk evaluate", result, "inputs")
     return 0
@@ -601,7 +606,7 @@ def _report(args: argparse.Namespace) -> int:
     # Rebuilt in a staging copy and swapped in whole: a killed `report` leaves the run as it was.
     with atomic_dir(run_dir) as tmp:
         copy_run(run_dir, tmp)
-        metrics = write_outputs(tmp)
+        metrics = write_outputs(tmp, html=not args.no_html)
     print(headline_table(metrics))
     print(f"\nreport: {run_dir / 'report.md'}")
     return 0

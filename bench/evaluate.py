@@ -98,10 +98,12 @@ def evaluate(
     include_examples: bool = False,
     command: str | None = None,
     progress: bool | None = None,
+    html: bool = True,
 ) -> RunResult:
     """Read the file pair and its truth, run every method of ``bench`` (default:
     :func:`load_config`), write metrics and the report to ``out_dir`` (atomically) and return
-    the result. ``command``: the command line the report gives to reproduce the run."""
+    the result. ``command``: the command line the report gives to reproduce the run;
+    ``html``: draw ``report.html``."""
     user = load_user_task(query, register, cmap)  # every input problem raises before any write
     return evaluate_task(
         user,
@@ -112,6 +114,7 @@ def evaluate(
         command=command
         or f"linkrisk evaluate --query {query} --register {register} (map: {cmap.where})",
         progress=progress,
+        html=html,
     )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from bench.inputs import arguments as pair
 from bench.inputs.arguments import add_file_pair_arguments
+from bench.usage import add_no_html
 from synthetic.config import identifier
 from synthetic.errors import ConfigError
 
@@ -62,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction, out_dir: Callable[[str], Path]) 
         help="with --query/--register: add a few false and missed matches with record values",
     )
     sc.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_no_html(sc)
 
 
 def run_score(args: argparse.Namespace) -> RunResult:
@@ -94,6 +96,7 @@ def run_score(args: argparse.Namespace) -> RunResult:
             name=args.name,
             command=shlex.join(command),
             progress=progress,
+            html=not args.no_html,
         )
     cmap = pair.column_map(args)
     user = load_user_task(args.query, args.register, cmap)
@@ -107,6 +110,7 @@ def run_score(args: argparse.Namespace) -> RunResult:
         command=shlex.join(command),
         include_examples=args.include_examples,
         progress=progress,
+        html=not args.no_html,
     )
 
 

@@ -47,3 +47,13 @@ def scenario_integer(key: str) -> Callable[[str], int]:
 
     lo, hi = KEY_BOUNDS[key]
     return integer(lo, hi, name=key.rpartition(".")[2], of=f" (as {key})")
+
+
+def add_no_html(parser: argparse.ArgumentParser) -> None:
+    """The ``--no-html`` flag of the commands that write a report."""
+    parser.add_argument(
+        "--no-html",
+        action="store_true",
+        help="skip report.html and its figures (faster; report.md, the tables and the "
+        "manifest are written as always)",
+    )

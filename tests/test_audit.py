@@ -486,7 +486,7 @@ def test_missed_match_intervals_cover_the_truth_of_a_run(
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(TINY + RULE_NAME_ADDRESS, encoding="utf-8")
     run = tmp_path / "run"
-    assert main(["run", str(scenario), "--out", str(run), "--no-progress"]) == 0
+    assert main(["run", str(scenario), "--out", str(run), "--no-progress", "--no-html"]) == 0
     pop = run_unlinked(RunDir(run), "exact")
     missed = int(pop.wrong.sum())
     assert 10 < missed < len(pop.wrong) / 2, (missed, len(pop.wrong))

@@ -146,8 +146,11 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory, tiny_run_shared: Path) ->
     # runs through the CLI here. That a run in a fresh process reproduces every byte is tested
     # on a whole preset (test_published, test_determinism).
     a = copy_run(tiny_run_shared, base / "a")
-    assert main(["run", str(toml), "--seed", "12", "--out", str(base / "c"), "--no-progress"]) == 0
-    return a, base / "c"
+    c = base / "c"
+    assert (
+        main(["run", str(toml), "--seed", "12", "--out", str(c), "--no-progress", "--no-html"]) == 0
+    )
+    return a, c
 
 
 def _files(d: Path) -> list[str]:
@@ -158,6 +161,8 @@ def test_other_seed_differs(two_runs: tuple[Path, Path]) -> None:
     a, c = two_runs
     assert (a / "raw" / "truth.parquet").read_bytes() != (c / "raw" / "truth.parquet").read_bytes()
     assert (a / "metrics.csv").read_bytes() != (c / "metrics.csv").read_bytes()
+    # --no-html: every file but the page and its figures
+    assert set(_files(a)) - set(_files(c)) == {"report.html"}
 
 
 def test_run_outputs_and_report_rebuild(
@@ -184,9 +189,10 @@ def test_run_outputs_and_report_rebuild(
     before = {f: (a / f).read_bytes() for f in ("metrics.csv", "report.md", "causes.csv")}
     for f in before:
         (a / f).unlink()
-    code, out, _ = _cli(capsys, "report", str(a))
+    code, out, _ = _cli(capsys, "report", str(a), "--no-html")
     assert code == 0 and "fellegi-sunter" in out
     assert {f: (a / f).read_bytes() for f in before} == before  # rebuilt from raw/ alone
+    assert not (a / "report.html").exists()  # the earlier page would no longer match report.md
 
 
 def test_generate_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

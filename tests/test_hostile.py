@@ -295,7 +295,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     toml = base / "tiny.toml"
     rules = '\n[[methods]]\nname = "exact"\nkind = "rule"\npasses = [[{ field = "name" }]]\n'
     toml.write_text(TINY + rules, encoding="utf-8")
-    assert main(["run", str(toml), "--out", str(base / "run"), "--no-progress"]) == 0
+    assert main(["run", str(toml), "--out", str(base / "run"), "--no-progress", "--no-html"]) == 0
     return base / "run"
 
 
@@ -344,7 +344,7 @@ def test_report_rebuilds_a_complete_run_in_place(
     good = _copy(run_dir, tmp_path / "run")
     before = _snapshot(good)
     (good / "metrics.csv").unlink()
-    code, stdout, _ = _cli(capsys, "report", str(good))
+    code, stdout, _ = _cli(capsys, "report", str(good), "--no-html")  # as it was run
     assert code == 0 and "exact" in stdout
     assert _snapshot(good) == before  # rebuilt byte for byte from raw/
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging directory left

@@ -35,7 +35,10 @@ def _map_without_dob(tmp: Path) -> Path:
     return path
 
 
-def _evaluate(tmp: Path, out: Path, *extra: str, map_file: Path | None = None) -> int:
+def _evaluate(
+    tmp: Path, out: Path, *extra: str, map_file: Path | None = None, html: bool = False
+) -> int:
+    """`linkrisk evaluate` on the example pair (without report.html unless ``html``)."""
     return main(
         [
             "evaluate",
@@ -45,6 +48,7 @@ def _evaluate(tmp: Path, out: Path, *extra: str, map_file: Path | None = None) -
             "--out", str(out),
             "--no-progress",
             *extra,
+            *([] if html else ["--no-html"]),
         ]
     )  # fmt: skip
 
@@ -60,7 +64,7 @@ def test_evaluate_without_dates_of_birth_reports_every_method(tmp_path: Path, ca
     assert metrics.set_index("method").loc["splink", "status"] == "run"
     # `linkrisk report` rebuilds the same metrics from raw/.
     before = (out / "metrics.csv").read_bytes(), (out / "report.md").read_bytes()
-    assert main(["report", str(out)]) == 0
+    assert main(["report", str(out), "--no-html"]) == 0
     assert ((out / "metrics.csv").read_bytes(), (out / "report.md").read_bytes()) == before
 
 
@@ -71,7 +75,7 @@ def _fail(self, prep, candidates):
 def test_a_failing_method_is_reported_and_the_others_written(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(Fuzzy, "score", _fail)
     out = tmp_path / "out"
-    assert _evaluate(tmp_path, out, "--methods", "exact-name-address,fuzzy-jw") == 0
+    assert _evaluate(tmp_path, out, "--methods", "exact-name-address,fuzzy-jw", html=True) == 0
     for name in ("metrics.csv", "summary.csv", "replicates.csv"):
         frame = pd.read_csv(out / name).set_index("method")
         assert frame.loc["fuzzy-jw", "status"] == "not run: no pairs to train on", name
@@ -85,7 +89,7 @@ def test_a_failing_method_is_reported_and_the_others_written(tmp_path: Path, mon
     assert not (out / "raw" / "fuzzy-jw.parquet").exists()
     before = {n: (out / n).read_bytes() for n in ("metrics.csv", "summary.csv", "report.md")}
     monkeypatch.undo()
-    assert main(["report", str(out)]) == 0
+    assert main(["report", str(out), "--no-html"]) == 0
     assert {n: (out / n).read_bytes() for n in before} == before
 
 
@@ -110,7 +114,7 @@ def test_a_method_failing_in_a_later_replicate_is_not_run(tmp_path: Path, monkey
         return score(self, prep, candidates)
 
     monkeypatch.setattr(Fuzzy, "score", second_fails)
-    result = run(_tiny_bench(), out_dir=tmp_path / "out", progress=False, replicates=3)
+    result = run(_tiny_bench(), out_dir=tmp_path / "out", progress=False, replicates=3, html=False)
     status = result.metrics.set_index("method")["status"]
     assert status["fuzzy-jw"] == "not run: replicate 2: ValueError: boom"
     assert status["cascade"] == "run"
@@ -201,6 +205,6 @@ def test_the_report_shows_the_warning(tmp_path: Path, monkeypatch) -> None:
         return scored
 
     monkeypatch.setattr(Fuzzy, "score", few_in_second)
-    run(_tiny_bench(), out_dir=tmp_path / "out", progress=False, replicates=3)
+    run(_tiny_bench(), out_dir=tmp_path / "out", progress=False, replicates=3, html=False)
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "**Warning**: fuzzy-jw diverged in replicate 2" in report

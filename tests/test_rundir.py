@@ -39,7 +39,12 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     toml = base / "tiny.toml"
     toml.write_text(TINY + METHODS, encoding="utf-8")
     out = base / "run"
-    assert main(["run", str(toml), "--out", str(out), "--replicates", "2", "--no-progress"]) == 0
+    assert (
+        main(
+            ["run", str(toml), "--out", str(out), "--replicates", "2", "--no-progress", "--no-html"]
+        )
+        == 0
+    )
     return out
 
 

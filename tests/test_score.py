@@ -35,10 +35,10 @@ def test_generate_then_evaluate_and_score(generated: Path, capsys: pytest.Captur
     assert list(truth.columns) == ["query_row", "register_row", "query_id", "register_id"]
     files = ["--query", str(g / "query.parquet"), "--register", str(g / "register.parquet")]
     ev = ["evaluate", *files, "--map", str(g / "map.toml"), "--methods", "exact-name-address"]
-    assert main([*ev, "--out", str(generated / "ev"), "--no-progress"]) == 0
+    assert main([*ev, "--out", str(generated / "ev"), "--no-progress", "--no-html"]) == 0
     truth.iloc[::2, 2:].to_csv(generated / "links.csv", index=False)  # half the true links
     sc = ["score", *files, "--map", str(g / "map.toml"), "--links", str(generated / "links.csv")]
-    assert main([*sc, "--out", str(generated / "sf"), "--no-progress"]) == 0
+    assert main([*sc, "--out", str(generated / "sf"), "--no-progress", "--no-html"]) == 0
     metrics = pd.read_csv(generated / "sf" / "metrics.csv")
     assert metrics[["method", "kind", "TP", "FP"]].values.tolist() == [
         ["declared", "declared-links", (len(truth) + 1) // 2, 0]
@@ -48,7 +48,12 @@ def test_generate_then_evaluate_and_score(generated: Path, capsys: pytest.Captur
 
 def test_score_of_fellegi_sunter_links_equals_run(generated: Path) -> None:
     run_dir, out = generated / "run", generated / "sc"
-    assert main(["run", str(generated / "fs.toml"), "--out", str(run_dir), "--no-progress"]) == 0
+    assert (
+        main(
+            ["run", str(generated / "fs.toml"), "--out", str(run_dir), "--no-progress", "--no-html"]
+        )
+        == 0
+    )
     raw = pd.read_parquet(run_dir / "raw" / "fellegi-sunter.parquet")
     q = pd.read_parquet(generated / "g" / "query.parquet")["record_id"].to_numpy()
     r = pd.read_parquet(generated / "g" / "register.parquet")["record_id"].to_numpy()
@@ -62,7 +67,10 @@ def test_score_of_fellegi_sunter_links_equals_run(generated: Path) -> None:
     )
     links.to_parquet(generated / "fs_links.parquet")
     argv = ["score", "--task", str(generated / "g"), "--links", str(generated / "fs_links.parquet")]
-    assert main([*argv, "--name", "fellegi-sunter", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main([*argv, "--name", "fellegi-sunter", "--out", str(out), "--no-progress", "--no-html"])
+        == 0
+    )
     ran, scored = (pd.read_csv(d / "metrics.csv") for d in (run_dir, out))
     assert scored["kind"].tolist() == ["declared-links"]
     same = [c for c in ran.columns if c not in ("kind", "resolve")]

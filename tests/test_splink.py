@@ -382,7 +382,9 @@ def test_cli_engine_without_a_taker(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_cli_run_records_the_engine(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "out"
     scenario = str(_scenario(tmp_path, SPLINK_ONLY))
-    code = main(["run", scenario, "--engine", "duckdb", "--out", str(out), "--no-progress"])
+    code = main(
+        ["run", scenario, "--engine", "duckdb", "--out", str(out), "--no-progress", "--no-html"]
+    )
     assert code == 0, capsys.readouterr().err
     assert json.loads((out / "raw" / "run.json").read_text())["engine"] == "duckdb"
     assert json.loads((out / "raw" / "splink.json").read_text())["params"]["engine"] == "duckdb"

@@ -233,7 +233,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     ]
     out = tmp_path_factory.mktemp("sweeps") / "run"
-    run(parse_benchmark(data), out_dir=out, progress=False)
+    run(parse_benchmark(data), out_dir=out, progress=False, html=False)
     return out
 
 

@@ -22,8 +22,8 @@ FOOTER = "See `manifest.json` for package versions, the configuration hash and f
 
 def write_outputs(run_dir: Path, html: bool = True) -> pd.DataFrame:
     """(Re)compute every section's tables from ``run_dir/raw`` and write them, then
-    ``report.md``, ``manifest.json`` and ``report.html`` (unless not ``html``: the Python API's
-    runs that keep nothing skip drawing the figures); return the summary table (one row per
+    ``report.md``, ``manifest.json`` and ``report.html`` (unless not ``html``: then an earlier
+    ``report.html`` is removed); return the summary table (one row per
     method). ``raw/`` is read through :class:`bench.runs.rundir.RunDir` (checked: a malformed
     file is refused with one line)."""
     ctx = ReportContext(RunDir(run_dir))
@@ -36,7 +36,8 @@ def write_outputs(run_dir: Path, html: bool = True) -> pd.DataFrame:
     lines = [line for s in applying for line in texts[s.name]]
     (run_dir / "report.md").write_text("\n".join([*lines, FOOTER, ""]), encoding="utf-8")
     write_manifest(run_dir, ctx.info, ctx.config)
-    if not html:
+    if not html:  # nor an earlier page that would no longer match report.md
+        (run_dir / "report.html").unlink(missing_ok=True)
         return ctx.summary
     in_figure_order = sorted(
         applying, key=lambda s: s.order if s.figure_order is None else s.figure_order
