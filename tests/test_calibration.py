@@ -5,6 +5,7 @@ written atomically, and the metric contract refuses what it does not know."""
 from __future__ import annotations
 
 import copy
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -220,14 +221,22 @@ def _tiny(tmp_path: Path) -> Path:
     return path
 
 
-def test_same_seed_byte_identical_whatever_the_workers(
-    tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    path = _tiny(tmp_path)
-    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+@pytest.fixture(scope="module")
+def tiny_calibrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny calibration on one worker (read only: copy it to change it)."""
+    base = tmp_path_factory.mktemp("calibrated")
+    out = base / "a"
     assert (
-        _cli(capsys, "calibrate", str(path), "--out", str(a), "--workers", "1", *TINY_RUN)[0] == 0
+        main(["calibrate", str(_tiny(base)), "--out", str(out), "--workers", "1", *TINY_RUN]) == 0
     )
+    return out
+
+
+def test_same_seed_byte_identical_whatever_the_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture, tiny_calibrated: Path
+) -> None:
+    path = tiny_calibrated.parent / "tiny.toml"  # the same file: its path is in the report
+    a, b, c = tiny_calibrated, tmp_path / "b", tmp_path / "c"
     assert (
         _cli(capsys, "calibrate", str(path), "--out", str(b), "--workers", "2", *TINY_RUN)[0] == 0
     )
@@ -247,7 +256,10 @@ def test_same_seed_byte_identical_whatever_the_workers(
 
 
 def test_atomic_output(
-    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_calibrated: Path,
 ) -> None:
     path = _tiny(tmp_path)
     # Someone else's directory is refused before any work.
@@ -259,10 +271,7 @@ def test_atomic_output(
     assert exit_.value.code == 2 and "was not written by linkrisk" in capsys.readouterr().err
     assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
     # A failure while writing leaves the earlier output whole, and no staging directory.
-    out = tmp_path / "out"
-    assert (
-        _cli(capsys, "calibrate", str(path), "--out", str(out), "--workers", "1", *TINY_RUN)[0] == 0
-    )
+    out = shutil.copytree(tiny_calibrated, tmp_path / "out")  # a calibration's output
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     import bench.scale.calibration as cal_module
 

@@ -8,6 +8,9 @@ import back up is still a cycle in the design), so the test needs nothing to be 
 from __future__ import annotations
 
 import ast
+import functools
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pytest
@@ -56,15 +59,19 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     return found
 
 
-def _graph() -> dict[str, set[str]]:
+@functools.cache  # parsing every module takes ~0.7 s, and each parametrized case asks
+def _graph() -> dict[str, frozenset[str]]:
     modules = _modules()
     known = set(modules)
     graph = {name: _imports(name, path, known) for name, path in modules.items()}
     # a package's __init__ is imported with any of its modules: not an edge of the design
-    return {name: {t for t in deps if not name.startswith(t + ".")} for name, deps in graph.items()}
+    return {
+        name: frozenset(t for t in deps if not name.startswith(t + "."))
+        for name, deps in graph.items()
+    }
 
 
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+def _cycles(graph: Mapping[str, AbstractSet[str]]) -> list[list[str]]:
     """Strongly connected components with more than one module (Tarjan, iterative-safe size)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
