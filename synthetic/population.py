@@ -653,8 +653,9 @@ class _FirstNameTable:
     the year's SSA-listed names from a ``_Sampler`` of the category, the low-rank remainder from
     the (group, sex) samplers of ``_first_name_parts``.
 
-    One table serves a block: a category's sampler is made on its first draw (by
-    :meth:`first_names`, in a worker thread, for every category of the block). Draws equal those
+    One table serves every block of the process (:func:`first_name_table`): a category's
+    sampler is made on its first draw (by :meth:`first_names`, in a worker thread, for the
+    categories of a block) and kept. Draws equal those
     of one sampler object per category (the earlier ``_FirstNameSampler``): same uniforms, same
     arithmetic, same picks.
     """
@@ -736,6 +737,21 @@ class _FirstNameTable:
         for c, idx in _by_category(cats, len(N.GROUPS) * 2 * self._ny):
             out[idx] = self.draw(c, rng, len(idx))
         return out
+
+
+@lru_cache(maxsize=1)
+def first_name_table() -> _FirstNameTable:
+    """The process's first-name table, shared by every block and population: a category's
+    sampler is the same wherever it is drawn, and making the samplers of a block's categories
+    is a third of the work of generating a small population (a calibration's points, a
+    replicate). Up to ~300 MB once every category is made: :func:`release_first_name_table`
+    frees it (the big-file path does, once its population is written)."""
+    return _FirstNameTable()
+
+
+def release_first_name_table() -> None:
+    """Free the shared first-name table (made again on the next draw)."""
+    first_name_table.cache_clear()
 
 
 @lru_cache
@@ -1216,7 +1232,7 @@ def _generate_block(
     ny = len(cohorts.years)
     y_idx = cohorts.year_index(day_year).take(dob_code)  # per day of the vocabulary, then person
     cat = (group * 2 + male) * ny + y_idx
-    names_of = _FirstNameTable()  # kept for the siblings' redraws below
+    names_of = first_name_table()  # kept for the siblings' redraws below
     by_cat = _by_category(cat, len(N.GROUPS) * 2 * ny)  # <= 6 x 2 x 113 categories
     # first names: one uniform per person, in category order (= one call per category)
     u_first = stream(seed, "population", *bkey, "first_names").random(n)

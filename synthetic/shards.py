@@ -100,6 +100,7 @@ def write_sharded_task(
             for w in writers.values():
                 w.flush(draw.register_rows)
         parts = {sub: w.close(draw.register_rows) for sub, w in writers.items()}
+    P.release_first_name_table()  # the linkage after this needs the memory more
 
     q = draw.query_part()
     assert q.truth is not None
