@@ -212,7 +212,7 @@ def test_truth_from_pairs_file_gives_the_same_result(
     cmap = read_map(files["map"]).with_truth(pairs=files["pairs"])
     bench = load_config(str(files["config"]))
     other = evaluate(files["query"], files["register"], cmap, bench=bench,
-                     out_dir=tmp_path / "out", progress=False).out_dir  # fmt: skip
+                     out_dir=tmp_path / "out", progress=False, html=False).out_dir  # fmt: skip
     for name in ("metrics.csv", "raw/truth.parquet", "raw/name-dob.parquet"):
         assert (other / name).read_bytes() == (out / name).read_bytes(), name
 
@@ -234,7 +234,7 @@ def test_parquet_inputs_give_the_same_result_as_csv(
     cmap = dataclasses.replace(read_map(files["map"]), date_format={"query": "%m/%d/%Y"})
     bench = load_config(str(files["config"]))
     other = evaluate(paths["query"], paths["register"], cmap, bench=bench,
-                     out_dir=tmp_path / "out", progress=False).out_dir  # fmt: skip
+                     out_dir=tmp_path / "out", progress=False, html=False).out_dir  # fmt: skip
     for name in ("metrics.csv", "raw/truth.parquet", "raw/name-dob.parquet"):
         assert (other / name).read_bytes() == (out / name).read_bytes(), name
     assert (other / "raw" / "names-fuzzy.parquet").read_bytes() == (
@@ -343,7 +343,8 @@ def test_example_pair_rules_give_the_hand_derived_counts(
     rules = ",".join(EXAMPLE_RULES)
     code = main(["evaluate", "--query", str(EXAMPLE / "query.csv"),
                  "--register", str(EXAMPLE / "register.csv"), "--map", str(EXAMPLE / "map.toml"),
-                 "--methods", rules, "--out", str(tmp_path / "out"), "--no-progress"])  # fmt: skip
+                 "--methods", rules, "--out", str(tmp_path / "out"), "--no-progress",
+                 "--no-html"])  # fmt: skip
     assert code == 0
     capsys.readouterr()
     metrics = pd.read_csv(tmp_path / "out" / "metrics.csv")
@@ -419,7 +420,7 @@ def test_unreadable_dates_made_missing_are_counted(tmp_path: Path) -> None:
     files["map"].write_text(MAP + 'unreadable = "missing"\n', encoding="utf-8")
     bench = load_config(str(files["config"]), ["name-dob"])
     out = evaluate(files["query"], files["register"], read_map(files["map"]), bench=bench,
-                   out_dir=tmp_path / "out", progress=False).out_dir  # fmt: skip
+                   out_dir=tmp_path / "out", progress=False, html=False).out_dir  # fmt: skip
     info = json.loads((out / "raw" / "run.json").read_text(encoding="utf-8"))
     assert info["inputs"]["query"]["unreadable_dates"] == 1
     assert info["inputs"]["register"]["unreadable_dates"] == 0
