@@ -70,8 +70,12 @@ def main(argv: list[str]) -> None:
         _run(BIN / "ruff", "format", "--check", ".")
         _run(BIN / "mypy")  # files and settings: [tool.mypy] in pyproject.toml
         # two workers (the machines have two cores); one file's tests stay in one worker so
-        # that a module's shared run is made once
-        _run(BIN / "python", "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", *argv[1:])
+        # that a module's shared run is made once; files go out in collection order, the
+        # longest first (tests/conftest.py)
+        _run(
+            *(BIN / "python", "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile"),
+            *("--no-loadscope-reorder", *argv[1:]),
+        )
 
 
 if __name__ == "__main__":
