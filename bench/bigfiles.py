@@ -29,9 +29,9 @@ import pyarrow.parquet as pq
 
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import read_records
-from bench.tasks import RunResult, Steps, run_task, task_steps
+from bench.tasks import RunResult, Steps, run_task, scenario_info, task_steps
 from synthetic.errors import ConfigError
-from synthetic.scenario import RECORD_FIELDS, LinkageTask, effective_parameters
+from synthetic.scenario import RECORD_FIELDS, LinkageTask
 from synthetic.shards import read_manifest, write_sharded_task
 
 
@@ -141,16 +141,8 @@ def run_sharded(
             manifest = write_sharded_task(scenario, seed, work, scenario.shard_size, progress)
         with steps.step("reading shards"):
             task = load_task(work)
-        info = {
-            "scenario": bench.name,
-            "source": bench.source,
-            "population": scenario.population.size,
-            "parameters": effective_parameters(scenario),
-            "shards": {"shard_size": scenario.shard_size, "files": len(manifest["shards"])},
-            "joins": "duckdb",
-        }
-        if engine is not None:
-            info["engine"] = engine
+        shards = {"shard_size": scenario.shard_size, "files": len(manifest["shards"])}
+        info = scenario_info(bench, engine, shards=shards, joins="duckdb")
         return run_task(
             bench,
             task,

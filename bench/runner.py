@@ -17,12 +17,13 @@ from bench.tasks import (
     Steps,
     replicate_seed,
     run_task,
+    scenario_info,
     task_steps,
     training_seed,
 )
 from synthetic.errors import ConfigError
 from synthetic.population import generate_population
-from synthetic.scenario import build_task, effective_parameters
+from synthetic.scenario import build_task
 from synthetic.summary import summarize_population
 
 __all__ = [
@@ -69,14 +70,7 @@ def run(
             task = build_task(bench.scenario, seed, population=pop)
             population = summarize_population(pop, bench.scenario.population)
             del pop  # the task holds what the methods see; the summary keeps the facts
-        info = {
-            "scenario": bench.name,
-            "source": bench.source,
-            "population": bench.scenario.population.size,
-            "parameters": effective_parameters(bench.scenario),
-        }
-        if engine is not None:  # only when given: runs without it keep their bytes
-            info["engine"] = engine
+        info = scenario_info(bench, engine)
         return run_task(
             bench,
             task,

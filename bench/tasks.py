@@ -61,7 +61,7 @@ from bench.runs.store import atomic_dir
 from bench.runs.writers import write_json, write_parquet
 from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
-from synthetic.scenario import LinkageTask, build_task
+from synthetic.scenario import LinkageTask, build_task, effective_parameters
 
 
 def training_seed(seed: int) -> int:
@@ -142,6 +142,21 @@ class Steps:
 
     def close(self) -> None:
         self.bar.close()
+
+
+def scenario_info(bench: Benchmark, engine: str | None, **more: Any) -> dict[str, Any]:
+    """The ``raw/run.json`` entries of a run of a scenario (``more``: the caller's own); the
+    engine only when given, so that runs without it keep their bytes."""
+    info = {
+        "scenario": bench.name,
+        "source": bench.source,
+        "population": bench.scenario.population.size,
+        "parameters": effective_parameters(bench.scenario),
+        **more,
+    }
+    if engine is not None:
+        info["engine"] = engine
+    return info
 
 
 def task_steps(bench: Benchmark, replicates: int = 1) -> int:
