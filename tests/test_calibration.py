@@ -222,21 +222,20 @@ def _tiny(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_calibrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny calibration on one worker (read only: copy it to change it)."""
+def tiny_calibrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The tiny scenario file and its calibration on one worker (read only: copy it to change
+    it)."""
     base = tmp_path_factory.mktemp("calibrated")
-    out = base / "a"
-    assert (
-        main(["calibrate", str(_tiny(base)), "--out", str(out), "--workers", "1", *TINY_RUN]) == 0
-    )
-    return out
+    path, out = _tiny(base), base / "a"
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", *TINY_RUN]) == 0
+    return path, out
 
 
 def test_same_seed_byte_identical_whatever_the_workers(
-    tmp_path: Path, capsys: pytest.CaptureFixture, tiny_calibrated: Path
+    tmp_path: Path, capsys: pytest.CaptureFixture, tiny_calibrated: tuple[Path, Path]
 ) -> None:
-    path = tiny_calibrated.parent / "tiny.toml"  # the same file: its path is in the report
-    a, b, c = tiny_calibrated, tmp_path / "b", tmp_path / "c"
+    path, a = tiny_calibrated  # the same file: its path is in the report
+    b, c = tmp_path / "b", tmp_path / "c"
     assert (
         _cli(capsys, "calibrate", str(path), "--out", str(b), "--workers", "2", *TINY_RUN)[0] == 0
     )
@@ -259,7 +258,7 @@ def test_atomic_output(
     tmp_path: Path,
     capsys: pytest.CaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
-    tiny_calibrated: Path,
+    tiny_calibrated: tuple[Path, Path],
 ) -> None:
     path = _tiny(tmp_path)
     # Someone else's directory is refused before any work.
@@ -271,7 +270,7 @@ def test_atomic_output(
     assert exit_.value.code == 2 and "was not written by linkrisk" in capsys.readouterr().err
     assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
     # A failure while writing leaves the earlier output whole, and no staging directory.
-    out = shutil.copytree(tiny_calibrated, tmp_path / "out")  # a calibration's output
+    out = shutil.copytree(tiny_calibrated[1], tmp_path / "out")  # a calibration's output
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     import bench.scale.calibration as cal_module
 
