@@ -12,8 +12,8 @@ A scenario with ``[scenario] shard_size = N`` is too big to build in memory as P
    (``PreparedTask(joins="duckdb")``), which spills to disk instead of holding every pass's
    pairs; and removes the working directory.
 
-Limits: one replicate; no methods that need a training task (a second big task); no
-population summary (it needs the whole population in memory).
+Limits: one replicate; methods that need a training task (a second big task) are not run, and
+the report says why; no population summary (it needs the whole population in memory).
 """
 
 from __future__ import annotations
@@ -30,9 +30,14 @@ import pyarrow.parquet as pq
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import read_records
 from bench.tasks import RunResult, Steps, run_task, scenario_info, task_steps
-from synthetic.errors import ConfigError
 from synthetic.scenario import RECORD_FIELDS, LinkageTask
 from synthetic.shards import read_manifest, write_sharded_task
+
+#: Why a supervised method does not run on a big-file scenario (the report repeats it).
+NO_TRAINING = (
+    "needs a training task: a second population of the same size, which a big-file scenario "
+    "(shard_size) does not build"
+)
 
 
 def load_task(data_dir: Path) -> LinkageTask:
@@ -124,18 +129,13 @@ def run_sharded(
     """Run a big-file scenario (see the module docstring); results as :func:`bench.runner.run`
     (``html``: draw ``report.html``)."""
     scenario = bench.scenario
-    if (trained := [m.name for m in bench.methods if m.needs_training]) != []:
-        raise ConfigError(
-            "methods",
-            f"method {trained[0]!r} needs a training task, which a big-file scenario "
-            "(shard_size) does not build; leave it out of [[methods]]",
-        )
+    skip = {m.name: NO_TRAINING for m in bench.methods if m.needs_training}
     assert scenario.shard_size is not None
     # The working shards go to the system's temporary directory (TMPDIR), never beside the
     # results, and are removed at the end whatever happens.
     scratch = tempfile.TemporaryDirectory(prefix=f"linkrisk-{bench.name}-shards-")
     work = Path(scratch.name)
-    steps = Steps(2 + task_steps(bench), progress)
+    steps = Steps(2 + task_steps(bench, skip=skip), progress)
     try:
         with steps.step("generating shards"):
             manifest = write_sharded_task(scenario, seed, work, scenario.shard_size, progress)
@@ -153,6 +153,7 @@ def run_sharded(
             joins="duckdb",
             register_side=ShardSide(work),
             html=html,
+            skip=skip,
         )
     finally:
         steps.close()

@@ -38,7 +38,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,11 +159,12 @@ def scenario_info(bench: Benchmark, engine: str | None, **more: Any) -> dict[str
     return info
 
 
-def task_steps(bench: Benchmark, replicates: int = 1) -> int:
-    """Progress steps of :func:`run_task`."""
-    blocked = any(m.uses_blocking() for m in bench.methods)
-    training = any(m.needs_training for m in bench.methods)
-    return 1 + blocked + 2 * training + len(bench.methods) + replicates
+def task_steps(bench: Benchmark, replicates: int = 1, skip: Mapping[str, str] = {}) -> int:
+    """Progress steps of :func:`run_task` (``skip``: as there)."""
+    methods = [m for m in bench.methods if m.name not in skip]
+    blocked = any(m.uses_blocking() for m in methods)
+    training = any(m.needs_training for m in methods)
+    return 1 + blocked + 2 * training + len(methods) + replicates
 
 
 def run_task(
@@ -182,6 +183,7 @@ def run_task(
     joins: str = "numpy",
     html: bool = True,
     register_side: RegisterSide | None = None,
+    skip: Mapping[str, str] = {},
 ) -> RunResult:
     """Run every method of ``bench`` on a prebuilt ``task`` and write ``out_dir`` atomically.
 
@@ -194,13 +196,16 @@ def run_task(
     ``joins``: the blocking engine ("numpy", or "duckdb" for big registers). ``html``: draw
     ``report.html`` (the Python API skips it when the run is not kept). ``register_side``:
     where the register's people and noise log are read for attribution (default: ``task``'s
-    own; a big-file run reads them from its shards instead of holding them).
+    own; a big-file run reads them from its shards instead of holding them). ``skip``: methods
+    that cannot run on this task, by name, with the reason the report gives (they are not
+    run, and the others go on).
     """
     methods = bench.methods
-    blocked = any(m.uses_blocking() for m in methods)
-    training = any(m.needs_training for m in methods)
+    running = [m for m in methods if m.name not in skip]
+    blocked = any(m.uses_blocking() for m in running)
+    training = any(m.needs_training for m in running)
     own_steps = steps is None
-    steps = Steps(task_steps(bench, replicates), progress) if steps is None else steps
+    steps = Steps(task_steps(bench, replicates, skip), progress) if steps is None else steps
     side = TaskSide(task) if register_side is None else register_side
     try:
         prep = PreparedTask(task, seed, joins=joins)
@@ -223,11 +228,12 @@ def run_task(
                 write_parquet(task.truth, raw / "truth.parquet")
                 write_parquet(task.query_people, raw / "query_people.parquet")
             linked = [task.truth["register_row"].to_numpy()]
-            not_run: dict[str, str] = {}  # method -> why it did not run (the others go on)
+            # method -> why it did not run (the others go on)
+            not_run: dict[str, str] = dict(skip)
             # Record values leave a user's files only on request (--include-examples).
             explain = bool(info.get("include_examples", True))
             explained = []
-            for m in methods:
+            for m in running:
                 with steps.step(f"method {m.name}"), sigint_watch() as interrupted:
                     try:
                         if m.needs_training:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import synthetic.population as P
+from bench.bigfiles import NO_TRAINING
 from bench.linkage.config import parse_benchmark
 from bench.runner import run
 from synthetic.errors import ConfigError
@@ -61,14 +62,24 @@ def test_sharded_run_equals_in_memory_run(tmp_path: Path, monkeypatch) -> None:
     assert list(scratch.iterdir()) == []  # the working shards are removed
 
 
-def test_sharded_run_refuses_trained_methods_and_replicates(tmp_path: Path) -> None:
+def test_sharded_run_reports_trained_methods_as_not_run_and_refuses_replicates(
+    tmp_path: Path,
+) -> None:
+    # A supervised method needs a second (training) population of the same size: the run
+    # goes on without it, and the report says why.
     data = _scenario(700)
+    data["methods"] = [m for m in data["methods"] if m["kind"] in ("rule", "fuzzy")]
     data["methods"].append({"name": "logistic", "kind": "logistic"})
-    with pytest.raises(ConfigError, match="training task"):
-        run(parse_benchmark(data, "tiny"), out_dir=tmp_path / "x", progress=False)
+    result = run(parse_benchmark(data, "tiny"), **_quiet(tmp_path / "x"))
+    info = json.loads((tmp_path / "x" / "raw" / "run.json").read_text())
+    assert info["not_run"] == {"logistic": NO_TRAINING}
+    assert "logistic" not in info["methods"] and len(info["methods"]) == len(data["methods"]) - 1
+    assert "training_seed" in info and info["training_seed"] is None
+    assert "logistic" in result.metrics["method"].tolist()  # a row that says it did not run
+    assert NO_TRAINING in (tmp_path / "x" / "report.md").read_text()
     with pytest.raises(ConfigError, match="one replicate"):
         run(parse_benchmark(_scenario(700), "tiny"), out_dir=tmp_path / "y", replicates=2)
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert not (tmp_path / "y").exists()
 
 
 #: Runs a big-file scenario (JSON in argv[1]) in blocks of 25,000 people into argv[2], without
@@ -79,6 +90,7 @@ import json, sys
 from pathlib import Path
 import synthetic.population as P
 P.BLOCK_SIZE = 25_000
+from bench.bigfiles import NO_TRAINING
 from bench.linkage.config import parse_benchmark
 from bench.runner import run
 bench = parse_benchmark(json.loads(sys.argv[1]), "memory")
