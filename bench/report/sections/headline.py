@@ -3,6 +3,7 @@ bounds; the metrics files (own seed, every replicate, pooled)."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,32 +52,41 @@ def _cell(rec: dict[str, Any], col: str, kind: str) -> str:
     return cell
 
 
-def _table(summary: pd.DataFrame, columns: tuple[tuple[str, str, str], ...], fmt: str) -> str:
-    rows = []
+def _table(
+    summary: pd.DataFrame, columns: tuple[tuple[str, str, str], ...], fmt: str, why: bool
+) -> str:
+    """The table; with ``why``, then one line per method that did not run, with its reason (a
+    long reason in a cell would widen the whole table past a terminal)."""
+    rows, reasons = [], []
     for rec in summary.to_dict("records"):
-        if is_not_run(rec):  # its reason in place of the figures it does not have
-            rows.append([rec["method"], rec["status"]] + [""] * (len(columns) - 2))
+        if is_not_run(rec):  # "not run" in place of the figures it does not have
+            label = "not run (below)" if why else "not run"
+            rows.append([rec["method"], label] + [""] * (len(columns) - 2))
+            line = f"- {rec['method']}: {rec['status']}"
+            reasons.append(textwrap.fill(line, 100, subsequent_indent="  ", break_long_words=False))
             continue
         rows.append([_cell(rec, col, kind) for col, _, kind in columns])
     align = ["left" if kind == "s" else "right" for _, _, kind in columns]
-    return tabulate(
+    table = tabulate(
         rows,
         headers=[h for _, h, _ in columns],
         tablefmt=fmt,
         colalign=align,
         disable_numparse=True,
     )
+    return "\n\n".join([table, "\n".join(reasons)]) if why and reasons else table
 
 
 def headline_table(summary: pd.DataFrame, fmt: str = "github") -> str:
     """The headline table: one row per method, from
-    :func:`bench.measurement.derive.compute_summary`; upper 95% bounds in brackets."""
-    return _table(summary, HEADLINE, fmt)
+    :func:`bench.measurement.derive.compute_summary`; upper 95% bounds in brackets; below it,
+    why any method did not run."""
+    return _table(summary, HEADLINE, fmt, why=True)
 
 
 def detail_table(summary: pd.DataFrame, fmt: str = "github") -> str:
     """The counts and the other rates of every method (:data:`DETAIL`)."""
-    return _table(summary, DETAIL, fmt)
+    return _table(summary, DETAIL, fmt, why=False)
 
 
 def _replicates_text(info: Mapping[str, Any], summary: pd.DataFrame) -> str:
