@@ -47,12 +47,6 @@ def test_the_comparison_sees_a_difference() -> None:
     assert _differences("crosscheck")  # another case: many differences
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16: the scale presets predate the real-case work (TINs, the two-path rule, "
-    "the calibrated rates and coverage); with irs-ice's calibrated register coverage (0.44) a "
-    "register of 16 million records needs ~45 million people, not 25 million",
-)
 @pytest.mark.parametrize(
     "preset",
     ["irs-ice-1in10", str(ROOT / "examples" / "scale" / "irs-ice-1in100.toml")],
