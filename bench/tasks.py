@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -117,6 +117,9 @@ class RunResult:
     out_dir: Path
     metrics: pd.DataFrame
     timings: dict[str, float]
+    #: Each step's peak resident memory in MB, where the system can tell (Linux); for the user,
+    #: never written to the run's files (it depends on the machine).
+    peaks: dict[str, float] = field(default_factory=dict)
 
 
 class Steps:
@@ -131,17 +134,41 @@ class Steps:
             bar_format="{desc:<40} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]",
         )
         self.timings: dict[str, float] = {}
+        self.peaks: dict[str, float] = {}
 
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
         self.bar.set_description_str(label)
         start = time.perf_counter()
+        watched = _reset_peak()
         yield
         self.timings[label] = time.perf_counter() - start
+        if watched and (peak := _peak_mb()) is not None:
+            self.peaks[label] = peak
         self.bar.update(1)
 
     def close(self) -> None:
         self.bar.close()
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak resident memory to its current size (Linux: ``clear_refs``);
+    False where the system does not offer it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_mb() -> float | None:
+    """This process's peak resident memory since the last reset, in MB (Linux: ``VmHWM``)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(x.split()[1]) / 1024 for x in f if x.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
 
 
 def scenario_info(bench: Benchmark, engine: str | None, **more: Any) -> dict[str, Any]:
@@ -296,7 +323,7 @@ def run_task(
     finally:
         if own_steps:
             steps.close()
-    return RunResult(out_dir, metrics, steps.timings)
+    return RunResult(out_dir, metrics, steps.timings, steps.peaks)
 
 
 def _labels(task: LinkageTask, cands: Candidates) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,10 @@ def test_sharded_run_reports_trained_methods_as_not_run_and_refuses_replicates(
     assert "training_seed" in info and info["training_seed"] is None
     assert "logistic" in result.metrics["method"].tolist()  # a row that says it did not run
     assert NO_TRAINING in (tmp_path / "x" / "report.md").read_text()
+    # each step's peak memory, for the user (where Linux offers to reset the high-water mark)
+    if os.access("/proc/self/clear_refs", os.W_OK):
+        assert result.peaks.keys() == result.timings.keys()
+        assert "generating shards" in result.peaks and min(result.peaks.values()) > 10
     with pytest.raises(ConfigError, match="one replicate"):
         run(parse_benchmark(_scenario(700), "tiny"), out_dir=tmp_path / "y", replicates=2)
     assert not (tmp_path / "y").exists()
