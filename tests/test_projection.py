@@ -211,6 +211,38 @@ def test_main_prints_the_table(capsys):
     assert "n_queries must be a positive integer" in capsys.readouterr().err
 
 
+def test_against_a_direct_run_projects_to_its_size_and_sets_its_counts_beside(
+    tmp_path: Path, capsys
+) -> None:
+    from bench.cli import main as linkrisk
+    from bench.scale.projection.check import poisson_interval
+
+    run_dir, small = tmp_path / "direct", tmp_path / "small.toml"
+    small.write_text(Path(SMALL).read_text().replace("size = 60000", "size = 20000"))
+    argv = ["run", str(small), "--replicates", "1", "--no-html", "--no-progress"]
+    assert linkrisk([*argv, "--out", str(run_dir)]) == 0
+    capsys.readouterr()
+    metrics = pd.read_csv(run_dir / "metrics.csv").set_index("method")
+    cheap = ["--sizes", "20000", "--seeds", "1", "--fractions", "1", "--queries", "2000"]
+    assert main([str(small), "--against", str(run_dir), "--analytic-only", *cheap]) == 0
+    out = capsys.readouterr().out
+    registered = int(metrics["register_records"].iloc[0])
+    assert f"{int(metrics['queries'].iloc[0]):,} queries against {registered:,} register" in out
+    assert "(population 20,000)" in out and f"--against {run_dir}" in out
+    rules = [m for m in metrics.index if metrics.loc[m, "kind"] == "rule"]
+    assert rules and out.count("| direct simulation: projection-small (seed 7)") == len(rules)
+    assert "Checked against the direct simulation" in out
+    for rule in rules:  # the direct row: the run's own false matches
+        assert f"| {rule} " in out
+    fp = float(metrics.loc[rules[0], "FP"])
+    lo, hi = poisson_interval(fp, 0.95)
+    assert lo <= fp <= hi and (lo == 0) == (fp == 0)
+    # not a run directory: one line, exit 2
+    assert main([str(small), "--against", str(tmp_path), "--analytic-only"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "run.json: not found" in err
+
+
 # ----------------------------------------------------------------------------- intervals
 def _sim_with_counts(counts: dict[str, list[tuple[int, int]]], fn: dict[str, int]) -> Simulation:
     """A hand-made simulation: per rule, per pass (other, household) false matches in every run

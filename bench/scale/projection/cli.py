@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from bench.scale.projection.estimates import project
+from bench.scale.projection.check import DIRECT, agreement, direct_rows, run_target
+from bench.scale.projection.estimates import COLUMNS, project
 from bench.scale.projection.keys import (
     DEFAULT_FRACTIONS,
     DEFAULT_SIZES,
+    LEVEL,
     M_REGISTER,
     N_QUERIES,
     US_POPULATION,
@@ -61,10 +63,14 @@ def format_table(df: pd.DataFrame) -> str:
 def _command(args: argparse.Namespace) -> str:
     """The command that reproduces a projection (options that differ from the defaults)."""
     parts = ["linkrisk project", str(args.scenario)]
-    if args.queries_target != N_QUERIES:
+    if args.against is not None:  # sets the target
+        parts.append(f"--against {args.against}")
+    elif args.queries_target != N_QUERIES:
         parts.append(f"-N {args.queries_target}")
-    if args.register_target != M_REGISTER:
+    if args.against is None and args.register_target != M_REGISTER:
         parts.append(f"-M {args.register_target}")
+    if args.against is None and args.population != US_POPULATION:
+        parts.append(f"--population {args.population}")
     if list(args.sizes) != list(DEFAULT_SIZES):
         parts.append("--sizes " + " ".join(map(str, args.sizes)))
     if args.seeds != 3:
@@ -97,10 +103,36 @@ def projection_markdown(df: pd.DataFrame, command: str) -> str:
         "",
         *(f"- **{a['assumption']}**: {a['value_and_source']}" for a in df.attrs["assumptions"]),
     ]
+    checked = agreement(df)
+    if len(checked):
+        lines += ["", *_agreement_markdown(checked)]
     skipped = df.attrs["simulation"].skipped
     if skipped:
         lines += ["", f"Not projected: {', '.join(skipped)} (not rules without blocking)."]
     return "\n".join(lines) + "\n"
+
+
+def _agreement_markdown(checked: pd.DataFrame) -> list[str]:
+    """The check against a direct run: each projection's false matches beside the direct
+    count, their ratio, and whether the two intervals overlap."""
+    rows = [
+        [r.rule, r.approach, _fmt(r.projected), _fmt(r.direct),
+         "-" if not np.isfinite(r.ratio) else f"{r.ratio:.2f}", "yes" if r.consistent else "no"]
+        for r in checked.itertuples()
+    ]  # fmt: skip
+    table = tabulate(
+        rows,
+        headers=["rule", "approach", "projected false matches", "direct", "projected / direct",
+                 "intervals overlap"],
+        tablefmt="github",
+        disable_numparse=True,
+    )  # fmt: skip
+    return [
+        "Checked against the direct simulation at this size (false matches; the direct "
+        "interval is exact Poisson):",
+        "",
+        table,
+    ]
 
 
 def write_projection(df: pd.DataFrame, text: str, out_dir: Path) -> Path:
@@ -139,6 +171,19 @@ def _out_error(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+def with_direct(df: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
+    """The projection with a direct run's rows first in each rule's group."""
+    direct = direct_rows(run_dir, df["rule"].unique(), COLUMNS, LEVEL)
+    out = pd.concat([direct, df], ignore_index=True)
+    order = {rule: i for i, rule in enumerate(df["rule"].unique())}
+    out["_rule"] = out["rule"].map(order)
+    out["_direct"] = ~out["approach"].str.startswith(DIRECT)
+    out = out.sort_values(["_rule", "_direct"], kind="stable").drop(columns=["_rule", "_direct"])
+    out = out.reset_index(drop=True)
+    out.attrs = df.attrs
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.scale.projection SCENARIO [--sizes ...] [--seeds K]``: print the
     projection."""
@@ -159,6 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-cohort", action="store_true", help="first names ignore birth year")
     ap.add_argument("--analytic-only", action="store_true", help="do not run the rules")
     ap.add_argument("--out", type=Path, help="also write projection.csv/.md and raw tables here")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        metavar="RUN",
+        help="check against a direct run of the same case (a run directory of one population, "
+        "e.g. of irs-ice-1in10): project to its queries, register records and population "
+        "(instead of -N, -M, --population) and set its counts beside the projections",
+    )
     args = ap.parse_args(argv)
     if args.out is not None:  # before hours of simulation, not after
         from bench.runs.store import check_out_dir
@@ -170,6 +223,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"linkrisk: error: {_one_line(str(exc))}", file=sys.stderr)
             return 2
     start = time.perf_counter()
+    if args.against is not None:
+        from synthetic.errors import LinkriskError
+
+        try:
+            target = run_target(args.against)
+        except LinkriskError as exc:
+            print(f"linkrisk: error: {_one_line(str(exc))}", file=sys.stderr)
+            return 2
+        args.queries_target, args.register_target = target.n_queries, target.n_register
+        args.population = target.population
     try:
         df = project(
             args.scenario, args.queries_target, args.register_target,
@@ -181,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"linkrisk: error: {line}", file=sys.stderr)  # one line, as every command
         return 2
+    if args.against is not None:
+        df = with_direct(df, args.against)
     text = projection_markdown(df, command=_command(args))
     print(text, end="")
     if args.out is not None:

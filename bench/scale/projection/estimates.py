@@ -221,19 +221,20 @@ def project(
     for rule in sim.specs:
         for approach in APPROACHES:
             if (rule, approach) in cells:
-                row: dict[str, Any] = dict.fromkeys(_COLUMNS, np.nan)
+                row: dict[str, Any] = dict.fromkeys(COLUMNS, np.nan)
                 row.update(rule=rule, approach=approach, assumptions="")
                 row["scale"] = " / ".join(s.scale for s in sim.specs[rule])
                 row.update(cells[rule, approach])
                 rows.append(row)
-    df = pd.DataFrame(rows, columns=list(_COLUMNS))
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
     df.attrs["assumptions"] = assumptions(bench, target)
     df.attrs["simulation"] = sim
     df.attrs["target"] = target
     return df
 
 
-_COLUMNS = (
+#: The projection table's columns, one row per rule x approach.
+COLUMNS = (
     "rule", "approach", "fp", "fp_lo", "fp_hi", "fp_per_query", "fn", "fn_lo", "fn_hi",
     "exponent", "exponent_se", "scale", "assumptions",
 )  # fmt: skip

@@ -1,0 +1,107 @@
+"""Projections checked against a direct simulation at the size projected to.
+
+A projection extrapolates rule errors from simulations of a few hundred thousand people to a
+list and register of another size. Where a case can also be simulated directly at that size (a
+big-file run, e.g. ``irs-ice-1in10``), the direct counts are the check: :func:`direct_rows`
+reads a finished run's false matches and misses per rule, with exact Poisson intervals, as rows
+of the projection table, and :func:`agreement` sets each projection beside them. ``linkrisk
+project SCENARIO --against RUN`` projects to the run's own size (queries, register records,
+population) and prints both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.scale.projection.keys import Target
+from synthetic.errors import LinkriskError
+
+#: The approach label of a direct run's rows.
+DIRECT = "direct simulation"
+
+
+def _run_info(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / "raw" / "run.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LinkriskError(f"{path}: not found (is {run_dir} a linkrisk run directory?)") from None
+    except (OSError, ValueError) as exc:
+        raise LinkriskError(f"{path}: cannot be read ({type(exc).__name__})") from None
+    if info.get("replicates", 1) != 1:
+        raise LinkriskError(
+            f"{path}: replicates: the check needs a run of one population, got {info['replicates']}"
+        )
+    return info
+
+
+def run_target(run_dir: Path) -> Target:
+    """The size of a direct run: its queries, register records and population."""
+    info = _run_info(run_dir)
+    return Target(int(info["queries"]), int(info["register_records"]), int(info["population"]))
+
+
+def poisson_interval(count: float, level: float) -> tuple[float, float]:
+    """Exact (Garwood) interval of a Poisson mean from one observed count."""
+    from scipy.stats import chi2
+
+    alpha = 1 - level
+    lo = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count) / 2)
+    return lo, float(chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2)
+
+
+def direct_rows(
+    run_dir: Path, rules: Iterable[str], columns: Iterable[str], level: float
+) -> pd.DataFrame:
+    """One row per rule of ``rules`` that the run ran: its false matches (FP, declared links to
+    another person's record) and misses (FN), each with an exact Poisson ``level`` interval, in
+    the projection table's ``columns``."""
+    info = _run_info(run_dir)
+    metrics = pd.read_csv(Path(run_dir) / "metrics.csv").set_index("method")
+    label = f"{DIRECT}: {info['scenario']} (seed {info['seed']})"
+    rows = []
+    for rule in rules:
+        if rule not in metrics.index or metrics.loc[rule, "status"] != "run":
+            continue
+        fp, fn = float(metrics.loc[rule, "FP"]), float(metrics.loc[rule, "FN"])
+        row: dict[str, Any] = dict.fromkeys(columns, np.nan)
+        fp_lo, fp_hi = poisson_interval(fp, level)
+        fn_lo, fn_hi = poisson_interval(fn, level)
+        row.update(
+            rule=rule, approach=label, fp=fp, fp_lo=fp_lo, fp_hi=fp_hi,
+            fp_per_query=fp / info["queries"], fn=fn, fn_lo=fn_lo, fn_hi=fn_hi, scale="-",
+            assumptions=f"counted in {run_dir}",
+        )  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def agreement(df: pd.DataFrame) -> pd.DataFrame:
+    """Each projection beside the direct count of its rule: ``ratio`` (projected / direct
+    false matches) and whether the intervals overlap (``consistent``)."""
+    direct = df[df["approach"].str.startswith(DIRECT)].set_index("rule")
+    rows = []
+    for r in df[~df["approach"].str.startswith(DIRECT)].itertuples():
+        if r.rule not in direct.index or not np.isfinite(r.fp):
+            continue
+        d = direct.loc[r.rule]
+        lo = r.fp_lo if np.isfinite(r.fp_lo) else r.fp
+        hi = r.fp_hi if np.isfinite(r.fp_hi) else r.fp
+        rows.append(
+            {
+                "rule": r.rule,
+                "approach": r.approach,
+                "projected": r.fp,
+                "direct": d["fp"],
+                "ratio": r.fp / d["fp"] if d["fp"] > 0 else np.inf if r.fp > 0 else 1.0,
+                "consistent": bool(lo <= d["fp_hi"] and d["fp_lo"] <= hi),
+            }
+        )
+    return pd.DataFrame(rows, columns=["rule", "approach", "projected", "direct", "ratio",
+                                       "consistent"])  # fmt: skip
