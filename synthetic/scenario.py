@@ -167,6 +167,9 @@ class ScenarioConfig:
     #: Register records per parquet shard for a big-file scenario, generated block by block into
     #: shards (``synthetic.shards``) rather than in memory; None: an in-memory scenario.
     shard_size: int | None = None
+    #: The scenario this one is at another size ("1:N of real scale": population and list
+    #: divided by N, everything else the same), by preset name; None: not a scaled copy.
+    scale_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,7 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
     meta = table(data, "scenario", where)
     check_keys(
         meta,
-        ("name", "description", "seed", "replicates", "project", "shard_size"),
+        ("name", "description", "seed", "replicates", "project", "shard_size", "scale_of"),
         join(where, "scenario"),
     )
     scenario_name = identifier(
@@ -291,6 +294,9 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
         shard_size = int(
             number(meta, "shard_size", join(where, "scenario"), lo=lo, hi=hi, integer=True)
         )
+    scale_of = None
+    if "scale_of" in meta:
+        scale_of = identifier(meta, "scale_of", join(where, "scenario"), "a preset's name")
     if query.size > population.size:
         raise ConfigError(
             join(w, "size"),
@@ -307,6 +313,7 @@ def parse_scenario(data: Mapping[str, Any], where: str = "") -> ScenarioConfig:
         replicates,
         project,
         shard_size,
+        scale_of,
     )
 
 

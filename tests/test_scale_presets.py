@@ -1,16 +1,18 @@
-"""The scale presets are the default case at another size: ``irs-ice-1in10`` (and the 1:100
-example beside it) must differ from ``irs-ice`` only in what sets the size and the run's
-bookkeeping, so that a direct simulation at scale checks the same case that is calibrated and
-projected."""
+"""Scale presets are another scenario at another size: a scenario with ``[scenario] scale_of =
+"<preset>"`` (``irs-ice-1in10``, and the 1:100 example beside it) must differ from that preset
+only in what sets the size and the run's bookkeeping, so that a direct simulation at scale
+checks the same case that is calibrated and projected."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.linkage.config import load_benchmark
+from bench.linkage.config import load_benchmark, parse_benchmark, presets
+from synthetic.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What a scale preset may set differently: its name and words, its size, how it is run.
@@ -20,6 +22,7 @@ SCALE_KEYS = {
     "scenario.replicates",
     "scenario.project",
     "scenario.shard_size",
+    "scenario.scale_of",
     "population.size",
     "query.size",
 }
@@ -35,8 +38,8 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _differences(preset: str) -> list[str]:
-    base = _flat(load_benchmark("irs-ice").data)
+def _differences(preset: str, base_name: str = "irs-ice") -> list[str]:
+    base = _flat(load_benchmark(base_name).data)
     other = _flat(load_benchmark(preset).data)
     return sorted(
         k for k in set(base) | set(other) if k not in SCALE_KEYS and base.get(k) != other.get(k)
@@ -47,10 +50,27 @@ def test_the_comparison_sees_a_difference() -> None:
     assert _differences("crosscheck")  # another case: many differences
 
 
-@pytest.mark.parametrize(
-    "preset",
-    ["irs-ice-1in10", str(ROOT / "examples" / "scale" / "irs-ice-1in100.toml")],
-    ids=["1in10", "1in100"],
-)
-def test_scale_presets_are_the_default_case_at_another_size(preset: str) -> None:
-    assert _differences(preset) == []
+#: Every scenario that declares itself a scaled copy: presets and the scale examples.
+SCALED = [
+    name
+    for name in [*presets(), *map(str, sorted((ROOT / "examples" / "scale").glob("*.toml")))]
+    if load_benchmark(name).scenario.scale_of is not None
+]
+
+
+def test_the_scale_presets_declare_their_base() -> None:
+    assert "irs-ice-1in10" in SCALED
+    assert str(ROOT / "examples" / "scale" / "irs-ice-1in100.toml") in SCALED
+
+
+@pytest.mark.parametrize("preset", SCALED, ids=[Path(p).stem for p in SCALED])
+def test_scale_presets_are_their_base_at_another_size(preset: str) -> None:
+    base = load_benchmark(preset).scenario.scale_of
+    assert base is not None and _differences(preset, base) == []
+
+
+def test_scale_of_must_name_a_scenario() -> None:
+    data = copy.deepcopy(load_benchmark("irs-ice-1in10").data)
+    data["scenario"]["scale_of"] = "irs ice"
+    with pytest.raises(ConfigError, match=r"scenario\.scale_of"):
+        parse_benchmark(data, "x")
