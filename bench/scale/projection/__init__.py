@@ -32,6 +32,11 @@ Which scale variable matters (see :func:`assumptions`):
 * keys with a ZIP or address: ``x = M / population`` (register density). At fixed people per ZIP
   the number of ZIPs grows with the population, so per-query collisions do *not* grow with M but
   with the register records per ZIP; sub-registers vary it, population sizes do not;
+* keys with an identifier (TIN): ``x = M / population`` too. A number belongs to one person: a
+  list record carrying someone else's (borrowed, a relative's) matches that person if that
+  person is in the register, a chance that grows with the density, not with M. (Fitted in M,
+  the few such matches of a small simulation were extrapolated 1.5x too high at 1:10 of real
+  scale, against a direct simulation there: ``linkrisk project irs-ice --against RUN``);
 * household false matches: ``x = M / population`` as well (the chance a housemate is in the
   register), whatever the key.
 

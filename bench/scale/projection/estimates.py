@@ -243,7 +243,8 @@ COLUMNS = (
 def mated_share(bench: Benchmark, sim: Simulation) -> float:
     """The share of the list truly in the register: the scenario's ``share_in_register``, or,
     for a list drawn by residence status (``status_mix``), the share realized in the simulated
-    lists (true links per query over the simulated tasks)."""
+    lists (true links per query over the simulated tasks with their whole register: a random
+    sub-register holds only part of each list's true links)."""
     share = bench.scenario.query.share_in_register
     if share is not None:
         return float(share)
@@ -252,6 +253,12 @@ def mated_share(bench: Benchmark, sim: Simulation) -> float:
         raise LinkriskError(
             f"{bench.source}: query.status_mix: the projection needs the simulated lists to "
             "measure the share in the register (run the simulations)"
+        )
+    r = r[r["fraction"] == 1.0]
+    if not len(r):
+        raise LinkriskError(
+            f"{bench.source}: query.status_mix: the projection measures the share in the "
+            "register on simulations with the whole register (include 1 in --fractions)"
         )
     return float(r["true_links"].sum() / r["queries"].sum())
 
@@ -320,7 +327,11 @@ def assumptions(
         ("Scale variables", "name and date keys: false matches per query grow linearly with M; "
          "ZIP and address keys: with the register records per ZIP or address, i.e. the density "
          "M / population (at a fixed people_per_zip the ZIP count grows with the population); "
-         "household false matches: with the density too (chance a housemate is in the register)"),
+         "identifier (TIN) keys: with the density too, as a TIN belongs to one person and a "
+         "record carrying another person's number (borrowed, a relative's) matches that person "
+         "only if that person is in the register (a mistyped number that happens to be someone "
+         "else's would grow with M, but is rarer by orders of magnitude); household false "
+         "matches: with the density too (chance a housemate is in the register)"),
         ("Resolution", "every agreeing pair is declared (the rules' resolve = all): false matches "
          "are pairs, one per colliding register record"),
         ("Independence", "first and last names independent given the name-origin group; first "

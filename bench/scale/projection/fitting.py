@@ -197,6 +197,8 @@ def fit_passes(sim: Simulation, variant: str, *, free: bool = True) -> list[_Pas
             cl = (d["size"].astype(str) + ":" + d["seed"].astype(str)).to_numpy()
             x = d["register"].to_numpy() / d["population"].to_numpy()
             x_t = t.density
+        elif spec.owned:  # whose number it is, not how many records there are
+            x, x_t = density, t.density
         else:
             x, x_t = d["register"].to_numpy(np.float64), float(t.n_register)
         other = fit_law(
