@@ -17,6 +17,7 @@ gets the verdict.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -57,15 +58,38 @@ PROJECTION_BLOCK = re.compile(
 )
 
 
+def markdown_tables(path: Path) -> list[str]:
+    """The tables of a Markdown file, in order, each as its lines (a README block showing a
+    result file's table)."""
+    tables, current = [], ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("|"):
+            current += line + "\n"
+        elif current:
+            tables.append(current)
+            current = ""
+    return [*tables, current] if current else tables
+
+
 def markdown_table(path: Path) -> str:
-    """The table lines of a Markdown file (a README block showing a result file's table)."""
-    text = path.read_text(encoding="utf-8")
-    return "".join(line + "\n" for line in text.splitlines() if line.startswith("|"))
+    """The first table of a Markdown file."""
+    return markdown_tables(path)[0]
 
 
 def projection_block(name: str, projections_dir: Path = PROJECTIONS_DIR) -> str:
     """The README table of a published projection (the table of its projection.md)."""
     return markdown_table(projections_dir / name / "projection.md")
+
+
+CHECK_BLOCK = re.compile(
+    r"(<!-- projection-check:(?P<name>[\w.+-]+) -->\n).*?(<!-- /projection-check -->)", re.S
+)
+
+
+def check_block(name: str, projections_dir: Path = PROJECTIONS_DIR) -> str:
+    """The README table of a published projection check (``publish --big``): each projection
+    beside the direct simulation (the last table of its projection.md)."""
+    return markdown_tables(projections_dir / check_name(name) / "projection.md")[-1]
 
 
 CALIBRATION_BLOCK = re.compile(
@@ -134,6 +158,10 @@ def update_readme(readme: Path, results_dir: Path = RESULTS_DIR) -> list[str]:
         ),
         text,
     )
+    text = CHECK_BLOCK.sub(
+        lambda m: m.group(1) + check_block(m["name"], results_dir / "projections") + m.group(3),
+        text,
+    )
     text = CALIBRATION_BLOCK.sub(
         lambda m: (
             m.group(1) + calibration_block(m["name"], results_dir / "calibration") + m.group(3)
@@ -160,8 +188,61 @@ def audit_block(name: str, audit_dir: Path = AUDIT_DIR) -> str:
 
 def published_presets() -> list[str]:
     """The presets ``publish`` runs: all but big-file ones (``shard_size``), whose raw outputs
-    run to hundreds of megabytes (``linkrisk run <name>`` runs them on demand)."""
+    run to hundreds of megabytes (``linkrisk publish --big`` publishes them without those)."""
     return [n for n in presets() if load_benchmark(n).scenario.shard_size is None]
+
+
+def big_presets() -> list[str]:
+    """The big-file presets (``shard_size``), which ``linkrisk publish --big`` runs."""
+    return [n for n in presets() if load_benchmark(n).scenario.shard_size is not None]
+
+
+def check_name(name: str) -> str:
+    """Where ``publish --big`` writes a scaled preset's projection check."""
+    return f"{name}-check"
+
+
+def drop_raw_pairs(run_dir: Path) -> list[str]:
+    """Remove the record-level tables of ``raw/`` (links, truth, people, noise: hundreds of
+    megabytes for a big-file run), keeping its small JSON and TOML files; the manifest keeps
+    every removed file's SHA-256, so a rerun can be checked against them. Returns the names
+    removed."""
+    raw = run_dir / "raw"
+    removed = sorted(p.name for p in raw.glob("*.parquet"))
+    for name in removed:
+        (raw / name).unlink()
+    if (raw / "replicates").exists():
+        shutil.rmtree(raw / "replicates")
+        removed.append("replicates/")
+    return removed
+
+
+def publish_big(readme: Path | None, progress: bool | None = None) -> list[Path]:
+    """Run every big-file preset into ``results/<preset>/`` without its record-level raw tables
+    (:func:`drop_raw_pairs`; ``linkrisk report`` cannot rebuild such a directory, ``linkrisk
+    run <preset>`` regenerates it whole), check the projection of the scenario it scales
+    (``scale_of``) against it into ``results/projections/<preset>-check/``, and refresh the
+    README blocks."""
+    names = big_presets()
+    for name in names:
+        check_out_dir(RESULTS_DIR / name)
+        if load_benchmark(name).scenario.scale_of is not None:
+            check_out_dir(PROJECTIONS_DIR / check_name(name))
+    out = []
+    for name in names:
+        bench = load_benchmark(name)
+        result = run(bench, out_dir=RESULTS_DIR / name, progress=progress)
+        drop_raw_pairs(result.out_dir)
+        out.append(result.out_dir)
+        if (base := bench.scenario.scale_of) is not None:
+            target = PROJECTIONS_DIR / check_name(name)
+            argv = [base, "--against", str(RESULTS_DIR / name), "--out", str(target)]
+            if project_main(argv) != 0:
+                raise RuntimeError(f"projection check of {name} failed")
+            out.append(target)
+    if readme is not None and readme.exists():
+        update_readme(readme)
+    return out
 
 
 def publish(readme: Path | None, progress: bool | None = None) -> list[Path]:

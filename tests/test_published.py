@@ -22,10 +22,14 @@ from bench.publish import (
     BLOCK,
     CALIBRATION_BLOCK,
     CAUSES_BLOCK,
+    CHECK_BLOCK,
     NOISE_BLOCK,
     PROJECTION_BLOCK,
+    big_presets,
     calibration_block,
     causes_block,
+    check_block,
+    check_name,
     noise_table,
     projection_block,
     published_presets,
@@ -37,8 +41,11 @@ RESULTS = ROOT / "results"
 
 
 def _published() -> list[str]:
-    # not runs with other options than a preset's own (results/<scenario>@<option>=<value>)
-    runs = [p for p in RESULTS.iterdir() if (p / "raw" / "run.json").exists() and "@" not in p.name]
+    # not runs with other options than a preset's own (results/<scenario>@<option>=<value>);
+    # not big-file runs, published without their record-level raw tables (below)
+    runs = [
+        p for p in RESULTS.iterdir() if (p / "raw" / "truth.parquet").exists() and "@" not in p.name
+    ]
     # not `linkrisk evaluate`'s runs on a user's own files (results/evaluate/ by default)
     return sorted(
         p.name
@@ -50,7 +57,32 @@ def _published() -> list[str]:
 
 def test_every_preset_is_published() -> None:
     assert _published() == published_presets()
-    assert set(presets()) - set(published_presets()) == {"irs-ice-1in10"}  # big-file: on demand
+    assert set(presets()) - set(published_presets()) == set(big_presets()) == {"irs-ice-1in10"}
+
+
+@pytest.mark.parametrize("name", big_presets())
+def test_big_presets_are_published_without_raw_tables_and_with_their_check(name: str) -> None:
+    run_dir = RESULTS / name
+    info = json.loads((run_dir / "raw" / "run.json").read_text(encoding="utf-8"))
+    assert info["scenario"] == name and info["shards"]["files"] > 1
+    assert not list((run_dir / "raw").glob("*.parquet"))  # hundreds of megabytes: not kept
+    files = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert "raw/truth.parquet" in files  # ... but their SHA-256, to check a rerun against
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    ran = metrics[metrics["status"] == "run"]
+    assert len(ran) == len(metrics) - 1  # all but the supervised method (no training task)
+    check = RESULTS / "projections" / check_name(name) / "projection.md"
+    text = check.read_text(encoding="utf-8")
+    assert f"--against results/{name}`" in text and "Checked against the direct simulation" in text
+    assert text.count(f"| direct simulation: {name} ") == ran["kind"].eq("rule").sum()
+
+
+def test_readme_projection_checks_come_from_results() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = list(CHECK_BLOCK.finditer(text))
+    assert [m["name"] for m in blocks] == big_presets()
+    for m in blocks:
+        assert text[m.end(1) : m.start(3)] == check_block(m["name"], RESULTS / "projections")
 
 
 @pytest.mark.parametrize("name", _published())
