@@ -379,11 +379,8 @@ def _print_result(title: str, result: RunResult, contents: str) -> None:
     print(f"{title}: {_sizes(result.out_dir)}")
     print(headline_table(result.metrics))
     print(f"\nreport: {result.out_dir / 'report.md'}  (definitions, {contents}, manifest)")
-    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
-    print(f"time: {timing}", file=sys.stderr)
-    if result.peaks:  # where the system tells (Linux)
-        peaks = ", ".join(f"{k} {v / 1024:.2f}" for k, v in result.peaks.items())
-        print(f"peak memory, GB: {peaks}", file=sys.stderr)
+    for line in result.step_lines():
+        print(line, file=sys.stderr)
 
 
 CALIBRATE_EPILOG = """\

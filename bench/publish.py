@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -232,6 +233,7 @@ def publish_big(readme: Path | None, progress: bool | None = None) -> list[Path]
     for name in names:
         bench = load_benchmark(name)
         result = run(bench, out_dir=RESULTS_DIR / name, progress=progress)
+        print(f"{name}:", *result.step_lines(), sep="\n", file=sys.stderr)
         drop_raw_pairs(result.out_dir)
         out.append(result.out_dir)
         if (base := bench.scenario.scale_of) is not None:

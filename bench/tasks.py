@@ -121,6 +121,14 @@ class RunResult:
     #: never written to the run's files (it depends on the machine).
     peaks: dict[str, float] = field(default_factory=dict)
 
+    def step_lines(self) -> list[str]:
+        """Each step's time, and its peak memory where known: lines for the user."""
+        lines = ["time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())]
+        if self.peaks:
+            peaks = ", ".join(f"{k} {v / 1024:.2f}" for k, v in self.peaks.items())
+            lines.append(f"peak memory, GB: {peaks}")
+        return lines
+
 
 class Steps:
     """A progress bar over the run's steps (shown on a terminal, silent otherwise)."""
