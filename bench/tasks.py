@@ -35,6 +35,7 @@ so an interrupted run never leaves a half-written result where the previous one 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -131,7 +132,8 @@ class RunResult:
 
 
 class Steps:
-    """A progress bar over the run's steps (shown on a terminal, silent otherwise)."""
+    """A progress bar over the run's steps (shown on a terminal, silent otherwise), with each
+    step's time and, where the system tells (Linux), its peak resident memory."""
 
     def __init__(self, total: int, enabled: bool | None) -> None:
         show = sys.stderr.isatty() if enabled is None else enabled
@@ -143,40 +145,79 @@ class Steps:
         )
         self.timings: dict[str, float] = {}
         self.peaks: dict[str, float] = {}
+        self._memory = MemoryWatch.start()
 
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
         self.bar.set_description_str(label)
         start = time.perf_counter()
-        watched = _reset_peak()
+        if self._memory is not None:
+            self._memory.restart()
         yield
         self.timings[label] = time.perf_counter() - start
-        if watched and (peak := _peak_mb()) is not None:
-            self.peaks[label] = peak
+        if self._memory is not None:
+            self.peaks[label] = self._memory.peak_mb()
         self.bar.update(1)
 
     def close(self) -> None:
         self.bar.close()
+        if self._memory is not None:
+            self._memory.stop()
 
 
-def _reset_peak() -> bool:
-    """Reset this process's peak resident memory to its current size (Linux: ``clear_refs``);
-    False where the system does not offer it."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
+class MemoryWatch:
+    """This process's peak resident memory since :meth:`restart`, sampled every
+    :data:`INTERVAL` seconds by a daemon thread (Linux: ``/proc/self/statm``). Sampling, not the
+    kernel's high-water mark: resetting that one (``clear_refs``) would also reset what
+    ``/usr/bin/time`` and ``VmHWM`` report for the whole process. A spike shorter than the
+    interval can be missed."""
 
+    INTERVAL = 0.02
+    STATM = "/proc/self/statm"
 
-def _peak_mb() -> float | None:
-    """This process's peak resident memory since the last reset, in MB (Linux: ``VmHWM``)."""
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(x.split()[1]) / 1024 for x in f if x.startswith("VmHWM:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        return None
+    def __init__(self, page: int) -> None:
+        self._page = page
+        self._peak = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="linkrisk-memory", daemon=True)
+
+    @classmethod
+    def start(cls) -> MemoryWatch | None:
+        """A running watch, or None where the system does not tell."""
+        try:
+            page = os.sysconf("SC_PAGE_SIZE")
+            with open(cls.STATM) as f:
+                f.read()
+        except (OSError, ValueError, AttributeError):
+            return None
+        watch = cls(page)
+        watch._thread.start()
+        return watch
+
+    def _resident(self) -> int:
+        try:
+            with open(self.STATM) as f:
+                return int(f.read().split()[1]) * self._page
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            resident = self._resident()
+            with self._lock:
+                self._peak = max(self._peak, resident)
+
+    def restart(self) -> None:
+        resident = self._resident()
+        with self._lock:
+            self._peak = resident
+
+    def peak_mb(self) -> float:
+        return max(self._peak, self._resident()) / 2**20
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def scenario_info(bench: Benchmark, engine: str | None, **more: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -78,8 +77,8 @@ def test_sharded_run_reports_trained_methods_as_not_run_and_refuses_replicates(
     assert "training_seed" in info and info["training_seed"] is None
     assert "logistic" in result.metrics["method"].tolist()  # a row that says it did not run
     assert NO_TRAINING in (tmp_path / "x" / "report.md").read_text()
-    # each step's peak memory, for the user (where Linux offers to reset the high-water mark)
-    if os.access("/proc/self/clear_refs", os.W_OK):
+    # each step's peak memory, for the user (sampled where the system tells: Linux)
+    if Path("/proc/self/statm").exists():
         assert result.peaks.keys() == result.timings.keys()
         assert "generating shards" in result.peaks and min(result.peaks.values()) > 10
     with pytest.raises(ConfigError, match="one replicate"):
