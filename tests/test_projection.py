@@ -235,7 +235,7 @@ def test_against_a_direct_run_projects_to_its_size_and_sets_its_counts_beside(
     assert "(population 20,000)" in out and f"--against {run_dir}" in out
     rules = [m for m in metrics.index if metrics.loc[m, "kind"] == "rule"]
     assert rules and out.count("| direct simulation: projection-small (seed 7)") == len(rules)
-    assert "Checked against the direct simulation" in out
+    assert "Checked against the direct simulation" in out and "projected misses" in out
     for rule in rules:  # the direct row: the run's own false matches
         assert f"| {rule} " in out
     fp = float(metrics.loc[rules[0], "FP"])

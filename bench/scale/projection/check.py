@@ -82,17 +82,27 @@ def direct_rows(
     return pd.DataFrame(rows, columns=list(columns))
 
 
+def _overlap(row: Any, direct: pd.Series, col: str) -> bool:
+    """Whether a projection's ``col`` interval (its point where it has none) meets the direct
+    run's."""
+    point = getattr(row, col)
+    lo, hi = getattr(row, f"{col}_lo"), getattr(row, f"{col}_hi")
+    lo = lo if np.isfinite(lo) else point
+    hi = hi if np.isfinite(hi) else point
+    return bool(lo <= direct[f"{col}_hi"] and direct[f"{col}_lo"] <= hi)
+
+
 def agreement(df: pd.DataFrame) -> pd.DataFrame:
-    """Each projection beside the direct count of its rule: ``ratio`` (projected / direct
-    false matches) and whether the intervals overlap (``consistent``)."""
+    """Each projection beside the direct counts of its rule: false matches (``projected``,
+    ``direct``, their ``ratio``, and whether the intervals overlap: ``consistent``) and misses
+    (``fn_projected``, ``fn_direct``, ``fn_consistent``; NaN where the projection has none)."""
     direct = df[df["approach"].str.startswith(DIRECT)].set_index("rule")
     rows = []
     for r in df[~df["approach"].str.startswith(DIRECT)].itertuples():
         if r.rule not in direct.index or not np.isfinite(r.fp):
             continue
         d = direct.loc[r.rule]
-        lo = r.fp_lo if np.isfinite(r.fp_lo) else r.fp
-        hi = r.fp_hi if np.isfinite(r.fp_hi) else r.fp
+        has_fn = np.isfinite(r.fn) and np.isfinite(r.fn_lo)
         rows.append(
             {
                 "rule": r.rule,
@@ -100,8 +110,14 @@ def agreement(df: pd.DataFrame) -> pd.DataFrame:
                 "projected": r.fp,
                 "direct": d["fp"],
                 "ratio": r.fp / d["fp"] if d["fp"] > 0 else np.inf if r.fp > 0 else 1.0,
-                "consistent": bool(lo <= d["fp_hi"] and d["fp_lo"] <= hi),
+                "consistent": _overlap(r, d, "fp"),
+                "fn_projected": r.fn if has_fn else np.nan,
+                "fn_direct": d["fn"],
+                "fn_consistent": _overlap(r, d, "fn") if has_fn else None,
             }
         )
-    return pd.DataFrame(rows, columns=["rule", "approach", "projected", "direct", "ratio",
-                                       "consistent"])  # fmt: skip
+    return pd.DataFrame(
+        rows,
+        columns=["rule", "approach", "projected", "direct", "ratio", "consistent",
+                 "fn_projected", "fn_direct", "fn_consistent"],
+    )  # fmt: skip
