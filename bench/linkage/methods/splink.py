@@ -260,7 +260,8 @@ def write_inputs(
         for side, cols in sides.items():
             codes = getattr(coded, side)
             indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
-            cols[field] = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
+            # dictionary-encoded, as parquet stores it: not a string per record in memory
+            cols[field] = pa.DictionaryArray.from_arrays(indices, dictionary)
     paths = directory / "query.parquet", directory / "register.parquet", directory / "pairs.parquet"
     pq.write_table(pa.table(sides["q"]), paths[0])
     pq.write_table(pa.table(sides["r"]), paths[1])
@@ -490,6 +491,10 @@ def _java_major(java: str) -> int | None:
     return int(m.group(2) or 0) if major == 1 else major
 
 
+#: Memory DuckDB may hold for Splink before it spills to disk.
+DUCKDB_MEMORY = "2GB"
+
+
 class _DuckDB:
     """A private in-memory DuckDB connection for one scoring run."""
 
@@ -503,11 +508,19 @@ class _DuckDB:
         # One thread: parallel aggregation may add floats in another order from run to run,
         # and EM sums over pairs; byte-identical results need a fixed order.
         self.con.execute("SET threads TO 1")
+        # Splink copies both record tables into its own (a register of millions): within
+        # DUCKDB_MEMORY, DuckDB spills them to a private temporary directory instead of
+        # holding them all (the scores are the same).
+        self._spill = tempfile.TemporaryDirectory(prefix="linkrisk-splink-spill-")
+        self.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        self.con.execute(f"SET temp_directory = '{Path(self._spill.name).as_posix()}'")
         self.api = DuckDBAPI(self.con)
 
     def load(self, name: str, paths: Sequence[Path | str]) -> None:
+        # A view: DuckDB reads the columns a query needs from the files, instead of holding
+        # a copy of every record (a register of millions) for the whole training.
         files = ", ".join(f"'{Path(p).as_posix()}'" for p in paths)
-        self.con.execute(f"create table {name} as select * from read_parquet([{files}])")
+        self.con.execute(f"create view {name} as select * from read_parquet([{files}])")
 
     def create(self, name: str, sql: str) -> None:
         self.con.execute(f"create table {name} as {sql}")
@@ -520,6 +533,7 @@ class _DuckDB:
 
     def close(self) -> None:
         self.con.close()
+        self._spill.cleanup()
 
 
 class _Spark:
