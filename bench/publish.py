@@ -37,6 +37,7 @@ from bench.runs.store import check_out_dir
 from bench.scale.calibration import (
     CALIBRATION_DIR,
     calibrate,
+    direct_targets_markdown,
     load_calibration,
     readme_summary,
     reproduce_command,
@@ -91,6 +92,18 @@ def check_block(name: str, projections_dir: Path = PROJECTIONS_DIR) -> str:
     """The README table of a published projection check (``publish --big``): each projection
     beside the direct simulation (the last table of its projection.md)."""
     return markdown_tables(projections_dir / check_name(name) / "projection.md")[-1]
+
+
+TARGETS_BLOCK = re.compile(
+    r"(<!-- direct-targets:(?P<name>[\w.+-]+) -->\n).*?(<!-- /direct-targets -->)", re.S
+)
+
+
+def targets_block(name: str, results_dir: Path = RESULTS_DIR) -> str:
+    """The README table of a published big-file preset's direct counts beside the published
+    targets of its ``[calibration]``, scaled to the real list size."""
+    _, cal = load_calibration(name)
+    return direct_targets_markdown(cal, results_dir / name)
 
 
 CALIBRATION_BLOCK = re.compile(
@@ -158,6 +171,9 @@ def update_readme(readme: Path, results_dir: Path = RESULTS_DIR) -> list[str]:
             m.group(1) + projection_block(m["name"], results_dir / "projections") + m.group(3)
         ),
         text,
+    )
+    text = TARGETS_BLOCK.sub(
+        lambda m: m.group(1) + targets_block(m["name"], results_dir) + m.group(3), text
     )
     text = CHECK_BLOCK.sub(
         lambda m: m.group(1) + check_block(m["name"], results_dir / "projections") + m.group(3),

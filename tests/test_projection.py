@@ -219,7 +219,7 @@ def test_against_a_direct_run_projects_to_its_size_and_sets_its_counts_beside(
     tmp_path: Path, capsys
 ) -> None:
     from bench.cli import main as linkrisk
-    from bench.scale.projection.check import poisson_interval
+    from bench.measurement.uncertainty import garwood
 
     run_dir, small = tmp_path / "direct", tmp_path / "small.toml"
     small.write_text(Path(SMALL).read_text().replace("size = 60000", "size = 20000"))
@@ -239,7 +239,7 @@ def test_against_a_direct_run_projects_to_its_size_and_sets_its_counts_beside(
     for rule in rules:  # the direct row: the run's own false matches
         assert f"| {rule} " in out
     fp = float(metrics.loc[rules[0], "FP"])
-    lo, hi = poisson_interval(fp, 0.95)
+    lo, hi = garwood(fp, 0.95)
     assert lo <= fp <= hi and (lo == 0) == (fp == 0)
     # not a run directory: one line, exit 2
     assert main([str(small), "--against", str(tmp_path), "--analytic-only"]) == 2

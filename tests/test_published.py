@@ -25,6 +25,7 @@ from bench.publish import (
     CHECK_BLOCK,
     NOISE_BLOCK,
     PROJECTION_BLOCK,
+    TARGETS_BLOCK,
     big_presets,
     calibration_block,
     causes_block,
@@ -34,6 +35,7 @@ from bench.publish import (
     projection_block,
     published_presets,
     readme_block,
+    targets_block,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,12 +79,17 @@ def test_big_presets_are_published_without_raw_tables_and_with_their_check(name:
     assert text.count(f"| direct simulation: {name} ") == ran["kind"].eq("rule").sum()
 
 
-def test_readme_projection_checks_come_from_results() -> None:
+def test_readme_projection_checks_and_direct_targets_come_from_results() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = list(CHECK_BLOCK.finditer(text))
     assert [m["name"] for m in blocks] == big_presets()
     for m in blocks:
         assert text[m.end(1) : m.start(3)] == check_block(m["name"], RESULTS / "projections")
+    blocks = list(TARGETS_BLOCK.finditer(text))
+    assert [m["name"] for m in blocks] == big_presets()
+    for m in blocks:
+        body = text[m.end(1) : m.start(3)]
+        assert body == targets_block(m["name"], RESULTS) and "addresses disclosed" in body
 
 
 @pytest.mark.parametrize("name", _published())

@@ -153,3 +153,13 @@ def poisson_upper(k: np.ndarray | float, confidence: float = CONFIDENCE) -> np.n
     used for counts that are not proportions (false matches can outnumber queries)."""
     k = np.asarray(k, dtype=float)
     return stats.chi2.ppf(0.5 + confidence / 2, 2 * k + 2) / 2
+
+
+def garwood(k: np.ndarray | float, level: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood, 1936) two-sided interval of Poisson means from observed counts ``k``."""
+    k = np.asarray(k, dtype=float)
+    a = 1 - level
+    with np.errstate(invalid="ignore"):
+        lo = np.where(k > 0, stats.chi2.ppf(a / 2, 2 * k) / 2, 0.0)
+    hi = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2
+    return lo, hi

@@ -108,6 +108,7 @@ from bench.linkage.config import Benchmark, load_benchmark, parse_benchmark, pre
 from bench.linkage.fields import PreparedTask
 from bench.linkage.methods.base import Candidates, Method
 from bench.measurement.metrics import confusion
+from bench.measurement.uncertainty import garwood
 from bench.report.calibration import region_figure, save_png, tornado_figure
 from bench.runs.store import RESULTS_DIR, atomic_dir
 from bench.runs.writers import write_csv, write_json
@@ -486,6 +487,62 @@ def method_counts(
     return counts, paths
 
 
+def run_point(run_dir: Path) -> PointResult:
+    """A finished run's counts (``metrics.csv``, ``paths.csv``) as a calibration point: to set
+    a direct simulation at another size beside the published targets (:func:`direct_targets`)."""
+    metrics = pd.read_csv(Path(run_dir) / "metrics.csv")
+    ran = metrics[metrics["status"] == "run"]
+    counts = {
+        str(r["method"]): {m: int(r[m]) for m in COUNT_METRICS} for r in ran.to_dict("records")
+    }
+    paths: dict[str, dict[str, dict[str, int]]] = {}
+    if (Path(run_dir) / "paths.csv").exists():
+        for r in pd.read_csv(Path(run_dir) / "paths.csv").to_dict("records"):
+            paths.setdefault(str(r["method"]), {})[str(r["path"])] = {
+                m: int(r[m]) for m in PATH_METRICS
+            }
+    return PointResult(int(ran["queries"].iloc[0]), counts, paths)
+
+
+def direct_targets(cal: Calibration, run_dir: Path) -> pd.DataFrame:
+    """Each published target beside a direct run's count, scaled to the real list size with
+    its exact Poisson interval, and whether it lies within the target's precision."""
+    point = run_point(run_dir)
+    rows = []
+    for t in cal.targets:
+        k, n = target_count(point, t.method, t.metric, t.path)
+        s = scaled(np.array([k]), np.array([n]), cal.list_size).iloc[0]
+        rows.append(
+            {
+                "target": t.words, "published": t.value, "precision": t.precision,
+                "simulated": k, "queries": n, "scaled": s["scaled"], "lo": s["lo"],
+                "hi": s["hi"], "within": bool(abs(s["scaled"] - t.value) <= t.precision),
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def direct_targets_markdown(cal: Calibration, run_dir: Path) -> str:
+    """:func:`direct_targets` as a Markdown table."""
+    table = direct_targets(cal, run_dir)
+    rows = [
+        [r.target, _count(r.published), f"± {_count(r.precision)}",
+         f"{r.simulated:,} of {r.queries:,}", _count(r.scaled), _range(r.lo, r.hi),
+         "yes" if r.within else "no"]
+        for r in table.itertuples()
+    ]  # fmt: skip
+    headers = [
+        "published count",
+        "value",
+        "precision",
+        "direct simulation",
+        f"scaled to {cal.list_size:,} queries",
+        "interval",
+        "within precision",
+    ]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True) + "\n"
+
+
 # ----------------------------------------------------------------------------- simulation
 def _set_key(data: dict[str, Any], key: str, value: Any) -> None:
     """Set the dotted ``key`` of a scenario mapping (creating the tables on its way)."""
@@ -656,16 +713,6 @@ def refine(unit: np.ndarray, plausible: np.ndarray) -> tuple[np.ndarray, np.ndar
     pad = 1.0 / len(unit)
     kept = unit[plausible]
     return np.clip(kept.min(axis=0) - pad, 0, 1), np.clip(kept.max(axis=0) + pad, 0, 1)
-
-
-def garwood(k: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood, 1936) Poisson interval of observed counts ``k``."""
-    k = np.asarray(k, dtype=float)
-    a = 1 - level
-    with np.errstate(invalid="ignore"):
-        lo = np.where(k > 0, stats.chi2.ppf(a / 2, 2 * k) / 2, 0.0)
-    hi = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2
-    return lo, hi
 
 
 def scaled(

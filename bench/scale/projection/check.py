@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.measurement.uncertainty import garwood
 from bench.scale.projection.keys import Target
 from synthetic.errors import LinkriskError
 
@@ -47,15 +48,6 @@ def run_target(run_dir: Path) -> Target:
     return Target(int(info["queries"]), int(info["register_records"]), int(info["population"]))
 
 
-def poisson_interval(count: float, level: float) -> tuple[float, float]:
-    """Exact (Garwood) interval of a Poisson mean from one observed count."""
-    from scipy.stats import chi2
-
-    alpha = 1 - level
-    lo = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count) / 2)
-    return lo, float(chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2)
-
-
 def direct_rows(
     run_dir: Path, rules: Iterable[str], columns: Iterable[str], level: float
 ) -> pd.DataFrame:
@@ -71,8 +63,7 @@ def direct_rows(
             continue
         fp, fn = float(metrics.loc[rule, "FP"]), float(metrics.loc[rule, "FN"])
         row: dict[str, Any] = dict.fromkeys(columns, np.nan)
-        fp_lo, fp_hi = poisson_interval(fp, level)
-        fn_lo, fn_hi = poisson_interval(fn, level)
+        (fp_lo, fn_lo), (fp_hi, fn_hi) = garwood(np.array([fp, fn]), level)
         row.update(
             rule=rule, approach=label, fp=fp, fp_lo=fp_lo, fp_hi=fp_hi,
             fp_per_query=fp / info["queries"], fn=fn, fn_lo=fn_lo, fn_hi=fn_hi, scale="-",
