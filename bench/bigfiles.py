@@ -1,7 +1,7 @@
 """Big-file scenarios: generated into parquet shards, read back compactly, blocked by DuckDB.
 
 A scenario with ``[scenario] shard_size = N`` is too big to build in memory as Python strings
-(the 1:10 IRS-ICE preset has a 16-million-record register). :func:`run_sharded`:
+(the 1:10 IRS-ICE preset has an 11-million-record register). :func:`run_sharded`:
 
 1. writes the task block by block into parquet shards (:func:`synthetic.shards.write_sharded_task`;
    the same data whatever the shard size) in a temporary directory (``TMPDIR``);
@@ -44,7 +44,7 @@ def load_task(data_dir: Path) -> LinkageTask:
     """A sharded task with string columns as categoricals, for the linkage: the two files, the
     truth and the query people. The register's people and noise log are left on disk
     (:class:`ShardSide` reads the rows attribution needs), and so are the register's record
-    ids (the linkage works on row numbers, and 16 million unique ids would be most of the
+    ids (the linkage works on row numbers, and 11 million unique ids would be most of the
     memory)."""
     data_dir = Path(data_dir)
     shards = read_manifest(data_dir)["shards"]

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from synthetic.config import check_keys, identifier, join, like, number, rate, string, table
 from synthetic.errors import ConfigError
@@ -477,6 +478,35 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns as categoricals (those without missing values, which
+    read back as the same strings): the query noise's address pool holds every block's
+    addresses, a hundred bytes a person as Python strings, a few as codes."""
+    out = {}
+    for c in frame.columns:
+        col = frame[c]
+        text = col.dtype == object and not col.isna().any()
+        out[c] = col.astype("category") if text else col
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _concat_compact(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`_concat` of :func:`_compact` frames, categoricals kept as categoricals (their
+    categories united, not expanded to a string per row)."""
+    if len(frames) == 1:
+        return frames[0]
+    out = {}
+    for c in frames[0].columns:
+        parts = [f[c] for f in frames]
+        coded = [isinstance(p.dtype, pd.CategoricalDtype) for p in parts]
+        if all(coded):
+            out[c] = pd.Series(union_categoricals(parts), name=c)
+        else:  # missing values in some block: that column as it was, text as text
+            parts = [p.astype(object) if k else p for p, k in zip(parts, coded, strict=True)]
+            out[c] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(out)
+
+
 def split_blocks(population: Population) -> Iterator[Population]:
     """The generation blocks of a population made by ``generate_population``: consecutive
     people, each block with the addresses its people live at. One block: the population."""
@@ -617,7 +647,7 @@ class TaskDraw:
             keep = _smallest_by_class(exp, cls, pool.k)
             pool.add(exp[keep], cls[keep], codes[rows[keep]], frame_of(rows[keep]))
 
-        self.addresses.append(pop.addresses)
+        self.addresses.append(_compact(pop.addresses))
         self.blocks_seen += 1
         self.people_seen += len(people)
         self.register_rows += reg_people.size
@@ -632,7 +662,7 @@ class TaskDraw:
         frame = pd.concat([c for c in chosen if c is not None], ignore_index=True)
         frame = frame.iloc[stream(self.seed, "query", "order").permutation(len(frame))]
         frame = frame.reset_index(drop=True)
-        addresses = _concat(self.addresses)
+        addresses = _concat_compact(self.addresses)
         query, log = _record(
             Population(frame, addresses),
             np.arange(len(frame)),
