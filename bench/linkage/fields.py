@@ -78,7 +78,7 @@ def normalize(values: pd.Series, field: str) -> pd.Series:
     """
     s = values.astype("string")
     try:
-        arr = pa.array(s, type=pa.string())
+        arr = raw = pa.array(s, type=pa.string())
     except (pa.ArrowInvalid, UnicodeEncodeError):
         return _normalize_pandas(s, field)
     arr = pc.utf8_normalize(arr, form="NFKD")
@@ -95,7 +95,17 @@ def normalize(values: pd.Series, field: str) -> pd.Series:
     arr = pc.utf8_trim_whitespace(arr)
     if field not in EMPTY_IS_VALUE:
         arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+    # The values normalization leaves as they were are kept as the same Python strings: only
+    # the changed ones are made anew (a register of millions of identifiers, already clean,
+    # would otherwise hold each of them twice).
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        # not all str (numbers in a user's file): every value as the normalized string
+        return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+    same = pc.fill_null(pc.equal(arr, raw), False).to_numpy(zero_copy_only=False)
+    out = values.to_numpy(dtype=object, copy=True)
+    changed = np.flatnonzero(~same)
+    out[changed] = arr.take(pa.array(changed)).to_numpy(zero_copy_only=False)
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _normalize_pandas(s: pd.Series, field: str) -> pd.Series:
