@@ -88,6 +88,20 @@ def test_composite_joins_normalized_parts() -> None:
     assert not any("  " in v for v in addr.values)
 
 
+def test_query_field_codes_the_query_alone_with_the_same_values() -> None:
+    from tests.conftest import clean_task
+
+    task = clean_task(n_people=1500, n_query=50)
+    alone = F.PreparedTask(task).query_field("full_address")
+    assert len(alone.r) == 0  # no register record coded
+    both = F.PreparedTask(task).field("full_address")
+    values = [alone.values[c] if c >= 0 else None for c in alone.q]
+    assert values == [both.values[c] if c >= 0 else None for c in both.q]
+    prep = F.PreparedTask(task)
+    coded = prep.field("full_address")
+    assert prep.query_field("full_address") is coded  # coded on both sides already: that one
+
+
 def test_similarity_bounds_never_below_the_true_score() -> None:
     """The character-multiset bounds that let comparisons skip hopeless pairs are sound."""
     from rapidfuzz import process

@@ -9,6 +9,7 @@ over distinct values (e.g. phonetic codes), which are few compared to records.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -356,6 +357,7 @@ class PreparedTask:
         self._scores: dict[tuple[str, Scorer], PairScores] = {}
         self._joins: dict[tuple, KeyIndex] = {}
         self._address: tuple[np.ndarray, np.ndarray] | None = None
+        self._query_only: PreparedTask | None = None
 
     def field(self, name: str) -> Coded:
         """The coded normalized field (a record field or a composite)."""
@@ -367,6 +369,18 @@ class PreparedTask:
                     q, r = self.task.query[name], self.task.register[name]
                     self._fields[name] = code(q, r, name)
         return self._fields[name]
+
+    def query_field(self, name: str) -> Coded:
+        """The field coded over the query's records alone (``r`` empty; codes numbered over the
+        query's values): for conditions on the query's own values (present, absent, a
+        pattern), which need not code every register record (a composite address of millions:
+        40 s and 1.3 GB at 11 million). The field coded on both sides, if it already is."""
+        if name in self._fields:
+            return self._fields[name]
+        if self._query_only is None:
+            alone = dataclasses.replace(self.task, register=self.task.register.iloc[:0])
+            self._query_only = PreparedTask(alone, self.seed, self.joins)
+        return self._query_only.field(name)
 
     def _code_composite(self, name: str) -> Coded:
         """A composite coded as :func:`code` codes the joined strings of every record (the

@@ -236,7 +236,9 @@ def _key_params(cond: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _filter(prep: PreparedTask, c: Mapping[str, Any], qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    coded = prep.field(c["field"])
+    # a condition on the query's own values needs no register codes (PreparedTask.query_field)
+    query_only = c["compare"] != "jw" and c["side"] == "query"
+    coded = prep.query_field(c["field"]) if query_only else prep.field(c["field"])
     if c["compare"] == "jw":
         return np.nan_to_num(jaro_winkler(coded, qi, ri), nan=0.0) >= c["min"]
     if c["compare"] == "present":
