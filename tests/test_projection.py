@@ -241,10 +241,14 @@ def test_against_a_direct_run_projects_to_its_size_and_sets_its_counts_beside(
     fp = float(metrics.loc[rules[0], "FP"])
     lo, hi = garwood(fp, 0.95)
     assert lo <= fp <= hi and (lo == 0) == (fp == 0)
-    # not a run directory: one line, exit 2
+    # not a run directory, or one without its metrics: one line, exit 2
     assert main([str(small), "--against", str(tmp_path), "--analytic-only"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "run.json: not found" in err
+    (run_dir / "metrics.csv").unlink()
+    assert main([str(small), "--against", str(run_dir), "--analytic-only"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "metrics.csv: cannot be read (FileNotFoundError)" in err
 
 
 # ----------------------------------------------------------------------------- intervals

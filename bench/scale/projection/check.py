@@ -42,9 +42,19 @@ def _run_info(run_dir: Path) -> dict[str, Any]:
     return info
 
 
+def _metrics(run_dir: Path) -> pd.DataFrame:
+    path = Path(run_dir) / "metrics.csv"
+    try:
+        return pd.read_csv(path).set_index("method")
+    except (OSError, ValueError, KeyError) as exc:
+        raise LinkriskError(f"{path}: cannot be read ({type(exc).__name__})") from None
+
+
 def run_target(run_dir: Path) -> Target:
-    """The size of a direct run: its queries, register records and population."""
+    """The size of a direct run: its queries, register records and population (its metrics
+    are checked to be readable here, before any simulation)."""
     info = _run_info(run_dir)
+    _metrics(run_dir)
     return Target(int(info["queries"]), int(info["register_records"]), int(info["population"]))
 
 
@@ -55,7 +65,7 @@ def direct_rows(
     another person's record) and misses (FN), each with an exact Poisson ``level`` interval, in
     the projection table's ``columns``."""
     info = _run_info(run_dir)
-    metrics = pd.read_csv(Path(run_dir) / "metrics.csv").set_index("method")
+    metrics = _metrics(run_dir)
     label = f"{DIRECT}: {info['scenario']} (seed {info['seed']})"
     rows = []
     for rule in rules:

@@ -251,7 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"linkrisk: error: {line}", file=sys.stderr)  # one line, as every command
         return 2
     if args.against is not None:
-        df = with_direct(df, args.against)
+        from synthetic.errors import LinkriskError
+
+        try:
+            df = with_direct(df, args.against)
+        except LinkriskError as exc:
+            print(f"linkrisk: error: {_one_line(str(exc))}", file=sys.stderr)
+            return 2
     text = projection_markdown(df, command=_command(args))
     print(text, end="")
     if args.out is not None:
