@@ -35,6 +35,8 @@ examples:
   linkrisk run my.toml --seed 7         run a scenario file with another seed
   linkrisk run irs-ice --replicates 10  pool 10 independently seeded populations
   linkrisk project irs-ice --clean      project the rules to 1.28M queries x 160M returns
+  linkrisk project irs-ice --against results/irs-ice-1in10
+                                        check the projection against a direct big run
   linkrisk calibrate my.toml            the unknowns' values that reproduce published counts
   linkrisk report results/irs-ice       rebuild metrics and report from raw outputs
   linkrisk generate irs-ice --out data  write the two agency files and the truth
@@ -45,6 +47,7 @@ examples:
   linkrisk describe irs-ice             the population's facts beside the Census tables
   linkrisk audit plan | estimate        audit an agency's declared links from a reviewed sample
   linkrisk publish                      rerun every preset into results/, refresh README
+  linkrisk publish --big                the big-file presets too (irs-ice-1in10: ~13 min)
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
 
