@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class Candidates:
 
 
 DEFAULT_MAX_PAIRS = 50_000_000
+#: Memory DuckDB may use for blocking before it spills to disk.
+DUCKDB_MEMORY = "2GB"
 #: Proposed pairs blocked at a time (bounds the temporary memory of blocking).
 CHUNK_PAIRS = 1 << 21
 
@@ -149,39 +152,52 @@ def _block_duckdb(
     import duckdb
     import pyarrow as pa
 
-    con = duckdb.connect(config={"threads": os.cpu_count() or 1})
-    selects, per_pass = [], []
-    for i, keys in enumerate(passes):
-        kq, kr = prep.combined_key(keys)
-        for side, k in (("q", kq), ("r", kr)):
-            rows = np.flatnonzero(k >= 0)
-            con.register(f"{side}{i}", pa.table({"row": rows, "k": k[rows]}))
-        del kq, kr, k, rows  # the keys live on in the registered tables only
-        n = con.execute(
-            f"select coalesce(sum(a.n * b.n), 0) from "
-            f"(select k, count(*) n from q{i} group by k) a "
-            f"join (select k, count(*) n from r{i} group by k) b using (k)"
-        ).fetchall()[0][0]
-        per_pass.append(int(n))
-        if n > max_pairs:
-            raise ConfigError(
-                f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
+    # Within DUCKDB_MEMORY, DuckDB spills the passes' pairs to a private temporary directory
+    # (never into the working directory, DuckDB's default for an in-memory database).
+    spill = tempfile.TemporaryDirectory(prefix="linkrisk-blocking-spill-")
+    con = duckdb.connect(
+        config={
+            "threads": os.cpu_count() or 1,
+            "memory_limit": DUCKDB_MEMORY,
+            "temp_directory": spill.name,
+        }
+    )
+    try:
+        selects, per_pass = [], []
+        for i, keys in enumerate(passes):
+            kq, kr = prep.combined_key(keys)
+            for side, k in (("q", kq), ("r", kr)):
+                rows = np.flatnonzero(k >= 0)
+                con.register(f"{side}{i}", pa.table({"row": rows, "k": k[rows]}))
+            del kq, kr, k, rows  # the keys live on in the registered tables only
+            n = con.execute(
+                f"select coalesce(sum(a.n * b.n), 0) from "
+                f"(select k, count(*) n from q{i} group by k) a "
+                f"join (select k, count(*) n from r{i} group by k) b using (k)"
+            ).fetchall()[0][0]
+            per_pass.append(int(n))
+            if n > max_pairs:
+                raise ConfigError(
+                    f"blocking pass {i + 1}",
+                    f"join would produce {n:,} pairs (limit {max_pairs:,})",
+                )
+            # The pass's pairs go to a DuckDB table (spilled to disk if need be) and its keys are
+            # dropped: one pass's keys in memory at a time, not every pass's.
+            con.execute(
+                f"create temp table p{i} as select q.row as q, r.row as r from q{i} q join r{i} r "
+                "using (k)"
             )
-        # The pass's pairs go to a DuckDB table (spilled to disk if need be) and its keys are
-        # dropped: one pass's keys in memory at a time, not every pass's.
-        con.execute(
-            f"create temp table p{i} as select q.row as q, r.row as r from q{i} q join r{i} r "
-            "using (k)"
-        )
-        con.unregister(f"q{i}")
-        con.unregister(f"r{i}")
-        selects.append(f"select q, r from p{i}")
-    reader = con.sql(" union ".join(selects) + " order by q, r").to_arrow_reader(1 << 20)
-    qs, rs = [], []
-    for batch in reader:
-        qs.append(batch.column(0).to_numpy().astype(np.int64, copy=False))
-        rs.append(batch.column(1).to_numpy().astype(np.int64, copy=False))
-    con.close()
+            con.unregister(f"q{i}")
+            con.unregister(f"r{i}")
+            selects.append(f"select q, r from p{i}")
+        reader = con.sql(" union ".join(selects) + " order by q, r").to_arrow_reader(1 << 20)
+        qs, rs = [], []
+        for batch in reader:
+            qs.append(batch.column(0).to_numpy().astype(np.int64, copy=False))
+            rs.append(batch.column(1).to_numpy().astype(np.int64, copy=False))
+    finally:
+        con.close()
+        spill.cleanup()
     if not qs:
         return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
     return Candidates(np.concatenate(qs), np.concatenate(rs)), per_pass
