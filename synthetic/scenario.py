@@ -481,7 +481,8 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def _compact(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its text columns as categoricals (those without missing values, which
     read back as the same strings): the query noise's address pool holds every block's
-    addresses, a hundred bytes a person as Python strings, a few as codes."""
+    addresses, a hundred bytes a person as Python strings, a few as codes
+    (:func:`concat_columns` joins them)."""
     out = {}
     for c in frame.columns:
         col = frame[c]
@@ -490,18 +491,20 @@ def _compact(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def _concat_compact(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """:func:`_concat` of :func:`_compact` frames, categoricals kept as categoricals (their
-    categories united, not expanded to a string per row)."""
+def concat_columns(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under the other, column by column, emptying them as it goes (so about one
+    copy of the data is held, not two): categoricals stay categoricals (their categories
+    united in order of first appearance, not expanded to a value per row); a column that is
+    categorical in some frames only is joined as its values."""
     if len(frames) == 1:
         return frames[0]
     out = {}
-    for c in frames[0].columns:
-        parts = [f[c] for f in frames]
+    for c in list(frames[0].columns):
+        parts = [f.pop(c) for f in frames]
         coded = [isinstance(p.dtype, pd.CategoricalDtype) for p in parts]
         if all(coded):
             out[c] = pd.Series(union_categoricals(parts), name=c)
-        else:  # missing values in some block: that column as it was, text as text
+        else:
             parts = [p.astype(object) if k else p for p, k in zip(parts, coded, strict=True)]
             out[c] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(out)
@@ -662,7 +665,8 @@ class TaskDraw:
         frame = pd.concat([c for c in chosen if c is not None], ignore_index=True)
         frame = frame.iloc[stream(self.seed, "query", "order").permutation(len(frame))]
         frame = frame.reset_index(drop=True)
-        addresses = _concat_compact(self.addresses)
+        addresses = concat_columns(self.addresses)
+        self.addresses = []  # emptied by concat_columns
         query, log = _record(
             Population(frame, addresses),
             np.arange(len(frame)),

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.api.types import union_categoricals
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
@@ -29,7 +28,7 @@ from bench.linkage.patterns import compile_pattern
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 from synthetic.rng import stream
-from synthetic.scenario import RECORD_FIELDS, LinkageTask
+from synthetic.scenario import RECORD_FIELDS, LinkageTask, concat_columns
 
 MISSING = -1
 #: Composite fields built from record fields (parts joined by spaces, empty parts dropped).
@@ -188,15 +187,7 @@ def read_records(
         # Shard by shard, then column by column: reading holds about the records' codes once
         # (not as read, unified and converted at the same time). The categories are the
         # shards' distinct strings in order of first appearance, as unified dictionaries are.
-        frames = [read_records(p, columns) for p in paths]
-        out = {}
-        for c in list(frames[0].columns):
-            parts = [f.pop(c) for f in frames]
-            if isinstance(parts[0].dtype, pd.CategoricalDtype):
-                out[c] = pd.Series(union_categoricals(parts), name=c)
-            else:
-                out[c] = pd.concat(parts, ignore_index=True)
-        return pd.DataFrame(out)
+        return concat_columns([read_records(p, columns) for p in paths])
     schema = pq.read_schema(paths[0])
     strings = [n for n, t in zip(schema.names, schema.types, strict=True) if t in _STRING_TYPES]
     table = pq.read_table(paths[0], columns=columns, read_dictionary=strings)
