@@ -14,6 +14,7 @@ import pandas as pd
 from bench.linkage.config import Benchmark
 from bench.linkage.methods.base import Method
 from synthetic.geography import STATE_POPULATION_2020
+from synthetic.noise import IDENTIFIER_FIELDS  # each value belongs to one person
 
 #: Queries: about 1.28 million names and addresses were sent to the IRS in the 2025-26 IRS-ICE
 #: case (as reported; see the description of ``bench/scenarios/irs-ice.toml``).
@@ -33,8 +34,6 @@ LEVEL = 0.95
 _DRAWS = 20_000  # Monte Carlo draws for projection intervals
 
 GEO_FIELDS = ("house_number", "street", "unit", "city", "state", "zip", "address", "full_address")
-#: Identifier fields: each value belongs to one person of the population.
-IDENTIFIER_FIELDS = ("tin",)
 FILTERS = ("jw", "present", "absent", "pattern")
 #: Approaches, in table order.
 APPROACHES = (
