@@ -37,7 +37,7 @@ class Candidates:
 
 
 DEFAULT_MAX_PAIRS = 50_000_000
-#: Memory DuckDB may use for blocking before it spills to disk.
+#: Memory an embedded DuckDB (blocking, Splink) may use before it spills to disk.
 DUCKDB_MEMORY = "2GB"
 #: Proposed pairs blocked at a time (bounds the temporary memory of blocking).
 CHUNK_PAIRS = 1 << 21
@@ -140,6 +140,19 @@ def row_chunks(counts: np.ndarray, size: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
+def spilling_duckdb(what: str, threads: int) -> tuple[Any, tempfile.TemporaryDirectory[str]]:
+    """An in-memory DuckDB connection that, beyond :data:`DUCKDB_MEMORY`, spills to a private
+    temporary directory (never into the working directory, DuckDB's default for an in-memory
+    database); the caller closes the connection, then cleans the directory up."""
+    import duckdb
+
+    spill = tempfile.TemporaryDirectory(prefix=f"linkrisk-{what}-spill-")
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "threads": threads, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill.name
+    }  # fmt: skip
+    return duckdb.connect(config=config), spill
+
+
 def _block_duckdb(
     prep: PreparedTask, passes: Sequence[Sequence[Key]], max_pairs: int
 ) -> tuple[Candidates, list[int]]:
@@ -149,19 +162,9 @@ def _block_duckdb(
     the query side), takes the union and sorts it, spilling to disk rather than holding every
     pass's pairs in memory; only the resulting candidates come back, in batches.
     """
-    import duckdb
     import pyarrow as pa
 
-    # Within DUCKDB_MEMORY, DuckDB spills the passes' pairs to a private temporary directory
-    # (never into the working directory, DuckDB's default for an in-memory database).
-    spill = tempfile.TemporaryDirectory(prefix="linkrisk-blocking-spill-")
-    con = duckdb.connect(
-        config={
-            "threads": os.cpu_count() or 1,
-            "memory_limit": DUCKDB_MEMORY,
-            "temp_directory": spill.name,
-        }
-    )
+    con, spill = spilling_duckdb("blocking", os.cpu_count() or 1)
     try:
         selects, per_pass = [], []
         for i, keys in enumerate(passes):

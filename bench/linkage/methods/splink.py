@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.linkage.blocking import validate_blocking
+from bench.linkage.blocking import spilling_duckdb, validate_blocking
 from bench.linkage.comparisons import DEFAULT_FIELDS, validate_fields
 from bench.linkage.fields import COMPOSITES, PreparedTask
 from bench.linkage.methods.base import Candidates, Method, MethodNotRun, Param, Scored, register
@@ -491,34 +491,24 @@ def _java_major(java: str) -> int | None:
     return int(m.group(2) or 0) if major == 1 else major
 
 
-#: Memory DuckDB may hold for Splink before it spills to disk.
-DUCKDB_MEMORY = "2GB"
-
-
 class _DuckDB:
     """A private in-memory DuckDB connection for one scoring run."""
 
     dialect = "duckdb"  # Splink's SQL dialect
 
     def __init__(self) -> None:
-        import duckdb
         from splink import DuckDBAPI
 
-        self.con = duckdb.connect()
         # One thread: parallel aggregation may add floats in another order from run to run,
-        # and EM sums over pairs; byte-identical results need a fixed order.
-        self.con.execute("SET threads TO 1")
-        # Splink copies both record tables into its own (a register of millions): within
-        # DUCKDB_MEMORY, DuckDB spills them to a private temporary directory instead of
-        # holding them all (the scores are the same).
-        self._spill = tempfile.TemporaryDirectory(prefix="linkrisk-splink-spill-")
-        self.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-        self.con.execute(f"SET temp_directory = '{Path(self._spill.name).as_posix()}'")
+        # and EM sums over pairs; byte-identical results need a fixed order. Splink copies both
+        # record tables into its own (a register of millions): beyond DUCKDB_MEMORY they spill
+        # to disk instead of all being held (the scores are the same).
+        self.con, self._spill = spilling_duckdb("splink", 1)
         self.api = DuckDBAPI(self.con)
 
     def load(self, name: str, paths: Sequence[Path | str]) -> None:
-        # A view: DuckDB reads the columns a query needs from the files, instead of holding
-        # a copy of every record (a register of millions) for the whole training.
+        # A view: DuckDB reads the files when Splink copies them into its own tables, rather
+        # than holding a copy of its own as well.
         files = ", ".join(f"'{Path(p).as_posix()}'" for p in paths)
         self.con.execute(f"create view {name} as select * from read_parquet([{files}])")
 
