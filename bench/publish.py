@@ -219,19 +219,14 @@ def check_name(name: str) -> str:
     return f"{name}-check"
 
 
-def drop_raw_pairs(run_dir: Path) -> list[str]:
+def drop_raw_pairs(run_dir: Path) -> None:
     """Remove the record-level tables of ``raw/`` (links, truth, people, noise: hundreds of
     megabytes for a big-file run), keeping its small JSON and TOML files; the manifest keeps
-    every removed file's SHA-256, so a rerun can be checked against them. Returns the names
-    removed."""
+    every removed file's SHA-256, so a rerun can be checked against them."""
     raw = run_dir / "raw"
-    removed = sorted(p.name for p in raw.glob("*.parquet"))
-    for name in removed:
-        (raw / name).unlink()
-    if (raw / "replicates").exists():
-        shutil.rmtree(raw / "replicates")
-        removed.append("replicates/")
-    return removed
+    for path in raw.glob("*.parquet"):
+        path.unlink()
+    shutil.rmtree(raw / "replicates", ignore_errors=True)
 
 
 def publish_big(readme: Path | None, progress: bool | None = None) -> list[Path]:
