@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from bench.scale.projection.check import DIRECT, agreement, direct_rows, run_target
+from bench.scale.projection.check import agreement, direct_rows, run_target
 from bench.scale.projection.estimates import COLUMNS, project
 from bench.scale.projection.keys import (
     DEFAULT_FRACTIONS,
@@ -179,13 +179,11 @@ def _out_error(exc: Exception) -> str:
 
 def with_direct(df: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
     """The projection with a direct run's rows first in each rule's group."""
-    direct = direct_rows(run_dir, df["rule"].unique(), COLUMNS, LEVEL)
-    out = pd.concat([direct, df], ignore_index=True)
     order = {rule: i for i, rule in enumerate(df["rule"].unique())}
-    out["_rule"] = out["rule"].map(order)
-    out["_direct"] = ~out["approach"].str.startswith(DIRECT)
-    out = out.sort_values(["_rule", "_direct"], kind="stable").drop(columns=["_rule", "_direct"])
-    out = out.reset_index(drop=True)
+    direct = direct_rows(run_dir, order, COLUMNS, LEVEL)
+    # direct rows first: a stable sort by rule keeps them ahead of their rule's projections
+    out = pd.concat([direct, df], ignore_index=True)
+    out = out.sort_values("rule", key=lambda r: r.map(order), kind="stable", ignore_index=True)
     out.attrs = df.attrs
     return out
 
