@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from bench.linkage.bitparallel import Spelled, levenshtein, spell
 from bench.linkage.patterns import compile_pattern
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
@@ -624,6 +625,9 @@ class Scorer:
     fn: Callable
     #: (overlap, len_a, len_b, common prefix length up to 4) -> upper bound of the similarity
     bound: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    #: (spelled values, codes a, codes b) -> float32 similarities equal to ``fn``'s, for many
+    #: pairs at once (:mod:`bench.linkage.bitparallel`); None: ``fn`` per pair (rapidfuzz)
+    batch: Callable[[Spelled, np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 def _jw_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray, prefix: np.ndarray) -> np.ndarray:
@@ -640,8 +644,15 @@ def _lev_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray, prefix: np.ndarray
     return 1 - d / np.maximum(np.maximum(la, lb), 1)
 
 
+def _lev_batch(sp: Spelled, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # rapidfuzz's normalized similarity: 1 - distance / the longer length, in float64, then
+    # float32 (as process.cpdist returns it); integer distances make it the same bits anywhere.
+    longest = np.maximum(np.maximum(sp.length[a], sp.length[b]), 1)
+    return (1.0 - levenshtein(sp, a, b) / longest).astype(np.float32)
+
+
 JARO_WINKLER = Scorer(JaroWinkler.normalized_similarity, _jw_bound)
-LEVENSHTEIN = Scorer(Levenshtein.normalized_similarity, _lev_bound)
+LEVENSHTEIN = Scorer(Levenshtein.normalized_similarity, _lev_bound, _lev_batch)
 
 # Character classes counted for the bounds: A-Z, 0-9, everything else in one class. Each class
 # owns 3 bits of a 111-bit mask, set in unary (count 2 -> 0b011), so the multiset overlap of two
@@ -731,6 +742,7 @@ class PairScores:
     def __init__(self, coded: Coded, scorer: Scorer) -> None:
         self.coded, self.scorer = coded, scorer
         self._masks: CharMasks | bool | None = False
+        self._spelled: Spelled | bool | None = False
 
     def __call__(self, qi: np.ndarray, ri: np.ndarray, floor: float | None = None) -> np.ndarray:
         coded = self.coded
@@ -751,6 +763,9 @@ class PairScores:
         if todo.size == 0:
             return out
         a, b = cq[todo], cr[todo]
+        if self.scorer.batch is not None and (spelled := self._spell()) is not None:
+            out[todo] = self.scorer.batch(spelled, a, b)  # cheaper per pair than a lookup
+            return out
         inv = None
         if coded.cardinality**2 <= DEDUPE_SPACE * todo.size:  # value pairs likely repeat
             pair = a.astype(np.int64) * coded.cardinality + b
@@ -766,6 +781,11 @@ class PairScores:
         if self._masks is False:
             self._masks = char_masks(self.coded.values)
         return self._masks  # type: ignore[return-value]
+
+    def _spell(self) -> Spelled | None:
+        if self._spelled is False:
+            self._spelled = spell(self.coded.values)
+        return self._spelled  # type: ignore[return-value]
 
 
 def jaro_winkler(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
