@@ -104,14 +104,16 @@ def _block_numpy(
             raise ConfigError(
                 f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
             )
-    width = prep.n_register
+    # A pair's code is its query row, then its register row in the low bits: the codes sort as
+    # the pairs do, and a shift and a mask take them apart again (no division).
+    shift = np.int64(max(prep.n_register - 1, 1).bit_length())
 
     def chunk(rows: slice) -> np.ndarray:
         codes = []
         for index in indexes:
             qi, ri = index.pairs(rows)
-            qi *= width
-            qi += ri
+            qi <<= shift
+            qi |= ri
             codes.append(qi)
         # Each pass's pairs are a sorted run: the stable sort merges them; then drop repeats.
         pair = np.sort(np.concatenate(codes), kind="stable")
@@ -121,12 +123,13 @@ def _block_numpy(
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # chunks in order
         pairs = list(pool.map(chunk, row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)))
-    split = [np.divmod(p, width) for p in pairs]  # one pass per chunk: query, register rows
-    out_q = [q for q, _ in split]
-    out_r = [r for _, r in split]
-    if not out_q:
+    if not pairs:
         return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
-    return Candidates(np.concatenate(out_q), np.concatenate(out_r)), per_pass
+    code = np.concatenate(pairs)
+    del pairs
+    register_row = code & ((np.int64(1) << shift) - 1)
+    code >>= shift
+    return Candidates(code, register_row), per_pass
 
 
 def row_chunks(counts: np.ndarray, size: int) -> list[slice]:

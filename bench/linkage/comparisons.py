@@ -130,8 +130,11 @@ def compare(
     """
     names = tuple(fields)
     kinds = tuple(COMPARISONS[fields[f]] for f in names)
-    sim = None if levels_only else np.full((len(qi), len(names)), np.nan, dtype=np.float32)
-    lev = np.full((len(qi), len(names)), -1, dtype=np.int8)
+    # Column-major: each field's column is contiguous, for the threads that write it and for
+    # the pattern codes read from it (the values are the same in either order).
+    shape = (len(qi), len(names))
+    sim = None if levels_only else np.full(shape, np.nan, dtype=np.float32, order="F")
+    lev = np.full(shape, -1, dtype=np.int8, order="F")
 
     def one(j: int, at: slice) -> None:
         kind = kinds[j]

@@ -34,38 +34,48 @@ _EPS = 1e-9
 
 @dataclass(frozen=True)
 class Patterns:
-    """Distinct comparison vectors, their counts, and each pair's pattern index."""
+    """Distinct comparison vectors, their counts, and which one each pair has."""
 
     levels: np.ndarray  # int8 (n_patterns, n_fields)
     counts: np.ndarray  # int64 (n_patterns,)
-    inverse: np.ndarray  # int64 (n_pairs,) pattern index of each pair
+    code: np.ndarray  # (n_pairs,) each pair's code, an index of ``of_code``
+    of_code: np.ndarray  # int64: pattern index of each code
+
+    def per_pair(self, values: np.ndarray) -> np.ndarray:
+        """A value per pattern, gathered to each pair: ``values[pattern of pair]``."""
+        return values[self.of_code][self.code]
 
 
 def patterns(levels: np.ndarray) -> Patterns:
     """Group pairs by comparison vector (mixed-radix code of the levels, in sorted order)."""
+    levels = levels.astype(np.int8, copy=False)
     n, f = levels.shape
     radix = int(levels.max(initial=0)) + 2  # levels -1..max shifted to 0..max+1
-    dense = radix**f <= 1 << 22  # few possible vectors: count them in a table, no hashing
-    code: np.ndarray = np.zeros(n, dtype=np.int32 if dense else np.int64)
+    size = radix**f
+    # This runs over every candidate pair: narrow codes, no temporaries, and where few vectors
+    # are possible (nearly always), a table instead of hashing and no index array per pair.
+    ctype = np.int16 if size < 1 << 15 else np.int32 if size < 1 << 31 else np.int64
+    code: np.ndarray = np.zeros(n, dtype=ctype)
     for j in range(f):
-        code *= radix
-        code += levels[:, j]
-        code += 1
-    if dense:
-        seen = np.bincount(code, minlength=radix**f)
+        code *= ctype(radix)
+        code += levels[:, j]  # -1..max: the offset below makes every digit 0..max+1
+    code += ctype(sum(radix**k for k in range(f)))
+    if size <= 1 << 22:
+        seen = np.bincount(code, minlength=size)
         uniq = np.flatnonzero(seen)
-        remap = np.zeros(radix**f, dtype=np.int64)
-        remap[uniq] = np.arange(len(uniq))
-        inverse, counts = remap[code], seen[uniq].astype(np.int64)
+        of_code = np.zeros(size, dtype=np.int64)
+        of_code[uniq] = np.arange(len(uniq))
+        counts = seen[uniq].astype(np.int64)
     else:
         inverse, uniq = pd.factorize(code, sort=True)
         counts = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
+        code, of_code = inverse, np.arange(len(uniq))
     digits = np.empty((len(uniq), f), dtype=np.int8)
     rest = np.asarray(uniq, dtype=np.int64).copy()
     for j in range(f - 1, -1, -1):
         digits[:, j] = rest % radix - 1
         rest //= radix
-    return Patterns(digits, counts, np.asarray(inverse, dtype=np.int64))
+    return Patterns(digits, counts, code, of_code)
 
 
 @dataclass(frozen=True)

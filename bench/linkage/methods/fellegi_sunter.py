@@ -94,7 +94,7 @@ class FellegiSunter(Method):
             bf = exp2_array(model.log2_bayes_factor(pat.levels))
             lam = full_space_lambda(bf, prep.n_query * prep.n_register, model.lam, pat.counts)
             self.model = FSModel(lam, model.m, model.u, model.iterations, model.converged)
-            prob = self.model.match_probability(pat.levels).astype(np.float32)[pat.inverse]
+            prob = pat.per_pair(self.model.match_probability(pat.levels).astype(np.float32))
             accept = prob >= self.params["threshold"]
         return Scored(candidates.query_row, candidates.register_row, prob, accept)
 
