@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bench.inputs.arguments import add_file_pair_arguments
 from bench.interrupts import sigint_watch
+from bench.pages import small_pages
 from bench.usage import EXIT_INPUT, add_no_html, integer, scenario_integer
 from bench.usage import OneLineParser as _Parser
 from synthetic.config import shown
@@ -220,6 +221,7 @@ def _seed(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``linkrisk`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    small_pages()
     if argv[:1] == ["project"]:  # its own parser (and --help): bench.scale.projection.main
         from bench.scale.projection import main as project_main
 
