@@ -218,3 +218,17 @@ def test_profile_has_every_stage_and_sums_to_the_total(tmp_path: Path) -> None:
     assert [p["part"] for p in prof["floor"]][-1] == "floor"
     assert 0 < prof["floor"][-1]["wall_s"] < prof["total"]["wall_s"]
     assert "u estimation / comparisons" in perf_linkage.profile_text(result)
+
+
+def test_linkrisk_processes_ask_numpy_for_small_pages() -> None:
+    # The switch is private to numpy: if a numpy renames it, small_pages() would silently do
+    # nothing and linkrisk's runs would slow down by seconds (bench.pages): this test says so.
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np; from bench.pages import small_pages; small_pages(); "
+        "print(np._core.multiarray._set_madvise_hugepage(False))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
