@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from bench.linkage.config import parse_benchmark
+from bench.pages import small_pages
 from synthetic.scenario import RECORD_FIELDS, LinkageTask, build_task
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    small_pages()  # as the linkrisk command runs (bench.pages): the tests run its code in-process
     # A shell starts a background job (`cmd &` without job control) with SIGINT ignored, and
     # every process inherits that: the tests that deliver Ctrl-C need Python's own handler.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
