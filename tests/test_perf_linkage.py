@@ -228,7 +228,8 @@ def test_linkrisk_processes_ask_numpy_for_small_pages() -> None:
 
     code = (
         "import numpy as np; from bench.pages import small_pages; small_pages(); "
-        "print(np._core.multiarray._set_madvise_hugepage(False))"
+        "core = getattr(np, '_core', None) or np.core; "  # numpy 2 / numpy 1
+        "print(core.multiarray._set_madvise_hugepage(False))"  # the state it had: off
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"]
