@@ -60,6 +60,7 @@ from bench.runs.rundir import EXPLANATIONS
 from bench.runs.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
 from bench.runs.store import atomic_dir
 from bench.runs.writers import write_json, write_parquet
+from synthetic.arrays import unique_ints
 from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task, effective_parameters
@@ -326,7 +327,7 @@ def run_task(
                 write_parquet(frame[~frame["method"].isin(list(not_run))], raw / EXPLANATIONS)
             # Attribution needs the people and noise of the register records that appear in a
             # true or declared link only: a few percent of the register, so raw/ stays small.
-            rows = np.unique(np.concatenate(linked))
+            rows = unique_ints(np.concatenate(linked))
             people = side.people(rows)
             people.insert(0, "register_row", rows)
             write_parquet(people, raw / "register_people.parquet")

@@ -218,3 +218,17 @@ def test_projected_counts_are_non_negative(
     assert expected >= 0 and np.isfinite(expected)
     assert expected <= n_queries * n_register
     assert float(poisson_upper(k)) >= k
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-(2**62), 2**62), max_size=60),
+    st.sampled_from([np.int64, np.int32, np.uint8, np.bool_, np.float64]),
+)
+def test_unique_ints_is_np_unique(values: list[int], dtype: type) -> None:
+    from synthetic.arrays import unique_ints
+
+    x = np.asarray(values).astype(dtype)  # narrower dtypes wrap around: repeats and negatives
+    got, want = unique_ints(x), np.unique(x)
+    assert got.dtype == want.dtype
+    assert np.array_equal(got, want)

@@ -53,6 +53,7 @@ import pyarrow.parquet as pq
 
 from bench.linkage.fields import EMPTY_IS_VALUE
 from bench.runs.rundir import MAP_FIELDS, SIDES, USER_SOURCE
+from synthetic.arrays import unique_ints
 from synthetic.config import check_keys, describe, read_input, read_toml, table
 from synthetic.errors import ConfigError
 from synthetic.scenario import RECORD_FIELDS, LinkageTask
@@ -558,7 +559,7 @@ def _truth_from_pairs(
                 f"e.g. {values[np.argmax(bad)]!r}",
             )
         rows.append(row.astype(np.int64))
-    keys = np.unique(rows[0] * len(ids["register"]) + rows[1])
+    keys = unique_ints(rows[0] * len(ids["register"]) + rows[1])
     return keys // len(ids["register"]), keys % len(ids["register"])
 
 
@@ -713,7 +714,7 @@ def example_records(raw: Path, task: LinkageTask, k: int = EXAMPLES_PER_METHOD) 
             raw / f"{name}.parquet", columns=["query_row", "register_row", "link"]
         )
         every = pairs["query_row"].to_numpy() * width + pairs["register_row"].to_numpy()
-        keys = np.unique(every[pairs["link"].to_numpy(bool)])
+        keys = unique_ints(every[pairs["link"].to_numpy(bool)])
         false = keys[~np.isin(keys, truth)][:k]
         missed = np.setdiff1d(truth, keys)[:k]
         lost = np.isin(missed, every, invert=True) & bool(meta["uses_blocking"])

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measurement.metrics import PER
+from synthetic.arrays import unique_ints
 
 #: Name template of the per-noise-type causes; ``{noise}`` is the noise type's name.
 NOISE_CAUSE = "noise:{noise}"
@@ -140,7 +141,7 @@ class NoiseIndex:
             if field is not None:
                 wanted = (field,) if isinstance(field, str) else field
                 keep &= np.isin(log["field"].to_numpy(dtype=object), list(wanted))
-            self._rows[key] = np.unique(log["row"].to_numpy(dtype=np.int64)[keep])
+            self._rows[key] = unique_ints(log["row"].to_numpy(dtype=np.int64)[keep])
         return self._rows[key]
 
     def changed(
@@ -428,7 +429,7 @@ def _arrays(pairs: PairsLike) -> tuple[np.ndarray, np.ndarray]:
 def _unique_pairs(pairs: PairsLike, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct pairs, sorted by (query_row, register_row), and their integer keys."""
     q, r = _arrays(pairs)
-    keys = np.unique(q * width + r)
+    keys = unique_ints(q * width + r)
     return keys // width, keys % width, keys
 
 

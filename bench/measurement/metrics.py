@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from synthetic.arrays import unique_ints
+
 PER = 1_000_000
 
 #: What an address *match* is (:meth:`bench.linkage.fields.PreparedTask.address_match`).
@@ -122,8 +124,8 @@ def confusion(
     addresses match; None: no link is counted as an unverified-address disclosure.
     """
     width = max(n_register, 1)
-    links = np.unique(np.asarray(link_query, np.int64) * width + link_register)
-    truth = np.unique(np.asarray(truth_query, np.int64) * width + truth_register)
+    links = unique_ints(np.asarray(link_query, np.int64) * width + link_register)
+    truth = unique_ints(np.asarray(truth_query, np.int64) * width + truth_register)
     is_true = np.isin(links, truth, assume_unique=True)
     tp = int(is_true.sum())
     fp = int(links.size - tp)
@@ -131,15 +133,15 @@ def confusion(
     lost = 0
     n_candidates = n_queries * n_register
     if considered is not None:
-        cand = np.unique(np.asarray(considered[0], np.int64) * width + considered[1])
+        cand = unique_ints(np.asarray(considered[0], np.int64) * width + considered[1])
         lost = int((~np.isin(truth, cand, assume_unique=True)).sum())
         n_candidates = int(cand.size)
-    wrong_people = int(np.unique(links[~is_true] // width).size)
-    verified = int(np.unique(links // width).size)
+    wrong_people = int(unique_ints(links[~is_true] // width).size)
+    verified = int(unique_ints(links // width).size)
     unverified = 0
     if address_match is not None:
         unmatched = ~np.asarray(address_match, dtype=bool)
-        unverified = int(np.unique(np.asarray(link_query, np.int64)[unmatched]).size)
+        unverified = int(unique_ints(np.asarray(link_query, np.int64)[unmatched]).size)
     return Confusion(
         queries=n_queries,
         register_records=n_register,

@@ -53,6 +53,7 @@ import pandas as pd
 from bench.measurement.causes import RegisterRows, take_rows
 from bench.measurement.uncertainty import wilson  # the project's one Wilson interval (re-exported)
 from bench.runs.rundir import RunDir
+from synthetic.arrays import unique_ints
 from synthetic.names import GROUPS
 from synthetic.precision import exp_array
 
@@ -319,7 +320,7 @@ def _unverified(pairs: PairsLike) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     link = pairs["link"].to_numpy(dtype=bool) if "link" in pairs.columns else True
     off = link & ~pairs["address_match"].to_numpy(dtype=bool)
-    return np.unique(pairs["query_row"].to_numpy(dtype=np.int64)[off])
+    return unique_ints(pairs["query_row"].to_numpy(dtype=np.int64)[off])
 
 
 @dataclass(frozen=True)
@@ -335,7 +336,7 @@ class _Split:
 
 def _split(pairs: PairsLike, truth_keys: np.ndarray, width: int) -> _Split:
     q, r = _links(pairs)
-    keys = np.unique(q * width + r)
+    keys = unique_ints(q * width + r)
     true = np.isin(keys, truth_keys, assume_unique=True)
     return _Split(width, keys // width, true, keys[~true] // width, keys[~true] % width)
 
@@ -397,7 +398,7 @@ def subgroup_metrics(
     dims = _dimensions(dimensions)
     tq, tr = _links(truth)
     width = _width(n_register, tr, pairs_by_method)
-    truth_keys = np.unique(tq * width + tr)
+    truth_keys = unique_ints(tq * width + tr)
     truth_q = truth_keys // width
     people = _query_people(query_people, truth_q)
     codes = {d.name: d.codes(people, "query people") for d in dims}
@@ -405,7 +406,7 @@ def subgroup_metrics(
     blocks = []
     for method, pairs in pairs_by_method.items():
         s = _split(pairs, truth_keys, width)
-        wrong_q = np.unique(s.fp_q)
+        wrong_q = unique_ints(s.fp_q)
         unverified_q = _unverified(pairs)
         for d in dims:
             c, k = codes[d.name], len(d.labels)
@@ -484,7 +485,7 @@ def match_matrix(
     (dim,) = _dimensions([dimension])
     tq, tr = _links(truth)
     width = _width(len(register_people), tr, pairs_by_method)
-    truth_keys = np.unique(tq * width + tr)
+    truth_keys = unique_ints(tq * width + tr)
     q_codes = dim.codes(_query_people(query_people, truth_keys // width), "query people")
     blocks = []
     for method, pairs in pairs_by_method.items():

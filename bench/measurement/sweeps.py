@@ -31,6 +31,7 @@ import pandas as pd
 from bench.linkage.methods import METHODS
 from bench.linkage.methods.base import RESOLVE_MODES
 from bench.runs.rundir import RunDir
+from synthetic.arrays import unique_ints
 
 COUNT_COLUMNS = ["declared", "TP", "FP", "FN", "wrong_people", "verified"]
 RATE_COLUMNS = ["FDR", "wrong_person_rate", "FNMR", "FMR", "FPIR", "recall", "precision"]
@@ -98,12 +99,12 @@ def sweep(
         q, r, s = q[scored], r[scored], s[scored]
 
     width = max(n_register, 1)
-    truth_keys = np.unique(
+    truth_keys = unique_ints(
         truth["query_row"].to_numpy(np.int64) * width + truth["register_row"].to_numpy(np.int64)
     )
     n_true = int(truth_keys.size)
     is_true = _member(q * width + r, truth_keys)
-    mated = np.unique(truth_keys // width)
+    mated = unique_ints(truth_keys // width)
 
     # Pairs by query, then score descending: a query's first pair has its highest score (the pair
     # `best` keeps, up to ties) and `unique-only` needs only its first two scores.
