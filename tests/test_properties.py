@@ -229,6 +229,8 @@ def test_unique_ints_is_np_unique(values: list[int], dtype: type) -> None:
     from synthetic.arrays import unique_ints
 
     x = np.asarray(values).astype(dtype)  # narrower dtypes wrap around: repeats and negatives
-    got, want = unique_ints(x), np.unique(x)
-    assert got.dtype == want.dtype
-    assert np.array_equal(got, want)
+    want = np.unique(x)
+    for kind in (None, "stable"):
+        got = unique_ints(x, kind=kind)
+        assert got.dtype == want.dtype
+        assert np.array_equal(got, want)

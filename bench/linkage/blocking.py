@@ -19,6 +19,7 @@ import numpy as np
 
 from bench.linkage.fields import PreparedTask, validate_key
 from bench.linkage.stages import stage
+from synthetic.arrays import unique_ints
 from synthetic.errors import ConfigError
 
 Key = tuple[str, str, dict[str, Any]]
@@ -115,11 +116,8 @@ def _block_numpy(
             qi <<= shift
             qi |= ri
             codes.append(qi)
-        # Each pass's pairs are a sorted run: the stable sort merges them; then drop repeats.
-        pair = np.sort(np.concatenate(codes), kind="stable")
-        keep = np.ones(len(pair), dtype=bool)
-        np.not_equal(pair[1:], pair[:-1], out=keep[1:])
-        return pair[keep]
+        # Each pass's pairs are a sorted run: the stable sort merges them and drops repeats.
+        return unique_ints(np.concatenate(codes), kind="stable")
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # chunks in order
         pairs = list(pool.map(chunk, row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)))

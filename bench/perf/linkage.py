@@ -58,6 +58,7 @@ from bench.linkage.comparisons import COMPARISONS
 from bench.linkage.fields import normalize
 from bench.runs.store import atomic_dir
 from bench.runs.writers import write_json, write_parquet
+from synthetic.arrays import unique_ints
 from synthetic.config import read_toml
 from synthetic.scenario import ScenarioConfig, build_task, parse_scenario
 
@@ -487,8 +488,7 @@ def floor(workload: Path) -> list[dict[str, Any]]:
         for kq, kr in keys:
             qi, ri = KeyIndex.build(kq, kr).pairs()
             codes.append((qi << shift) | ri)  # sorted runs: the stable sort merges them
-        pair = np.sort(np.concatenate(codes), kind="stable")
-        return pair[np.r_[True, pair[1:] != pair[:-1]]] if pair.size else pair
+        return unique_ints(np.concatenate(codes), kind="stable")
 
     pairs, wall, cpu = _timed(join)
     out.append({"part": "join the blocking keys once", "wall_s": wall, "cpu_s": cpu})

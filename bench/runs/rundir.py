@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from bench.linkage.methods.base import RESOLVE_MODES
 from bench.runs.writers import is_staging_dir, plain_json
+from synthetic.arrays import unique_ints
 from synthetic.errors import ConfigError, LinkriskError
 from synthetic.scenario import RECORD_FIELDS
 
@@ -692,8 +693,7 @@ def _no_duplicates(path: Path, frame: pd.DataFrame, columns: list[str]) -> None:
             for p, w in zip(parts, widths, strict=True):
                 key *= w
                 key += p.astype(np.int64, copy=False)
-            key.sort()
-            if not (key[1:] == key[:-1]).any():
+            if unique_ints(key).size == key.size:
                 return
     dup = np.flatnonzero(frame.duplicated(columns).to_numpy())
     if len(dup):
