@@ -764,9 +764,8 @@ class PairScores:
             return out
         a, b = cq[todo], cr[todo]
         if self.scorer.batch is not None and (spelled := self._spell()) is not None:
-            out[todo] = self.scorer.batch(
-                spelled, a, b
-            )  # no dedupe: a pair costs less than its hash
+            # no deduplication here: computing a pair costs less than hashing it
+            out[todo] = self.scorer.batch(spelled, a, b)
             return out
         inv = None
         if coded.cardinality**2 <= DEDUPE_SPACE * todo.size:  # value pairs likely repeat
