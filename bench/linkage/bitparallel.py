@@ -38,17 +38,26 @@ class Spelled:
     n_classes: int
 
 
-def spell(values: np.ndarray) -> Spelled | None:
-    """Take distinct values apart; None where the kernel does not apply (a value that is not
-    ASCII or longer than :data:`MAX_LENGTH`, or a mask table above :data:`MAX_TABLE_BYTES`)."""
+def ascii_bytes(values: np.ndarray) -> np.ndarray | None:
+    """Distinct string values as a uint8 matrix (one row a value, zero-padded to the longest);
+    None if a value is not ASCII (normalized values always are)."""
     try:
         fixed = np.array(list(values), dtype="S")
     except UnicodeEncodeError:
         return None
-    n, width = len(fixed), max(fixed.dtype.itemsize, 1)
-    if width > MAX_LENGTH:
+    width = max(fixed.dtype.itemsize, 1)
+    if not len(fixed):
+        return np.zeros((0, width), np.uint8)
+    return fixed.view(np.uint8).reshape(len(fixed), fixed.dtype.itemsize)
+
+
+def spell(values: np.ndarray) -> Spelled | None:
+    """Take distinct values apart; None where the kernel does not apply (a value that is not
+    ASCII or longer than :data:`MAX_LENGTH`, or a mask table above :data:`MAX_TABLE_BYTES`)."""
+    raw = ascii_bytes(values)
+    if raw is None or raw.shape[1] > MAX_LENGTH:
         return None
-    raw = fixed.view(np.uint8).reshape(n, width) if n else np.zeros((0, width), np.uint8)
+    n, width = raw.shape
     length = (raw != 0).sum(axis=1).astype(np.int16)
     used = np.unique(raw)  # byte values present, 0 (the padding) among them if any value is short
     classes = np.zeros(256, dtype=np.uint8)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from bench.linkage.bitparallel import Spelled, levenshtein, spell
+from bench.linkage.bitparallel import Spelled, ascii_bytes, levenshtein, spell
 from bench.linkage.patterns import compile_pattern
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
@@ -697,12 +697,10 @@ class CharMasks:
 def char_masks(values: np.ndarray) -> CharMasks | None:
     """Character-multiset masks of distinct values; None if a value is not ASCII (normalized
     values always are)."""
-    try:
-        fixed = np.array(list(values), dtype="S")
-    except UnicodeEncodeError:
+    raw = ascii_bytes(values)
+    if raw is None:
         return None
-    n, width = len(fixed), fixed.dtype.itemsize
-    raw = fixed.view(np.uint8).reshape(n, width)
+    n, width = raw.shape
     counts = np.zeros((n, 38), dtype=np.uint8)  # class 37: the NUL padding of the fixed width
     rows = np.arange(n)
     for j in range(width):  # loops over character positions and classes, not records
