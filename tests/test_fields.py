@@ -102,61 +102,75 @@ def test_query_field_codes_the_query_alone_with_the_same_values() -> None:
     assert prep.query_field("full_address") is coded  # coded on both sides already: that one
 
 
-def test_similarity_bounds_never_below_the_true_score() -> None:
-    """The character-multiset bounds that let comparisons skip hopeless pairs are sound."""
-    from rapidfuzz import process
-
-    from tests.conftest import clean_task
-
-    task = clean_task(n_people=3000, n_query=300)
-    rng = np.random.default_rng(5)
-    for field in ("first_name", "last_name", "street", "dob"):
-        c = code(task.register[field], task.register[field], field)  # real names only
-        masks = F.char_masks(c.values)
-        a = rng.integers(0, c.cardinality, 20_000)
-        b = rng.integers(0, c.cardinality, 20_000)
-        for scorer in (F.JARO_WINKLER, F.LEVENSHTEIN):
-            bound = scorer.bound(
-                masks.overlap(a, b), masks.length[a], masks.length[b], masks.prefix(a, b)
-            )
-            true = process.cpdist(c.values[a], c.values[b], scorer=scorer.fn)
-            assert (true <= bound + 1e-5).all(), field
-            if field != "dob" and scorer is F.JARO_WINKLER:
-                assert (bound < 0.8).mean() > 0.5  # and they do prune unrelated names
-
-
 SCORERS = {name: s for name, s in vars(F).items() if isinstance(s, F.Scorer)}
 
 
-@pytest.mark.parametrize("name", sorted(n for n, s in SCORERS.items() if s.batch is not None))
-def test_batch_scorer_equals_rapidfuzz_bit_for_bit(name: str) -> None:
-    """A scorer's many-pairs-at-once path gives rapidfuzz's float32 similarity exactly: on real
-    values, on random strings of mixed lengths (ragged pairs, one empty value, the 64-character
-    limit), and it steps aside for values it cannot hold (not ASCII, longer than 64)."""
-    from rapidfuzz import process
-
-    from bench.linkage.bitparallel import MAX_LENGTH, spell
+def _value_sets() -> list[np.ndarray]:
+    """Real dates, surnames and streets, and random ragged strings (one empty value, 63 and
+    64 characters, repeated letters beyond what the bounds' masks count)."""
+    from bench.linkage.kernels import MAX_LENGTH
     from tests.conftest import clean_task
 
-    scorer = SCORERS[name]
     task = clean_task(n_people=3000, n_query=300)
     rng = np.random.default_rng(11)
-    alphabet = np.array(list("AB12- Z"))
+    alphabet = np.array(list("AAB12- Z"))
     random_values = {"".join(rng.choice(alphabet, rng.integers(0, 16))) for _ in range(2000)}
-    value_sets = [
-        code(task.register[f], task.register[f], f).values for f in ("dob", "last_name", "street")
-    ] + [np.array(sorted(random_values | {"X" * MAX_LENGTH, "Y" * 63}), dtype=object)]
-    for values in value_sets:
-        spelled = spell(values)
-        assert spelled is not None
+    real = [code(task.register[f], task.register[f], f).values for f in ("dob", "last_name")]
+    street = code(task.register["street"], task.register["street"], "street").values
+    extra = {"X" * MAX_LENGTH, "Y" * 63, "AAAAAB", "BAAAAA"}
+    return [*real, street, np.array(sorted(random_values | extra), dtype=object)]
+
+
+@pytest.mark.parametrize("name", sorted(SCORERS))
+def test_kernel_equals_rapidfuzz_bit_for_bit(name: str) -> None:
+    """A scorer's compiled kernel gives rapidfuzz's float32 similarity exactly, on every pair
+    of real and random values; with a floor it only reports 0 for pairs below the floor (its
+    bounds never cut a pair that reaches it). It steps aside for values it cannot hold."""
+    from rapidfuzz import process
+
+    from bench.linkage.kernels import MAX_LENGTH, pair_similarity, value_bytes
+
+    scorer = SCORERS[name]
+    rng = np.random.default_rng(12)
+    for k, values in enumerate(_value_sets()):
+        vb = value_bytes(values)
+        assert vb is not None
+        codes = np.arange(len(values), dtype=np.int32)
         a = rng.integers(0, len(values), 30_000)
         b = rng.integers(0, len(values), 30_000)
         true = process.cpdist(values[a], values[b], scorer=scorer.fn, dtype=np.float32)
-        got = scorer.batch(spelled, a, b)
+        got = pair_similarity(scorer.kernel, vb, codes, codes, a, b, None)
         assert got.dtype == np.float32
         assert np.array_equal(got, true), values[:3]
-    assert spell(np.array(["ÉMILE", "A"], dtype=object)) is None
-    assert spell(np.array(["A" * (MAX_LENGTH + 1)], dtype=object)) is None
+        for floor in (0.7, 0.8):
+            cut = pair_similarity(scorer.kernel, vb, codes, codes, a, b, floor)
+            assert np.array_equal(cut[true >= floor], true[true >= floor])
+            assert ((cut == true) | (cut == 0))[true < floor].all()
+        if name == "JARO_WINKLER" and k > 0:  # names, not dates
+            assert (cut == 0).sum() > (true == 0).sum()  # and the bound does skip pairs
+    assert value_bytes(np.array(["ÉMILE", "A"], dtype=object)) is None
+    assert value_bytes(np.array(["A" * (MAX_LENGTH + 1)], dtype=object)) is None
+    assert value_bytes(np.array(["A\x00B"], dtype=object)) is None
+
+
+@pytest.mark.parametrize("name", sorted(SCORERS))
+def test_pair_scores_handle_missing_equal_and_long_values(name: str) -> None:
+    """Per record pair: NaN where a side is missing, 1 for equal values, the scorer's value
+    otherwise, whether the kernel or rapidfuzz (a value over 64 characters) computes it."""
+    scorer = SCORERS[name]
+    for long in (False, True):
+        extra = ["Q" * 70] if long else ["QUINN"]
+        c = code(
+            pd.Series(["MARTHA", "DWAYNE", None, *extra]),
+            pd.Series(["MARHTA", "DUANE", "MARTHA", "QUIN"]),
+            "first_name",
+        )
+        qi, ri = np.array([0, 1, 2, 0, 3, 0]), np.array([0, 1, 0, 2, 3, 3])
+        got = F.PairScores(c, scorer)(qi, ri)
+        want = [scorer.fn(c.values[c.q[i]], c.values[c.r[j]]) for i, j in zip(qi, ri, strict=True)]
+        assert np.isnan(got[2]) and got[3] == 1.0
+        keep = [0, 1, 4, 5]
+        assert np.array_equal(got[keep], np.array(want, dtype=np.float32)[keep])
 
 
 def test_levels_only_comparison_gives_the_same_levels() -> None:

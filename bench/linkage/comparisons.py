@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.linkage import kernels
 from bench.linkage.fields import JARO_WINKLER, LEVENSHTEIN, PreparedTask, equal
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
@@ -43,10 +44,7 @@ class Comparison:
 
     def levels(self, sim: np.ndarray) -> np.ndarray:
         """Cut similarities into int8 levels; NaN (missing) becomes -1."""
-        lv = np.searchsorted(np.asarray(self.cuts, dtype=np.float32), sim, side="right")
-        lv = lv.astype(np.int8)
-        lv[np.isnan(sim)] = -1
-        return lv
+        return kernels.levels(sim, np.asarray(self.cuts, dtype=np.float32))
 
 
 def _jw(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | None) -> np.ndarray:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from bench.linkage.bitparallel import Spelled, ascii_bytes, levenshtein, spell
+from bench.linkage import kernels
 from bench.linkage.patterns import compile_pattern
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
@@ -616,155 +616,54 @@ def join(
 
 @dataclass(frozen=True)
 class Scorer:
-    """A string similarity in [0, 1] and a cheap upper bound of it from character counts.
-
-    ``bound(overlap, len_a, len_b)`` must never be below the true similarity: it only lets
-    pairs that cannot reach a level's lowest cut skip the exact computation.
-    """
+    """A string similarity in [0, 1]: rapidfuzz's function and the compiled kernel that gives
+    the same values for many pairs at once (:mod:`bench.linkage.kernels`)."""
 
     fn: Callable
-    #: (overlap, len_a, len_b, common prefix length up to 4) -> upper bound of the similarity
-    bound: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-    #: (spelled values, codes a, codes b) -> float32 similarities equal to ``fn``'s, for many
-    #: pairs at once (:mod:`bench.linkage.bitparallel`); None: ``fn`` per pair (rapidfuzz)
-    batch: Callable[[Spelled, np.ndarray, np.ndarray], np.ndarray] | None = None
+    kernel: int  # kernels.JARO_WINKLER or kernels.LEVENSHTEIN
 
 
-def _jw_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray, prefix: np.ndarray) -> np.ndarray:
-    # Jaro counts matching characters m <= o (the multiset overlap), so
-    # J <= (m/la + m/lb + 1)/3; Winkler adds prefix * 0.1 * (1 - J), increasing in J.
-    j = np.where(o > 0, (o / np.maximum(la, 1) + o / np.maximum(lb, 1) + 1) / 3, 0)
-    return j + prefix * (1 - j) / 10
+JARO_WINKLER = Scorer(JaroWinkler.normalized_similarity, kernels.JARO_WINKLER)
+LEVENSHTEIN = Scorer(Levenshtein.normalized_similarity, kernels.LEVENSHTEIN)
 
-
-def _lev_bound(o: np.ndarray, la: np.ndarray, lb: np.ndarray, prefix: np.ndarray) -> np.ndarray:
-    # One edit changes the character multisets by at most 2 (a substitution) or 1 (an indel),
-    # so distance >= ceil(multiset difference / 2) and >= the length difference.
-    d = np.maximum(np.ceil((la + lb - 2 * o) / 2), np.abs(la - lb))
-    return 1 - d / np.maximum(np.maximum(la, lb), 1)
-
-
-def _lev_batch(sp: Spelled, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # rapidfuzz's normalized similarity: 1 - distance / the longer length, in float64, then
-    # float32 (as process.cpdist returns it); integer distances make it the same bits anywhere.
-    longest = np.maximum(np.maximum(sp.length[a], sp.length[b]), 1)
-    return (1.0 - levenshtein(sp, a, b) / longest).astype(np.float32)
-
-
-JARO_WINKLER = Scorer(JaroWinkler.normalized_similarity, _jw_bound)
-LEVENSHTEIN = Scorer(Levenshtein.normalized_similarity, _lev_bound, _lev_batch)
-
-# Character classes counted for the bounds: A-Z, 0-9, everything else in one class. Each class
-# owns 3 bits of a 111-bit mask, set in unary (count 2 -> 0b011), so the multiset overlap of two
-# values is the popcount of their masks' AND.
-_CLASS = np.full(256, 36, dtype=np.uint8)
-_CLASS[0] = 37
-_CLASS[ord("A") : ord("Z") + 1] = np.arange(26)
-_CLASS[ord("0") : ord("9") + 1] = 26 + np.arange(10)
-_PER_CLASS = 3
-_UNARY = np.array([0b000, 0b001, 0b011, 0b111], dtype=np.uint64)
-_SHIFT = (np.arange(37) % 21 * _PER_CLASS).astype(np.uint64)
-
-
-@dataclass(frozen=True)
-class CharMasks:
-    """Per distinct value: its character multiset as two 64-bit words, and its length."""
-
-    lo: np.ndarray  # uint64, classes 0..20
-    hi: np.ndarray  # uint64, classes 21..36
-    length: np.ndarray  # float32
-    head: np.ndarray  # uint32, the first 4 bytes (zero-padded), first byte lowest
-
-    def overlap(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """An upper bound of the multiset overlap of values ``a`` and ``b`` (exact if every
-        class occurs at most 3 times in a value; otherwise the mask is full)."""
-        both = np.bitwise_count(self.lo[a] & self.lo[b])  # uint8: at most 63 + 48 bits
-        both += np.bitwise_count(self.hi[a] & self.hi[b])
-        return both.astype(np.float32)
-
-    def prefix(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Length of the common prefix of values ``a`` and ``b``, up to 4 (for distinct values:
-        zero padding past the shorter value never equals the longer one's character)."""
-        x = self.head[a] ^ self.head[b]
-        # The lowest differing byte ends the prefix: count x's trailing zero bits (x & -x
-        # isolates its lowest set bit; minus one sets the bits below it), 32 if x == 0.
-        x &= ~x + np.uint32(1)
-        x -= np.uint32(1)
-        n = np.bitwise_count(x) >> np.uint8(3)  # whole bytes: 0..4
-        return n.astype(np.float32)
-
-
-def char_masks(values: np.ndarray) -> CharMasks | None:
-    """Character-multiset masks of distinct values; None if a value is not ASCII (normalized
-    values always are)."""
-    raw = ascii_bytes(values)
-    if raw is None:
-        return None
-    n, width = raw.shape
-    counts = np.zeros((n, 38), dtype=np.uint8)  # class 37: the NUL padding of the fixed width
-    rows = np.arange(n)
-    for j in range(width):  # loops over character positions and classes, not records
-        counts[rows, _CLASS[raw[:, j]]] += 1
-    lo, hi = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64)
-    for c in range(37):
-        bits = _UNARY[np.minimum(counts[:, c], _PER_CLASS)] << _SHIFT[c]
-        if c < 21:
-            lo |= bits
-        else:
-            hi |= bits
-    full = (counts[:, :37] > _PER_CLASS).any(axis=1)  # a class too frequent to encode
-    lo[full] = hi[full] = np.uint64(2**64 - 1)
-    head = np.zeros(n, dtype=np.uint32)
-    for k in range(min(4, width)):
-        head |= raw[:, k].astype(np.uint32) << np.uint32(8 * k)
-    return CharMasks(lo, hi, (raw != 0).sum(axis=1).astype(np.float32), head)
-
-
-#: Pairs are scored once per distinct value pair only where value pairs are likely to repeat:
-#: where the field's possible value pairs (cardinality squared) are at most this many times the
-#: pairs to score. Otherwise (dates, names) nearly every pair is distinct, and hashing them to
-#: find the few repeats costs more than scoring the repeats (the scores are the same either way).
+#: Without the kernels (a value longer than 64 characters), pairs are scored once per distinct
+#: value pair only where value pairs are likely to repeat: where the field's possible value
+#: pairs (cardinality squared) are at most this many times the pairs to score. Otherwise nearly
+#: every pair is distinct, and hashing them to find the few repeats costs more than it saves.
 DEDUPE_SPACE = 1000
 
 
 class PairScores:
-    """One field's similarities, computed once per distinct (query value, register value) pair
-    of a call where such pairs repeat (:data:`DEDUPE_SPACE`).
+    """One field's similarities on pairs of records.
 
-    Identical values score 1 without computation; with ``floor``, pairs whose bound is below it
-    are not computed (their score is reported as 0), which is exact for anything that only asks
-    whether a score reaches ``floor`` or a higher cut. (Caching scores across calls was
-    measured: the lookups cost what they saved.)
+    Identical values score 1 without computation; with ``floor``, pairs whose character-count
+    bound is below it may be reported as 0 instead of computed, which is exact for anything
+    that only asks whether a score reaches ``floor`` or a higher cut. The compiled kernels do
+    all of it in one pass; values they cannot hold go to rapidfuzz, once per distinct value
+    pair where such pairs repeat (:data:`DEDUPE_SPACE`).
     """
 
     def __init__(self, coded: Coded, scorer: Scorer) -> None:
         self.coded, self.scorer = coded, scorer
-        self._masks: CharMasks | bool | None = False
-        self._spelled: Spelled | bool | None = False
+        self._bytes: kernels.ValueBytes | bool | None = False
 
     def __call__(self, qi: np.ndarray, ri: np.ndarray, floor: float | None = None) -> np.ndarray:
         coded = self.coded
+        if self._bytes is False:
+            self._bytes = kernels.value_bytes(coded.values)
+        if isinstance(self._bytes, kernels.ValueBytes):
+            return kernels.pair_similarity(
+                self.scorer.kernel, self._bytes, coded.q, coded.r, qi, ri, floor
+            )
         cq, cr = coded.q[qi], coded.r[ri]
         out = np.full(len(qi), np.nan, dtype=np.float32)
         valid = (cq >= 0) & (cr >= 0)
         same = valid & (cq == cr)  # codes are of distinct normalized values
         out[same] = 1.0
         todo = np.flatnonzero(valid & ~same)
-        if floor is not None and todo.size and (masks := self._char_masks()) is not None:
-            a, b = cq[todo], cr[todo]
-            bound = self.scorer.bound(
-                masks.overlap(a, b), masks.length[a], masks.length[b], masks.prefix(a, b)
-            )
-            low = bound < floor - 1e-5  # float32 bounds: a margin well above their rounding
-            out[todo[low]] = 0.0  # cannot reach floor: not computed
-            todo = todo[~low]
         if todo.size == 0:
             return out
         a, b = cq[todo], cr[todo]
-        if self.scorer.batch is not None and (spelled := self._spell()) is not None:
-            # no deduplication here: computing a pair costs less than hashing it
-            out[todo] = self.scorer.batch(spelled, a, b)
-            return out
         inv = None
         if coded.cardinality**2 <= DEDUPE_SPACE * todo.size:  # value pairs likely repeat
             pair = a.astype(np.int64) * coded.cardinality + b
@@ -775,16 +674,6 @@ class PairScores:
         )
         out[todo] = scores if inv is None else scores[inv]
         return out
-
-    def _char_masks(self) -> CharMasks | None:
-        if self._masks is False:
-            self._masks = char_masks(self.coded.values)
-        return self._masks  # type: ignore[return-value]
-
-    def _spell(self) -> Spelled | None:
-        if self._spelled is False:
-            self._spelled = spell(self.coded.values)
-        return self._spelled  # type: ignore[return-value]
 
 
 def jaro_winkler(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
