@@ -187,10 +187,15 @@ def test_levels_only_comparison_gives_the_same_levels() -> None:
     assert np.array_equal(full.levels, fast.levels)
 
 
-def test_duckdb_blocking_equals_numpy_blocking() -> None:
+@pytest.mark.parametrize("chunk", [1 << 21, 50])
+def test_duckdb_blocking_equals_numpy_blocking(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """Two implementations of the union of the passes (numpy's merge of each query's runs, in
+    chunks of queries; DuckDB's SQL union) give the same sorted candidates."""
+    import bench.linkage.blocking as B
     from bench.linkage.blocking import block, validate_blocking
     from tests.conftest import clean_task
 
+    monkeypatch.setattr(B, "CHUNK_PAIRS", chunk)
     task = clean_task(n_people=3000, n_query=300)
     passes = validate_blocking(
         {

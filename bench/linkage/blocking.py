@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bench.linkage.fields import PreparedTask, validate_key
+from bench.linkage.kernels import union_of_runs
 from bench.linkage.stages import stage
-from synthetic.arrays import unique_ints
 from synthetic.errors import ConfigError
 
 Key = tuple[str, str, dict[str, Any]]
@@ -105,29 +105,23 @@ def _block_numpy(
             raise ConfigError(
                 f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
             )
-    # A pair's code is its query row, then its register row in the low bits: the codes sort as
-    # the pairs do, and a shift and a mask take them apart again (no division).
-    shift = np.int64(max(prep.n_register - 1, 1).bit_length())
+    # Each pass gives a query row a run of register rows, ascending: the union merges the
+    # runs query by query (bench.linkage.kernels.union_of_runs), a chunk of queries per task.
+    lo = np.stack([index.lo for index in indexes]).astype(np.int64, copy=False)
+    lengths = np.stack(counts).astype(np.int64, copy=False)
+    orders = np.concatenate([index.order for index in indexes]).astype(np.int64, copy=False)
+    offsets = np.cumsum([0] + [len(index.order) for index in indexes[:-1]], dtype=np.int64)
 
-    def chunk(rows: slice) -> np.ndarray:
-        codes = []
-        for index in indexes:
-            qi, ri = index.pairs(rows)
-            qi <<= shift
-            qi |= ri
-            codes.append(qi)
-        # Each pass's pairs are a sorted run: the stable sort merges them and drops repeats.
-        return unique_ints(np.concatenate(codes), kind="stable")
+    def chunk(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        return union_of_runs(lo, lengths, orders, offsets, rows)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # chunks in order
         pairs = list(pool.map(chunk, row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)))
     if not pairs:
         return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
-    code = np.concatenate(pairs)
-    del pairs
-    register_row = code & ((np.int64(1) << shift) - 1)
-    code >>= shift
-    return Candidates(code, register_row), per_pass
+    query_row = np.concatenate([q for q, _ in pairs])
+    register_row = np.concatenate([r for _, r in pairs])
+    return Candidates(query_row, register_row), per_pass
 
 
 def row_chunks(counts: np.ndarray, size: int) -> list[slice]:

@@ -16,6 +16,7 @@ no fused multiply-add), so the same bits come out on any CPU.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,8 @@ LEVENSHTEIN = 1
 _CLASS = np.full(256, 36, dtype=np.uint8)
 _CLASS[ord("A") : ord("Z") + 1] = np.arange(26)
 _CLASS[ord("0") : ord("9") + 1] = 26 + np.arange(10)
+#: The largest overlap two values' masks can show (37 classes, 3 bits each).
+_MAX_OVERLAP = 111
 #: A float margin well above the rounding of the bound: pairs are skipped only when their bound
 #: is below ``floor - _MARGIN``.
 _MARGIN = 1e-5
@@ -89,10 +92,23 @@ def pair_similarity(
     either code is missing (-1), 1 where they are equal, and with ``floor`` 0 where the
     similarity cannot reach it (not computed)."""
     out = np.empty(len(qi), dtype=np.float32)
-    floor_value = -1.0 if floor is None else float(floor) - _MARGIN
+    need = _NONE if floor is None else least_overlap(scorer, float(floor))
     codes = [np.ascontiguousarray(x, dtype=np.int32) for x in (cq, cr)]
     rows = [np.ascontiguousarray(x, dtype=np.int64) for x in (qi, ri)]
-    _pairs(scorer, vb.raw, vb.length, vb.lo, vb.hi, *codes, *rows, floor_value, out)
+    _pairs(scorer, vb.raw, vb.length, vb.lo, vb.hi, *codes, *rows, floor is not None, need, out)
+    return out
+
+
+_NONE = np.zeros((1, 1, 1), dtype=np.int16)
+
+
+@functools.cache
+def least_overlap(scorer: int, floor: float) -> np.ndarray:
+    """int16 (65, 65, 5): per length of a, length of b and common prefix (up to 4), the least
+    character overlap whose bound reaches ``floor`` (113: none does); pairs with less are
+    skipped. The bound rises with the overlap, so this is the bound's own decision."""
+    out = np.empty((MAX_LENGTH + 1, MAX_LENGTH + 1, 5), dtype=np.int16)
+    _least_overlap(scorer, floor - _MARGIN, out)
     return out
 
 
@@ -149,8 +165,7 @@ def _lowest(x):
 @njit(nogil=True, cache=True)
 def _jaro_winkler(raw, length, a, b, pm):
     # rapidfuzz's jaro_winkler_similarity with prefix weight 0.1 and no cutoff, step by step.
-    # pm: 256 zero words, the positions of each byte in value a's part that is searched (left
-    # zero again on return).
+    # pm: per byte, the bit mask of its positions in value a (see _pairs).
     p_len = length[a]
     t_len = length[b]
     if p_len == 0 and t_len == 0:
@@ -168,14 +183,15 @@ def _jaro_winkler(raw, length, a, b, pm):
         elif p_len > t_len + bound:
             p_end = t_len + bound
         c = _prefix(raw, a, b, min(p_end, t_end))  # the common prefix matches in place
-        for i in range(p_end - c):
-            pm[raw[a, c + i]] |= _U1 << np.uint64(i)
+        # Positions in a[c:p_end], as bits from 0: a's masks shifted down and cut.
+        shift = np.uint64(c)
+        keep = _ALL >> np.uint64(64 - (p_end - c)) if p_end > c else _U0
         # Each character of b takes the first free equal character of a within the window.
         window = (_U1 << np.uint64(bound + 1)) - _U1
         p_flag = _U0
         t_flag = _U0
         for j in range(t_end - c):
-            hit = pm[raw[b, c + j]] & window & ~p_flag
+            hit = (pm[raw[b, c + j]] >> shift) & keep & window & ~p_flag
             p_flag |= _lowest(hit)
             if hit:
                 t_flag |= _U1 << np.uint64(j)
@@ -185,12 +201,10 @@ def _jaro_winkler(raw, length, a, b, pm):
         while t_flag:  # matched characters in order on both sides
             bit = _lowest(p_flag)
             j = _popcount(_lowest(t_flag) - _U1)
-            if (pm[raw[b, c + j]] & bit) == _U0:
+            if ((pm[raw[b, c + j]] >> shift) & bit) == _U0:
                 transpositions += 1
             t_flag &= t_flag - _U1
             p_flag ^= bit
-        for i in range(p_end - c):
-            pm[raw[a, c + i]] = _U0
         if common == 0:
             return 0.0
         transpositions //= 2
@@ -207,8 +221,8 @@ def _jaro_winkler(raw, length, a, b, pm):
 
 @njit(nogil=True, cache=True)
 def _levenshtein(raw, length, a, b, pm):
-    # Normalized similarity 1 - distance / longer length, as rapidfuzz computes it; pm as for
-    # _jaro_winkler.
+    # Normalized similarity 1 - distance / longer length, as rapidfuzz computes it; pm: per
+    # byte, the bit mask of its positions in value a (see _pairs).
     m = length[a]
     n = length[b]
     longest = max(m, n)
@@ -217,8 +231,6 @@ def _levenshtein(raw, length, a, b, pm):
     if m == 0:
         dist = n
     else:
-        for i in range(m):
-            pm[raw[a, i]] |= _U1 << np.uint64(i)
         top = _U1 << np.uint64(m - 1)
         vp = _ALL >> np.uint64(64 - m)
         vn = _U0
@@ -236,47 +248,71 @@ def _levenshtein(raw, length, a, b, pm):
             hn = hn << _U1
             vp = hn | ~(d0 | hp)
             vn = hp & d0
-        for i in range(m):
-            pm[raw[a, i]] = _U0
     return 1.0 - dist / longest
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _bound(scorer, raw, length, lo, hi, a, b):
+@njit(nogil=True, cache=True)
+def _bound(scorer, o, la, lb, p):
     # An upper bound of the similarity from the character multisets' overlap o (at least the
-    # number of characters that can match or be kept) and the lengths.
-    o = _popcount(lo[a] & lo[b]) + _popcount(hi[a] & hi[b])
-    la = length[a]
-    lb = length[b]
+    # number of characters that can match or be kept), the lengths and the common prefix p.
     if scorer == JARO_WINKLER:
         # Jaro counts matching characters m <= o: J <= (o/la + o/lb + 1)/3; Winkler adds
         # prefix * 0.1 * (1 - J), increasing in J.
         j = (o / max(la, 1) + o / max(lb, 1) + 1) / 3 if o > 0 else 0.0
-        return j + _prefix(raw, a, b, min(min(la, lb), 4)) * (1 - j) / 10
+        return j + p * (1 - j) / 10
     # One edit changes the multisets by at most 2 (a substitution) or 1 (an indel), so the
     # distance is at least ceil(multiset difference / 2) and at least the length difference.
-    d = max((la + lb - 2 * o + 1) // 2, abs(la - lb))
+    d = max((la + lb - 2 * o + 1) // 2, abs(la - lb))  # ceil of a half, for any sign
     return 1 - d / max(max(la, lb), 1)
+
+
+@njit("void(int64, float64, int16[:, :, ::1])", nogil=True, cache=True)
+def _least_overlap(scorer, floor, out):
+    for la in range(out.shape[0]):
+        for lb in range(out.shape[1]):
+            for p in range(out.shape[2]):
+                o = 0
+                while o <= _MAX_OVERLAP and _bound(scorer, o, la, lb, p) < floor:
+                    o += 1
+                out[la, lb, p] = o
 
 
 @njit(
     "void(int64, uint8[:, ::1], int64[::1], uint64[::1], uint64[::1], int32[::1], int32[::1], "
-    "int64[::1], int64[::1], float64, float32[::1])",
+    "int64[::1], int64[::1], boolean, int16[:, :, ::1], float32[::1])",
     nogil=True,
     cache=True,
 )
-def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, floor, out):
-    pm = np.zeros(256, dtype=np.uint64)
+def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, bounded, need, out):
+    pm = np.zeros(256, dtype=np.uint64)  # per byte, its positions in value ``held``
+    held = -1
     for k in range(len(qi)):
         a = cq[qi[k]]
         b = cr[ri[k]]
         if a < 0 or b < 0:
             out[k] = np.nan
-        elif a == b:  # codes are of distinct values
+            continue
+        if a == b:  # codes are of distinct values
             out[k] = 1.0
-        elif floor > 0 and _bound(scorer, raw, length, lo, hi, a, b) < floor:
-            out[k] = 0.0
-        elif scorer == JARO_WINKLER:
+            continue
+        if bounded:  # skip the pair if its overlap is below what the floor needs
+            la = length[a]
+            lb = length[b]
+            o = _popcount(lo[a] & lo[b]) + _popcount(hi[a] & hi[b])
+            # The need falls as the common prefix grows: read the values' first characters
+            # only where the prefix decides.
+            if o < need[la, lb, 4] or (
+                o < need[la, lb, 0] and o < need[la, lb, _prefix(raw, a, b, min(la, lb, 4))]
+            ):
+                out[k] = 0.0
+                continue
+        if a != held:  # candidates come by query: a query's value is taken apart once
+            for i in range(length[held] if held >= 0 else 0):
+                pm[raw[held, i]] = _U0
+            for i in range(length[a]):
+                pm[raw[a, i]] |= _U1 << np.uint64(i)
+            held = a
+        if scorer == JARO_WINKLER:
             out[k] = np.float32(_jaro_winkler(raw, length, a, b, pm))
         else:
             out[k] = np.float32(_levenshtein(raw, length, a, b, pm))
@@ -301,3 +337,57 @@ def _levels(sim, cuts, out):
             for c in cuts:
                 n += s >= c
             out[k] = n
+
+
+def union_of_runs(
+    lo: np.ndarray, n: np.ndarray, orders: np.ndarray, offsets: np.ndarray, rows: slice
+) -> tuple[np.ndarray, np.ndarray]:
+    """The union of several joins' pairs for the query ``rows``, sorted by query then register
+    row, without repeats.
+
+    Join p gives query row q the register rows ``orders[offsets[p] + lo[p, q]:][:n[p, q]]``,
+    ascending; per query the runs are merged as they are read (no sort, no hashing).
+    """
+    start, stop, _ = rows.indices(lo.shape[1])
+    most = int(n[:, start:stop].sum())
+    out_q = np.empty(most, dtype=np.int64)
+    out_r = np.empty(most, dtype=np.int64)
+    k = _union(lo, n, orders, offsets, start, stop, out_q, out_r)
+    return out_q[:k].copy(), out_r[:k].copy()
+
+
+@njit(
+    "int64(int64[:, ::1], int64[:, ::1], int64[::1], int64[::1], int64, int64, int64[::1], "
+    "int64[::1])",
+    nogil=True,
+    cache=True,
+)
+def _union(lo, n, orders, offsets, start, stop, out_q, out_r):
+    passes = lo.shape[0]
+    done = np.iinfo(np.int64).max  # the head of a run that has ended
+    at = np.empty(passes, dtype=np.int64)  # each run's next position in ``orders``
+    end = np.empty(passes, dtype=np.int64)
+    head = np.empty(passes, dtype=np.int64)  # each run's next register row
+    k = 0
+    for q in range(start, stop):
+        for p in range(passes):
+            at[p] = offsets[p] + lo[p, q]
+            end[p] = at[p] + n[p, q]
+            head[p] = orders[at[p]] if n[p, q] > 0 else done
+        last = -1
+        while True:
+            best = 0
+            for p in range(1, passes):  # the smallest head
+                if head[p] < head[best]:
+                    best = p
+            r = head[best]
+            if r == done:
+                break
+            at[best] += 1
+            head[best] = orders[at[best]] if at[best] < end[best] else done
+            if r != last:
+                out_q[k] = q
+                out_r[k] = r
+                k += 1
+                last = r
+    return k

@@ -148,11 +148,13 @@ class FellegiSunter(Method):
         for block in blocks:
             sq, sr = prep.join(block)
             if len(sq) > self.params["session_max_pairs"]:  # subsample, deterministically
-                keep = np.sort(
-                    np.random.default_rng(len(sq)).choice(
-                        len(sq), self.params["session_max_pairs"], replace=False
-                    )
+                # The chosen set does not depend on ``shuffle`` (it only reorders the choice
+                # after it is made); a mask puts it in order without a sort.
+                chosen = np.random.default_rng(len(sq)).choice(
+                    len(sq), self.params["session_max_pairs"], replace=False, shuffle=False
                 )
+                keep = np.zeros(len(sq), dtype=bool)
+                keep[chosen] = True
                 sq, sr = sq[keep], sr[keep]
             if len(sq) == 0:
                 continue
