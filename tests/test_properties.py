@@ -86,6 +86,27 @@ def test_normalize_any_unicode(field: str, values: list[str | None]) -> None:
     assert list(again) == list(out)
 
 
+#: Values that are often normalized already (capitals, digits, "#", "-", spaces) or nearly.
+CLEANISH = st.text(st.sampled_from([*"AZ09#- a."]), max_size=10)
+
+
+@pytest.mark.parametrize("field", ["first_name", "dob", "zip", "unit", "tin"])
+@PROPERTY
+@given(values=st.lists(st.one_of(VALUE, CLEANISH), max_size=12))
+def test_normalize_skips_only_values_its_steps_leave_unchanged(
+    field: str, values: list[str | None]
+) -> None:
+    """normalize() passes values it recognizes as normalized through untouched; every value
+    comes out as normalize's Arrow steps make it."""
+    import pyarrow as pa
+
+    from bench.linkage.fields import _normalize_arrow
+
+    series = pd.Series(values, dtype=object)
+    steps = _normalize_arrow(pa.array(series.astype("string"), type=pa.string()), field)
+    assert list(normalize(series, field)) == steps.to_pylist()
+
+
 # ---------------------------------------------------------------------------------------------
 # Noise
 # ---------------------------------------------------------------------------------------------

@@ -79,9 +79,41 @@ def normalize(values: pd.Series, field: str) -> pd.Series:
     """
     s = values.astype("string")
     try:
-        arr = raw = pa.array(s, type=pa.string())
+        raw = pa.array(s, type=pa.string())
     except (pa.ArrowInvalid, UnicodeEncodeError):
         return _normalize_pandas(s, field)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        # not all str (numbers in a user's file): every value as the normalized string
+        arr = _normalize_arrow(raw, field)
+        return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+    # The values normalization leaves as they were are kept as the same Python strings: only
+    # the changed ones are made anew (a register of millions of identifiers, already clean,
+    # would otherwise hold each of them twice). One regular expression finds the values that
+    # are already normalized (most, in a standardized register); only the others are changed.
+    fixed = pc.fill_null(pc.match_substring_regex(raw, _FIXED.get(field, _FIXED[""])), False)
+    todo = np.flatnonzero(~fixed.to_numpy(zero_copy_only=False))
+    out = values.to_numpy(dtype=object, copy=True)
+    if todo.size:
+        before = raw.take(pa.array(todo))
+        after = _normalize_arrow(before, field)
+        same = pc.fill_null(pc.equal(after, before), False).to_numpy(zero_copy_only=False)
+        out[todo[~same]] = after.filter(pa.array(~same)).to_numpy(zero_copy_only=False)
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+#: Per field, the values :func:`normalize` leaves as they are (and only such values): ASCII
+#: capitals, digits and "#" in words separated by single spaces; dates' digits and dashes;
+#: up to five ZIP digits; an identifier's digits. "" (any other field) for the rest.
+_FIXED = {
+    "": r"^[A-Z0-9#]+( [A-Z0-9#]+)*$",
+    "dob": r"^[0-9-]+$",
+    "zip": r"^[0-9]{1,5}$",
+    **{f: r"^[0-9]+$" for f in DIGIT_FIELDS},
+}
+
+
+def _normalize_arrow(arr: pa.Array, field: str) -> pa.Array:
+    """:func:`normalize`'s steps in Arrow's string kernels (None for missing)."""
     arr = pc.utf8_normalize(arr, form="NFKD")
     arr = pc.ascii_upper(pc.replace_substring_regex(arr, r"[^\x00-\x7f]", ""))
     if field == "dob":
@@ -96,17 +128,7 @@ def normalize(values: pd.Series, field: str) -> pd.Series:
     arr = pc.utf8_trim_whitespace(arr)
     if field not in EMPTY_IS_VALUE:
         arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    # The values normalization leaves as they were are kept as the same Python strings: only
-    # the changed ones are made anew (a register of millions of identifiers, already clean,
-    # would otherwise hold each of them twice).
-    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
-        # not all str (numbers in a user's file): every value as the normalized string
-        return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
-    same = pc.fill_null(pc.equal(arr, raw), False).to_numpy(zero_copy_only=False)
-    out = values.to_numpy(dtype=object, copy=True)
-    changed = np.flatnonzero(~same)
-    out[changed] = arr.take(pa.array(changed)).to_numpy(zero_copy_only=False)
-    return pd.Series(out, index=values.index, dtype=object)
+    return arr
 
 
 def _normalize_pandas(s: pd.Series, field: str) -> pd.Series:
