@@ -112,15 +112,8 @@ def _block_numpy(
     orders = np.concatenate([index.order for index in indexes]).astype(np.int64, copy=False)
     offsets = np.cumsum([0] + [len(index.order) for index in indexes[:-1]], dtype=np.int64)
 
-    def chunk(rows: slice) -> tuple[np.ndarray, np.ndarray]:
-        return union_of_runs(lo, lengths, orders, offsets, rows)
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # chunks in order
-        pairs = list(pool.map(chunk, row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)))
-    if not pairs:
-        return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64)), per_pass
-    query_row = np.concatenate([q for q, _ in pairs])
-    register_row = np.concatenate([r for _, r in pairs])
+    chunks = row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)
+    query_row, register_row = union_of_runs(lo, lengths, orders, offsets, chunks)
     return Candidates(query_row, register_row), per_pass
 
 

@@ -17,6 +17,8 @@ no fused multiply-add), so the same bits come out on any CPU.
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -340,20 +342,34 @@ def _levels(sim, cuts, out):
 
 
 def union_of_runs(
-    lo: np.ndarray, n: np.ndarray, orders: np.ndarray, offsets: np.ndarray, rows: slice
+    lo: np.ndarray, n: np.ndarray, orders: np.ndarray, offsets: np.ndarray, chunks: list[slice]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The union of several joins' pairs for the query ``rows``, sorted by query then register
-    row, without repeats.
+    """The union of several joins' pairs, sorted by query then register row, without repeats.
 
     Join p gives query row q the register rows ``orders[offsets[p] + lo[p, q]:][:n[p, q]]``,
-    ascending; per query the runs are merged as they are read (no sort, no hashing).
+    ascending; per query the runs are merged as they are read (no sort, no hashing). The query
+    ``chunks`` (consecutive slices) are merged in threads, each into its own part of one output,
+    which is then closed up in place.
     """
-    start, stop, _ = rows.indices(lo.shape[1])
-    most = int(n[:, start:stop].sum())
-    out_q = np.empty(most, dtype=np.int64)
-    out_r = np.empty(most, dtype=np.int64)
-    k = _union(lo, n, orders, offsets, start, stop, out_q, out_r)
-    return out_q[:k].copy(), out_r[:k].copy()
+    most = [int(n[:, rows].sum()) for rows in chunks]
+    starts = np.cumsum([0, *most])
+    out_q = np.empty(int(starts[-1]), dtype=np.int64)
+    out_r = np.empty(int(starts[-1]), dtype=np.int64)
+
+    def merge(c: int) -> int:
+        first, stop, _ = chunks[c].indices(lo.shape[1])
+        at = slice(int(starts[c]), int(starts[c + 1]))
+        return int(_union(lo, n, orders, offsets, first, stop, out_q[at], out_r[at]))
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        found = list(pool.map(merge, range(len(chunks))))
+    end = 0
+    for c, k in enumerate(found):  # close the gaps (each part moves down, never up)
+        if end != starts[c]:
+            out_q[end : end + k] = out_q[starts[c] : starts[c] + k]
+            out_r[end : end + k] = out_r[starts[c] : starts[c] + k]
+        end += k
+    return out_q[:end], out_r[:end]
 
 
 @njit(
