@@ -47,6 +47,26 @@ def test_join_matches_brute_force() -> None:
     assert np.all(np.diff(qi) >= 0)
 
 
+def test_pairs_at_picks_the_same_pairs_as_the_whole_join() -> None:
+    rng = np.random.default_rng(3)
+    index = F.KeyIndex.build(rng.integers(-1, 8, 300), rng.integers(-1, 8, 500))
+    qi, ri = index.pairs()
+    positions = np.sort(rng.choice(len(qi), 200, replace=False))
+    got_q, got_r = index.pairs_at(positions)
+    assert np.array_equal(got_q, qi[positions]) and np.array_equal(got_r, ri[positions])
+
+
+@pytest.mark.parametrize("n", [5_000, 3_329_669])
+def test_session_subsample_is_the_sorted_choice(n: int) -> None:
+    """Fellegi-Sunter's training sessions keep the pairs a shuffled choice picks, in order: a
+    choice without the shuffle, put in order by a mask, is the same set."""
+    k = 1_000 if n < 10_000 else 1_000_000
+    shuffled = np.sort(np.random.default_rng(n).choice(n, k, replace=False))
+    keep = np.zeros(n, dtype=bool)
+    keep[np.random.default_rng(n).choice(n, k, replace=False, shuffle=False)] = True
+    assert np.array_equal(np.flatnonzero(keep), shuffled)
+
+
 def _coded(q: list[int], r: list[int], card: int) -> Coded:
     return Coded(np.array(q, np.int32), np.array(r, np.int32), np.arange(card).astype(object))
 

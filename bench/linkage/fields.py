@@ -574,6 +574,14 @@ class KeyIndex:
         at += np.repeat(lo - (np.cumsum(counts) - counts), counts)
         return qi, self.order[at].astype(np.int64, copy=False)
 
+    def pairs_at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs at ``positions`` (ascending) of the list :meth:`pairs` gives for every
+        query row, without building the rest of it."""
+        ends = np.cumsum(self.n)
+        qi = np.searchsorted(ends, positions, side="right")
+        at = self.lo[qi] + (positions - (ends[qi] - self.n[qi]))
+        return qi.astype(np.int64, copy=False), self.order[at].astype(np.int64, copy=False)
+
 
 def stable_argsort(keys: np.ndarray) -> np.ndarray:
     """``np.argsort(keys, kind="stable")`` for integer keys >= -1, as a least-significant-digit

@@ -146,16 +146,20 @@ class FellegiSunter(Method):
         iterations, converged = 0, True
         blocks = validate_blocking({"passes": self.params["training_blocks"]}, "training_blocks")
         for block in blocks:
-            sq, sr = prep.join(block)
-            if len(sq) > self.params["session_max_pairs"]:  # subsample, deterministically
+            index = prep.key_index(block)
+            total = int(index.counts().sum())
+            if total > self.params["session_max_pairs"]:  # subsample, deterministically
                 # The chosen set does not depend on ``shuffle`` (it only reorders the choice
-                # after it is made); a mask puts it in order without a sort.
-                chosen = np.random.default_rng(len(sq)).choice(
-                    len(sq), self.params["session_max_pairs"], replace=False, shuffle=False
+                # after it is made); a mask puts it in order without a sort, and only the
+                # chosen pairs of the join are built.
+                chosen = np.random.default_rng(total).choice(
+                    total, self.params["session_max_pairs"], replace=False, shuffle=False
                 )
-                keep = np.zeros(len(sq), dtype=bool)
+                keep = np.zeros(total, dtype=bool)
                 keep[chosen] = True
-                sq, sr = sq[keep], sr[keep]
+                sq, sr = index.pairs_at(np.flatnonzero(keep))
+            else:
+                sq, sr = index.pairs()
             if len(sq) == 0:
                 continue
             blocked = _block_fields(block)
