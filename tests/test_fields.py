@@ -67,6 +67,13 @@ def test_session_subsample_is_the_sorted_choice(n: int) -> None:
     assert np.array_equal(np.flatnonzero(keep), shuffled)
 
 
+@pytest.mark.parametrize("top", [0, 5, 70_000, 2**35, 2**62])
+def test_stable_argsort_equals_numpys(top: int) -> None:
+    keys = np.random.default_rng(top).integers(-1, top + 1, 20_000)
+    assert np.array_equal(F.stable_argsort(keys), np.argsort(keys, kind="stable"))
+    assert len(F.stable_argsort(keys[:0])) == 0
+
+
 def _coded(q: list[int], r: list[int], card: int) -> Coded:
     return Coded(np.array(q, np.int32), np.array(r, np.int32), np.arange(card).astype(object))
 

@@ -585,17 +585,9 @@ class KeyIndex:
 
 def stable_argsort(keys: np.ndarray) -> np.ndarray:
     """``np.argsort(keys, kind="stable")`` for integer keys >= -1, as a least-significant-digit
-    radix sort on 16-bit digits: numpy's stable sort of uint16 is a counting sort, so a few
-    linear passes replace a comparison sort (2 passes for keys below 2**32)."""
-    k = (keys.astype(np.int64) + 1).astype(np.uint64)
-    top = int(k.max(initial=0))
-    order = np.argsort(k.astype(np.uint16), kind="stable")  # the cast keeps the low 16 bits
-    shift = 16
-    while top >> shift:
-        digit = (k[order] >> np.uint64(shift)).astype(np.uint16)
-        order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-    return order
+    radix sort on 16-bit digits (:func:`bench.linkage.kernels.radix_argsort`): a few linear
+    passes instead of a comparison sort (2 passes for keys below 2**32)."""
+    return kernels.radix_argsort((keys.astype(np.int64) + 1).astype(np.uint64))
 
 
 def swap_variants(coded: Coded) -> list[Coded]:

@@ -341,6 +341,40 @@ def _levels(sim, cuts, out):
             out[k] = n
 
 
+def radix_argsort(keys: np.ndarray) -> np.ndarray:
+    """The stable argsort of unsigned 64-bit keys (equal keys keep their order), by a
+    least-significant-digit radix sort on 16-bit digits: one counting pass per digit the
+    largest key has."""
+    order = np.arange(len(keys), dtype=np.int64)
+    if len(keys):
+        _radix(np.ascontiguousarray(keys, dtype=np.uint64), order, np.empty_like(order))
+    return order
+
+
+@njit("void(uint64[::1], int64[::1], int64[::1])", nogil=True, cache=True)
+def _radix(keys, order, spare):
+    top = keys.max()
+    shift = np.uint64(0)
+    counts = np.empty(1 << 16, dtype=np.int64)
+    while True:
+        counts[:] = 0
+        for i in range(len(order)):
+            counts[(keys[order[i]] >> shift) & np.uint64(0xFFFF)] += 1
+        total = 0
+        for d in range(1 << 16):  # each digit's first place in the output
+            c = counts[d]
+            counts[d] = total
+            total += c
+        for i in range(len(order)):
+            d = (keys[order[i]] >> shift) & np.uint64(0xFFFF)
+            spare[counts[d]] = order[i]
+            counts[d] += 1
+        order[:] = spare
+        shift += np.uint64(16)
+        if shift >= np.uint64(64) or (top >> shift) == _U0:
+            break
+
+
 def union_of_runs(
     lo: np.ndarray, n: np.ndarray, orders: np.ndarray, offsets: np.ndarray, chunks: list[slice]
 ) -> tuple[np.ndarray, np.ndarray]:
