@@ -254,3 +254,18 @@ def test_categorical_records_code_like_strings(tmp_path) -> None:
         assert np.array_equal(plain.values[plain.q], fast.values[fast.q])
         assert np.array_equal(plain.values[plain.r], fast.values[fast.r])
         assert np.array_equal(plain.r < 0, fast.r < 0)
+
+
+@pytest.mark.parametrize(("fields", "order"), [(5, "F"), (5, "C"), (12, "C")])
+def test_patterns_group_pairs_by_comparison_vector(fields: int, order: str) -> None:
+    """Distinct level vectors with their counts, and each pair's vector gathered back, as
+    numpy's unique over rows gives them (a table of codes for few fields; hashing for many)."""
+    from bench.linkage.em import patterns
+
+    rng = np.random.default_rng(fields)
+    levels = np.asarray(rng.integers(-1, 4, (20_000, fields)), dtype=np.int8, order=order)
+    pat = patterns(levels)
+    uniq, counts = np.unique(levels, axis=0, return_counts=True)
+    assert np.array_equal(pat.levels, uniq) and np.array_equal(pat.counts, counts)
+    rows = pat.per_pair(np.arange(len(uniq)))
+    assert np.array_equal(pat.levels[rows], levels)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bench.linkage.kernels import pattern_codes
 from synthetic.precision import (
     exp2_array,
     exp10_array,
@@ -55,18 +56,19 @@ def patterns(levels: np.ndarray) -> Patterns:
     # This runs over every candidate pair: narrow codes, no temporaries, and where few vectors
     # are possible (nearly always), a table instead of hashing and no index array per pair.
     ctype = np.int16 if size < 1 << 15 else np.int32 if size < 1 << 31 else np.int64
-    code: np.ndarray = np.zeros(n, dtype=ctype)
-    for j in range(f):
-        code *= ctype(radix)
-        code += levels[:, j]  # -1..max: the offset below makes every digit 0..max+1
-    code += ctype(sum(radix**k for k in range(f)))
-    if size <= 1 << 22:
-        seen = np.bincount(code, minlength=size)
+    if size <= 1 << 22:  # codes and their counts in one compiled pass over the pairs
+        code: np.ndarray = np.empty(n, dtype=ctype)
+        seen = pattern_codes(levels, radix, code, size)
         uniq = np.flatnonzero(seen)
         of_code = np.zeros(size, dtype=np.int64)
         of_code[uniq] = np.arange(len(uniq))
         counts = seen[uniq].astype(np.int64)
     else:
+        code = np.zeros(n, dtype=ctype)
+        for j in range(f):
+            code *= ctype(radix)
+            code += levels[:, j]  # -1..max: the offset below makes every digit 0..max+1
+        code += ctype(sum(radix**k for k in range(f)))
         inverse, uniq = pd.factorize(code, sort=True)
         counts = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
         code, of_code = inverse, np.arange(len(uniq))

@@ -375,6 +375,29 @@ def _radix(keys, order, spare):
             break
 
 
+def pattern_codes(levels: np.ndarray, radix: int, code: np.ndarray, size: int) -> np.ndarray:
+    """Each row's mixed-radix code of its levels (level -1..radix-2 as digit 0..radix-1, the
+    first field most significant) into ``code``; returns how many rows have each of the
+    ``size`` codes."""
+    seen = np.zeros(size, dtype=np.int64)
+    _pattern_codes(np.asarray(levels, dtype=np.int8), int(radix), code, seen)
+    return seen
+
+
+@njit(
+    [f"void(int8[:, :], int64, {c}[::1], int64[::1])" for c in ("int16", "int32")],
+    nogil=True,
+    cache=True,
+)
+def _pattern_codes(levels, radix, code, seen):
+    for i in range(levels.shape[0]):
+        c = 0
+        for j in range(levels.shape[1]):
+            c = c * radix + levels[i, j] + 1
+        code[i] = c
+        seen[c] += 1
+
+
 def union_of_runs(
     lo: np.ndarray, n: np.ndarray, orders: np.ndarray, offsets: np.ndarray, chunks: list[slice]
 ) -> tuple[np.ndarray, np.ndarray]:
