@@ -97,7 +97,10 @@ def pair_similarity(
     need = _NONE if floor is None else least_overlap(scorer, float(floor))
     codes = [np.ascontiguousarray(x, dtype=np.int32) for x in (cq, cr)]
     rows = [np.ascontiguousarray(x, dtype=np.int64) for x in (qi, ri)]
-    _pairs(scorer, vb.raw, vb.length, vb.lo, vb.hi, *codes, *rows, floor is not None, need, out)
+    lowest = -1.0 if floor is None else float(floor) - _MARGIN
+    _pairs(
+        scorer, vb.raw, vb.length, vb.lo, vb.hi, *codes, *rows, floor is not None, need, lowest, out
+    )
     return out
 
 
@@ -222,9 +225,10 @@ def _jaro_winkler(raw, length, a, b, pm):
 
 
 @njit(nogil=True, cache=True)
-def _levenshtein(raw, length, a, b, pm):
+def _levenshtein(raw, length, a, b, pm, floor):
     # Normalized similarity 1 - distance / longer length, as rapidfuzz computes it; pm: per
-    # byte, the bit mask of its positions in value a (see _pairs).
+    # byte, the bit mask of its positions in value a (see _pairs). With floor > 0, 0 as soon as
+    # the distance can no longer come down to what the floor allows.
     m = length[a]
     n = length[b]
     longest = max(m, n)
@@ -237,6 +241,9 @@ def _levenshtein(raw, length, a, b, pm):
         vp = _ALL >> np.uint64(64 - m)
         vn = _U0
         dist = m
+        # b's next character changes the distance by one at most: once it exceeds the floor's
+        # distance by more than the characters left, the floor is out of reach.
+        limit = (1.0 - floor) * longest + 0.5 if floor > 0 else np.inf
         for j in range(n):
             x = pm[raw[b, j]] | vn
             d0 = (((x & vp) + vp) ^ vp) | x
@@ -250,6 +257,8 @@ def _levenshtein(raw, length, a, b, pm):
             hn = hn << _U1
             vp = hn | ~(d0 | hp)
             vn = hp & d0
+            if dist - (n - 1 - j) >= limit:
+                return 0.0
     return 1.0 - dist / longest
 
 
@@ -281,11 +290,11 @@ def _least_overlap(scorer, floor, out):
 
 @njit(
     "void(int64, uint8[:, ::1], int64[::1], uint64[::1], uint64[::1], int32[::1], int32[::1], "
-    "int64[::1], int64[::1], boolean, int16[:, :, ::1], float32[::1])",
+    "int64[::1], int64[::1], boolean, int16[:, :, ::1], float64, float32[::1])",
     nogil=True,
     cache=True,
 )
-def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, bounded, need, out):
+def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, bounded, need, floor, out):
     pm = np.zeros(256, dtype=np.uint64)  # per byte, its positions in value ``held``
     held = -1
     for k in range(len(qi)):
@@ -317,7 +326,7 @@ def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, bounded, need, out):
         if scorer == JARO_WINKLER:
             out[k] = np.float32(_jaro_winkler(raw, length, a, b, pm))
         else:
-            out[k] = np.float32(_levenshtein(raw, length, a, b, pm))
+            out[k] = np.float32(_levenshtein(raw, length, a, b, pm, floor))
 
 
 def levels(sim: np.ndarray, cuts: np.ndarray) -> np.ndarray:
