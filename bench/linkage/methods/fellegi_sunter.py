@@ -26,6 +26,7 @@ from bench.linkage.blocking import validate_blocking
 from bench.linkage.comparisons import DEFAULT_FIELDS, compare, validate_fields
 from bench.linkage.em import FSModel, fit_em, full_space_lambda, level_frequencies, patterns
 from bench.linkage.fields import COMPOSITES, PreparedTask
+from bench.linkage.kernels import radix_argsort
 from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
@@ -133,6 +134,10 @@ class FellegiSunter(Method):
         fields = self.params["fields"]
         with stage("u estimation"):
             qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
+            # u counts levels, whatever the pairs' order: in register order, the register's
+            # codes are read in one sweep instead of at random (a third of the time here).
+            by_register = radix_argsort(ri.astype(np.uint64))
+            qi, ri = qi[by_register], ri[by_register]
             rand = compare(prep, fields, qi, ri, levels_only=True)
             n_levels = [k.n_levels for k in rand.kinds]
             u = level_frequencies(rand.levels, n_levels)
