@@ -173,7 +173,10 @@ def code(
     raw_codes, raw_uniques = _raw_codes(query_values, register_values)
     norm = pd.Series(raw_uniques, dtype=object)
     norm = norm.where(norm != "", None) if normalized else normalize(norm, field)
-    norm_codes, values = pd.factorize(norm, use_na_sentinel=True)
+    if np.equal(norm.to_numpy(), raw_uniques).all():  # all already normal: distinct as they are
+        norm_codes, values = np.arange(len(raw_uniques)), raw_uniques
+    else:
+        norm_codes, values = pd.factorize(norm, use_na_sentinel=True)
     remap = np.append(norm_codes, MISSING).astype(np.int32)  # raw -1 -> index -1 -> MISSING
     codes = remap[raw_codes]
     n_q = len(query_values)

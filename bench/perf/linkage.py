@@ -110,7 +110,7 @@ SYSTEMS = ("linkrisk", "splink", "recordlinkage", "recordlinkage-logreg")
 SIDES = ("query", "register")
 PERF_BLOCK = re.compile(r"(<!-- perf:start -->\n).*?(<!-- perf:end -->)", re.S)
 VERSIONED = (
-    *("linkrisk", "numpy", "pandas", "pyarrow", "rapidfuzz", "duckdb", "splink"),
+    *("linkrisk", "numpy", "numba", "pandas", "pyarrow", "rapidfuzz", "duckdb", "splink"),
     *("recordlinkage", "jellyfish"),
 )
 
