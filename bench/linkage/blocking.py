@@ -78,9 +78,9 @@ def block(
 ) -> tuple[Candidates, list[int]]:
     """Union of the passes' joins, deduplicated and sorted; also each pass's own pair count.
 
-    The union needs no hashing: each pass's pairs come sorted, so a stable sort of their pair
-    codes only merges the runs, and repeats are adjacent. Queries go in chunks of about
-    :data:`CHUNK_PAIRS` proposed pairs, which bounds the temporary memory.
+    The union needs no hashing and no sort: each pass gives a query its register rows as a
+    sorted run, and the runs are merged query by query. Queries go in chunks of about
+    :data:`CHUNK_PAIRS` proposed pairs, merged in threads.
     """
     with stage("blocking"):
         if prep.joins == "duckdb":

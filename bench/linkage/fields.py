@@ -2,9 +2,9 @@
 
 Every string field of both files is normalized once and coded to integers over the distinct
 values of *both* sides, so that exact comparisons are integer comparisons and fuzzy comparisons
-are computed once per distinct (query value, register value) pair with rapidfuzz and gathered
-back to the record pairs. Nothing here loops over records in Python; the only Python loops run
-over distinct values (e.g. phonetic codes), which are few compared to records.
+run on value codes in compiled kernels (:mod:`bench.linkage.kernels`; rapidfuzz for values
+they cannot hold). Nothing here loops over records in Python; the only Python loops run over
+distinct values (e.g. phonetic codes), which are few compared to records.
 """
 
 from __future__ import annotations

@@ -1,17 +1,20 @@
-"""String similarities of many candidate pairs in one compiled pass (numba).
+"""Compiled kernels of the linkage (numba): loops over pairs that numpy cannot do in one pass.
 
-A field's distinct values are held once as a byte matrix; a pair is two value codes. One loop
-over the pairs gathers each pair's codes, handles missing and identical values, skips pairs
-whose cheap upper bound cannot reach the caller's floor, and computes the rest exactly. In
-numpy the same work took about 25 array passes per pair and field, and rapidfuzz's per-pair
-calls spent most of their time taking Python strings apart.
+Most of this module is string similarity. A field's distinct values are held once as a byte
+matrix; a pair is two value codes. One loop over the pairs gathers each pair's codes, handles
+missing and identical values, skips pairs whose cheap upper bound cannot reach the caller's
+floor, and computes the rest exactly. In numpy the same work took about 25 array passes per
+pair and field, and rapidfuzz's per-pair calls spent most of their time taking Python strings
+apart. The rest: cutting similarities into levels, a radix argsort, the union of sorted runs
+(blocking) and comparison-pattern codes (EM).
 
-The results are rapidfuzz's, bit for bit (``tests/test_fields.py``): Jaro-Winkler follows
+The similarities are rapidfuzz's, bit for bit (``tests/test_fields.py``): Jaro-Winkler follows
 rapidfuzz's ``jaro_winkler_similarity`` (its window, common prefix, flagging and transposition
 order), Levenshtein is Hyyrö's bit-parallel recurrence (Nordic J. of Computing 10, 2003) as
 rapidfuzz's ``levenshtein_hyrroe2003``. Counts are integers; the one floating-point formula of
 each scorer is computed in rapidfuzz's order, in float64, without fast-math (no reassociation,
-no fused multiply-add), so the same bits come out on any CPU.
+no fused multiply-add), so the same bits come out on any CPU. numba compiles for the machine's
+CPU; the determinism tests also pass with ``NUMBA_CPU_NAME=generic``.
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ def value_bytes(values: np.ndarray) -> ValueBytes | None:
     return ValueBytes(raw, length, lo, hi)
 
 
+#: The bound table passed where no floor is given (never read).
+_NONE = np.zeros((1, 1, 1), dtype=np.int16)
+
+
 def pair_similarity(
     scorer: int,
     vb: ValueBytes,
@@ -104,13 +111,10 @@ def pair_similarity(
     return out
 
 
-_NONE = np.zeros((1, 1, 1), dtype=np.int16)
-
-
 @functools.cache
 def least_overlap(scorer: int, floor: float) -> np.ndarray:
     """int16 (65, 65, 5): per length of a, length of b and common prefix (up to 4), the least
-    character overlap whose bound reaches ``floor`` (113: none does); pairs with less are
+    character overlap whose bound reaches ``floor`` (112: none does); pairs with less are
     skipped. The bound rises with the overlap, so this is the bound's own decision."""
     out = np.empty((MAX_LENGTH + 1, MAX_LENGTH + 1, 5), dtype=np.int16)
     _least_overlap(scorer, floor - _MARGIN, out)

@@ -135,7 +135,8 @@ class FellegiSunter(Method):
         with stage("u estimation"):
             qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
             # u counts levels, whatever the pairs' order: in register order, the register's
-            # codes are read in one sweep instead of at random (a third of the time here).
+            # codes are read in one sweep instead of at random (a third less time when the
+            # machine's memory is contended, the same when it is not).
             by_register = radix_argsort(ri.astype(np.uint64))
             qi, ri = qi[by_register], ri[by_register]
             rand = compare(prep, fields, qi, ri, levels_only=True)
