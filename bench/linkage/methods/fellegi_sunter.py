@@ -155,15 +155,8 @@ class FellegiSunter(Method):
             index = prep.key_index(block)
             total = int(index.counts().sum())
             if total > self.params["session_max_pairs"]:  # subsample, deterministically
-                # The chosen set does not depend on ``shuffle`` (it only reorders the choice
-                # after it is made); a mask puts it in order without a sort, and only the
-                # chosen pairs of the join are built.
-                chosen = np.random.default_rng(total).choice(
-                    total, self.params["session_max_pairs"], replace=False, shuffle=False
-                )
-                keep = np.zeros(total, dtype=bool)
-                keep[chosen] = True
-                sq, sr = index.pairs_at(np.flatnonzero(keep))
+                # only the chosen pairs of the join are built
+                sq, sr = index.pairs_at(session_sample(total, self.params["session_max_pairs"]))
             else:
                 sq, sr = index.pairs()
             if len(sq) == 0:
@@ -190,6 +183,16 @@ class FellegiSunter(Method):
         ]
         lam0 = min(prep.n_query, prep.n_register) / max(prep.n_query * prep.n_register, 1)
         return FSModel(lam0, m, u, iterations, converged)
+
+
+def session_sample(total: int, size: int) -> np.ndarray:
+    """The positions, ascending, of the ``size`` pairs a training session keeps of ``total``:
+    a choice without replacement seeded by ``total``, put in order by a mask (no sort). The
+    choice keeps numpy's default ``shuffle=True``: the shuffle only reorders the chosen
+    positions, but the flag also decides which algorithm chooses them (and so which set)."""
+    keep = np.zeros(total, dtype=bool)
+    keep[np.random.default_rng(total).choice(total, size, replace=False)] = True
+    return np.flatnonzero(keep)
 
 
 def _block_fields(block: list[tuple[str, str, dict]]) -> set[str]:
