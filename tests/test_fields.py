@@ -67,6 +67,13 @@ def test_session_sample_is_the_sorted_choice(total: int, size: int) -> None:
     assert np.array_equal(session_sample(total, size), before)
 
 
+@pytest.mark.parametrize("top", [0, 5, 70_000, 2**35, 2**62])
+def test_stable_argsort_equals_numpys(top: int) -> None:
+    keys = np.random.default_rng(top).integers(-1, top + 1, 20_000)
+    assert np.array_equal(F.stable_argsort(keys), np.argsort(keys, kind="stable"))
+    assert len(F.stable_argsort(keys[:0])) == 0
+
+
 def _coded(q: list[int], r: list[int], card: int) -> Coded:
     return Coded(np.array(q, np.int32), np.array(r, np.int32), np.arange(card).astype(object))
 
@@ -249,10 +256,11 @@ def test_categorical_records_code_like_strings(tmp_path) -> None:
         assert np.array_equal(plain.r < 0, fast.r < 0)
 
 
-@pytest.mark.parametrize(("fields", "order"), [(5, "F"), (5, "C"), (12, "C")])
+@pytest.mark.parametrize(("fields", "order"), [(5, "F"), (5, "C"), (7, "F"), (12, "C")])
 def test_patterns_group_pairs_by_comparison_vector(fields: int, order: str) -> None:
     """Distinct level vectors with their counts, and each pair's vector gathered back, as
-    numpy's unique over rows gives them (a table of codes for few fields; hashing for many)."""
+    numpy's unique over rows gives them (a table of 16- or 32-bit codes for few fields; hashing
+    for many)."""
     from bench.linkage.em import patterns
 
     rng = np.random.default_rng(fields)
