@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bench.linkage.fields import PreparedTask, validate_key
+from bench.linkage.fields import KeyIndex, PreparedTask, validate_key
 from bench.linkage.kernels import union_of_runs
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
@@ -105,16 +105,19 @@ def _block_numpy(
             raise ConfigError(
                 f"blocking pass {i + 1}", f"join would produce {n:,} pairs (limit {max_pairs:,})"
             )
-    # Each pass gives a query row a run of register rows, ascending: the union merges the
-    # runs query by query (bench.linkage.kernels.union_of_runs), a chunk of queries per task.
+    return union(indexes), per_pass
+
+
+def union(indexes: Sequence[KeyIndex]) -> Candidates:
+    """The union of the joins' pairs, sorted, without repeats. Each join gives a query row a
+    run of register rows, ascending: the runs are merged query by query
+    (:func:`bench.linkage.kernels.union_of_runs`), a chunk of queries per task."""
     lo = np.stack([index.lo for index in indexes]).astype(np.int64, copy=False)
-    lengths = np.stack(counts).astype(np.int64, copy=False)
+    lengths = np.stack([index.n for index in indexes]).astype(np.int64, copy=False)
     orders = np.concatenate([index.order for index in indexes]).astype(np.int64, copy=False)
     offsets = np.cumsum([0] + [len(index.order) for index in indexes[:-1]], dtype=np.int64)
-
-    chunks = row_chunks(np.sum(counts, axis=0), CHUNK_PAIRS)
-    query_row, register_row = union_of_runs(lo, lengths, orders, offsets, chunks)
-    return Candidates(query_row, register_row), per_pass
+    chunks = row_chunks(lengths.sum(axis=0), CHUNK_PAIRS)
+    return Candidates(*union_of_runs(lo, lengths, orders, offsets, chunks))
 
 
 def row_chunks(counts: np.ndarray, size: int) -> list[slice]:

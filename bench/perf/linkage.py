@@ -58,7 +58,6 @@ from bench.linkage.comparisons import COMPARISONS
 from bench.linkage.fields import normalize
 from bench.runs.store import atomic_dir
 from bench.runs.writers import write_json, write_parquet
-from synthetic.arrays import unique_ints
 from synthetic.config import read_toml
 from synthetic.scenario import ScenarioConfig, build_task, parse_scenario
 
@@ -451,8 +450,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 def floor(workload: Path) -> list[dict[str, Any]]:
     """The least work the workload needs whatever the design, timed: reading the compared
     columns of both files (Arrow, dictionary-encoded, no conversion), one sort-merge join per
-    blocking pass on integer keys with the union of their pairs (sorted, repeats dropped), and
-    one look at every candidate pair's five field codes (a gather and a comparison each).
+    blocking pass on integer keys with the union of their pairs (sorted, repeats dropped: the
+    merge blocking uses, :func:`bench.linkage.blocking.union`), and one look at every
+    candidate pair's five field codes (a gather and a comparison each).
 
     The keys are coded beforehand (not timed). Left out, so the floor is below what any
     design needs: string similarities (each distinct value pair that can reach a level, on
@@ -461,7 +461,7 @@ def floor(workload: Path) -> list[dict[str, Any]]:
     """
     import pyarrow.parquet as pq
 
-    from bench.linkage.blocking import validate_blocking
+    from bench.linkage.blocking import Candidates, union, validate_blocking
     from bench.linkage.fields import KeyIndex, PreparedTask, read_records
     from synthetic.scenario import LinkageTask
 
@@ -479,20 +479,13 @@ def floor(workload: Path) -> list[dict[str, Any]]:
     passes = validate_blocking({"passes": spec}, "perf.blocking")
     keys = [prep.combined_key(p) for p in passes]
     coded = [prep.field(f) for f in FIELDS]
-    width = prep.n_register
 
-    shift = np.int64(max(width - 1, 1).bit_length())
-
-    def join() -> np.ndarray:
-        codes = []
-        for kq, kr in keys:
-            qi, ri = KeyIndex.build(kq, kr).pairs()
-            codes.append((qi << shift) | ri)  # sorted runs: the stable sort merges them
-        return unique_ints(np.concatenate(codes), kind="stable")
+    def join() -> Candidates:
+        return union([KeyIndex.build(kq, kr) for kq, kr in keys])
 
     pairs, wall, cpu = _timed(join)
     out.append({"part": "join the blocking keys once", "wall_s": wall, "cpu_s": cpu})
-    qi, ri = pairs >> shift, pairs & ((np.int64(1) << shift) - 1)
+    qi, ri = pairs.query_row, pairs.register_row
 
     def gather() -> None:
         for c in coded:
