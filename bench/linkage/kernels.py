@@ -359,13 +359,14 @@ def radix_argsort(keys: np.ndarray) -> np.ndarray:
     least-significant-digit radix sort on 16-bit digits: one counting pass per digit the
     largest key has."""
     order = np.arange(len(keys), dtype=np.int64)
-    if len(keys):
-        _radix(np.ascontiguousarray(keys, dtype=np.uint64), order, np.empty_like(order))
-    return order
+    if not len(keys):
+        return order
+    return _radix(np.ascontiguousarray(keys, dtype=np.uint64), order, np.empty_like(order))
 
 
-@njit("void(uint64[::1], int64[::1], int64[::1])", nogil=True, cache=True)
+@njit("int64[::1](uint64[::1], int64[::1], int64[::1])", nogil=True, cache=True)
 def _radix(keys, order, spare):
+    # Each pass scatters ``order`` into ``spare``; the two then trade places (no copy back).
     top = keys.max()
     shift = np.uint64(0)
     counts = np.empty(1 << 16, dtype=np.int64)
@@ -382,10 +383,10 @@ def _radix(keys, order, spare):
             d = (keys[order[i]] >> shift) & np.uint64(0xFFFF)
             spare[counts[d]] = order[i]
             counts[d] += 1
-        order[:] = spare
+        order, spare = spare, order
         shift += np.uint64(16)
         if shift >= np.uint64(64) or (top >> shift) == _U0:
-            break
+            return order
 
 
 def pattern_codes(levels: np.ndarray, radix: int, code: np.ndarray, size: int) -> np.ndarray:
