@@ -24,3 +24,12 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
         np.not_equal(out[1:], out[:-1], out=keep[1:])
         out = out[keep]
     return out
+
+
+def unique_pairs(
+    q: np.ndarray, r: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (q, r) pairs of non-negative integers with ``r < width``, sorted by q then r,
+    and their keys ``q * width + r`` (also sorted)."""
+    keys = unique_ints(np.asarray(q, dtype=np.int64) * width + r)
+    return keys // width, keys % width, keys

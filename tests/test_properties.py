@@ -254,3 +254,15 @@ def test_unique_ints_is_np_unique(values: list[int], dtype: type) -> None:
     got = unique_ints(x)
     assert got.dtype == want.dtype
     assert np.array_equal(got, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 9)), max_size=60))
+def test_unique_pairs_are_numpys_distinct_rows(pairs: list[tuple[int, int]]) -> None:
+    from synthetic.arrays import unique_pairs
+
+    rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    q, r, keys = unique_pairs(rows[:, 0], rows[:, 1], 10)
+    want = np.unique(rows, axis=0)
+    assert np.array_equal(np.stack([q, r], axis=1), want.reshape(-1, 2))
+    assert np.array_equal(keys, q * 10 + r)

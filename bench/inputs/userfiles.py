@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 
 from bench.linkage.fields import EMPTY_IS_VALUE
 from bench.runs.rundir import MAP_FIELDS, SIDES, USER_SOURCE
-from synthetic.arrays import unique_ints
+from synthetic.arrays import unique_ints, unique_pairs
 from synthetic.config import check_keys, describe, read_input, read_toml, table
 from synthetic.errors import ConfigError
 from synthetic.scenario import RECORD_FIELDS, LinkageTask
@@ -559,8 +559,8 @@ def _truth_from_pairs(
                 f"e.g. {values[np.argmax(bad)]!r}",
             )
         rows.append(row.astype(np.int64))
-    keys = unique_ints(rows[0] * len(ids["register"]) + rows[1])
-    return keys // len(ids["register"]), keys % len(ids["register"])
+    q, r, _ = unique_pairs(rows[0], rows[1], len(ids["register"]))
+    return q, r
 
 
 def read_records(path: Path, cmap: ColumnMap, side: str) -> pd.DataFrame:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measurement.metrics import PER
-from synthetic.arrays import unique_ints
+from synthetic.arrays import unique_ints, unique_pairs
 
 #: Name template of the per-noise-type causes; ``{noise}`` is the noise type's name.
 NOISE_CAUSE = "noise:{noise}"
@@ -428,9 +428,7 @@ def _arrays(pairs: PairsLike) -> tuple[np.ndarray, np.ndarray]:
 
 def _unique_pairs(pairs: PairsLike, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct pairs, sorted by (query_row, register_row), and their integer keys."""
-    q, r = _arrays(pairs)
-    keys = unique_ints(q * width + r)
-    return keys // width, keys % width, keys
+    return unique_pairs(*_arrays(pairs), width)
 
 
 def _width(*pairs: PairsLike, n_register: int = 0) -> int:

@@ -48,7 +48,7 @@ from bench.linkage.fields import (
 )
 from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
 from bench.linkage.patterns import compile_pattern
-from synthetic.arrays import unique_ints
+from synthetic.arrays import unique_pairs
 from synthetic.errors import ConfigError
 
 FILTERS = ("jw", "present", "absent", "pattern")
@@ -228,8 +228,8 @@ def _join(coded: list[Coded], swaps: list[bool], max_pairs: int) -> tuple[np.nda
         parts_r.append(vr)
     q, r = np.concatenate(parts_q), np.concatenate(parts_r)
     width = int(r.max(initial=0)) + 1
-    keys = unique_ints(q * width + r)  # sorted: by query row, then register row
-    return keys // width, keys % width
+    q, r, _ = unique_pairs(q, r, width)  # sorted: by query row, then register row
+    return q, r
 
 
 def _key_params(cond: Mapping[str, Any]) -> dict[str, Any]:
