@@ -42,6 +42,8 @@ _MAX_OVERLAP = 111
 #: A float margin well above the rounding of the bound: pairs are skipped only when their bound
 #: is below ``floor - _MARGIN``.
 _MARGIN = 1e-5
+#: Pairs whose codes :func:`_pairs` gathers at a time.
+_GATHER = 512
 
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
@@ -301,9 +303,19 @@ def _least_overlap(scorer, floor, out):
 def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, bounded, need, floor, out):
     pm = np.zeros(256, dtype=np.uint64)  # per byte, its positions in value ``held``
     held = -1
+    # The codes are gathered a block at a time first: the gathers' loads do not wait on one
+    # another there, so their cache misses overlap (in the pair loop, each waits for the last
+    # pair's branches).
+    ga = np.empty(_GATHER, dtype=np.int32)
+    gb = np.empty(_GATHER, dtype=np.int32)
     for k in range(len(qi)):
-        a = cq[qi[k]]
-        b = cr[ri[k]]
+        g = k % _GATHER
+        if g == 0:
+            for i in range(min(_GATHER, len(qi) - k)):
+                ga[i] = cq[qi[k + i]]
+                gb[i] = cr[ri[k + i]]
+        a = ga[g]
+        b = gb[g]
         if a < 0 or b < 0:
             out[k] = np.nan
             continue
@@ -478,3 +490,22 @@ def _union(lo, n, orders, offsets, start, stop, out_q, out_r):
                 k += 1
                 last = r
     return k
+
+
+def positions_in(q: np.ndarray, r: np.ndarray, sq: np.ndarray, sr: np.ndarray) -> np.ndarray:
+    """Where each pair (``sq[i]``, ``sr[i]``) stands among the pairs (``q``, ``r``), -1 if it
+    is not there. Both lists are sorted by query then register row, without repeats: one merge
+    of the two, no search."""
+    out = np.empty(len(sq), dtype=np.int64)
+    args = [np.ascontiguousarray(x, dtype=np.int64) for x in (q, r, sq, sr)]
+    _positions_in(*args, out)
+    return out
+
+
+@njit("void(int64[::1], int64[::1], int64[::1], int64[::1], int64[::1])", nogil=True, cache=True)
+def _positions_in(q, r, sq, sr, out):
+    j = 0
+    for i in range(len(sq)):
+        while j < len(q) and (q[j] < sq[i] or (q[j] == sq[i] and r[j] < sr[i])):
+            j += 1
+        out[i] = j if j < len(q) and q[j] == sq[i] and r[j] == sr[i] else -1
