@@ -56,6 +56,23 @@ def test_pairs_at_picks_the_same_pairs_as_the_whole_join() -> None:
     assert np.array_equal(got_q, qi[positions]) and np.array_equal(got_r, ri[positions])
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_positions_in_finds_each_pair_or_minus_one(seed: int) -> None:
+    from bench.linkage.kernels import positions_in
+
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(rng.integers(0, 30, (400, 2)), axis=0)  # sorted by query, then register
+    asked = np.unique(rng.integers(0, 30, (300, 2)), axis=0)
+    where = {(int(q), int(r)): i for i, (q, r) in enumerate(pairs)}
+    expected = [where.get((int(q), int(r)), -1) for q, r in asked]
+    got = positions_in(pairs[:, 0], pairs[:, 1], asked[:, 0], asked[:, 1])
+    assert got.tolist() == expected
+    assert 0 < (got >= 0).sum() < len(asked)  # both kinds occur
+    assert positions_in(pairs[:0, 0], pairs[:0, 1], asked[:, 0], asked[:, 1]).tolist() == [
+        -1
+    ] * len(asked)
+
+
 @pytest.mark.parametrize(("total", "size"), [(5_000, 1_000), (30_000, 1_000), (3_329_669, 10**6)])
 def test_session_sample_is_the_sorted_choice(total: int, size: int) -> None:
     """Fellegi-Sunter's training sessions keep the pairs that a sorted choice picked before

@@ -23,10 +23,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.linkage.blocking import validate_blocking
-from bench.linkage.comparisons import DEFAULT_FIELDS, compare, validate_fields
+from bench.linkage.comparisons import (
+    DEFAULT_FIELDS,
+    ComparisonVectors,
+    compare,
+    validate_fields,
+)
 from bench.linkage.em import FSModel, fit_em, full_space_lambda, level_frequencies, patterns
 from bench.linkage.fields import COMPOSITES, PreparedTask
-from bench.linkage.kernels import radix_argsort
+from bench.linkage.kernels import positions_in, radix_argsort
 from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
@@ -80,7 +85,6 @@ class FellegiSunter(Method):
 
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
-        model = self.estimate(prep, len(candidates) or 1)
         vec = compare(
             prep,
             self.params["fields"],
@@ -88,6 +92,7 @@ class FellegiSunter(Method):
             candidates.register_row,
             levels_only=True,
         )
+        model = self.estimate(prep, (candidates, vec))
         with stage("scoring"):
             # Every quantity below is a function of the comparison pattern: compute it once
             # per distinct pattern (a few hundred) and gather it back to the pairs.
@@ -129,8 +134,12 @@ class FellegiSunter(Method):
             out.append(terms)
         return out
 
-    def estimate(self, prep: PreparedTask, n_candidates: int) -> FSModel:
-        """u from random pairs, m from the training sessions (lambda is a starting value)."""
+    def estimate(
+        self, prep: PreparedTask, compared: tuple[Candidates, ComparisonVectors] | None = None
+    ) -> FSModel:
+        """u from random pairs, m from the training sessions (lambda is a starting value).
+        ``compared``: candidate pairs already compared (levels only), whose levels a training
+        session takes instead of comparing those pairs again."""
         fields = self.params["fields"]
         with stage("u estimation"):
             qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
@@ -143,9 +152,15 @@ class FellegiSunter(Method):
             n_levels = [k.n_levels for k in rand.kinds]
             u = level_frequencies(rand.levels, n_levels)
         with stage("EM training"):
-            return self._train_m(prep, u, n_levels)
+            return self._train_m(prep, u, n_levels, compared)
 
-    def _train_m(self, prep: PreparedTask, u: list[np.ndarray], n_levels: list[int]) -> FSModel:
+    def _train_m(
+        self,
+        prep: PreparedTask,
+        u: list[np.ndarray],
+        n_levels: list[int],
+        compared: tuple[Candidates, ComparisonVectors] | None,
+    ) -> FSModel:
         """m by EM in the training sessions, u fixed (see :meth:`estimate`)."""
         fields = self.params["fields"]
         estimates: list[list[np.ndarray]] = [[] for _ in fields]
@@ -163,10 +178,10 @@ class FellegiSunter(Method):
                 continue
             blocked = _block_fields(block)
             # The fields a session is blocked on carry no information there: not compared.
-            vec = compare(prep, fields, sq, sr, levels_only=True, skip=frozenset(blocked))
-            active = [f not in blocked for f in vec.fields]
+            levels = _session_levels(prep, fields, sq, sr, frozenset(blocked), compared)
+            active = [f not in blocked for f in fields]
             fit = fit_em(
-                patterns(vec.levels),
+                patterns(levels),
                 n_levels,
                 fixed_u=u,
                 active=active,
@@ -183,6 +198,34 @@ class FellegiSunter(Method):
         ]
         lam0 = min(prep.n_query, prep.n_register) / max(prep.n_query * prep.n_register, 1)
         return FSModel(lam0, m, u, iterations, converged)
+
+
+def _session_levels(
+    prep: PreparedTask,
+    fields: Mapping[str, str],
+    sq: np.ndarray,
+    sr: np.ndarray,
+    skip: frozenset[str],
+    compared: tuple[Candidates, ComparisonVectors] | None,
+) -> np.ndarray:
+    """A session's comparison levels (``skip`` fields -1). A training block is often a blocking
+    pass, so most of its pairs are candidates already compared the same way (levels only):
+    their levels are taken from there, and only the others are compared."""
+    if compared is None:
+        return compare(prep, fields, sq, sr, levels_only=True, skip=skip).levels
+    cands, vec = compared
+    assert vec.fields == tuple(fields)
+    with stage("comparisons"):
+        at = positions_in(cands.query_row, cands.register_row, sq, sr)
+        known = np.flatnonzero(at >= 0)
+        levels = np.full((len(sq), len(fields)), -1, dtype=np.int8, order="F")
+        for j, field in enumerate(fields):
+            if field not in skip:
+                levels[known, j] = vec.levels[at[known], j]
+    if len(known) < len(sq):
+        rest = np.flatnonzero(at < 0)
+        levels[rest] = compare(prep, fields, sq[rest], sr[rest], levels_only=True, skip=skip).levels
+    return levels
 
 
 def session_sample(total: int, size: int) -> np.ndarray:
