@@ -18,18 +18,27 @@ on the counts of distinct comparison vectors (fastLink-style), never per pair.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
 
 from bench.linkage.blocking import validate_blocking
 from bench.linkage.comparisons import (
+    COMPARISONS,
     DEFAULT_FIELDS,
     ComparisonVectors,
     compare,
     validate_fields,
 )
-from bench.linkage.em import FSModel, fit_em, full_space_lambda, level_frequencies, patterns
+from bench.linkage.em import (
+    FSModel,
+    Patterns,
+    fit_em,
+    full_space_lambda,
+    level_frequencies,
+    patterns,
+)
 from bench.linkage.fields import COMPOSITES, PreparedTask
 from bench.linkage.kernels import positions_in, radix_argsort
 from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
@@ -141,30 +150,29 @@ class FellegiSunter(Method):
         ``compared``: candidate pairs already compared (levels only), whose levels a training
         session takes instead of comparing those pairs again."""
         fields = self.params["fields"]
-        with stage("u estimation"):
-            qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
-            # u counts levels, whatever the pairs' order: in register order, the register's
-            # codes are read in one sweep instead of at random (a third less time when the
-            # machine's memory is contended, the same when it is not).
-            by_register = radix_argsort(ri.astype(np.uint64))
-            qi, ri = qi[by_register], ri[by_register]
-            rand = compare(prep, fields, qi, ri, levels_only=True)
-            n_levels = [k.n_levels for k in rand.kinds]
-            u = level_frequencies(rand.levels, n_levels)
-        with stage("EM training"):
-            return self._train_m(prep, u, n_levels, compared)
+        n_levels = [COMPARISONS[kind].n_levels for kind in fields.values()]
+        # A session's pairs and levels do not depend on u: a worker thread prepares them while
+        # this one estimates u (both are partly serial: sampling, sorting, counting).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sessions = pool.submit(self._sessions, prep, compared)
+            with stage("u estimation"):
+                qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
+                # u counts levels, whatever the pairs' order: in register order, the register's
+                # codes are read in one sweep instead of at random (a third less time when the
+                # machine's memory is contended, the same when it is not).
+                by_register = radix_argsort(ri.astype(np.uint64))
+                qi, ri = qi[by_register], ri[by_register]
+                rand = compare(prep, fields, qi, ri, levels_only=True)
+                u = level_frequencies(rand.levels, n_levels)
+            with stage("EM training"):
+                return self._fit_m(prep, sessions.result(), u, n_levels)
 
-    def _train_m(
-        self,
-        prep: PreparedTask,
-        u: list[np.ndarray],
-        n_levels: list[int],
-        compared: tuple[Candidates, ComparisonVectors] | None,
-    ) -> FSModel:
-        """m by EM in the training sessions, u fixed (see :meth:`estimate`)."""
+    def _sessions(
+        self, prep: PreparedTask, compared: tuple[Candidates, ComparisonVectors] | None
+    ) -> list[tuple[Patterns, list[bool]]]:
+        """Each training session's comparison patterns and the fields it estimates."""
         fields = self.params["fields"]
-        estimates: list[list[np.ndarray]] = [[] for _ in fields]
-        iterations, converged = 0, True
+        out = []
         blocks = validate_blocking({"passes": self.params["training_blocks"]}, "training_blocks")
         for block in blocks:
             index = prep.key_index(block)
@@ -179,14 +187,21 @@ class FellegiSunter(Method):
             blocked = _block_fields(block)
             # The fields a session is blocked on carry no information there: not compared.
             levels = _session_levels(prep, fields, sq, sr, frozenset(blocked), compared)
-            active = [f not in blocked for f in fields]
-            fit = fit_em(
-                patterns(levels),
-                n_levels,
-                fixed_u=u,
-                active=active,
-                max_iter=self.params["max_iter"],
-            )
+            out.append((patterns(levels), [f not in blocked for f in fields]))
+        return out
+
+    def _fit_m(
+        self,
+        prep: PreparedTask,
+        sessions: list[tuple[Patterns, list[bool]]],
+        u: list[np.ndarray],
+        n_levels: list[int],
+    ) -> FSModel:
+        """m by EM in the training sessions, u fixed (see :meth:`estimate`)."""
+        estimates: list[list[np.ndarray]] = [[] for _ in n_levels]
+        iterations, converged = 0, True
+        for pat, active in sessions:
+            fit = fit_em(pat, n_levels, fixed_u=u, active=active, max_iter=self.params["max_iter"])
             iterations += fit.iterations
             converged &= fit.converged
             for j, on in enumerate(active):
