@@ -60,8 +60,10 @@ class ValueBytes:
 
     raw: np.ndarray  # uint8 (n_values, width), zero-padded
     length: np.ndarray  # int64 (n_values,)
-    lo: np.ndarray  # uint64 character-class masks, classes 0..20
-    hi: np.ndarray  # uint64, classes 21..36
+    #: uint64 (n_values, 4), a value's row of what the bound reads, in one 32-byte row (one
+    #: cache line, rows 64-byte aligned): character-class masks of classes 0..20 and 21..36,
+    #: the length, the first 8 bytes (little-endian, zero-padded).
+    props: np.ndarray
 
 
 def value_bytes(values: np.ndarray) -> ValueBytes | None:
@@ -82,8 +84,16 @@ def value_bytes(values: np.ndarray) -> ValueBytes | None:
     length = (raw != 0).sum(axis=1).astype(np.int64)
     if int(length.sum()) != sum(map(len, values)):  # a NUL byte inside a value
         return None
-    lo, hi = _class_masks(raw, length, _CLASS)
-    return ValueBytes(raw, length, lo, hi)
+    # 64-byte aligned rows: a row never straddles two cache lines.
+    base = np.zeros(4 * len(raw) + 8, dtype=np.uint64)
+    skip = (-base.ctypes.data % 64) // 8
+    props = base[skip : skip + 4 * len(raw)].reshape(len(raw), 4)
+    head = np.zeros((len(raw), 8), dtype=np.uint8)
+    head[:, : min(8, raw.shape[1])] = raw[:, :8]
+    props[:, 2] = length
+    props[:, 3] = head.view("<u8")[:, 0]
+    _class_masks(raw, length, _CLASS, props)
+    return ValueBytes(raw, length, props)
 
 
 #: The bound table passed where no floor is given (never read).
@@ -107,9 +117,7 @@ def pair_similarity(
     codes = [np.ascontiguousarray(x, dtype=np.int32) for x in (cq, cr)]
     rows = [np.ascontiguousarray(x, dtype=np.int64) for x in (qi, ri)]
     lowest = -1.0 if floor is None else float(floor) - _MARGIN
-    _pairs(
-        scorer, vb.raw, vb.length, vb.lo, vb.hi, *codes, *rows, floor is not None, need, lowest, out
-    )
+    _pairs(scorer, vb.raw, vb.length, vb.props, *codes, *rows, floor is not None, need, lowest, out)
     return out
 
 
@@ -125,11 +133,12 @@ def least_overlap(scorer: int, floor: float) -> np.ndarray:
 
 # Kernels called from Python are compiled for their one signature when this module is imported
 # (from numba's on-disk cache after the first time), not at their first call.
-@njit("UniTuple(uint64[::1], 2)(uint8[:, ::1], int64[::1], uint8[::1])", nogil=True, cache=True)
-def _class_masks(raw, length, classes):
+@njit("void(uint8[:, ::1], int64[::1], uint8[::1], uint64[:, ::1])", nogil=True, cache=True)
+def _class_masks(raw, length, classes, props):
+    # Each value's masks into props[:, 0] (classes 0..20) and props[:, 1] (21..36).
     n = raw.shape[0]
-    lo = np.zeros(n, dtype=np.uint64)
-    hi = np.zeros(n, dtype=np.uint64)
+    lo = props[:, 0]
+    hi = props[:, 1]
     counts = np.zeros(37, dtype=np.int64)
     for v in range(n):
         counts[:] = 0
@@ -149,7 +158,6 @@ def _class_masks(raw, length, classes):
         if full:  # a class too frequent to encode: the mask bounds nothing
             lo[v] = _ALL
             hi[v] = _ALL
-    return lo, hi
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -164,6 +172,16 @@ def _popcount(x):
 def _prefix(raw, a, b, limit):
     p = 0
     while p < limit and raw[a, p] == raw[b, p]:
+        p += 1
+    return p
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _head_prefix(x, y, limit):
+    # The common prefix of two values, up to ``limit`` <= 8, from their first 8 bytes.
+    d = x ^ y
+    p = 0
+    while p < limit and ((d >> np.uint64(8 * p)) & np.uint64(0xFF)) == _U0:
         p += 1
     return p
 
@@ -295,12 +313,12 @@ def _least_overlap(scorer, floor, out):
 
 
 @njit(
-    "void(int64, uint8[:, ::1], int64[::1], uint64[::1], uint64[::1], int32[::1], int32[::1], "
+    "void(int64, uint8[:, ::1], int64[::1], uint64[:, ::1], int32[::1], int32[::1], "
     "int64[::1], int64[::1], boolean, int16[:, :, ::1], float64, float32[::1])",
     nogil=True,
     cache=True,
 )
-def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, bounded, need, floor, out):
+def _pairs(scorer, raw, length, props, cq, cr, qi, ri, bounded, need, floor, out):
     pm = np.zeros(256, dtype=np.uint64)  # per byte, its positions in value ``held``
     held = -1
     # The codes are gathered a block at a time first: the gathers' loads do not wait on one
@@ -308,12 +326,16 @@ def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, bounded, need, floor, ou
     # pair's branches).
     ga = np.empty(_GATHER, dtype=np.int32)
     gb = np.empty(_GATHER, dtype=np.int32)
+    mb = np.empty(_GATHER, dtype=np.uint64)
     for k in range(len(qi)):
         g = k % _GATHER
         if g == 0:
             for i in range(min(_GATHER, len(qi) - k)):
                 ga[i] = cq[qi[k + i]]
                 gb[i] = cr[ri[k + i]]
+            if bounded:  # load the register values' rows too, their misses overlapping
+                for i in range(min(_GATHER, len(qi) - k)):
+                    mb[i] = props[max(gb[i], 0), 0]
         a = ga[g]
         b = gb[g]
         if a < 0 or b < 0:
@@ -323,13 +345,15 @@ def _pairs(scorer, raw, length, lo, hi, cq, cr, qi, ri, bounded, need, floor, ou
             out[k] = 1.0
             continue
         if bounded:  # skip the pair if its overlap is below what the floor needs
-            la = length[a]
-            lb = length[b]
-            o = _popcount(lo[a] & lo[b]) + _popcount(hi[a] & hi[b])
-            # The need falls as the common prefix grows: read the values' first characters
-            # only where the prefix decides.
+            # One row per value (props): the masks, the length and the first bytes.
+            la = np.int64(props[a, 2])
+            lb = np.int64(props[b, 2])
+            o = _popcount(props[a, 0] & mb[g]) + _popcount(props[a, 1] & props[b, 1])
+            # The need falls as the common prefix grows: the prefix is found only where it
+            # decides.
             if o < need[la, lb, 4] or (
-                o < need[la, lb, 0] and o < need[la, lb, _prefix(raw, a, b, min(la, lb, 4))]
+                o < need[la, lb, 0]
+                and o < need[la, lb, _head_prefix(props[a, 3], props[b, 3], min(la, lb, 4))]
             ):
                 out[k] = 0.0
                 continue
