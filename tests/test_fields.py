@@ -197,6 +197,26 @@ def test_kernel_equals_rapidfuzz_bit_for_bit(name: str) -> None:
     assert value_bytes(np.array(["A\x00B"], dtype=object)) is None
 
 
+def test_value_bytes_rows_hold_each_value() -> None:
+    """Each value's bytes, zero-padded, its length, and the row the bound reads (masks, length,
+    first 8 bytes) in aligned 32-byte rows; also for no values and for empty values."""
+    from bench.linkage.kernels import value_bytes
+
+    values = np.array(["", "A", "JOHN SMITH", "1985-03-12", "Z" * 64], dtype=object)
+    vb = value_bytes(values)
+    assert vb is not None
+    assert vb.raw.shape == (5, 64)
+    for row, text in zip(vb.raw, values, strict=True):
+        assert bytes(row).rstrip(b"\x00") == text.encode()
+    assert vb.length.tolist() == [0, 1, 10, 10, 64]
+    assert vb.props[:, 2].tolist() == [0, 1, 10, 10, 64]
+    heads = [int.from_bytes(text.encode()[:8].ljust(8, b"\x00"), "little") for text in values]
+    assert vb.props[:, 3].tolist() == heads
+    assert vb.props.ctypes.data % 64 == 0 and vb.props.strides == (32, 8)
+    empty = value_bytes(np.array([], dtype=object))
+    assert empty is not None and empty.raw.shape[0] == 0 and empty.props.shape == (0, 4)
+
+
 @pytest.mark.parametrize("name", sorted(SCORERS))
 def test_pair_scores_handle_missing_equal_and_long_values(name: str) -> None:
     """Per record pair: NaN where a side is missing, 1 for equal values, the scorer's value

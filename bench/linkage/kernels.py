@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 from numba import njit
 
 #: Longest value held (a value is one 64-bit word of positions); longer: rapidfuzz per pair.
@@ -70,20 +71,25 @@ def value_bytes(values: np.ndarray) -> ValueBytes | None:
     """Distinct string values as a byte matrix; None where the kernels do not apply (a value
     that is not ASCII, holds a NUL byte or is longer than :data:`MAX_LENGTH`; normalized values
     never are, except over-long ones)."""
-    try:
-        fixed = np.array(list(values), dtype="S")
-    except UnicodeEncodeError:
+    try:  # Arrow encodes the strings in one C loop: their UTF-8 bytes end to end
+        text = pa.array(values, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    width = max(fixed.dtype.itemsize, 1)
-    if width > MAX_LENGTH:
+    if text.null_count:
         return None
-    if len(fixed):
-        raw = fixed.view(np.uint8).reshape(len(fixed), fixed.dtype.itemsize)
-    else:
-        raw = np.zeros((0, width), np.uint8)
-    length = (raw != 0).sum(axis=1).astype(np.int64)
-    if int(length.sum()) != sum(map(len, values)):  # a NUL byte inside a value
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[: len(text) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else _NO_BYTES
+    start = int(offsets[0])
+    offsets = offsets - start  # from the first value's first byte
+    data = data[start : start + int(offsets[-1])]
+    length = np.diff(offsets)
+    width = max(int(length.max(initial=0)), 1)
+    # Longer than a word of positions, a byte of UTF-8 beyond ASCII, or a NUL inside a value
+    if width > MAX_LENGTH or (data >= 128).any() or not data.all():
         return None
+    raw = np.zeros((len(length), width), dtype=np.uint8)
+    _fill_rows(data, offsets, raw)
     # 64-byte aligned rows: a row never straddles two cache lines.
     base = np.zeros(4 * len(raw) + 8, dtype=np.uint64)
     skip = (-base.ctypes.data % 64) // 8
@@ -94,6 +100,16 @@ def value_bytes(values: np.ndarray) -> ValueBytes | None:
     props[:, 3] = head.view("<u8")[:, 0]
     _class_masks(raw, length, _CLASS, props)
     return ValueBytes(raw, length, props)
+
+
+_NO_BYTES = np.zeros(0, dtype=np.uint8)
+
+
+@njit("void(uint8[::1], int64[::1], uint8[:, ::1])", nogil=True, cache=True)
+def _fill_rows(data, offsets, raw):
+    for v in range(raw.shape[0]):
+        for i in range(offsets[v + 1] - offsets[v]):
+            raw[v, i] = data[offsets[v] + i]
 
 
 #: The bound table passed where no floor is given (never read).
