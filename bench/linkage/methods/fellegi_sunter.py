@@ -40,7 +40,7 @@ from bench.linkage.em import (
     patterns,
 )
 from bench.linkage.fields import COMPOSITES, PreparedTask
-from bench.linkage.kernels import positions_in, radix_argsort
+from bench.linkage.kernels import positions_in
 from bench.linkage.methods.base import Candidates, Method, Param, Scored, register
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
@@ -157,11 +157,6 @@ class FellegiSunter(Method):
             sessions = pool.submit(self._sessions, prep, compared)
             with stage("u estimation"):
                 qi, ri = prep.random_pairs(self.params["u_sample"], "fellegi-sunter", self.name)
-                # u counts levels, whatever the pairs' order: in register order, the register's
-                # codes are read in one sweep instead of at random (a third less time when the
-                # machine's memory is contended, the same when it is not).
-                by_register = radix_argsort(ri.astype(np.uint64))
-                qi, ri = qi[by_register], ri[by_register]
                 rand = compare(prep, fields, qi, ri, levels_only=True)
                 u = level_frequencies(rand.levels, n_levels)
             with stage("EM training"):
