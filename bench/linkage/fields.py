@@ -540,10 +540,9 @@ def _recode(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int
 
 @dataclass(frozen=True)
 class KeyIndex:
-    """Both sides' keys, with the register's sorted once: the index of a sort-merge join."""
+    """The index of a sort-merge join of two sides' keys: the register's rows sorted by key
+    once, and each query row's run of them (the keys themselves are not kept)."""
 
-    kq: np.ndarray
-    kr: np.ndarray
     order: np.ndarray  # register rows by key (stable: rows ascending within a key)
     lo: np.ndarray  # per query row: where its key's run starts in ``order``
     n: np.ndarray  # per query row: the length of that run (0 if the key is missing)
@@ -557,7 +556,7 @@ class KeyIndex:
         lo, hi = np.empty(len(kq), np.int64), np.empty(len(kq), np.int64)
         lo[by_key] = np.searchsorted(sorted_keys, kq[by_key], side="left")
         hi[by_key] = np.searchsorted(sorted_keys, kq[by_key], side="right")
-        return cls(kq, kr, order, lo, np.where(kq < 0, 0, hi - lo))
+        return cls(order, lo, np.where(kq < 0, 0, hi - lo))
 
     def counts(self, rows: slice = slice(None)) -> np.ndarray:
         """Per query row of ``rows``: how many register rows share its key."""
@@ -567,7 +566,7 @@ class KeyIndex:
         self, rows: slice = slice(None), max_pairs: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """The pairs of the query ``rows`` (a slice), sorted by query then register row."""
-        start, stop, _ = rows.indices(len(self.kq))
+        start, stop, _ = rows.indices(len(self.n))
         lo, counts = self.lo[rows], self.n[rows]
         total = int(counts.sum())
         if max_pairs is not None and total > max_pairs:
