@@ -152,7 +152,7 @@ class FellegiSunter(Method):
         fields = self.params["fields"]
         n_levels = [COMPARISONS[kind].n_levels for kind in fields.values()]
         # A session's pairs and levels do not depend on u: a worker thread prepares them while
-        # this one estimates u (both are partly serial: sampling, sorting, counting).
+        # this one estimates u (both are partly serial: drawing, sampling, counting).
         with ThreadPoolExecutor(max_workers=1) as pool:
             sessions = pool.submit(self._sessions, prep, compared)
             with stage("u estimation"):
