@@ -293,15 +293,18 @@ def test_categorical_records_code_like_strings(tmp_path) -> None:
         assert np.array_equal(plain.r < 0, fast.r < 0)
 
 
-@pytest.mark.parametrize(("fields", "order"), [(5, "F"), (5, "C"), (7, "F"), (12, "C")])
-def test_patterns_group_pairs_by_comparison_vector(fields: int, order: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "order", "rows"),
+    [(5, "F", 20_000), (5, "C", 20_000), (7, "F", 20_000), (12, "C", 20_000), (5, "F", 2_500_000)],
+)
+def test_patterns_group_pairs_by_comparison_vector(fields: int, order: str, rows: int) -> None:
     """Distinct level vectors with their counts, and each pair's vector gathered back, as
-    numpy's unique over rows gives them (a table of 16- or 32-bit codes for few fields; hashing
-    for many)."""
+    numpy's unique over rows gives them (a table of 16- or 32-bit codes for few fields, counted
+    in parts by threads for millions of rows; hashing for many fields)."""
     from bench.linkage.em import patterns
 
     rng = np.random.default_rng(fields)
-    levels = np.asarray(rng.integers(-1, 4, (20_000, fields)), dtype=np.int8, order=order)
+    levels = np.asarray(rng.integers(-1, 4, (rows, fields)), dtype=np.int8, order=order)
     pat = patterns(levels)
     uniq, counts = np.unique(levels, axis=0, return_counts=True)
     assert np.array_equal(pat.levels, uniq) and np.array_equal(pat.counts, counts)

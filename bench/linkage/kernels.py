@@ -445,9 +445,20 @@ def pattern_codes(levels: np.ndarray, radix: int, code: np.ndarray, size: int) -
     """Each row's mixed-radix code of its levels (level -1..radix-2 as digit 0..radix-1, the
     first field most significant) into ``code``; returns how many rows have each of the
     ``size`` codes."""
-    seen = np.zeros(size, dtype=np.int64)
-    _pattern_codes(np.asarray(levels, dtype=np.int8), int(radix), code, seen)
-    return seen
+    levels = np.asarray(levels, dtype=np.int8)
+    # Rows in one part per thread, each counting into its own table (the sum does not depend
+    # on the split).
+    parts = max(1, min(os.cpu_count() or 1, len(levels) // max(1 << 20, 8 * size)))
+    bounds = np.linspace(0, len(levels), parts + 1).astype(np.int64)
+    seen = np.zeros((parts, size), dtype=np.int64)
+
+    def count(p: int) -> None:
+        at = slice(int(bounds[p]), int(bounds[p + 1]))
+        _pattern_codes(levels[at], int(radix), code[at], seen[p])
+
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        list(pool.map(count, range(parts)))
+    return seen.sum(axis=0)
 
 
 @njit(
