@@ -351,7 +351,7 @@ def _pairs(scorer, raw, length, props, cq, cr, qi, ri, bounded, need, floor, out
                 gb[i] = cr[ri[k + i]]
             if bounded:  # load the register values' rows too, their misses overlapping
                 for i in range(min(_GATHER, len(qi) - k)):
-                    mb[i] = props[max(gb[i], 0), 0]
+                    mb[i] = props[gb[i], 0] if gb[i] >= 0 else _U0
         a = ga[g]
         b = gb[g]
         if a < 0 or b < 0:
