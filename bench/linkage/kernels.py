@@ -1,12 +1,14 @@
 """Compiled kernels of the linkage (numba): loops over pairs that numpy cannot do in one pass.
 
 Most of this module is string similarity. A field's distinct values are held once as a byte
-matrix; a pair is two value codes. One loop over the pairs gathers each pair's codes, handles
-missing and identical values, skips pairs whose cheap upper bound cannot reach the caller's
-floor, and computes the rest exactly. In numpy the same work took about 25 array passes per
-pair and field, and rapidfuzz's per-pair calls spent most of their time taking Python strings
-apart. The rest: cutting similarities into levels, a radix argsort, the union of sorted runs
-(blocking) and comparison-pattern codes (EM).
+matrix, with a 32-byte row of what the bound reads; a pair is two value codes. One loop over
+the pairs gathers a block of pairs' codes (and register rows) at a time, handles missing and
+identical values, skips pairs whose cheap upper bound cannot reach the caller's floor, and
+computes the rest exactly. In numpy the same work took about 25 array passes per pair and
+field, and rapidfuzz's per-pair calls spent most of their time taking Python strings apart.
+The rest: cutting similarities into levels, a radix argsort, the union of sorted runs
+(blocking), comparison-pattern codes (EM) and the positions of pairs in a sorted list of pairs
+(EM sessions reusing the candidates' comparisons).
 
 The similarities are rapidfuzz's, bit for bit (``tests/test_fields.py``): Jaro-Winkler follows
 rapidfuzz's ``jaro_winkler_similarity`` (its window, common prefix, flagging and transposition
@@ -456,6 +458,9 @@ def pattern_codes(levels: np.ndarray, radix: int, code: np.ndarray, size: int) -
         at = slice(int(bounds[p]), int(bounds[p + 1]))
         _pattern_codes(levels[at], int(radix), code[at], seen[p])
 
+    if parts == 1:  # most calls: no threads to start
+        count(0)
+        return seen[0]
     with ThreadPoolExecutor(max_workers=parts) as pool:
         list(pool.map(count, range(parts)))
     return seen.sum(axis=0)
