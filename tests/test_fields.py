@@ -310,3 +310,34 @@ def test_patterns_group_pairs_by_comparison_vector(fields: int, order: str, rows
     assert np.array_equal(pat.levels, uniq) and np.array_equal(pat.counts, counts)
     rows = pat.per_pair(np.arange(len(uniq)))
     assert np.array_equal(pat.levels[rows], levels)
+
+
+def test_nearly_unique_columns_are_read_as_strings_and_code_the_same(tmp_path) -> None:
+    """An identifier column (nearly every value distinct, many values) is read as strings, the
+    rest as categoricals; either way :func:`code` gives the same codes and values."""
+    rng = np.random.default_rng(7)
+    n = 2 * F.NEARLY_UNIQUE_MIN + 5000  # two parts, each with enough values
+    tin = np.array([f"{v:09d}" for v in rng.permutation(10**6)[:n]], dtype=object)
+    tin[rng.random(n) < 0.01] = None
+    tin[:50] = tin[50:100]  # a few repeats
+    names = np.array(["ANA", "LUIS", "MARIA", None], dtype=object)[rng.integers(0, 4, n)]
+    register = pd.DataFrame({"tin": tin, "first_name": names})
+    paths = []
+    for i, part in enumerate(np.array_split(np.arange(n), 2)):
+        paths.append(tmp_path / f"part-{i}.parquet")
+        register.iloc[part].to_parquet(paths[-1])
+    read = F.read_records(paths)
+    assert read["tin"].dtype == object and isinstance(read["first_name"].dtype, pd.CategoricalDtype)
+    assert list(read.columns) == ["tin", "first_name"]
+    assert read["tin"].tolist() == register["tin"].tolist()
+    query = pd.Series([tin[3], "999999999", None, tin[-1]], dtype=object)
+    as_strings = code(query, read["tin"], "tin")
+
+    def categorical(values: pd.Series) -> pd.Series:  # as parquet's dictionaries: first seen first
+        return values.astype(pd.CategoricalDtype(pd.unique(values.dropna())))
+
+    as_read_before = code(query, categorical(register["tin"]), "tin")
+    both_categorical = code(categorical(query), categorical(register["tin"]), "tin")
+    for want in (as_read_before, both_categorical, code(query, register["tin"], "tin")):
+        assert np.array_equal(as_strings.q, want.q) and np.array_equal(as_strings.r, want.r)
+        assert np.array_equal(as_strings.values, want.values)

@@ -204,7 +204,7 @@ def read_records(
     path: Path | str | Sequence[Path | str], columns: list[str] | None = None
 ) -> pd.DataFrame:
     """Read parquet records (one file, or shards read as one table) with every string column
-    as a categorical.
+    as a categorical, except nearly unique ones (:data:`NEARLY_UNIQUE_SHARE`): as strings.
 
     Parquet stores strings dictionary-encoded; reading the dictionary as it is keeps a file of
     millions of records to integer codes and a few distinct strings, which :func:`code` uses
@@ -221,9 +221,33 @@ def read_records(
     schema = pq.read_schema(paths[0])
     strings = [n for n, t in zip(schema.names, schema.types, strict=True) if t in _STRING_TYPES]
     table = pq.read_table(paths[0], columns=columns, read_dictionary=strings)
-    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    names = table.column_names
+    unique = [n for n in strings if n in names and _nearly_unique(table.column(n))]
+    # as strings, and without pandas' search for repeated strings to share (there are none)
+    plain = {
+        n: table.column(n).cast(pa.string()).to_pandas(deduplicate_objects=False) for n in unique
+    }
+    frame = table.drop_columns(unique).to_pandas(split_blocks=True, self_destruct=True)
+    if plain:  # back in the file's order (index columns, restored as the index, are not)
+        for n, values in plain.items():
+            frame[n] = values.to_numpy()
+        frame = frame[[n for n in names if n in frame.columns]]
     pa.default_memory_pool().release_unused()  # the pool would keep what the table held
     return frame
+
+
+#: A string column whose values are nearly all distinct (an identifier, as the TIN) is read as
+#: strings, not as a categorical: its categories would be its values, and pandas checks and
+#: unites categories by hashing them (for 11 million TINs, 45 of the 50 s of reading the
+#: register). Only for many values; the codes :func:`code` gives are the same either way.
+NEARLY_UNIQUE_SHARE, NEARLY_UNIQUE_MIN = 0.9, 65_536
+
+
+def _nearly_unique(column: pa.ChunkedArray) -> bool:
+    """Whether a dictionary column has about as many distinct values as rows (counted per
+    chunk: row groups have dictionaries of their own), and many."""
+    distinct = sum(len(chunk.dictionary) for chunk in column.chunks)
+    return distinct >= NEARLY_UNIQUE_MIN and distinct >= NEARLY_UNIQUE_SHARE * len(column)
 
 
 # --- key transforms: functions of a normalized distinct value, for joins and rule conditions ---
