@@ -6,6 +6,7 @@ Needs nothing but Python 3.11+. Usage::
     python3 dev.py demo     # create .venv, install linkrisk, run the default scenario
     python3 dev.py test     # create .venv, install linkrisk with test tools, lint, type-check, test
     python3 dev.py perf     # the speed benchmark: linkrisk against Splink and recordlinkage
+    python3 dev.py scale    # the real case at 1:1000, 1:100, 1:10, each step carried to 1:1
     python3 dev.py spark    # also install the [spark] extra, then run the Spark tests (local mode)
 
 Dependencies are installed with ``constraints.txt`` so that everyone gets the versions the
@@ -53,7 +54,7 @@ def _setup(extras: str = "test") -> None:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) < 1 or argv[0] not in {"demo", "test", "perf", "spark"}:
+    if len(argv) < 1 or argv[0] not in {"demo", "test", "perf", "scale", "spark"}:
         sys.exit(__doc__)
     _setup("test,spark" if argv[0] == "spark" else "test")
     # pip compiles the installed packages but not an editable project's own sources; where
@@ -63,6 +64,8 @@ def main(argv: list[str]) -> None:
         _run(BIN / "linkrisk", "run", *(argv[1:] or ["irs-ice"]))
     elif argv[0] == "perf":
         _run(BIN / "python", "-m", "bench.perf.linkage", *argv[1:])
+    elif argv[0] == "scale":
+        _run(BIN / "python", "-m", "bench.perf.scale", *argv[1:])
     elif argv[0] == "spark":
         _run(BIN / "python", "-m", "pytest", "-q", "-m", "spark", "--spark", *argv[1:])
     else:

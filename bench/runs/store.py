@@ -60,7 +60,8 @@ def is_linkrisk_output(path: Path) -> bool:
     - a calibration (``calibrate``): ``calibration.md`` and ``points.csv``;
     - a model calibration (``audit calibrate-model``): ``model_calibration.md`` and
       ``model_points.csv``;
-    - speed results or a cached workload (``dev.py perf``): ``perf.json`` or ``workload.json``.
+    - speed results or a cached workload (``dev.py perf``): ``perf.json`` or ``workload.json``;
+    - scale results (``python -m bench.perf.scale``): ``scale.md`` and ``scale.json``.
 
     Anything else that holds files is someone else's and is never replaced.
     """
@@ -75,6 +76,8 @@ def is_linkrisk_output(path: Path) -> bool:
     if (path / "model_calibration.md").is_file() and (path / "model_points.csv").is_file():
         return True  # linkrisk audit calibrate-model
     if (path / "perf.json").is_file() or (path / "workload.json").is_file():
+        return True
+    if (path / "scale.md").is_file() and (path / "scale.json").is_file():
         return True
     try:
         manifest = json.loads((path / "manifest.json").read_bytes())
