@@ -450,3 +450,37 @@ def test_register_rows_read_as_the_full_reindex() -> None:
     # every register row stored: no missing row, so no dtype changes either
     whole = RegisterRows(stored.assign(register_row=[1, 0]), 2).take(np.array([1]))
     assert whole["person_id"].dtype == np.int64 and whole["rare"].dtype == bool
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_noise_index_rows_are_the_log_filtered(categorical: bool) -> None:
+    """Each question (side, noise or any, field, fields or any) gets the sorted distinct rows a
+    filter of the whole log gives, whatever the log's dtypes."""
+    from bench.measurement.causes import NoiseIndex
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    log = pd.DataFrame(
+        {
+            "side": rng.choice(["query", "register"], n),
+            "row": rng.integers(0, 800, n),
+            "field": rng.choice(["first_name", "last_name", "dob", "street"], n),
+            "noise": rng.choice(["typo", "nickname", "missing"], n),
+        }
+    )
+    if categorical:
+        log = log.astype({"side": "category", "field": "category", "noise": "category"})
+    index = NoiseIndex(log)
+    for side in ("query", "register"):
+        for noise in (None, "typo", "missing", "absent"):
+            for field in (None, "dob", ("first_name", "street"), ("nope",)):
+                keep = (log["side"] == side).to_numpy()
+                if noise is not None:
+                    keep &= (log["noise"] == noise).to_numpy()
+                if field is not None:
+                    keep &= (
+                        log["field"].isin([field] if isinstance(field, str) else field).to_numpy()
+                    )
+                want = np.unique(log["row"].to_numpy()[keep])
+                assert np.array_equal(index.rows(side, noise, field), want), (side, noise, field)
+    assert NoiseIndex(log.iloc[:0]).rows("query", "typo").size == 0

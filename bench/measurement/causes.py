@@ -127,21 +127,34 @@ class NoiseIndex:
             side: noise_log.loc[noise_log["side"] == side, ["row", "field", "noise"]]
             for side in ("query", "register")
         }
+        self._groups: dict[str, dict[tuple[Any, Any], np.ndarray]] = {}
         self._rows: dict[tuple[str, str | None, Fields], np.ndarray] = {}
+
+    def _grouped(self, side: str) -> dict[tuple[Any, Any], np.ndarray]:
+        """The side's logged rows by (noise, field): a question then reads its groups only, not
+        the whole log (many questions are asked of logs of millions of cells)."""
+        if side not in self._groups:
+            log = self._log[side]
+            rows = log["row"].to_numpy(dtype=np.int64)
+            groups = log.groupby(
+                ["noise", "field"], sort=False, dropna=False, observed=True
+            ).indices
+            self._groups[side] = {key: rows[at] for key, at in groups.items()}
+        return self._groups[side]
 
     def rows(self, side: str, noise: str | None = None, field: Fields = None) -> np.ndarray:
         """Sorted distinct rows of ``side`` where ``noise`` (any if None) changed ``field`` (a
         field name or a tuple of them; any if None)."""
         key = (side, noise, field)
         if key not in self._rows:
-            log = self._log[side]
-            keep = np.ones(len(log), dtype=bool)
-            if noise is not None:
-                keep &= log["noise"].to_numpy(dtype=object) == noise
-            if field is not None:
-                wanted = (field,) if isinstance(field, str) else field
-                keep &= np.isin(log["field"].to_numpy(dtype=object), list(wanted))
-            self._rows[key] = unique_ints(log["row"].to_numpy(dtype=np.int64)[keep])
+            wanted = None if field is None else {field} if isinstance(field, str) else set(field)
+            parts = [
+                rows
+                for (n, f), rows in self._grouped(side).items()
+                if (noise is None or n == noise) and (wanted is None or f in wanted)
+            ]
+            picked = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            self._rows[key] = unique_ints(picked)
         return self._rows[key]
 
     def changed(
