@@ -136,3 +136,11 @@ def test_bad_arguments_stop_before_any_run(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(SystemExit) as exc:
         scale.main(["--out", str(tmp_path / "o"), "--readme", str(readme)])
     assert exc.value.code == 2
+
+
+def test_readme_scale_block_comes_from_results() -> None:
+    found = scale.SCALE_BLOCK.search(scale.README.read_text(encoding="utf-8"))
+    assert found is not None
+    shown = found.group(0)[len(found.group(1)) : -len(found.group(2))]
+    assert shown == scale.readme_block(scale.OUT_DIR)
+    assert "| whole run " in shown and "(target 45)" in shown

@@ -242,9 +242,14 @@ def update_readme(readme: Path, out_dir: Path) -> None:
     text = readme.read_text(encoding="utf-8")
     if not SCALE_BLOCK.search(text):
         raise RuntimeError(f"{readme}: no <!-- scale:start --> ... <!-- scale:end --> block")
-    body = (out_dir / "scale.md").read_text(encoding="utf-8").split("\n\n")
-    block = body[1] + "\n\n" + body[2] + "\n"  # the table, then the verdict
+    block = readme_block(out_dir)
     readme.write_text(SCALE_BLOCK.sub(lambda m: m.group(1) + block + m.group(2), text), "utf-8")
+
+
+def readme_block(out_dir: Path) -> str:
+    """What the README's scale block shows of ``out_dir``'s scale.md: the table, the verdict."""
+    body = (out_dir / "scale.md").read_text(encoding="utf-8").split("\n\n")
+    return body[1] + "\n\n" + body[2] + "\n"
 
 
 def commit() -> str:
