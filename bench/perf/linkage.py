@@ -688,7 +688,7 @@ def _load_average() -> list[float] | None:
 
 def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
     """perf.md: the table, then the workload, the configuration and the machine."""
-    w, m = meta["workload"], meta["machine"]
+    w = meta["workload"]
     lines = [
         "# Speed: linkrisk against Splink and recordlinkage",
         "",
@@ -723,10 +723,7 @@ def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
         "- recordlinkage-logreg: the same pairs and features, LogisticRegressionClassifier "
         f"trained on {RL_LABELLED:,} candidate pairs drawn at random and labelled with the "
         "truth (supervised: it is given labels the other systems do not have)",
-        f"- machine: {m['cpu_count']} logical CPUs, {m['platform']}, Python {m['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
-        f"- load average (1, 5, 15 min): {meta['load_average']['before']} before, "
-        f"{meta['load_average']['after']} after",
+        *machine_lines(meta),
         "",
     ]
     return "\n".join(lines)
@@ -735,11 +732,31 @@ def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
 def write_results(table: pd.DataFrame, meta: dict[str, Any], out_dir: Path) -> str:
     """Write perf.csv, perf.md and perf.json to ``out_dir`` atomically; return perf.md's text."""
     text = report(table, meta)
-    with atomic_dir(out_dir) as tmp:
-        table.to_csv(tmp / "perf.csv", index=False, lineterminator="\n", float_format="%.6g")
-        (tmp / "perf.md").write_text(text, encoding="utf-8")
-        write_json({**meta, "systems": table.to_dict(orient="records")}, tmp / "perf.json")
+    meta = {**meta, "systems": table.to_dict(orient="records")}
+    write_benchmark(out_dir, "perf", table, text, meta, "%.6g")
     return text
+
+
+def write_benchmark(
+    out_dir: Path, stem: str, table: pd.DataFrame, text: str, meta: dict[str, Any], floats: str
+) -> None:
+    """A benchmark's files, replacing ``out_dir`` atomically: ``<stem>.csv`` (the table, floats
+    as ``floats``), ``<stem>.md`` (``text``) and ``<stem>.json`` (``meta``)."""
+    with atomic_dir(out_dir) as tmp:
+        table.to_csv(tmp / f"{stem}.csv", index=False, lineterminator="\n", float_format=floats)
+        (tmp / f"{stem}.md").write_text(text, encoding="utf-8")
+        write_json(meta, tmp / f"{stem}.json")
+
+
+def machine_lines(meta: dict[str, Any], versions: bool = True) -> list[str]:
+    """The report lines naming the machine (and library versions) and its load average."""
+    m = meta["machine"]
+    named = "; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) if versions else ""
+    return [
+        f"- machine: {m['cpu_count']} logical CPUs, {m['platform']}, Python {m['python']}{named}",
+        f"- load average (1, 5, 15 min): {meta['load_average']['before']} before, "
+        f"{meta['load_average']['after']} after",
+    ]
 
 
 def update_readme(readme: Path, out_dir: Path) -> None:

@@ -41,8 +41,8 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.linkage.config import Benchmark, load_benchmark, parse_benchmark
-from bench.perf.linkage import _load_average, machine
-from bench.runs.store import atomic_dir, check_out_dir
+from bench.perf.linkage import _load_average, machine, machine_lines, write_benchmark
+from bench.runs.store import check_out_dir
 from bench.runs.writers import write_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,7 +193,6 @@ def verdict(table: pd.DataFrame) -> str:
 
 def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
     """scale.md: the table, the verdict, the runs' sizes, the models and the machine."""
-    m = meta["machine"]
     lines = [
         "# The real case at its real size: time and memory per step at 1:N, carried to 1:1",
         "",
@@ -219,9 +218,7 @@ def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
         "The whole run's time includes work between steps.",
         "",
         f"- code: commit {meta['commit']}",
-        f"- machine: {m['cpu_count']} logical CPUs, {m['platform']}, Python {m['python']}",
-        f"- load average (1, 5, 15 min): {meta['load_average']['before']} before, "
-        f"{meta['load_average']['after']} after",
+        *machine_lines(meta, versions=False),
         "",
     ]
     return "\n".join(lines)
@@ -230,10 +227,7 @@ def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
 def write_results(table: pd.DataFrame, meta: dict[str, Any], out_dir: Path) -> str:
     """Write scale.csv, scale.md and scale.json atomically; return scale.md's text."""
     text = report(table, meta)
-    with atomic_dir(out_dir) as tmp:
-        table.to_csv(tmp / "scale.csv", index=False, lineterminator="\n", float_format="%.4g")
-        (tmp / "scale.md").write_text(text, encoding="utf-8")
-        write_json(meta, tmp / "scale.json")
+    write_benchmark(out_dir, "scale", table, text, meta, "%.4g")
     return text
 
 
