@@ -228,10 +228,10 @@ def read_records(
         n: table.column(n).cast(pa.string()).to_pandas(deduplicate_objects=False) for n in unique
     }
     frame = table.drop_columns(unique).to_pandas(split_blocks=True, self_destruct=True)
-    if plain:  # back in the file's order (index columns, restored as the index, are not)
-        for n, values in plain.items():
-            frame[n] = values.to_numpy()
-        frame = frame[[n for n in names if n in frame.columns]]
+    if plain:  # back in their places (index columns, restored as the index, have none)
+        placed = [n for n in names if n in frame.columns or n in plain]
+        for n in unique:  # in the file's order, so each place is already right
+            frame.insert(placed.index(n), n, plain[n].to_numpy())
     pa.default_memory_pool().release_unused()  # the pool would keep what the table held
     return frame
 
