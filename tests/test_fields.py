@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from rapidfuzz.distance import JaroWinkler
 
@@ -310,6 +311,27 @@ def test_patterns_group_pairs_by_comparison_vector(fields: int, order: str, rows
     assert np.array_equal(pat.levels, uniq) and np.array_equal(pat.counts, counts)
     rows = pat.per_pair(np.arange(len(uniq)))
     assert np.array_equal(pat.levels[rows], levels)
+
+
+def test_a_row_groups_dictionary_counts_once_however_many_chunks_read_it(tmp_path) -> None:
+    """A row group of 400,000 records with 100,000 distinct surnames is read in several chunks
+    that share the row group's dictionary: the surnames are a quarter distinct, not nearly
+    unique, and stay a categorical (counted per chunk they looked 100% distinct)."""
+    rng = np.random.default_rng(3)
+    n, distinct = 400_000, 100_000
+    surnames = np.array([f"S{v:06d}" for v in range(distinct)], dtype=object)
+    frame = pd.DataFrame({"last_name": surnames[rng.integers(0, distinct, n)]})
+    frame.iloc[:distinct, 0] = surnames  # every surname present
+    frame.to_parquet(tmp_path / "one.parquet", row_group_size=n)
+    read = F.read_records(tmp_path / "one.parquet")
+    assert (
+        pq.read_table(tmp_path / "one.parquet", read_dictionary=["last_name"])[
+            "last_name"
+        ].num_chunks
+        > 1
+    )  # the case this test is about
+    assert isinstance(read["last_name"].dtype, pd.CategoricalDtype)
+    assert read["last_name"].tolist() == frame["last_name"].tolist()
 
 
 def test_nearly_unique_columns_are_read_as_strings_and_code_the_same(tmp_path) -> None:

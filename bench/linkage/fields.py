@@ -244,9 +244,18 @@ NEARLY_UNIQUE_SHARE, NEARLY_UNIQUE_MIN = 0.9, 65_536
 
 
 def _nearly_unique(column: pa.ChunkedArray) -> bool:
-    """Whether a dictionary column has about as many distinct values as rows (counted per
-    chunk: row groups have dictionaries of their own), and many."""
-    distinct = sum(len(chunk.dictionary) for chunk in column.chunks)
+    """Whether a dictionary column has about as many distinct values as rows, and many.
+
+    Counted per dictionary: row groups have dictionaries of their own, but the chunks a row
+    group is read in (batches of 131,072 rows) share its one dictionary, which must count once
+    (counted per chunk, a 1-million-record register's 194,000 surnames counted 1.55 million, so
+    the surnames were read as strings and coded by hashing: 0.6 s instead of 0.1 s).
+    """
+    sizes = {}
+    for chunk in column.chunks:
+        offsets = chunk.dictionary.buffers()[1]  # one dictionary, one buffer
+        sizes[offsets.address if offsets is not None else id(chunk)] = len(chunk.dictionary)
+    distinct = sum(sizes.values())
     return distinct >= NEARLY_UNIQUE_MIN and distinct >= NEARLY_UNIQUE_SHARE * len(column)
 
 
