@@ -313,6 +313,43 @@ def test_patterns_group_pairs_by_comparison_vector(fields: int, order: str, rows
     assert np.array_equal(pat.levels[rows], levels)
 
 
+@pytest.mark.parametrize("categorical_side", ["query", "register", "both"])
+def test_a_categorical_beside_plain_strings_codes_as_plain_strings(categorical_side: str) -> None:
+    """A big register read as categoricals beside a plain query file (a sharded run) is coded
+    side by side, not record by record, and gives the codes and values of plain strings: the
+    same when the categories are in first-seen order (as parquet's dictionaries are), and the
+    same value for every record when they are not (unused and reordered categories)."""
+    rng = np.random.default_rng(11)
+    pool = np.array(
+        ["GARCIA", "García", "garcia ", "LOPEZ", "O'BRIEN", "OBRIEN", "", None, "NGUYEN", "ÅSE"],
+        dtype=object,
+    )
+    q = pd.Series(pool[rng.integers(0, len(pool), 300)], dtype=object)
+    r = pd.Series(pool[rng.integers(0, len(pool), 5000)], dtype=object)
+    plain = code(q, r, "last_name")
+
+    def first_seen(s: pd.Series) -> pd.Series:
+        return s.astype(pd.CategoricalDtype(pd.unique(s.dropna())))
+
+    def scrambled(s: pd.Series) -> pd.Series:  # reordered, with categories no record has
+        cats = [*pd.unique(s.dropna())[::-1], "UNUSED", "ZZ"]
+        return s.astype(pd.CategoricalDtype(cats))
+
+    for make in (first_seen, scrambled):
+        cq = make(q) if categorical_side in ("query", "both") else q
+        cr = make(r) if categorical_side in ("register", "both") else r
+        got = code(cq, cr, "last_name")
+        for side in ("q", "r"):
+            want_codes, got_codes = getattr(plain, side), getattr(got, side)
+            assert np.array_equal(want_codes < 0, got_codes < 0)  # missing where it was
+            shown = np.where(got_codes < 0, None, got.values[np.maximum(got_codes, 0)])
+            wanted = np.where(want_codes < 0, None, plain.values[np.maximum(want_codes, 0)])
+            assert list(shown) == list(wanted)
+        if make is first_seen:
+            assert np.array_equal(got.q, plain.q) and np.array_equal(got.r, plain.r)
+            assert list(got.values) == list(plain.values)
+
+
 def test_a_row_groups_dictionary_counts_once_however_many_chunks_read_it(tmp_path) -> None:
     """A row group of 400,000 records with 100,000 distinct surnames is read in several chunks
     that share the row group's dictionary: the surnames are a quarter distinct, not nearly

@@ -188,15 +188,33 @@ def code(
 
 
 def _raw_codes(q: pd.Series, r: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of both sides' raw values over their distinct raw values (-1 = missing)."""
-    if isinstance(q.dtype, pd.CategoricalDtype) and isinstance(r.dtype, pd.CategoricalDtype):
-        cats = [np.asarray(s.cat.categories, dtype=object) for s in (q, r)]
-        union, uniques = pd.factorize(np.concatenate(cats), use_na_sentinel=True)
-        sides = []
-        for s, lookup in zip((q, r), np.split(union, [len(cats[0])]), strict=True):
-            sides.append(np.append(lookup, -1)[s.cat.codes.to_numpy()])  # code -1 -> -1
-        return np.concatenate(sides), np.asarray(uniques, dtype=object)
+    """Codes of both sides' raw values over their distinct raw values (-1 = missing).
+
+    If either side is a categorical, each side is coded over its own distinct values (a
+    categorical's categories; the other side's values by first appearance) and only those
+    are united: a big register read as categoricals is never hashed record by record, even
+    when the small query file beside it is plain strings (at 1:10 of the real case, 11 million
+    surnames: 5.3 s hashed record by record against a fraction of a second).
+    """
+    if isinstance(q.dtype, pd.CategoricalDtype) or isinstance(r.dtype, pd.CategoricalDtype):
+        sides = [_own_codes(s) for s in (q, r)]
+        union, uniques = pd.factorize(
+            np.concatenate([values for _, values in sides]), use_na_sentinel=True
+        )
+        out = []
+        for (codes, _), lookup in zip(sides, np.split(union, [len(sides[0][1])]), strict=True):
+            out.append(np.append(lookup, -1)[codes])  # code -1 -> -1
+        return np.concatenate(out), np.asarray(uniques, dtype=object)
     codes, uniques = pd.factorize(pd.concat([q, r], ignore_index=True), use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _own_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """One side's codes over its own distinct values (-1 = missing): a categorical's codes and
+    categories, or the values numbered by first appearance."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), np.asarray(s.cat.categories, dtype=object)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
     return codes, np.asarray(uniques, dtype=object)
 
 
