@@ -313,6 +313,38 @@ def test_patterns_group_pairs_by_comparison_vector(fields: int, order: str, rows
     assert np.array_equal(pat.levels[rows], levels)
 
 
+@pytest.mark.parametrize(
+    "odd, integers",
+    [
+        (None, True),  # digits and missing values only: coded through integers
+        ("12345678901234567", True),  # 17 digits: the longest that fits
+        ("123456789012345678", False),  # 18 digits: as strings
+        ("12-345", False),
+        ("", False),
+        ("\u0661\u0662\u0663", False),  # Arabic-Indic digits: str.isdigit, but not [0-9]
+        (7, False),  # not a string
+    ],
+)
+def test_digit_strings_code_through_integers_as_strings_do(odd: object, integers: bool) -> None:
+    """Plain digit strings (TINs) are coded through integers with the codes and distinct values
+    (the same objects) that factorizing the strings gives: leading zeros kept apart, every kind
+    of missing value missing; anything else falls back to the strings."""
+    rng = np.random.default_rng(5)
+    n = F.NEARLY_UNIQUE_MIN + 1000
+    values = np.array([f"{v:09d}" for v in rng.integers(0, 200_000, n)], dtype=object)
+    values[:4] = ["000000123", "123", "0123", "000000123"]
+    values[rng.random(n) < 0.02] = None
+    values[10], values[11], values[12] = np.nan, pd.NA, None
+    values[n // 2] = odd
+    q, r = pd.Series(values[:5000], dtype=object), pd.Series(values[5000:], dtype=object)
+    assert (F._digit_codes(pd.concat([q, r], ignore_index=True)) is not None) == integers
+    codes, uniques = F._raw_codes(q, r)
+    want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
+    assert np.array_equal(codes, want_codes)
+    assert len(uniques) == len(want_uniques)
+    assert all(a is b or a == b for a, b in zip(uniques, want_uniques, strict=True))
+
+
 @pytest.mark.parametrize("categorical_side", ["query", "register", "both"])
 def test_a_categorical_beside_plain_strings_codes_as_plain_strings(categorical_side: str) -> None:
     """A big register read as categoricals beside a plain query file (a sharded run) is coded
