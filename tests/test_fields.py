@@ -111,6 +111,32 @@ def test_combine_keeps_missing_missing(monkeypatch: pytest.MonkeyPatch, limit: i
     assert list(zip(qi.tolist(), ri.tolist(), strict=True)) == [(0, 0), (1, 2)]
 
 
+@pytest.mark.parametrize("limit", [2**62, 7, 50])
+@pytest.mark.parametrize("sizes", [(40, 3000), (3000, 40)])
+def test_join_only_keys_join_the_same_pairs(
+    monkeypatch: pytest.MonkeyPatch, limit: int, sizes: tuple[int, int]
+) -> None:
+    """Keys combined for joins only (a key no record of the other side has is -1) give every
+    join the pairs the fully coded keys give, whichever side is the smaller, whenever the
+    parts are re-coded; the smaller side's keys stay present where their parts are."""
+    monkeypatch.setattr(F, "RADIX_LIMIT", limit)
+    rng = np.random.default_rng(sum(sizes) + limit % 97)
+    n_q, n_r = sizes
+    parts = [
+        _coded(list(rng.integers(-1, card, n_q)), list(rng.integers(-1, card, n_r)), card)
+        for card in (4, 6, 3)
+    ]
+    full_q, full_r = combine(parts)
+    kq, kr = combine(parts, join_only=True)
+    assert np.array_equal(np.stack(join(kq, kr)), np.stack(join(full_q, full_r)))
+    assert set(zip(*join(kq, kr), strict=True)) == _brute_join(full_q, full_r)
+    small_full, small = (full_q, kq) if n_q <= n_r else (full_r, kr)
+    assert np.array_equal(small >= 0, small_full >= 0)
+    if limit == 7:  # re-coded: the larger side's keys the smaller lacks are dropped
+        large_full, large = (full_r, kr) if n_q <= n_r else (full_q, kq)
+        assert (large < 0).sum() > (large_full < 0).sum()
+
+
 def test_jaro_winkler_gathered_from_distinct_pairs() -> None:
     c = code(pd.Series(["MARTHA", "DWAYNE", None]), pd.Series(["MARHTA", "DUANE"]), "first_name")
     qi, ri = np.array([0, 1, 2, 0, 0]), np.array([0, 1, 0, 0, 1])

@@ -538,8 +538,9 @@ class PreparedTask:
     def combined_key(
         self, keys: Sequence[tuple[str, str, Mapping[str, Any]]]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One int64 key per record of each side for ``keys`` (-1 where a part is missing)."""
-        return combine([self.key(f, c, **p) for f, c, p in keys])
+        """One int64 key per record of each side for ``keys``, for joins: -1 where a part is
+        missing or where it can join nothing (``combine(..., join_only=True)``)."""
+        return combine([self.key(f, c, **p) for f, c, p in keys], join_only=True)
 
     def key_index(self, keys: Sequence[tuple[str, str, Mapping[str, Any]]]) -> KeyIndex:
         """The join index of ``keys`` ``(field, transform, params)``, built once per task: a
@@ -608,14 +609,19 @@ class PreparedTask:
 # --- joins ---
 
 
-def combine(keys: list[Coded]) -> tuple[np.ndarray, np.ndarray]:
-    """Combine several coded keys into one int64 key per record (-1 where any part is missing)."""
+def combine(keys: list[Coded], *, join_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Combine several coded keys into one int64 key per record (-1 where any part is missing).
+
+    ``join_only``: the keys will only be joined (compared across the sides), so where the
+    parts so far must be re-coded, a record whose parts so far no record of the other side has
+    becomes -1 too: it can join nothing. The pairs any join gives are the same.
+    """
     kq = np.zeros(len(keys[0].q), dtype=np.int64)
     kr = np.zeros(len(keys[0].r), dtype=np.int64)
     card = 1
     for k in keys:
         if card * (k.cardinality + 1) >= RADIX_LIMIT:  # re-code before the mixed radix overflows
-            kq, kr, card = _recode(kq, kr)
+            kq, kr, card = _recode_for_join(kq, kr) if join_only else _recode(kq, kr)
         kq = np.where((kq < 0) | (k.q < 0), -1, kq * (k.cardinality + 1) + k.q)
         kr = np.where((kr < 0) | (k.r < 0), -1, kr * (k.cardinality + 1) + k.r)
         card *= k.cardinality + 1
@@ -631,6 +637,21 @@ def _recode(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int
     return codes[: kq.size], codes[kq.size :], len(uniq)
 
 
+def _recode_for_join(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Re-number combined keys over the distinct keys of the smaller side; a key of the larger
+    side that the smaller one does not have becomes -1, as a missing one (it joins nothing).
+    A dictionary of the list's keys, not of every register record's: at 1:10 of the real case
+    the register's 11 million keys are looked up in the list's 128,000 (which fit in the
+    cache) instead of being hashed into a table of millions."""
+    flip = kr.size < kq.size
+    small, large = (kr, kq) if flip else (kq, kr)
+    ok = small >= 0
+    codes = np.full(small.size, -1, dtype=np.int64)
+    codes[ok], uniq = pd.factorize(small[ok])
+    other = pd.Index(uniq).get_indexer(large).astype(np.int64)  # -1: absent (and missing)
+    return (other, codes, len(uniq)) if flip else (codes, other, len(uniq))
+
+
 @dataclass(frozen=True)
 class KeyIndex:
     """The index of a sort-merge join of two sides' keys: the register's rows sorted by key
@@ -642,7 +663,13 @@ class KeyIndex:
 
     @classmethod
     def build(cls, kq: np.ndarray, kr: np.ndarray) -> KeyIndex:
-        order = stable_argsort(kr)
+        # Only the register rows with a key are sorted (after a join-only combination, most
+        # of a big register's rows may have none); rows stay ascending within a key.
+        present = np.flatnonzero(kr >= 0)
+        if present.size == kr.size:
+            order = stable_argsort(kr)
+        else:
+            order = present[stable_argsort(kr[present])]
         sorted_keys = kr[order]
         # Needles in sorted order let each binary search start where the last one ended.
         by_key = np.argsort(kq)

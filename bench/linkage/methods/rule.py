@@ -214,13 +214,14 @@ def _join(coded: list[Coded], swaps: list[bool], max_pairs: int) -> tuple[np.nda
     join per swap position (:func:`bench.linkage.fields.swap_variants`), sorted by query then
     register
     row, without repeats."""
-    qi, ri = join(*combine(coded), max_pairs=max_pairs)
+    qi, ri = join(*combine(coded, join_only=True), max_pairs=max_pairs)
     if not any(swaps):
         return qi, ri
     at = swaps.index(True)
     parts_q, parts_r, total = [qi], [ri], len(qi)
     for variant in swap_variants(coded[at]):
-        vq, vr = join(*combine([*coded[:at], variant, *coded[at + 1 :]]), max_pairs=max_pairs)
+        variant_keys = [*coded[:at], variant, *coded[at + 1 :]]
+        vq, vr = join(*combine(variant_keys, join_only=True), max_pairs=max_pairs)
         total += len(vq)
         if total > max_pairs:
             raise ConfigError("", f"join would produce over {max_pairs:,} pairs (the limit)")
