@@ -205,10 +205,16 @@ def _raw_codes(q: pd.Series, r: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         for (codes, _), lookup in zip(sides, np.split(union, [len(sides[0][1])]), strict=True):
             out.append(np.append(lookup, -1)[codes])  # code -1 -> -1
         return np.concatenate(out), np.asarray(uniques, dtype=object)
-    both = pd.concat([q, r], ignore_index=True)
-    if (digits := _digit_codes(both)) is not None:
+    return _factorize(pd.concat([q, r], ignore_index=True))
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of plain values (codes by first appearance, -1 = missing) with the
+    distinct values as an object array; all-digit strings through integers
+    (:func:`_digit_codes`)."""
+    if (digits := _digit_codes(values)) is not None:
         return digits
-    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return codes, np.asarray(uniques, dtype=object)
 
 
@@ -223,7 +229,8 @@ def _digit_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     ("0123" and "123" stay apart), and integers hash far faster than Python strings (11
     million TINs: 12 to 17 s as strings). The same codes, numbered by first appearance, and
     the same distinct values (the strings themselves, at their first appearance); None for
-    values that are not all such digit strings, and for few values (not worth the check)."""
+    values that are not all such digit strings, and for fewer values than
+    :data:`NEARLY_UNIQUE_MIN` (not worth the check)."""
     if len(values) < NEARLY_UNIQUE_MIN:
         return None
     head = values.iloc[:64].dropna()
@@ -252,8 +259,7 @@ def _own_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     categories, or the values numbered by first appearance."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         return s.cat.codes.to_numpy(), np.asarray(s.cat.categories, dtype=object)
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    return codes, np.asarray(uniques, dtype=object)
+    return _factorize(s)
 
 
 def read_records(
