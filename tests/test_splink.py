@@ -213,6 +213,48 @@ def test_em_trains_every_session_with_m_floored(monkeypatch, tmp_path: Path) -> 
     assert "house_number" in floored or "street" in floored  # the floor was needed here
 
 
+def test_em_on_pattern_counts_estimates_as_em_on_every_pair(monkeypatch, tmp_path: Path) -> None:
+    """Splink's EM on agreement-pattern counts (which lets DuckDB use every core) gives the
+    per-pair EM's scores, on data whose training needs the m floor, on one thread or on two."""
+    from bench.linkage.config import parse_benchmark
+    from synthetic.scenario import build_task
+    from tests.conftest import read_toml_text
+
+    bench = parse_benchmark(read_toml_text(MOVED))
+    prep = PreparedTask(build_task(bench.scenario, 2), seed=2)
+    cands, _ = block(prep, bench.blocking)
+    q, r, pairs = splink_method.write_inputs(prep, sorted(DEFAULT_FIELDS), cands, tmp_path)
+    model = splink_method.SplinkModel(
+        fields=DEFAULT_FIELDS,
+        training_blocks=[["first_name", "last_name"], ["dob"]],
+        u_max_pairs=100_000,
+        seed=2,
+    )
+    scores = {}
+    for patterns, threads in ((False, 1), (True, 1), (True, 2)):
+        monkeypatch.setattr(splink_method, "em_on_patterns", lambda _, p=patterns: p)
+        monkeypatch.setattr(splink_method, "duckdb_threads", lambda _, t=threads: t)
+        out = splink_method.score_parquet([q], [r], [pairs], model)
+        scores[patterns, threads] = splink_method._align(cands, out, prep.n_register)
+    assert (scores[False, 1] >= 0.9).sum() > 100
+    np.testing.assert_allclose(scores[True, 1], scores[False, 1], rtol=0, atol=1e-6)
+    assert scores[True, 2].tobytes() == scores[True, 1].tobytes()
+
+
+def test_splink_takes_every_core_only_where_its_sums_keep_one_order(monkeypatch) -> None:
+    monkeypatch.setattr(splink_method.os, "cpu_count", lambda: 8)
+
+    def threads(fields: dict[str, str], term_frequency: bool = False) -> int:
+        model = splink_method.SplinkModel(fields, [], 1000, 1, term_frequency=term_frequency)
+        return splink_method.duckdb_threads(model)
+
+    assert threads(DEFAULT_FIELDS) == 8  # 5**5 * 3**2 = 28,125 agreement patterns at most
+    assert threads(DEFAULT_FIELDS, term_frequency=True) == 1  # EM sums over every pair
+    many = {**DEFAULT_FIELDS, "suffix": "name", "full_name": "name"}  # 703,125 patterns
+    assert threads(many) == 1
+    assert threads({"zip": "exact"}) == 8
+
+
 def test_collapsed_levels_are_the_unfixed_ones_below_the_floor() -> None:
     settings = {
         "comparisons": [

@@ -286,7 +286,7 @@ def score_parquet(
     ``unique_id`` values to score). Returns ``query_row, register_row, match_probability`` for
     every pair, in no particular order.
     """
-    with _quiet_splink(), _backend(engine, master) as db:
+    with _quiet_splink(), _backend(engine, master, duckdb_threads(model)) as db:
         db.load("lr_query", query)
         db.load("lr_register", register)
         db.load("lr_pairs", pairs)
@@ -400,7 +400,13 @@ def _train_once(
     sessions = []
     for exprs in model.training_blocks:
         try:
-            sessions.append(em(block_on(*exprs), max_pairs=model.session_max_pairs))
+            sessions.append(
+                em(
+                    block_on(*exprs),
+                    max_pairs=model.session_max_pairs,
+                    estimate_without_term_frequencies=em_on_patterns(model),
+                )
+            )
         except ValueError as exc:
             # Splink 5 refuses an m that underflows float64 ("below the minimum allowed value")
             if "below the minimum allowed value" not in str(exc):
@@ -408,6 +414,37 @@ def _train_once(
             return None
     _lambda_from_sessions(linker, sessions)
     return linker
+
+
+#: Rows of a DuckDB row group: DuckDB scans a table in parallel by row groups, so a table of at
+#: most this many rows is aggregated by one thread, in one order.
+DUCKDB_ROW_GROUP = 122_880
+
+
+def em_on_patterns(model: SplinkModel) -> bool:
+    """Whether Splink's EM iterates on the counts of distinct agreement patterns rather than on
+    every pair (``estimate_without_term_frequencies``): the same estimates when no level has a
+    term-frequency adjustment, which only the per-pair iteration applies."""
+    return not model.term_frequency
+
+
+def duckdb_threads(model: SplinkModel) -> int:
+    """DuckDB threads for Splink: every core when its results cannot depend on the thread count.
+
+    Parallel aggregation adds floats in an order that varies from run to run, and byte-identical
+    results need one order. What Splink sums on threads is counts (u: pairs per level; EM: pairs
+    per agreement pattern), exact in any order, and the row-by-row scores are the same on any
+    thread. The one float sum, EM's expected matches per level, is over the agreement-pattern
+    table when :func:`em_on_patterns`; a table within one row group is scanned by one thread.
+    So: every core if the model's pattern space fits in a row group, else one thread.
+    """
+    patterns = 1
+    for field, kind in model.fields.items():
+        levels = SPLINK_COMPARISONS[kind](field).create_comparison_dict("duckdb")
+        patterns *= len(levels["comparison_levels"])
+    if em_on_patterns(model) and patterns <= DUCKDB_ROW_GROUP:
+        return os.cpu_count() or 1
+    return 1
 
 
 def _collapsed_levels(linker: Any) -> set[tuple[str, int]]:
@@ -496,14 +533,13 @@ class _DuckDB:
 
     dialect = "duckdb"  # Splink's SQL dialect
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int) -> None:
         from splink import DuckDBAPI
 
-        # One thread: parallel aggregation may add floats in another order from run to run,
-        # and EM sums over pairs; byte-identical results need a fixed order. Splink copies both
-        # record tables into its own (a register of millions): beyond DUCKDB_MEMORY they spill
-        # to disk instead of all being held (the scores are the same).
-        self.con, self._spill = spilling_duckdb("splink", 1)
+        # ``threads``: see duckdb_threads. Splink copies both record tables into its own (a
+        # register of millions): beyond DUCKDB_MEMORY they spill to disk instead of all being
+        # held (the scores are the same).
+        self.con, self._spill = spilling_duckdb("splink", threads)
         self.api = DuckDBAPI(self.con)
 
     def load(self, name: str, paths: Sequence[Path | str]) -> None:
@@ -578,10 +614,10 @@ class _Spark:
 
 
 @contextmanager
-def _backend(engine: str, master: str) -> Iterator[_DuckDB | _Spark]:
+def _backend(engine: str, master: str, threads: int) -> Iterator[_DuckDB | _Spark]:
     if engine == "spark" and (problem := missing_spark_requirement()):
         raise ConfigError("engine", problem)
-    db = _Spark(master) if engine == "spark" else _DuckDB()
+    db = _Spark(master) if engine == "spark" else _DuckDB(threads)
     try:
         yield db
     finally:
