@@ -241,6 +241,57 @@ def test_em_on_pattern_counts_estimates_as_em_on_every_pair(monkeypatch, tmp_pat
     assert scores[True, 2].tobytes() == scores[True, 1].tobytes()
 
 
+def test_retraining_compares_each_sessions_pairs_once(monkeypatch, tmp_path: Path) -> None:
+    """A retraining with levels held at the floor reuses the sessions' comparison vectors, and
+    scores exactly as computing them again."""
+    from contextlib import nullcontext
+
+    from splink.internals.em_training_session import EMTrainingSession
+
+    from bench.linkage.config import parse_benchmark
+    from synthetic.scenario import build_task
+    from tests.conftest import read_toml_text
+
+    bench = parse_benchmark(read_toml_text(MOVED))
+    prep = PreparedTask(build_task(bench.scenario, 2), seed=2)
+    cands, _ = block(prep, bench.blocking)
+    q, r, pairs = splink_method.write_inputs(prep, sorted(DEFAULT_FIELDS), cands, tmp_path)
+    model = splink_method.SplinkModel(
+        fields=DEFAULT_FIELDS,
+        training_blocks=[["first_name", "last_name"], ["dob"]],
+        u_max_pairs=100_000,
+        seed=2,
+    )
+    compute = EMTrainingSession._comparison_vectors
+    computed: list[str] = []
+    trainings: list[str] = []
+
+    def counted(session):
+        computed.append(session._blocking_rule_for_training.blocking_rule_sql)
+        return compute(session)
+
+    def train_once(*args, **kwargs):
+        trainings.append(args[5])  # uid
+        return splink_method_train_once(*args, **kwargs)
+
+    splink_method_train_once = splink_method._train_once
+    monkeypatch.setattr(EMTrainingSession, "_comparison_vectors", counted)
+    monkeypatch.setattr(splink_method, "_train_once", train_once)
+    scores = []
+    for memo in (splink_method._comparison_vectors_once, nullcontext):
+        monkeypatch.setattr(splink_method, "_comparison_vectors_once", memo)
+        computed.clear()
+        trainings.clear()
+        out = splink_method.score_parquet([q], [r], [pairs], model)
+        scores.append(splink_method._align(cands, out, prep.n_register))
+        if memo is not nullcontext:
+            assert len(trainings) >= 2  # the floor retrained here
+            assert sorted(computed) == sorted(set(computed)) and len(computed) == 2
+    assert len(computed) == 2 * len(trainings)  # without the memo: every training again
+    assert scores[0].tobytes() == scores[1].tobytes()
+    assert EMTrainingSession._comparison_vectors is counted  # the memo puts Splink's back
+
+
 def test_splink_takes_every_core_only_where_its_sums_keep_one_order(monkeypatch) -> None:
     monkeypatch.setattr(splink_method.os, "cpu_count", lambda: 8)
 

@@ -337,22 +337,59 @@ def _train(tables: list[Any], dialect: str, model: SplinkModel, start_lambda: fl
     Raises :class:`MethodNotRun` if no training reaches the floor.
     """
     fixed: set[tuple[str, int]] = set()
-    for attempt in range(MAX_TRAININGS):
-        # Table names, hence SQL, the same on every run (and the first as before the floor).
-        uid = f"linkrisk{attempt or ''}"
-        linker = _train_once(tables, dialect, model, start_lambda, fixed, uid)
-        if linker is None:  # a session underflowed: a probe shows the collapsing levels
-            probe = _train_once(
-                tables, dialect, model, start_lambda, fixed, f"{uid}p", PROBE_ITERATIONS
-            )
-            low = _collapsed_levels(probe) if probe is not None else set()
-        elif not (low := _collapsed_levels(linker)):
-            return linker
-        if not low:
-            break
-        fixed |= low
+    with _comparison_vectors_once():
+        for attempt in range(MAX_TRAININGS):
+            # Table names, hence SQL, the same on every run (and the first as before the floor).
+            uid = f"linkrisk{attempt or ''}"
+            linker = _train_once(tables, dialect, model, start_lambda, fixed, uid)
+            if linker is None:  # a session underflowed: a probe shows the collapsing levels
+                probe = _train_once(
+                    tables, dialect, model, start_lambda, fixed, f"{uid}p", PROBE_ITERATIONS
+                )
+                low = _collapsed_levels(probe) if probe is not None else set()
+            elif not (low := _collapsed_levels(linker)):
+                return linker
+            if not low:
+                break
+            fixed |= low
     levels = ", ".join(f"{field} level {i}" for field, i in sorted(fixed)) or "none"
     raise MethodNotRun(f"EM drove m probabilities to 0 (levels fixed at {M_FLOOR:g}: {levels})")
+
+
+@contextmanager
+def _comparison_vectors_once() -> Iterator[None]:
+    """Within the block, each EM session's comparison vectors are computed once, not again by
+    every retraining and probe of :func:`_train`.
+
+    A session's pairs and their comparison levels do not depend on m, so a retraining with more
+    levels held at the floor would block and compare the same pairs again: most of a training's
+    time on a big register. Splink 5.0 (pinned) computes them in
+    ``EMTrainingSession._comparison_vectors``; in the block it returns the table an earlier
+    session with the same blocking rule, pair sampling and comparison columns made on the same
+    database (each training's EM then runs as before on it).
+    """
+    from splink.internals.em_training_session import EMTrainingSession
+
+    compute = EMTrainingSession._comparison_vectors
+    made: dict[tuple[Any, ...], Any] = {}
+
+    def once(session: Any) -> Any:
+        key = (
+            id(session.db_api),
+            session._blocking_rule_for_training.blocking_rule_sql,
+            session._max_pairs,
+            session._probe_proportion,
+            tuple(session.columns_to_select_for_comparison_vector_values),
+        )
+        if key not in made:
+            made[key] = compute(session)
+        return made[key]
+
+    EMTrainingSession._comparison_vectors = once  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        EMTrainingSession._comparison_vectors = compute  # type: ignore[method-assign]
 
 
 def _train_once(
