@@ -17,6 +17,7 @@ import pytest
 from bench.cli import main
 from bench.runs.rundir import RunDir
 from bench.runs.writers import write_parquet
+from synthetic.errors import LinkriskError
 from tests.conftest import TINY
 from tests.test_hostile import _cli, _one_error_line, _snapshot
 
@@ -313,6 +314,20 @@ def test_report_refuses_a_manifest_that_does_not_vouch(
     line = _one_error_line(err)
     assert code == 2 and expected in line and stdout == "", line
     assert _snapshot(tmp_path) == before
+
+
+def test_a_pairs_file_is_checked_again_once_it_changes(run_dir: Path, tmp_path: Path) -> None:
+    """Readers skip the repeat check of a pairs file already checked, but not once it changed."""
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    reader = RunDir(run)
+    path = run / "raw" / "exact.parquet"
+    first = reader.pairs("exact")
+    assert len(RunDir(run).pairs("exact")) == len(first)  # checked once, read again
+    _frame(path, lambda f: pd.concat([f, f.iloc[:1]]))
+    for again in (reader, RunDir(run)):
+        with pytest.raises(LinkriskError, match="a duplicate of an earlier row"):
+            again.pairs("exact")
 
 
 def test_reader_accepts_the_run_and_returns_typed_tables(run_dir: Path) -> None:

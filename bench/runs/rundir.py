@@ -217,8 +217,6 @@ class RunDir:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.raw = self.path / "raw"
-        #: pairs files already found free of repeated pairs (a report reads each several times)
-        self._no_repeats: set[Path] = set()
 
     # ------------------------------------------------------------------ integrity
     def verify(self) -> None:
@@ -564,9 +562,9 @@ class RunDir:
             raise _fail(path, PATH_COLUMN, "a path per pair, but the method names no paths")
         if paths is not None:
             _in_range(path, PATH_COLUMN, frame[PATH_COLUMN].to_numpy(), len(paths), None, "paths")
-        if path not in self._no_repeats:
+        if (seen := _file_identity(path)) not in _NO_REPEATS:
             _no_duplicates(path, frame, ["query_row", "register_row"])
-            self._no_repeats.add(path)
+            _NO_REPEATS.add(seen)
         bad = np.flatnonzero(frame["link"].to_numpy() & ~frame["accept"].to_numpy())
         if len(bad):
             raise _fail(path, "link", f"row {bad[0]}: a link that was not accepted")
@@ -683,6 +681,17 @@ def _in_range(
         i = hit[0]
         raise _fail(path, column, f"row {i}: {rows[i]} is outside 0..{n - 1} (the run has {n:,} "
                     f"{what}){'' if len(hit) == 1 else f'; {len(hit):,} such rows'}")  # fmt: skip
+
+
+#: Pairs files found free of repeated pairs, by :func:`_file_identity`: a report reads each
+#: several times, through several readers, and a file is checked again only if it changed.
+_NO_REPEATS: set[tuple[str, int, int, int]] = set()
+
+
+def _file_identity(path: Path) -> tuple[str, int, int, int]:
+    """The file as it is now: its path, inode, size and modification time."""
+    st = path.stat()
+    return str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _no_duplicates(path: Path, frame: pd.DataFrame, columns: list[str]) -> None:
