@@ -26,6 +26,19 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def isin_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``np.isin(values, rows)`` for row numbers (non-negative integers below a side's size).
+
+    Through a lookup table over the rows' range (``kind="table"``): numpy's own choice sorts
+    both arrays when the rows are few but spread over millions, several times slower (1,000 rows
+    of 11 million, 300,000 values: 28 ms against 3.3 ms). The answer is the same.
+    """
+    values, rows = np.asarray(values), np.asarray(rows)
+    if values.size == 0 or rows.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    return np.isin(values, rows, kind="table")
+
+
 def unique_pairs(
     q: np.ndarray, r: np.ndarray, width: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

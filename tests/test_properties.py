@@ -256,6 +256,21 @@ def test_unique_ints_is_np_unique(values: list[int], dtype: type) -> None:
     assert np.array_equal(got, want)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 10**7), max_size=60),
+    st.lists(st.integers(0, 10**7), max_size=60),
+    st.sampled_from([np.int64, np.int32]),
+)
+def test_isin_rows_is_np_isin(values: list[int], rows: list[int], dtype: type) -> None:
+    from synthetic.arrays import isin_rows
+
+    x, r = np.asarray(values, dtype=dtype), np.asarray(rows, dtype=np.int64)
+    got = isin_rows(x, r)
+    assert got.dtype == np.bool_ and got.shape == x.shape
+    assert np.array_equal(got, np.isin(x, r))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 9)), max_size=60))
 def test_unique_pairs_are_numpys_distinct_rows(pairs: list[tuple[int, int]]) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measurement.metrics import PER
-from synthetic.arrays import unique_ints, unique_pairs
+from synthetic.arrays import isin_rows, unique_ints, unique_pairs
 
 #: Name template of the per-noise-type causes; ``{noise}`` is the noise type's name.
 NOISE_CAUSE = "noise:{noise}"
@@ -169,9 +169,9 @@ class NoiseIndex:
         or (``side=None``) of either?"""
         out = np.zeros(len(query_row), dtype=bool)
         if side in (None, "query"):
-            out |= np.isin(query_row, self.rows("query", noise, field))
+            out |= isin_rows(query_row, self.rows("query", noise, field))
         if side in (None, "register"):
-            out |= np.isin(register_row, self.rows("register", noise, field))
+            out |= isin_rows(register_row, self.rows("register", noise, field))
         return out
 
 
