@@ -105,6 +105,7 @@ class ShardSide:
         listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
         con = duckdb.connect()
         try:
+            con.execute("set enable_progress_bar = false")  # as spilling_duckdb
             counts = con.execute(
                 f"select side, noise, count(*) from read_parquet([{listed}]) "
                 "group by side, noise order by side, noise"

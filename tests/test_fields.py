@@ -305,6 +305,19 @@ def test_duckdb_blocking_equals_numpy_blocking(monkeypatch: pytest.MonkeyPatch, 
     assert np.array_equal(a.register_row, b.register_row)
 
 
+def test_linkrisks_duckdb_connections_draw_no_bar_of_their_own() -> None:
+    """DuckDB's own progress bar (queries of over 2 s) would write into linkrisk's."""
+    from bench.linkage.blocking import spilling_duckdb
+
+    con, spill = spilling_duckdb("test", 1)
+    try:
+        setting = con.execute("select current_setting('enable_progress_bar')").fetchone()
+        assert setting == (False,)
+    finally:
+        con.close()
+        spill.cleanup()
+
+
 def test_categorical_records_code_like_strings(tmp_path) -> None:
     from tests.conftest import clean_task
 

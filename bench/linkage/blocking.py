@@ -141,7 +141,10 @@ def spilling_duckdb(what: str, threads: int) -> tuple[Any, tempfile.TemporaryDir
     config: dict[str, str | bool | int | float | list[str]] = {
         "threads": threads, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill.name
     }  # fmt: skip
-    return duckdb.connect(config=config), spill
+    con = duckdb.connect(config=config)
+    # DuckDB draws its own bar on queries of over 2 s, into linkrisk's progress bar or log
+    con.execute("set enable_progress_bar = false")
+    return con, spill
 
 
 def _block_duckdb(
