@@ -48,7 +48,7 @@ examples:
   linkrisk describe irs-ice             the population's facts beside the Census tables
   linkrisk audit plan | estimate        audit an agency's declared links from a reviewed sample
   linkrisk publish                      rerun every preset into results/, refresh README
-  linkrisk publish --big                the big-file presets too (irs-ice-1in10: ~13 min)
+  linkrisk publish --big                the big-file presets too (irs-ice-1in10: ~8 min)
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
 
@@ -150,9 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument(
         "--big",
         action="store_true",
-        help="instead, run the big-file presets (e.g. irs-ice-1in10: about 13 minutes and 12 GB "
-        "of memory) into results/ without their record-level raw tables, and check the "
-        "projection of the case each one scales against it",
+        help="instead, run the big-file presets (e.g. irs-ice-1in10: about 8 minutes and 6 GB "
+        "of memory on 2 cores) into results/ without their record-level raw tables, and check "
+        "the projection of the case each one scales against it",
     )
 
     _evaluate_parser(sub)
