@@ -257,6 +257,19 @@ def test_unique_ints_is_np_unique(values: list[int], dtype: type) -> None:
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 10**12), max_size=40), st.integers(1, 13))
+def test_identifier_digits_are_zero_padded_decimals(values: list[int], width: int) -> None:
+    from synthetic.identifiers import _digits
+
+    x = np.asarray(values, dtype=np.int64)
+    got = _digits(x, width)
+    assert got.dtype == object and got.shape == x.shape
+    assert got.tolist() == [str(v).zfill(width) for v in values]
+    if values:  # numpy's zfill, which it replaced, cannot take an empty array
+        assert got.tolist() == np.char.zfill(x.astype(str), width).tolist()
+
+
+@settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.integers(0, 10**7), max_size=60),
     st.lists(st.integers(0, 10**7), max_size=60),
