@@ -214,8 +214,9 @@ def test_em_trains_every_session_with_m_floored(monkeypatch, tmp_path: Path) -> 
 
 
 def test_em_on_pattern_counts_estimates_as_em_on_every_pair(monkeypatch, tmp_path: Path) -> None:
-    """Splink's EM on agreement-pattern counts (which lets DuckDB use every core) gives the
-    per-pair EM's scores, on data whose training needs the m floor, on one thread or on two."""
+    """Splink's EM on agreement-pattern counts on two threads gives the per-pair EM's scores
+    on one, on data whose training needs the m floor (a table this small is one row group, so
+    the thread count cannot show here: ``duckdb_threads`` holds that rule, tested below)."""
     from bench.linkage.config import parse_benchmark
     from synthetic.scenario import build_task
     from tests.conftest import read_toml_text
@@ -231,14 +232,13 @@ def test_em_on_pattern_counts_estimates_as_em_on_every_pair(monkeypatch, tmp_pat
         seed=2,
     )
     scores = {}
-    for patterns, threads in ((False, 1), (True, 1), (True, 2)):
+    for patterns, threads in ((False, 1), (True, 2)):
         monkeypatch.setattr(splink_method, "em_on_patterns", lambda _, p=patterns: p)
         monkeypatch.setattr(splink_method, "duckdb_threads", lambda _, t=threads: t)
         out = splink_method.score_parquet([q], [r], [pairs], model)
         scores[patterns, threads] = splink_method._align(cands, out, prep.n_register)
     assert (scores[False, 1] >= 0.9).sum() > 100
-    np.testing.assert_allclose(scores[True, 1], scores[False, 1], rtol=0, atol=1e-6)
-    assert scores[True, 2].tobytes() == scores[True, 1].tobytes()
+    np.testing.assert_allclose(scores[True, 2], scores[False, 1], rtol=0, atol=1e-6)
 
 
 def test_retraining_compares_each_sessions_pairs_once(monkeypatch, tmp_path: Path) -> None:
