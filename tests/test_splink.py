@@ -165,8 +165,10 @@ missing = { rate = 0.01, field_rates = { middle_name = 0.4, suffix = 0.5 } }
 """
 
 
-def test_em_trains_every_session_with_m_floored(monkeypatch, tmp_path: Path) -> None:
-    """m driven to 0 by EM is held at the floor, every session trains, and the links are sane."""
+@pytest.fixture(scope="module")
+def moved(tmp_path_factory: pytest.TempPathFactory):
+    """The MOVED task (its training needs the m floor), its candidates, Splink's input files
+    and the model asked for."""
     from bench.linkage.config import parse_benchmark
     from synthetic.scenario import build_task
     from tests.conftest import read_toml_text
@@ -175,6 +177,20 @@ def test_em_trains_every_session_with_m_floored(monkeypatch, tmp_path: Path) -> 
     task = build_task(bench.scenario, 2)
     prep = PreparedTask(task, seed=2)
     cands, _ = block(prep, bench.blocking)
+    directory = tmp_path_factory.mktemp("moved")
+    files = splink_method.write_inputs(prep, sorted(DEFAULT_FIELDS), cands, directory)
+    model = splink_method.SplinkModel(
+        fields=DEFAULT_FIELDS,
+        training_blocks=[["first_name", "last_name"], ["dob"]],
+        u_max_pairs=100_000,
+        seed=2,
+    )
+    return task, prep, cands, files, model
+
+
+def test_em_trains_every_session_with_m_floored(monkeypatch, moved) -> None:
+    """m driven to 0 by EM is held at the floor, every session trains, and the links are sane."""
+    task, prep, _, (q, r, pairs), model = moved
     trained: list[dict] = []
     train = getattr(splink_method, "_train", None)  # (absent before the floor)
 
@@ -184,13 +200,6 @@ def test_em_trains_every_session_with_m_floored(monkeypatch, tmp_path: Path) -> 
         return linker
 
     monkeypatch.setattr(splink_method, "_train", spy, raising=False)
-    q, r, pairs = splink_method.write_inputs(prep, sorted(DEFAULT_FIELDS), cands, tmp_path)
-    model = splink_method.SplinkModel(
-        fields=DEFAULT_FIELDS,
-        training_blocks=[["first_name", "last_name"], ["dob"]],
-        u_max_pairs=100_000,
-        seed=2,
-    )
     out = splink_method.score_parquet([q], [r], [pairs], model)
     width = prep.n_register
     truth = set((task.truth["query_row"] * width + task.truth["register_row"]).tolist())
@@ -213,24 +222,11 @@ def test_em_trains_every_session_with_m_floored(monkeypatch, tmp_path: Path) -> 
     assert "house_number" in floored or "street" in floored  # the floor was needed here
 
 
-def test_em_on_pattern_counts_estimates_as_em_on_every_pair(monkeypatch, tmp_path: Path) -> None:
+def test_em_on_pattern_counts_estimates_as_em_on_every_pair(monkeypatch, moved) -> None:
     """Splink's EM on agreement-pattern counts on two threads gives the per-pair EM's scores
     on one, on data whose training needs the m floor (a table this small is one row group, so
     the thread count cannot show here: ``duckdb_threads`` holds that rule, tested below)."""
-    from bench.linkage.config import parse_benchmark
-    from synthetic.scenario import build_task
-    from tests.conftest import read_toml_text
-
-    bench = parse_benchmark(read_toml_text(MOVED))
-    prep = PreparedTask(build_task(bench.scenario, 2), seed=2)
-    cands, _ = block(prep, bench.blocking)
-    q, r, pairs = splink_method.write_inputs(prep, sorted(DEFAULT_FIELDS), cands, tmp_path)
-    model = splink_method.SplinkModel(
-        fields=DEFAULT_FIELDS,
-        training_blocks=[["first_name", "last_name"], ["dob"]],
-        u_max_pairs=100_000,
-        seed=2,
-    )
+    _, prep, cands, (q, r, pairs), model = moved
     scores = {}
     for patterns, threads in ((False, 1), (True, 2)):
         monkeypatch.setattr(splink_method, "em_on_patterns", lambda _, p=patterns: p)
@@ -241,27 +237,14 @@ def test_em_on_pattern_counts_estimates_as_em_on_every_pair(monkeypatch, tmp_pat
     np.testing.assert_allclose(scores[True, 2], scores[False, 1], rtol=0, atol=1e-6)
 
 
-def test_retraining_compares_each_sessions_pairs_once(monkeypatch, tmp_path: Path) -> None:
+def test_retraining_compares_each_sessions_pairs_once(monkeypatch, moved) -> None:
     """A retraining with levels held at the floor reuses the sessions' comparison vectors, and
     scores exactly as computing them again."""
     from contextlib import nullcontext
 
     from splink.internals.em_training_session import EMTrainingSession
 
-    from bench.linkage.config import parse_benchmark
-    from synthetic.scenario import build_task
-    from tests.conftest import read_toml_text
-
-    bench = parse_benchmark(read_toml_text(MOVED))
-    prep = PreparedTask(build_task(bench.scenario, 2), seed=2)
-    cands, _ = block(prep, bench.blocking)
-    q, r, pairs = splink_method.write_inputs(prep, sorted(DEFAULT_FIELDS), cands, tmp_path)
-    model = splink_method.SplinkModel(
-        fields=DEFAULT_FIELDS,
-        training_blocks=[["first_name", "last_name"], ["dob"]],
-        u_max_pairs=100_000,
-        seed=2,
-    )
+    _, prep, cands, (q, r, pairs), model = moved
     compute = EMTrainingSession._comparison_vectors
     computed: list[str] = []
     trainings: list[str] = []
