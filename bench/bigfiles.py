@@ -4,7 +4,9 @@ A scenario with ``[scenario] shard_size = N`` is too big to build in memory as P
 (the 1:10 IRS-ICE preset has an 11-million-record register). :func:`run_sharded`:
 
 1. writes the task block by block into parquet shards (:func:`synthetic.shards.write_sharded_task`;
-   the same data whatever the shard size) in a temporary directory (``TMPDIR``);
+   the same data whatever the shard size) in a temporary directory (``TMPDIR``), for a big
+   population in a child process (:func:`generate`), so that the memory generation leaves
+   behind is the child's and goes with it;
 2. reads it back with every string column as a categorical (:func:`load_task`): integer codes
    and each shard's dictionary of distinct strings, a fraction of the memory of Python strings,
    and coded by the linkage core without hashing every record;
@@ -18,8 +20,12 @@ the report says why; no population summary (it needs the whole population in mem
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +36,8 @@ import pyarrow.parquet as pq
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import read_records
 from bench.tasks import RunResult, Steps, run_task, scenario_info, task_steps
-from synthetic.scenario import RECORD_FIELDS, LinkageTask
+from synthetic.errors import LinkriskError
+from synthetic.scenario import RECORD_FIELDS, LinkageTask, ScenarioConfig
 from synthetic.shards import read_manifest, write_sharded_task
 
 #: Why a supervised method does not run on a big-file scenario (the report repeats it).
@@ -38,6 +45,53 @@ NO_TRAINING = (
     "needs a training task: a second population of the same size, which a big-file scenario "
     "(shard_size) does not build"
 )
+
+
+#: People from which a population is generated in a child process (:func:`generate`): about
+#: one generation block; below, a child's start (a second or two) costs more than it frees.
+APART_MIN_PEOPLE = 1_000_000
+_JOB, _ERROR = "generate-job.pickle", "generate-error.pickle"
+
+
+def generate(
+    cfg: ScenarioConfig, seed: int, out_dir: Path, shard_size: int, progress: bool | None
+) -> dict[str, Any]:
+    """:func:`synthetic.shards.write_sharded_task`, for a population of at least
+    :data:`APART_MIN_PEOPLE` in a child Python process (a fresh interpreter: nothing of this
+    one is copied, and no module of the caller is imported again), else here.
+
+    Generation's memory (its working tables, and what the allocator keeps of them) then ends
+    with the child, instead of staying under every later step of the run. The files are the
+    same either way. The child's error comes back as raised (a :class:`LinkriskError` stays
+    one line); Ctrl-C reaches both processes.
+    """
+    if cfg.population.size < APART_MIN_PEOPLE:
+        return write_sharded_task(cfg, seed, out_dir, shard_size, progress)
+    job, error = out_dir / _JOB, out_dir / _ERROR
+    job.write_bytes(pickle.dumps((cfg, seed, str(out_dir), shard_size, progress)))
+    try:
+        done = subprocess.run([sys.executable, "-m", "bench.bigfiles", str(job)], check=False)
+        if error.exists():
+            raise pickle.loads(error.read_bytes())
+        if done.returncode != 0:
+            raise RuntimeError(f"generating {cfg.name} stopped with exit status {done.returncode}")
+    finally:
+        job.unlink(missing_ok=True)
+        error.unlink(missing_ok=True)
+    return read_manifest(out_dir)
+
+
+def _generate_child(job: Path) -> int:
+    """The child of :func:`generate`: run the job; a user-input error is pickled beside it."""
+    cfg, seed, out_dir, shard_size, progress = pickle.loads(job.read_bytes())
+    try:
+        write_sharded_task(cfg, seed, Path(out_dir), shard_size, progress)
+    except LinkriskError as exc:
+        (Path(out_dir) / _ERROR).write_bytes(pickle.dumps(exc))
+        return 2
+    except KeyboardInterrupt:  # the parent got the Ctrl-C too, and says so
+        return 130
+    return 0
 
 
 def load_task(data_dir: Path) -> LinkageTask:
@@ -139,7 +193,7 @@ def run_sharded(
     steps = Steps(2 + task_steps(bench, skip=skip), progress)
     try:
         with steps.step("generating shards"):
-            manifest = write_sharded_task(scenario, seed, work, scenario.shard_size, progress)
+            manifest = generate(scenario, seed, work, scenario.shard_size, progress)
         with steps.step("reading shards"):
             task = load_task(work)
         shards = {"shard_size": scenario.shard_size, "files": len(manifest["shards"])}
@@ -159,3 +213,7 @@ def run_sharded(
     finally:
         steps.close()
         scratch.cleanup()
+
+
+if __name__ == "__main__":  # the child of generate()
+    sys.exit(_generate_child(Path(sys.argv[1])))

@@ -167,11 +167,13 @@ class Steps:
 
 
 class MemoryWatch:
-    """This process's peak resident memory since :meth:`restart`, sampled every
-    :data:`INTERVAL` seconds by a daemon thread (Linux: ``/proc/self/statm``). Sampling, not the
+    """The peak resident memory of this process and its child processes (generation runs in
+    one: :func:`bench.bigfiles.generate`) since :meth:`restart`, sampled every
+    :data:`INTERVAL` seconds by a daemon thread (Linux: ``/proc/<pid>/statm``; the children
+    the main thread started, from ``/proc/<pid>/task/<pid>/children``). Sampling, not the
     kernel's high-water mark: resetting that one (``clear_refs``) would also reset what
     ``/usr/bin/time`` and ``VmHWM`` report for the whole process. A spike shorter than the
-    interval can be missed."""
+    interval can be missed; pages a child shares with another process count in each."""
 
     INTERVAL = 0.02
     STATM = "/proc/self/statm"
@@ -197,11 +199,18 @@ class MemoryWatch:
         return watch
 
     def _resident(self) -> int:
-        try:
-            with open(self.STATM) as f:
-                return int(f.read().split()[1]) * self._page
-        except (OSError, ValueError, IndexError):
-            return 0
+        total, pids = 0, [str(os.getpid())]
+        while pids:
+            pid = pids.pop()
+            try:
+                with open(f"/proc/{pid}/statm") as f:
+                    total += int(f.read().split()[1]) * self._page
+                # children started by the process's main thread (linkrisk starts them there)
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    pids += f.read().split()
+            except (OSError, ValueError, IndexError):
+                continue  # gone since it was listed, or a system that does not list children
+        return total
 
     def _run(self) -> None:
         while not self._stop.wait(self.INTERVAL):

@@ -14,3 +14,7 @@ class ConfigError(LinkriskError, ValueError):
         self.where = where
         self.problem = problem
         super().__init__(f"{where}: {problem}" if where else problem)
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str]]:
+        # as raised, when it crosses from a worker process (the default rebuilds from the message)
+        return type(self), (self.where, self.problem)

@@ -86,6 +86,53 @@ def test_sharded_run_reports_trained_methods_as_not_run_and_refuses_replicates(
     assert not (tmp_path / "y").exists()
 
 
+def test_generation_in_a_child_process_gives_the_same_run(tmp_path: Path, monkeypatch) -> None:
+    """A big population is generated in a child process (bench.bigfiles.generate): the same
+    run, and a user-input error from the child still comes back as raised."""
+    import bench.bigfiles as B
+
+    data = _scenario(700)
+    data["methods"] = [m for m in data["methods"] if m["kind"] in ("rule", "fellegi-sunter")]
+    here = run(parse_benchmark(data, "tiny"), **_quiet(tmp_path / "here"))
+    monkeypatch.setattr(B, "APART_MIN_PEOPLE", 0)  # the tiny scenario, generated apart
+    started = []
+    real_run = subprocess.run
+    monkeypatch.setattr(B.subprocess, "run", lambda *a, **k: started.append(a) or real_run(*a, **k))
+    apart = run(parse_benchmark(data, "tiny"), **_quiet(tmp_path / "apart"))
+    assert len(started) == 1  # the child did the generating
+    pd.testing.assert_frame_equal(here.metrics, apart.metrics)
+    files = ["metrics.csv", "causes.csv", "subgroups.csv", "sweeps.csv", "manifest.json"]
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "here", tmp_path / "apart", files, False)
+    assert mismatch == [] and errors == []
+    data["query"]["size"] = 5_900  # more adults outside the register than there are: refused
+    with pytest.raises(ConfigError, match=r"^query\.size: needs"):
+        run(parse_benchmark(data, "tiny"), **_quiet(tmp_path / "refused"))
+    assert len(started) == 2 and not (tmp_path / "refused").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc (Linux)")
+def test_memory_watch_counts_child_processes() -> None:
+    """Generation's child process counts in a step's peak memory."""
+    from bench.tasks import MemoryWatch
+
+    watch = MemoryWatch.start()
+    assert watch is not None
+    try:
+        before = watch._resident()
+        code = "import sys; b = bytearray(300 * 2**20); print(flush=True); sys.stdin.read()"
+        child = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        assert child.stdout is not None and child.stdin is not None
+        child.stdout.readline()  # the child holds its 300 MB now
+        grown = (watch._resident() - before) / 2**20
+        child.stdin.close()
+        child.wait()
+    finally:
+        watch.stop()
+    assert grown > 250, grown
+
+
 #: Runs a big-file scenario (JSON in argv[1]) in blocks of 25,000 people into argv[2], without
 #: report.html (a fixed cost), and prints the process's peak resident memory (VmHWM, as
 #: bench.perf measures it) in MB.

@@ -4,6 +4,7 @@ type corrupts, each from its own named stream) and the helpers the noise functio
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -58,6 +59,15 @@ NoiseFn = Callable[
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+def _pickle_frozen(mapping: MappingProxyType[str, Any]) -> tuple[Any, tuple[dict[str, Any]]]:
+    return _frozen, (dict(mapping),)
+
+
+# Settings hold read-only mappings, which pickle does not take: as a copy, read-only again (the
+# configuration goes to the processes that generate big populations).
+copyreg.pickle(MappingProxyType, _pickle_frozen)
 
 
 @dataclasses.dataclass(frozen=True)
