@@ -9,9 +9,11 @@ The model is trained the way Splink's documentation trains one:
 
 1. **u** by random sampling (``estimate_u_using_random_sampling``, seeded from the task's seed);
 2. **m** by EM training sessions blocked on ``training_blocks`` (the fields of a session's block
-   are left out of it, by Splink); a level whose m EM drives to 0 is held at a floor with
-   Splink's ``fix_m_probability`` and the model retrained (:func:`_train`), since Splink 5's EM
-   has no prior on m and refuses an m that underflows float64;
+   are left out of it, by Splink), iterating on the counts of distinct agreement patterns
+   (:func:`em_on_patterns`; on every core: :func:`duckdb_threads`); a level whose m EM drives
+   to 0 is held at a floor with Splink's ``fix_m_probability`` and the model retrained
+   (:func:`_train`), since Splink 5's EM has no prior on m and refuses an m that underflows
+   float64;
 3. **lambda** from the EM sessions (Splink reverses each session's blocking with the trained
    Bayes factors and takes the median over sessions).
 
