@@ -70,7 +70,10 @@ def generate(
     job, error = out_dir / _JOB, out_dir / _ERROR
     job.write_bytes(pickle.dumps((cfg, seed, str(out_dir), shard_size, progress)))
     try:
-        done = subprocess.run([sys.executable, "-m", "bench.bigfiles", str(job)], check=False)
+        # -P: the working directory is not put on the child's path (a folder named bench there
+        # would be imported instead of linkrisk's)
+        child = [sys.executable, "-P", "-m", "bench.bigfiles", str(job)]
+        done = subprocess.run(child, check=False)
         if error.exists():
             raise pickle.loads(error.read_bytes())
         if done.returncode != 0:

@@ -88,13 +88,18 @@ def test_sharded_run_reports_trained_methods_as_not_run_and_refuses_replicates(
 
 def test_generation_in_a_child_process_gives_the_same_run(tmp_path: Path, monkeypatch) -> None:
     """A big population is generated in a child process (bench.bigfiles.generate): the same
-    run, and a user-input error from the child still comes back as raised."""
+    run, whatever the working directory holds, and a user-input error from the child still
+    comes back as raised."""
     import bench.bigfiles as B
 
     data = _scenario(700)
     data["methods"] = [m for m in data["methods"] if m["kind"] in ("rule", "fellegi-sunter")]
     here = run(parse_benchmark(data, "tiny"), **_quiet(tmp_path / "here"))
     monkeypatch.setattr(B, "APART_MIN_PEOPLE", 0)  # the tiny scenario, generated apart
+    # run from a folder holding a package named bench: the child still imports linkrisk's
+    (tmp_path / "cwd" / "bench").mkdir(parents=True)
+    (tmp_path / "cwd" / "bench" / "__init__.py").write_text("raise SystemExit('not ours')\n")
+    monkeypatch.chdir(tmp_path / "cwd")
     started = []
     real_run = subprocess.run
     monkeypatch.setattr(B.subprocess, "run", lambda *a, **k: started.append(a) or real_run(*a, **k))
