@@ -16,5 +16,5 @@ class ConfigError(LinkriskError, ValueError):
         super().__init__(f"{where}: {problem}" if where else problem)
 
     def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str]]:
-        # as raised, when it crosses from a worker process (the default rebuilds from the message)
+        # as raised, when it comes back from a child process (the default rebuilds from the message)
         return type(self), (self.where, self.problem)

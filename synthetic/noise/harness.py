@@ -66,7 +66,7 @@ def _pickle_frozen(mapping: MappingProxyType[str, Any]) -> tuple[Any, tuple[dict
 
 
 # Settings hold read-only mappings, which pickle does not take: as a copy, read-only again (the
-# configuration goes to the processes that generate big populations).
+# configuration goes to the child process that generates a big population).
 copyreg.pickle(MappingProxyType, _pickle_frozen)
 
 
