@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bench.linkage.blocking import quiet_duckdb
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import read_records
 from bench.tasks import RunResult, Steps, run_task, scenario_info, task_steps
@@ -155,14 +156,11 @@ class ShardSide:
         return log
 
     def noise_counts(self) -> dict[str, dict[str, int]]:
-        import duckdb
-
         files = [self.dir / "noise_log" / "query.parquet"]
         files += [self.dir / s["noise_log"] for s in self.shards]
         listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-        con = duckdb.connect()
+        con = quiet_duckdb()
         try:
-            con.execute("set enable_progress_bar = false")  # as spilling_duckdb
             counts = con.execute(
                 f"select side, noise, count(*) from read_parquet([{listed}]) "
                 "group by side, noise order by side, noise"

@@ -60,7 +60,7 @@ from bench.runs.rundir import EXPLANATIONS
 from bench.runs.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
 from bench.runs.store import atomic_dir
 from bench.runs.writers import write_json, write_parquet
-from synthetic.arrays import unique_ints
+from synthetic.arrays import isin_rows, unique_ints
 from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task, effective_parameters
@@ -105,7 +105,7 @@ class TaskSide:
 
     def noise_log(self, rows: np.ndarray) -> pd.DataFrame:
         log = self.task.noise_log
-        keep = (log["side"] == "query").to_numpy() | np.isin(log["row"].to_numpy(), rows)
+        keep = (log["side"] == "query").to_numpy() | isin_rows(log["row"].to_numpy(), rows)
         return log[keep].reset_index(drop=True)
 
     def noise_counts(self) -> dict[str, dict[str, int]]:

@@ -131,20 +131,25 @@ def row_chunks(counts: np.ndarray, size: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
+def quiet_duckdb(config: dict[str, str | bool | int | float | list[str]] | None = None) -> Any:
+    """An in-memory DuckDB connection that draws no progress bar of its own (DuckDB's Python
+    client draws one on queries of over 2 s, into linkrisk's progress bar or log)."""
+    import duckdb
+
+    con = duckdb.connect(config=config or {})
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
 def spilling_duckdb(what: str, threads: int) -> tuple[Any, tempfile.TemporaryDirectory[str]]:
     """An in-memory DuckDB connection that, beyond :data:`DUCKDB_MEMORY`, spills to a private
     temporary directory (never into the working directory, DuckDB's default for an in-memory
     database); the caller closes the connection, then cleans the directory up."""
-    import duckdb
-
     spill = tempfile.TemporaryDirectory(prefix=f"linkrisk-{what}-spill-")
     config: dict[str, str | bool | int | float | list[str]] = {
         "threads": threads, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill.name
     }  # fmt: skip
-    con = duckdb.connect(config=config)
-    # DuckDB draws its own bar on queries of over 2 s, into linkrisk's progress bar or log
-    con.execute("set enable_progress_bar = false")
-    return con, spill
+    return quiet_duckdb(config), spill
 
 
 def _block_duckdb(
