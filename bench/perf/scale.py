@@ -2,23 +2,31 @@
 
 The ``irs-ice`` case is run directly (``linkrisk run``'s code path, big files) at several
 fractions 1:N of its real size (``irs-ice-1in10`` with the population and the list divided by N
-instead of 10), each in a fresh process. Each step's time and peak resident memory are carried
-to 1:1 from the two largest runs:
+instead of 10), each in a fresh process. Each step's time and peak memory are carried to 1:1:
 
-* **time**, as a power of the size through the two points (``t = a * size ** e``): candidate
-  pairs grow faster than the list (names are shared nationwide), so some steps grow faster
-  than the size; steps of under :data:`MIN_FIT_S` seconds in the smaller run are carried
-  linearly (``e = 1``), as their exponent would be noise;
-* **peak memory**, as a straight line in the size through the two points (a fixed part, the
-  interpreter, libraries and the query side, plus a part per person).
+* **candidate pairs** (blocking's), as ``a * size + b * size ** 2`` (least squares over every
+  run, a and b not negative): a pass within a ZIP code grows with the size (so does the number
+  of ZIP codes), a pass on a name or a birth date with its square (both sides grow, and names
+  and birth dates are shared nationwide). From 1:10 to 1:1 they grow about 80 times, not 10;
+* **time**, as ``a * size + b * pairs`` through the two largest runs (a and b not negative, so
+  a step that grows no faster than the size gets b = 0): work per record (generation, reading)
+  plus work per candidate pair (comparisons, scoring, error attribution). Steps of under
+  :data:`MIN_FIT_S` seconds in the smaller run are carried linearly, as their split would be
+  noise;
+* **peak memory**, as a straight line in the size through the two largest runs (a fixed part,
+  the interpreter, libraries and the query side, plus a part per person). One run per fraction
+  cannot tell memory per record from memory per pair (resident memory moves by what the
+  allocator keeps), so this leaves out what the pairs add beyond the size: a floor.
 
 The projection is an extrapolation of today's code, not a run: it shows which steps keep the
 full-size run (issue 16: at most 45 minutes and 16 GB on 2 cores) out of reach, and by how much.
 Writes ``scale.md``, ``scale.csv`` and ``scale.json`` to ``--out``; ``--readme`` refills the
 README's ``<!-- scale:start -->`` block. Not a test: timings depend on the machine and its load
-(recorded alongside).
+(recorded alongside). ``--runs FILE`` carries the runs of an earlier ``scale.json`` again
+(a change of the model, not of the code measured) instead of running.
 
     python -m bench.perf.scale [--fractions 1000,100,10] [--out results/scale] [--readme]
+                               [--runs results/scale/scale.json]
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
@@ -55,6 +64,9 @@ SHARD_AT_FULL, MIN_SHARD = 10_000_000, 10_000
 DEFAULT_FRACTIONS = (1000, 100, 10)
 #: Steps shorter than this (seconds) in the smaller run are carried to 1:1 linearly.
 MIN_FIT_S = 0.5
+#: Bytes a candidate pair takes as row numbers (:class:`bench.linkage.blocking.Candidates`:
+#: two int64 arrays), the least the pairs add to memory.
+PAIR_BYTES = 16
 #: Issue 16's targets for the full-size run on 2 cores.
 TARGET_MINUTES, TARGET_GB = 45, 16
 SCALE_BLOCK = re.compile(r"(<!-- scale:start -->\n).*?(<!-- scale:end -->)", re.S)
@@ -122,21 +134,48 @@ def measure(fractions: Sequence[int]) -> list[dict[str, Any]]:
     return runs
 
 
-def power_exponent(t_small: float, t_large: float, ratio: float) -> float:
-    """The exponent e of ``t = a * size ** e`` through two runs ``ratio`` times apart in size;
-    1 where the smaller run's time is under :data:`MIN_FIT_S` (too short to fit)."""
+def _nonnegative_fit(columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients of ``values`` on ``columns`` (one per column), none negative
+    (:func:`scipy.optimize.nnls`; columns scaled to 1 first, as they differ by orders)."""
+    from scipy.optimize import nnls
+
+    scale = np.abs(columns).max(axis=0)
+    scale[scale == 0] = 1.0
+    coef, _ = nnls(columns / scale, values)
+    return np.asarray(coef / scale)
+
+
+def pairs_at_full(runs: Sequence[dict[str, Any]]) -> float:
+    """Blocking's candidate pairs carried to 1:1 as ``a * size + b * size ** 2`` (module
+    docstring), fitted over every run."""
+    size = np.array([1 / r["fraction"] for r in runs])
+    pairs = np.array([r["candidates"] for r in runs], dtype=np.float64)
+    return float(_nonnegative_fit(np.c_[size, size**2], pairs).sum())
+
+
+def time_at_full(
+    times: tuple[float, float], sizes: tuple[float, float], pairs: tuple[float, float], full: float
+) -> tuple[float, float]:
+    """A step's seconds at 1:1 and the part of them from candidate pairs, from the two largest
+    runs' ``times`` at ``sizes`` with ``pairs`` candidates, ``full`` candidates at 1:1: as
+    ``a * size + b * pairs`` (a, b not negative; module docstring), or linearly in the size
+    where the smaller run's time is under :data:`MIN_FIT_S` (too short to split)."""
+    (t_small, t_large), s_large = times, sizes[1]
     if t_small < MIN_FIT_S or t_large <= 0:
-        return 1.0
-    return math.log(t_large / t_small) / math.log(ratio)
+        return t_large / s_large, 0.0
+    per_size, per_pair = _nonnegative_fit(np.array([sizes, pairs]).T, np.array(times))
+    return per_size + per_pair * full, per_pair * full
 
 
 def project(runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """One row per step of the largest run: its time and peak at every fraction and both
-    carried to 1:1 (module docstring); then the whole run (sum of times, largest peak)."""
+    carried to 1:1 (module docstring), with the seconds at 1:1 that come from candidate pairs;
+    then the whole run (sum of times, largest peak)."""
     runs = sorted(runs, key=lambda r: -r["fraction"])  # smallest first
     small, large = runs[-2], runs[-1]
-    ratio = small["fraction"] / large["fraction"]
-    size_small, size_large = 1 / small["fraction"], 1 / large["fraction"]
+    sizes = (1 / small["fraction"], 1 / large["fraction"])
+    pairs = (float(small["candidates"]), float(large["candidates"]))
+    full_pairs = pairs_at_full(runs)
     rows = []
     for step in large["steps"]:
         name = step["step"]
@@ -147,22 +186,22 @@ def project(runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
             row[f"GB at 1:{r['fraction']}"] = _gb(found.get("peak_mb"))
         t_small = row[f"s at 1:{small['fraction']}"]
         t_small = 0.0 if math.isnan(t_small) else t_small
-        e = power_exponent(t_small, step["time_s"], ratio)
-        row["time grows as size^"] = e
-        row["s at 1:1 (projected)"] = step["time_s"] * large["fraction"] ** e
+        total, from_pairs = time_at_full((t_small, step["time_s"]), sizes, pairs, full_pairs)
+        row["s at 1:1 (projected)"] = total
+        row["of which from pairs"] = from_pairs
         p_small, p_large = row[f"GB at 1:{small['fraction']}"], row[f"GB at 1:{large['fraction']}"]
-        slope = (p_large - p_small) / (size_large - size_small)  # NaN where a peak is unknown
-        row["GB at 1:1 (projected)"] = p_large + slope * (1 - size_large)
+        slope = (p_large - p_small) / (sizes[1] - sizes[0])  # NaN where a peak is unknown
+        row["GB at 1:1 (projected)"] = p_large + slope * (1 - sizes[1])
         rows.append(row)
     table = pd.DataFrame(rows)
-    total: dict[str, Any] = {"step": "whole run"}
+    total_row: dict[str, Any] = {"step": "whole run"}
     for r in runs:
-        total[f"s at 1:{r['fraction']}"] = r["wall_s"]
-        total[f"GB at 1:{r['fraction']}"] = _gb(r["peak_mb"])
-    total["time grows as size^"] = math.nan
-    total["s at 1:1 (projected)"] = table["s at 1:1 (projected)"].sum()
-    total["GB at 1:1 (projected)"] = table["GB at 1:1 (projected)"].max()
-    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+        total_row[f"s at 1:{r['fraction']}"] = r["wall_s"]
+        total_row[f"GB at 1:{r['fraction']}"] = _gb(r["peak_mb"])
+    total_row["s at 1:1 (projected)"] = table["s at 1:1 (projected)"].sum()
+    total_row["of which from pairs"] = table["of which from pairs"].sum()
+    total_row["GB at 1:1 (projected)"] = table["GB at 1:1 (projected)"].max()
+    return pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
 
 
 def _gb(mb: float | None) -> float:
@@ -170,16 +209,17 @@ def _gb(mb: float | None) -> float:
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The table, rounded for reading (times to 0.1 s, memory to 0.01 GB, exponents to 0.01)."""
+    """The table, rounded for reading (times to 0.1 s, memory to 0.01 GB)."""
     shown = table.copy()
     for col in shown.columns[1:]:
-        digits = 2 if col.startswith("GB") or col.startswith("time grows") else 1
+        digits = 2 if col.startswith("GB") else 1
         shown[col] = ["-" if v is None or math.isnan(v) else f"{v:,.{digits}f}" for v in shown[col]]
     return tabulate(shown, headers="keys", tablefmt="github", showindex=False) + "\n"
 
 
-def verdict(table: pd.DataFrame) -> str:
-    """A plain sentence: the projected full-size run against the targets, and what weighs most."""
+def verdict(table: pd.DataFrame, runs: Sequence[dict[str, Any]]) -> str:
+    """Plain sentences: the projected full-size run against the targets, what weighs most, and
+    the candidate pairs behind it."""
     total = table.iloc[-1]
     steps = table.iloc[:-1].sort_values("s at 1:1 (projected)", ascending=False)
     minutes, gb = total["s at 1:1 (projected)"] / 60, total["GB at 1:1 (projected)"]
@@ -187,12 +227,19 @@ def verdict(table: pd.DataFrame) -> str:
         f"{s['step']} {s['s at 1:1 (projected)'] / 60:.0f} min" for _, s in steps.head(3).iterrows()
     )
     biggest = table.iloc[:-1].sort_values("GB at 1:1 (projected)", ascending=False).iloc[0]
+    large = min(runs, key=lambda r: r["fraction"])
+    full = pairs_at_full(runs)
     return (
         f"With today's code the whole case at its real size would take about {minutes:.0f} "
         f"minutes (target {TARGET_MINUTES}) and peak at about {gb:.0f} GB (target {TARGET_GB}); "
         f"the longest steps: {heavy}; the largest memory: {biggest['step']} "
-        f"({biggest['GB at 1:1 (projected)']:.0f} GB). Extrapolated from the two largest runs, "
-        "not measured at 1:1."
+        f"({biggest['GB at 1:1 (projected)']:.0f} GB). Extrapolated from the runs, not measured "
+        f"at 1:1. Blocking's candidate pairs grow with the square of the size: "
+        f"{large['candidates'] / 1e6:,.1f} million at 1:{large['fraction']}, about "
+        f"{full / 1e6:,.0f} million at 1:1; {total['of which from pairs'] / 60:.0f} of the "
+        f"{minutes:.0f} minutes are work per pair. The memory figures leave out what the pairs "
+        f"add beyond the size (their row numbers alone are "
+        f"{full * PAIR_BYTES / 1e9:.1f} GB at 1:1): a floor."
     )
 
 
@@ -202,7 +249,7 @@ def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
         "# The real case at its real size: time and memory per step at 1:N, carried to 1:1",
         "",
         markdown(table),
-        verdict(table),
+        verdict(table, meta["runs"]),
         "",
         "Runs (`irs-ice` at 1:N of its real size, seed "
         f"{meta['seed']}, each in a fresh process, one after the other):",
@@ -216,14 +263,17 @@ def report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "Time: a step's seconds; carried to 1:1 as a power of the size through the two largest "
-        f"runs (steps under {MIN_FIT_S:g} s in the smaller run: linearly). Memory: the step's "
+        "Candidate pairs: carried to 1:1 as a * size + b * size^2 (least squares over the runs, "
+        "a, b >= 0). Time: a step's seconds; carried to 1:1 as a * size + b * candidate pairs "
+        "through the two largest runs (a, b >= 0; `of which from pairs`: b * pairs at 1:1; "
+        f"steps under {MIN_FIT_S:g} s in the smaller run: linearly). Memory: the step's "
         "peak resident memory, its child processes' included (sampled every 20 ms; the whole "
         "run: the high-water mark of the process or of its generation child, whichever is "
         "higher), carried to 1:1 as a straight line in the size through the two largest runs. "
         "The whole run's time includes work between steps.",
         "",
-        f"- code: commit {meta['commit']}",
+        f"- code: commit {meta['commit']}"
+        + (f" (carried to 1:1 at {meta['projected_at']})" if "projected_at" in meta else ""),
         *machine_lines(meta, versions=False),
         "",
     ]
@@ -267,6 +317,19 @@ def commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
+def earlier_runs(path: Path) -> dict[str, Any]:
+    """An earlier ``scale.json`` (its runs, machine and commit), for ``--runs``; ValueError,
+    naming the file, if it is not one."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        runs = meta["runs"]
+        if len(runs) < 2 or not all({"fraction", "candidates", "steps"} <= set(r) for r in runs):
+            raise ValueError("needs two runs or more, each with fraction, candidates and steps")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a scale.json of this benchmark ({exc})") from None
+    return meta
+
+
 def _fractions(text: str) -> list[int]:
     try:
         values = sorted({int(v) for v in text.split(",") if v.strip()}, reverse=True)
@@ -294,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--readme", type=Path, nargs="?", const=README, help="refill the README's scale block"
     )
+    ap.add_argument(
+        "--runs",
+        type=Path,
+        help="carry the runs of an earlier scale.json to 1:1 again instead of running",
+    )
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -305,24 +373,31 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(
             f"--readme: {args.readme} has no <!-- scale:start --> ... <!-- scale:end --> block"
         )
-    before = _load_average()
-    runs = measure(args.fractions)
-    table = project(runs)
-    meta = {
-        "preset": PRESET,
-        "seed": scaled(args.fractions[-1]).scenario.seed,
-        "runs": runs,
-        "machine": machine(),
-        "load_average": {"before": before, "after": _load_average()},
-        "targets": {"minutes": TARGET_MINUTES, "gb": TARGET_GB},
-        "commit": commit(),
-    }
+    if args.runs is not None:
+        try:
+            meta = earlier_runs(args.runs)
+        except ValueError as exc:
+            ap.error(f"--runs: {exc}")
+        meta["projected_at"] = commit()
+    else:
+        before = _load_average()
+        runs = measure(args.fractions)
+        meta = {
+            "preset": PRESET,
+            "seed": scaled(args.fractions[-1]).scenario.seed,
+            "runs": runs,
+            "machine": machine(),
+            "load_average": {"before": before, "after": _load_average()},
+            "targets": {"minutes": TARGET_MINUTES, "gb": TARGET_GB},
+            "commit": commit(),
+        }
+    table = project(meta["runs"])
     write_results(table, meta, args.out)
     if args.readme is not None:
         update_readme(args.readme, args.out)
     print()
     print(markdown(table), end="")
-    print(verdict(table))
+    print(verdict(table, meta["runs"]))
     return 0
 
 
