@@ -224,6 +224,37 @@ def test_kernel_equals_rapidfuzz_bit_for_bit(name: str) -> None:
     assert value_bytes(np.array(["A\x00B"], dtype=object)) is None
 
 
+@pytest.mark.parametrize("kind", ["name", "date", "exact"])
+def test_levels_found_directly_are_the_levels_of_the_similarities(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``compare(levels_only=True)`` writes (each kind's levels found without holding the
+    similarities, the kernels' in blocks) equals the similarities cut into levels, with values
+    missing on either side and identical ones, over several blocks; and where the kernels do
+    not apply (a value beyond their length), through rapidfuzz the same."""
+    from bench.linkage import kernels
+    from bench.linkage.comparisons import COMPARISONS, compare
+    from synthetic.scenario import LinkageTask
+
+    monkeypatch.setattr(kernels, "LEVEL_BLOCK", 1000)  # several blocks, the last one short
+    rng = np.random.default_rng(3)
+    names = ["JOHN", "JON", "JOHNNY", "MARIA", "MARIO", "MARIE", "1985-03-12", "1985-12-03", ""]
+    for long in (False, True):
+        values = np.array(names + (["X" * 70] if long else []), dtype=object)
+        query = rng.choice(np.append(values, None), 700)
+        register = rng.choice(np.append(values, None), 900)
+        empty = pd.DataFrame()
+        sides = [pd.DataFrame({"first_name": v}) for v in (query, register)]
+        prep = F.PreparedTask(LinkageTask(*sides, empty, empty, empty, empty))
+        qi, ri = rng.integers(0, 700, 5500), rng.integers(0, 900, 5500)
+        direct = compare(prep, {"first_name": kind}, qi, ri, levels_only=True)
+        full = compare(prep, {"first_name": kind}, qi, ri)
+        assert direct.similarity is None and full.similarity is not None
+        assert np.array_equal(direct.levels, full.levels)
+        assert np.array_equal(full.levels[:, 0], COMPARISONS[kind].levels(full.similarity[:, 0]))
+        assert set(np.unique(direct.levels)) >= {-1, 0, COMPARISONS[kind].n_levels - 1}
+
+
 def test_value_bytes_rows_hold_each_value() -> None:
     """Each value's bytes, zero-padded, its length, and the row the bound reads (masks, length,
     first 8 bytes) in aligned 32-byte rows; also for no values and for empty values."""
@@ -377,7 +408,9 @@ def test_digit_strings_code_through_integers_as_strings_do(odd: object, integers
     values[n // 2] = odd
     q, r = pd.Series(values[:5000], dtype=object), pd.Series(values[5000:], dtype=object)
     assert (F._digit_codes(pd.concat([q, r], ignore_index=True)) is not None) == integers
-    codes, uniques = F._raw_codes(q, r)
+    sides, uniques = F._raw_sides(q, r)
+    assert [lookup for _, lookup in sides] == [None, None]  # plain values: coded as they are
+    codes = np.concatenate([c for c, _ in sides])
     want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
     assert np.array_equal(codes, want_codes)
     assert len(uniques) == len(want_uniques)

@@ -294,3 +294,50 @@ def test_unique_pairs_are_numpys_distinct_rows(pairs: list[tuple[int, int]]) -> 
     want = np.unique(rows, axis=0)
     assert np.array_equal(np.stack([q, r], axis=1), want.reshape(-1, 2))
     assert np.array_equal(keys, q * 10 + r)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-1, 30), max_size=60),
+    st.lists(st.integers(-1, 30), max_size=40),
+)
+def test_runs_of_are_searchsorted(register: list[int], query: list[int]) -> None:
+    from bench.linkage.kernels import runs_of
+
+    keys = np.sort(np.array([k for k in register if k >= 0], dtype=np.int64))
+    needles = np.array(query, dtype=np.int64)
+    lo, n = runs_of(keys, needles)
+    hi = np.searchsorted(keys, needles, side="right")
+    assert np.array_equal(lo, np.searchsorted(keys, needles, side="left"))
+    assert np.array_equal(n, np.where(needles < 0, 0, hi - lo))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 10**6), st.integers(-1, 999)), max_size=50))
+def test_mix_key_is_where_of_the_mixed_radix(parts: list[tuple[int, int]]) -> None:
+    from bench.linkage.kernels import mix_key
+
+    key = np.array([k for k, _ in parts], dtype=np.int64)
+    codes = np.array([c for _, c in parts], dtype=np.int32)
+    expected = np.where((key < 0) | (codes < 0), -1, key * 1000 + codes)
+    mix_key(key, codes, 1000)
+    assert np.array_equal(key, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-1, 5), min_size=1, max_size=20),
+    st.lists(st.integers(-1, 5), min_size=1, max_size=20),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), max_size=40),
+)
+def test_equal_levels_are_the_levels_of_equal(
+    q: list[int], r: list[int], pairs: list[tuple[int, int]]
+) -> None:
+    from bench.linkage.fields import Coded, equal, equal_levels
+    from bench.linkage.kernels import levels
+
+    coded = Coded(np.array(q, np.int32), np.array(r, np.int32), np.array(list("abcdef"), object))
+    qi = np.array([a % len(q) for a, _ in pairs], dtype=np.int64)
+    ri = np.array([b % len(r) for _, b in pairs], dtype=np.int64)
+    expected = levels(equal(coded, qi, ri), np.array([1.0], np.float32))
+    assert np.array_equal(equal_levels(coded, qi, ri), expected)

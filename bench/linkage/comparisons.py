@@ -20,13 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.linkage import kernels
-from bench.linkage.fields import JARO_WINKLER, LEVENSHTEIN, PreparedTask, equal
+from bench.linkage.fields import JARO_WINKLER, LEVENSHTEIN, PreparedTask, equal, equal_levels
 from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 
 #: (task, field, query rows, register rows, floor) -> similarity per pair; with a floor, values
 #: below it may be reported as 0 instead of computed (levels are unaffected).
 Similarity = Callable[[PreparedTask, str, np.ndarray, np.ndarray, float | None], np.ndarray]
+#: (task, field, query rows, register rows, comparison) -> int8 level per pair, the same as
+#: the levels of the similarities, found without them (less memory, one pass).
+DirectLevels = Callable[[PreparedTask, str, np.ndarray, np.ndarray, "Comparison"], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -37,14 +40,29 @@ class Comparison:
     similarity: Similarity
     cuts: tuple[float, ...]  # ascending; level = number of cuts the similarity reaches
     labels: tuple[str, ...]  # one per level, level 0 first
+    #: finds the levels without the similarities (optional; tests check it agrees)
+    direct_levels: DirectLevels | None = None
 
     @property
     def n_levels(self) -> int:
         return len(self.cuts) + 1
 
+    @property
+    def float_cuts(self) -> np.ndarray:
+        return np.asarray(self.cuts, dtype=np.float32)
+
     def levels(self, sim: np.ndarray) -> np.ndarray:
         """Cut similarities into int8 levels; NaN (missing) becomes -1."""
-        return kernels.levels(sim, np.asarray(self.cuts, dtype=np.float32))
+        return kernels.levels(sim, self.float_cuts)
+
+    def pair_levels(
+        self, prep: PreparedTask, field: str, qi: np.ndarray, ri: np.ndarray
+    ) -> np.ndarray:
+        """The pairs' int8 levels: ``levels(similarity(..., floor=cuts[0]))``, by
+        ``direct_levels`` where the kind has it."""
+        if self.direct_levels is not None:
+            return self.direct_levels(prep, field, qi, ri, self)
+        return self.levels(self.similarity(prep, field, qi, ri, self.cuts[0]))
 
 
 def _jw(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | None) -> np.ndarray:
@@ -59,14 +77,32 @@ def _eq(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, floor: float | No
     return equal(p.field(f), q, r)
 
 
+def _jw_levels(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, c: Comparison) -> np.ndarray:
+    return p.similarity_levels(f, JARO_WINKLER, q, r, c.cuts[0], c.float_cuts)
+
+
+def _lev_levels(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, c: Comparison) -> np.ndarray:
+    return p.similarity_levels(f, LEVENSHTEIN, q, r, c.cuts[0], c.float_cuts)
+
+
+def _eq_levels(p: PreparedTask, f: str, q: np.ndarray, r: np.ndarray, c: Comparison) -> np.ndarray:
+    return equal_levels(p.field(f), q, r)  # one cut, 1.0: equal reaches it
+
+
 COMPARISONS: dict[str, Comparison] = {
     # Jaro-Winkler cut points 0.80 / 0.92 are Splink's defaults for name fields.
     "name": Comparison(
-        "name", _jw, (0.80, 0.92, 1.0), ("jw<0.80", "jw>=0.80", "jw>=0.92", "exact")
+        "name",
+        _jw,
+        (0.80, 0.92, 1.0),
+        ("jw<0.80", "jw>=0.80", "jw>=0.92", "exact"),
+        _jw_levels,
     ),
     # Normalized Levenshtein on 10-character dates: 0.9 is one edit (a typo), 0.7 three edits.
-    "date": Comparison("date", _lev, (0.70, 0.90, 1.0), ("other", "2-3 edits", "1 edit", "exact")),
-    "exact": Comparison("exact", _eq, (1.0,), ("different", "exact")),
+    "date": Comparison(
+        "date", _lev, (0.70, 0.90, 1.0), ("other", "2-3 edits", "1 edit", "exact"), _lev_levels
+    ),
+    "exact": Comparison("exact", _eq, (1.0,), ("different", "exact"), _eq_levels),
 }
 
 #: Pairs compared at a time (bounds the temporary memory of a comparison).
@@ -136,10 +172,12 @@ def compare(
 
     def one(j: int, at: slice) -> None:
         kind = kinds[j]
-        s = kind.similarity(prep, names[j], qi[at], ri[at], kind.cuts[0] if levels_only else None)
+        if sim is None:
+            lev[at, j] = kind.pair_levels(prep, names[j], qi[at], ri[at])
+            return
+        s = kind.similarity(prep, names[j], qi[at], ri[at], None)
         lev[at, j] = kind.levels(s)
-        if sim is not None:
-            sim[at, j] = s
+        sim[at, j] = s
 
     todo = [j for j, f in enumerate(names) if f not in skip]
     # Fields are independent and their numpy/rapidfuzz work releases the GIL: compare them in

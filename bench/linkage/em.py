@@ -110,8 +110,9 @@ def level_frequencies(levels: np.ndarray, n_levels: list[int]) -> list[np.ndarra
     """Per field, the share of each level among non-missing comparisons (floored, normalised)."""
     out = []
     for j, n in enumerate(n_levels):
-        lv = levels[:, j]
-        out.append(_normalise(np.bincount(lv[lv >= 0].astype(np.int64), minlength=n)[:n]))
+        lv = levels[:, j]  # counted level by level: no copy of the column (-1, missing: not)
+        counts = np.array([np.count_nonzero(lv == v) for v in range(n)], dtype=np.int64)
+        out.append(_normalise(counts))
     return out
 
 

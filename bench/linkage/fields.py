@@ -174,7 +174,7 @@ def code(
     Categorical columns (e.g. parquet dictionary columns read with :func:`read_records`) are
     coded from their categories without hashing every record.
     """
-    raw_codes, raw_uniques = _raw_codes(query_values, register_values)
+    sides, raw_uniques = _raw_sides(query_values, register_values)
     norm = pd.Series(raw_uniques, dtype=object)
     norm = norm.where(norm != "", None) if normalized else normalize(norm, field)
     if np.equal(norm.to_numpy(), raw_uniques).all():  # all already normal: distinct as they are
@@ -182,13 +182,21 @@ def code(
     else:
         norm_codes, values = pd.factorize(norm, use_na_sentinel=True)
     remap = np.append(norm_codes, MISSING).astype(np.int32)  # raw -1 -> index -1 -> MISSING
-    codes = remap[raw_codes]
-    n_q = len(query_values)
-    return Coded(codes[:n_q], codes[n_q:], np.asarray(values, dtype=object))
+    # One gather a side, through the composed (small) table where a side has its own codes:
+    # the records' codes are built once, as int32, not first as raw codes of both sides.
+    q, r = (remap[c] if lookup is None else remap[lookup][c] for c, lookup in sides)
+    return Coded(q, r, np.asarray(values, dtype=object))
 
 
-def _raw_codes(q: pd.Series, r: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of both sides' raw values over their distinct raw values (-1 = missing).
+#: A side's raw codes: record i's code over both sides' distinct raw values is
+#: ``lookup[codes[i]]`` (a lookup's last entry, -1, is a missing value's), or ``codes[i]``
+#: itself where the lookup is None.
+SideCodes = tuple[np.ndarray, np.ndarray | None]
+
+
+def _raw_sides(q: pd.Series, r: pd.Series) -> tuple[list[SideCodes], np.ndarray]:
+    """Each side's codes of its raw values over both sides' distinct raw values (-1 = missing;
+    :data:`SideCodes`), and those values.
 
     If either side is a categorical, each side is coded over its own distinct values (a
     categorical's categories; the other side's values by first appearance) and only those
@@ -197,15 +205,17 @@ def _raw_codes(q: pd.Series, r: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     surnames: 5.3 s hashed record by record against a fraction of a second).
     """
     if isinstance(q.dtype, pd.CategoricalDtype) or isinstance(r.dtype, pd.CategoricalDtype):
-        sides = [_own_codes(s) for s in (q, r)]
+        own = [_own_codes(s) for s in (q, r)]
         union, uniques = pd.factorize(
-            np.concatenate([values for _, values in sides]), use_na_sentinel=True
+            np.concatenate([values for _, values in own]), use_na_sentinel=True
         )
-        out = []
-        for (codes, _), lookup in zip(sides, np.split(union, [len(sides[0][1])]), strict=True):
-            out.append(np.append(lookup, -1)[codes])  # code -1 -> -1
-        return np.concatenate(out), np.asarray(uniques, dtype=object)
-    return _factorize(pd.concat([q, r], ignore_index=True))
+        lookups = np.split(union, [len(own[0][1])])
+        sides: list[SideCodes] = [
+            (codes, np.append(lookup, -1)) for (codes, _), lookup in zip(own, lookups, strict=True)
+        ]
+        return sides, np.asarray(uniques, dtype=object)
+    codes, uniques = _factorize(pd.concat([q, r], ignore_index=True))
+    return [(codes[: len(q)], None), (codes[len(q) :], None)], uniques
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -536,10 +546,27 @@ class PreparedTask:
 
         With ``floor``, scores that cannot reach it are reported as 0 instead of computed.
         """
+        return self._pair_scores(name, scorer)(qi, ri, floor)
+
+    def similarity_levels(
+        self,
+        name: str,
+        scorer: Scorer,
+        qi: np.ndarray,
+        ri: np.ndarray,
+        floor: float,
+        cuts: np.ndarray,
+    ) -> np.ndarray:
+        """int8 levels of ``scorer`` on the field's pairs against ``cuts`` (ascending float32),
+        as :func:`bench.linkage.kernels.levels` of :meth:`similarity` with ``floor`` (the
+        lowest cut, as given)."""
+        return self._pair_scores(name, scorer).levels(qi, ri, floor, cuts)
+
+    def _pair_scores(self, name: str, scorer: Scorer) -> PairScores:
         ident = (name, scorer)
         if ident not in self._scores:
             self._scores[ident] = PairScores(self.field(name), scorer)
-        return self._scores[ident](qi, ri, floor)
+        return self._scores[ident]
 
     def combined_key(
         self, keys: Sequence[tuple[str, str, Mapping[str, Any]]]
@@ -628,8 +655,9 @@ def combine(keys: list[Coded], *, join_only: bool = False) -> tuple[np.ndarray, 
     for k in keys:
         if card * (k.cardinality + 1) >= RADIX_LIMIT:  # re-code before the mixed radix overflows
             kq, kr, card = _recode_for_join(kq, kr) if join_only else _recode(kq, kr)
-        kq = np.where((kq < 0) | (k.q < 0), -1, kq * (k.cardinality + 1) + k.q)
-        kr = np.where((kr < 0) | (k.r < 0), -1, kr * (k.cardinality + 1) + k.r)
+        # key * (cardinality + 1) + code, or -1 if either is: in place, one pass a side
+        kernels.mix_key(kq, k.q, k.cardinality + 1)
+        kernels.mix_key(kr, k.r, k.cardinality + 1)
         card *= k.cardinality + 1
     return kq, kr
 
@@ -676,13 +704,8 @@ class KeyIndex:
             order = stable_argsort(kr)
         else:
             order = present[stable_argsort(kr[present])]
-        sorted_keys = kr[order]
-        # Needles in sorted order let each binary search start where the last one ended.
-        by_key = np.argsort(kq)
-        lo, hi = np.empty(len(kq), np.int64), np.empty(len(kq), np.int64)
-        lo[by_key] = np.searchsorted(sorted_keys, kq[by_key], side="left")
-        hi[by_key] = np.searchsorted(sorted_keys, kq[by_key], side="right")
-        return cls(order, lo, np.where(kq < 0, 0, hi - lo))
+        lo, n = kernels.runs_of(kr[order], kq)
+        return cls(order, lo, n)
 
     def counts(self, rows: slice = slice(None)) -> np.ndarray:
         """Per query row of ``rows``: how many register rows share its key."""
@@ -715,7 +738,8 @@ def stable_argsort(keys: np.ndarray) -> np.ndarray:
     """``np.argsort(keys, kind="stable")`` for integer keys >= -1, as a least-significant-digit
     radix sort on 16-bit digits (:func:`bench.linkage.kernels.radix_argsort`): a few linear
     passes instead of a comparison sort (2 passes for keys below 2**32)."""
-    return kernels.radix_argsort((keys.astype(np.int64) + 1).astype(np.uint64))
+    shifted = np.add(keys, 1, dtype=np.int64)  # >= 0: the same bits as uint64, not copied
+    return kernels.radix_argsort(shifted.view(np.uint64))
 
 
 def swap_variants(coded: Coded) -> list[Coded]:
@@ -797,14 +821,28 @@ class PairScores:
         self.coded, self.scorer = coded, scorer
         self._bytes: kernels.ValueBytes | bool | None = False
 
+    def _value_bytes(self) -> kernels.ValueBytes | None:
+        if self._bytes is False:
+            self._bytes = kernels.value_bytes(self.coded.values)
+        return self._bytes if isinstance(self._bytes, kernels.ValueBytes) else None
+
+    def levels(self, qi: np.ndarray, ri: np.ndarray, floor: float, cuts: np.ndarray) -> np.ndarray:
+        """int8 levels of the pairs' similarities against ``cuts`` (ascending float32; -1:
+        missing), as ``kernels.levels(self(qi, ri, floor), cuts)`` (``floor``: the lowest cut,
+        as given); by the kernels without the similarities where they apply."""
+        vb = self._value_bytes()
+        if vb is not None:
+            coded = self.coded
+            return kernels.pair_levels(
+                self.scorer.kernel, vb, coded.q, coded.r, qi, ri, floor, cuts
+            )
+        return kernels.levels(self(qi, ri, floor), cuts)
+
     def __call__(self, qi: np.ndarray, ri: np.ndarray, floor: float | None = None) -> np.ndarray:
         coded = self.coded
-        if self._bytes is False:
-            self._bytes = kernels.value_bytes(coded.values)
-        if isinstance(self._bytes, kernels.ValueBytes):
-            return kernels.pair_similarity(
-                self.scorer.kernel, self._bytes, coded.q, coded.r, qi, ri, floor
-            )
+        vb = self._value_bytes()
+        if vb is not None:
+            return kernels.pair_similarity(self.scorer.kernel, vb, coded.q, coded.r, qi, ri, floor)
         cq, cr = coded.q[qi], coded.r[ri]
         out = np.full(len(qi), np.nan, dtype=np.float32)
         valid = (cq >= 0) & (cr >= 0)
@@ -842,6 +880,12 @@ def equal(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
     out = (cq == cr).astype(np.float32)
     out[(cq < 0) | (cr < 0)] = np.nan
     return out
+
+
+def equal_levels(coded: Coded, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """int8 level per pair: 1 equal, 0 different, -1 missing on either side (the levels of
+    :func:`equal` against the cut 1.0, without the similarities)."""
+    return kernels.equal_levels(coded.q, coded.r, qi, ri)
 
 
 def matches_pattern(coded: Coded, pattern: str) -> tuple[np.ndarray, np.ndarray]:

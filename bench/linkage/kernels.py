@@ -131,12 +131,54 @@ def pair_similarity(
     either code is missing (-1), 1 where they are equal, and with ``floor`` 0 where the
     similarity cannot reach it (not computed)."""
     out = np.empty(len(qi), dtype=np.float32)
+    _run_pairs(scorer, vb, cq, cr, qi, ri, floor, out)
+    return out
+
+
+#: Pairs whose similarities :func:`pair_levels` holds at a time (a buffer that stays in cache).
+LEVEL_BLOCK = 1 << 14
+
+
+def pair_levels(
+    scorer: int,
+    vb: ValueBytes,
+    cq: np.ndarray,
+    cr: np.ndarray,
+    qi: np.ndarray,
+    ri: np.ndarray,
+    floor: float,
+    cuts: np.ndarray,
+) -> np.ndarray:
+    """``levels(pair_similarity(..., floor), cuts)`` without holding the similarities: they are
+    found :data:`LEVEL_BLOCK` pairs at a time into one small buffer and cut into int8 levels
+    from there (the same values, an eighth of the memory). ``floor`` is the lowest cut (as
+    given; ``cuts`` are float32)."""
+    out = np.empty(len(qi), dtype=np.int8)
+    buf = np.empty(min(len(qi), LEVEL_BLOCK), dtype=np.float32)
+    cuts = np.ascontiguousarray(cuts, dtype=np.float32)
+    for a in range(0, len(qi), LEVEL_BLOCK):
+        b = min(a + LEVEL_BLOCK, len(qi))
+        _run_pairs(scorer, vb, cq, cr, qi[a:b], ri[a:b], floor, buf[: b - a])
+        _levels(buf[: b - a], cuts, out[a:b])
+    return out
+
+
+def _run_pairs(
+    scorer: int,
+    vb: ValueBytes,
+    cq: np.ndarray,
+    cr: np.ndarray,
+    qi: np.ndarray,
+    ri: np.ndarray,
+    floor: float | None,
+    out: np.ndarray,
+) -> None:
     need = _NONE if floor is None else least_overlap(scorer, float(floor))
     codes = [np.ascontiguousarray(x, dtype=np.int32) for x in (cq, cr)]
     rows = [np.ascontiguousarray(x, dtype=np.int64) for x in (qi, ri)]
     lowest = -1.0 if floor is None else float(floor) - _MARGIN
-    _pairs(scorer, vb.raw, vb.length, vb.props, *codes, *rows, floor is not None, need, lowest, out)
-    return out
+    held = (vb.raw, vb.length, vb.props)
+    _pairs(scorer, *held, *codes, *rows, floor is not None, need, lowest, out)
 
 
 @functools.cache
@@ -546,6 +588,74 @@ def _union(lo, n, orders, offsets, start, stop, out_q, out_r):
                 k += 1
                 last = r
     return k
+
+
+def equal_levels(cq: np.ndarray, cr: np.ndarray, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Per pair k: 1 where codes ``cq[qi[k]]`` and ``cr[ri[k]]`` are equal, 0 where they
+    differ, -1 where either is missing (negative)."""
+    out = np.empty(len(qi), dtype=np.int8)
+    codes = [np.ascontiguousarray(x, dtype=np.int32) for x in (cq, cr)]
+    rows = [np.ascontiguousarray(x, dtype=np.int64) for x in (qi, ri)]
+    _equal_levels(*codes, *rows, out)
+    return out
+
+
+@njit("void(int32[::1], int32[::1], int64[::1], int64[::1], int8[::1])", nogil=True, cache=True)
+def _equal_levels(cq, cr, qi, ri, out):
+    for k in range(len(qi)):
+        a = cq[qi[k]]
+        b = cr[ri[k]]
+        out[k] = -1 if a < 0 or b < 0 else (1 if a == b else 0)
+
+
+def mix_key(key: np.ndarray, codes: np.ndarray, radix: int) -> None:
+    """``key = key * radix + codes`` in place, -1 where either is negative (missing): one part
+    more of a mixed-radix key (:func:`bench.linkage.fields.combine`), without temporaries."""
+    _mix_key(key, np.ascontiguousarray(codes, dtype=np.int32), radix)
+
+
+@njit("void(int64[::1], int32[::1], int64)", nogil=True, cache=True)
+def _mix_key(key, codes, radix):
+    for i in range(len(key)):
+        if key[i] < 0 or codes[i] < 0:
+            key[i] = -1
+        else:
+            key[i] = key[i] * radix + codes[i]
+
+
+def runs_of(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per key of ``keys``: where its run of equal keys starts in ``sorted_keys`` (ascending)
+    and how long the run is (0 if the key is absent or negative, i.e. missing). A binary search
+    for the start, then a walk to the run's end: the walks add up to the join's pairs."""
+    lo = np.zeros(len(keys), dtype=np.int64)
+    n = np.zeros(len(keys), dtype=np.int64)
+    _runs_of(
+        np.ascontiguousarray(sorted_keys, dtype=np.int64),
+        np.ascontiguousarray(keys, dtype=np.int64),
+        lo,
+        n,
+    )
+    return lo, n
+
+
+@njit("void(int64[::1], int64[::1], int64[::1], int64[::1])", nogil=True, cache=True)
+def _runs_of(sorted_keys, keys, lo, n):
+    size = len(sorted_keys)
+    for i in range(len(keys)):
+        key = keys[i]
+        a, b = 0, size  # the first position whose key is not below ``key``
+        while a < b:
+            mid = (a + b) >> 1
+            if sorted_keys[mid] < key:
+                a = mid + 1
+            else:
+                b = mid
+        lo[i] = a
+        if key >= 0:
+            end = a
+            while end < size and sorted_keys[end] == key:
+                end += 1
+            n[i] = end - a
 
 
 def positions_in(q: np.ndarray, r: np.ndarray, sq: np.ndarray, sr: np.ndarray) -> np.ndarray:
