@@ -86,10 +86,24 @@ def test_session_sample_is_the_sorted_choice(total: int, size: int) -> None:
 
 
 @pytest.mark.parametrize("top", [0, 5, 70_000, 2**35, 2**62])
-def test_stable_argsort_equals_numpys(top: int) -> None:
-    keys = np.random.default_rng(top).integers(-1, top + 1, 20_000)
-    assert np.array_equal(F.stable_argsort(keys), np.argsort(keys, kind="stable"))
-    assert len(F.stable_argsort(keys[:0])) == 0
+def test_a_join_index_holds_each_query_rows_register_rows_in_order(top: int) -> None:
+    """Per query row, its run of the index is every register row with its key, ascending (the
+    runs a stable sort of the register's keys gives), and none for a missing or unmatched key;
+    register rows no query row can join are not held. Keys up to 2**62, some colliding in the
+    hash table's slots, and no keys at all."""
+    rng = np.random.default_rng(top)
+    kq, kr = rng.integers(-1, top + 1, 3_000), rng.integers(-1, top + 1, 20_000)
+    kq[:50] = kr[:50]  # some matches even among 2**62 keys
+    index = F.KeyIndex.build(kq, kr)
+    for q in range(len(kq)):
+        run = index.order[index.lo[q] : index.lo[q] + index.n[q]]
+        want = np.flatnonzero(kr == kq[q]) if kq[q] >= 0 else []
+        assert np.array_equal(run, want)
+    assert sorted(index.order.tolist()) == np.flatnonzero(np.isin(kr, kq[kq >= 0])).tolist()
+    empty = F.KeyIndex.build(kq[:0], kr)
+    assert len(empty.order) == 0 and len(empty.n) == 0
+    none = F.KeyIndex.build(np.full(5, -1), kr)
+    assert len(none.order) == 0 and none.n.tolist() == [0] * 5
 
 
 def _coded(q: list[int], r: list[int], card: int) -> Coded:

@@ -297,22 +297,6 @@ def test_unique_pairs_are_numpys_distinct_rows(pairs: list[tuple[int, int]]) -> 
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.integers(-1, 30), max_size=60),
-    st.lists(st.integers(-1, 30), max_size=40),
-)
-def test_runs_of_are_searchsorted(register: list[int], query: list[int]) -> None:
-    from bench.linkage.kernels import runs_of
-
-    keys = np.sort(np.array([k for k in register if k >= 0], dtype=np.int64))
-    needles = np.array(query, dtype=np.int64)
-    lo, n = runs_of(keys, needles)
-    hi = np.searchsorted(keys, needles, side="right")
-    assert np.array_equal(lo, np.searchsorted(keys, needles, side="left"))
-    assert np.array_equal(n, np.where(needles < 0, 0, hi - lo))
-
-
-@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(-1, 10**6), st.integers(-1, 999)), max_size=50))
 def test_mix_key_is_where_of_the_mixed_radix(parts: list[tuple[int, int]]) -> None:
     from bench.linkage.kernels import mix_key

@@ -688,24 +688,19 @@ def _recode_for_join(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.nda
 
 @dataclass(frozen=True)
 class KeyIndex:
-    """The index of a sort-merge join of two sides' keys: the register's rows sorted by key
-    once, and each query row's run of them (the keys themselves are not kept)."""
+    """The index of a join of two sides' keys: the register rows some query row can join,
+    grouped by key, and each query row's run of them (the keys themselves are not kept)."""
 
-    order: np.ndarray  # register rows by key (stable: rows ascending within a key)
+    order: np.ndarray  # joinable register rows by key (rows ascending within a key)
     lo: np.ndarray  # per query row: where its key's run starts in ``order``
     n: np.ndarray  # per query row: the length of that run (0 if the key is missing)
 
     @classmethod
     def build(cls, kq: np.ndarray, kr: np.ndarray) -> KeyIndex:
-        # Only the register rows with a key are sorted (after a join-only combination, most
-        # of a big register's rows may have none); rows stay ascending within a key.
-        present = np.flatnonzero(kr >= 0)
-        if present.size == kr.size:
-            order = stable_argsort(kr)
-        else:
-            order = present[stable_argsort(kr[present])]
-        lo, n = kernels.runs_of(kr[order], kq)
-        return cls(order, lo, n)
+        # Only the register rows some query row can join are held (by a counting sort over the
+        # query's keys, :func:`bench.linkage.kernels.key_groups`); rows stay ascending within
+        # a key.
+        return cls(*kernels.key_groups(kq, kr))
 
     def counts(self, rows: slice = slice(None)) -> np.ndarray:
         """Per query row of ``rows``: how many register rows share its key."""
@@ -732,14 +727,6 @@ class KeyIndex:
         qi = np.searchsorted(ends, positions, side="right")
         at = self.lo[qi] + (positions - (ends[qi] - self.n[qi]))
         return qi.astype(np.int64, copy=False), self.order[at].astype(np.int64, copy=False)
-
-
-def stable_argsort(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` for integer keys >= -1, as a least-significant-digit
-    radix sort on 16-bit digits (:func:`bench.linkage.kernels.radix_argsort`): a few linear
-    passes instead of a comparison sort (2 passes for keys below 2**32)."""
-    shifted = np.add(keys, 1, dtype=np.int64)  # >= 0: the same bits as uint64, not copied
-    return kernels.radix_argsort(shifted.view(np.uint64))
 
 
 def swap_variants(coded: Coded) -> list[Coded]:

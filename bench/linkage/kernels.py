@@ -6,7 +6,8 @@ the pairs gathers a block of pairs' codes (and register rows) at a time, handles
 identical values, skips pairs whose cheap upper bound cannot reach the caller's floor, and
 computes the rest exactly. In numpy the same work took about 25 array passes per pair and
 field, and rapidfuzz's per-pair calls spent most of their time taking Python strings apart.
-The rest: cutting similarities into levels, a radix argsort, the union of sorted runs
+The rest: cutting similarities into levels, the join index (a counting sort by hashed keys), the
+union of sorted runs
 (blocking), comparison-pattern codes (EM) and the positions of pairs in a sorted list of pairs
 (EM sessions reusing the candidates' comparisons).
 
@@ -450,41 +451,6 @@ def _levels(sim, cuts, out):
             out[k] = n
 
 
-def radix_argsort(keys: np.ndarray) -> np.ndarray:
-    """The stable argsort of unsigned 64-bit keys (equal keys keep their order), by a
-    least-significant-digit radix sort on 16-bit digits: one counting pass per digit the
-    largest key has."""
-    order = np.arange(len(keys), dtype=np.int64)
-    if not len(keys):
-        return order
-    return _radix(np.ascontiguousarray(keys, dtype=np.uint64), order, np.empty_like(order))
-
-
-@njit("int64[::1](uint64[::1], int64[::1], int64[::1])", nogil=True, cache=True)
-def _radix(keys, order, spare):
-    # Each pass scatters ``order`` into ``spare``; the two then trade places (no copy back).
-    top = keys.max()
-    shift = np.uint64(0)
-    counts = np.empty(1 << 16, dtype=np.int64)
-    while True:
-        counts[:] = 0
-        for i in range(len(order)):
-            counts[(keys[order[i]] >> shift) & np.uint64(0xFFFF)] += 1
-        total = 0
-        for d in range(1 << 16):  # each digit's first place in the output
-            c = counts[d]
-            counts[d] = total
-            total += c
-        for i in range(len(order)):
-            d = (keys[order[i]] >> shift) & np.uint64(0xFFFF)
-            spare[counts[d]] = order[i]
-            counts[d] += 1
-        order, spare = spare, order
-        shift += np.uint64(16)
-        if shift >= np.uint64(64) or (top >> shift) == _U0:
-            return order
-
-
 def pattern_codes(levels: np.ndarray, radix: int, code: np.ndarray, size: int) -> np.ndarray:
     """Each row's mixed-radix code of its levels (level -1..radix-2 as digit 0..radix-1, the
     first field most significant) into ``code``; returns how many rows have each of the
@@ -623,39 +589,84 @@ def _mix_key(key, codes, radix):
             key[i] = key[i] * radix + codes[i]
 
 
-def runs_of(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per key of ``keys``: where its run of equal keys starts in ``sorted_keys`` (ascending)
-    and how long the run is (0 if the key is absent or negative, i.e. missing). A binary search
-    for the start, then a walk to the run's end: the walks add up to the join's pairs."""
-    lo = np.zeros(len(keys), dtype=np.int64)
-    n = np.zeros(len(keys), dtype=np.int64)
-    _runs_of(
-        np.ascontiguousarray(sorted_keys, dtype=np.int64),
-        np.ascontiguousarray(keys, dtype=np.int64),
-        lo,
-        n,
-    )
-    return lo, n
+def key_groups(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The index of the join of query keys ``kq`` and register keys ``kr`` (int64, negative:
+    missing): the register rows whose key some query row has, grouped by key (rows ascending
+    within a group), and per query row where its key's group starts and how long it is (0 where
+    its key is missing or no register row has it).
+
+    A counting sort of the register rows by the query's distinct keys, held in a hash table:
+    one pass over the query, two over the register, no sort; rows no query can join are left
+    out.
+    """
+    kq = np.ascontiguousarray(kq, dtype=np.int64)
+    kr = np.ascontiguousarray(kr, dtype=np.int64)
+    bits = max(1, (2 * len(kq)).bit_length())  # 2 to 4 slots a query row: short probes
+    table = np.full((1 << bits, 2), -1, dtype=np.int64)  # a slot: (key, group), side by side
+    qgroup = np.empty(len(kq), dtype=np.int64)
+    groups = _query_groups(kq, table, bits, qgroup)
+    group = np.empty(len(kr), dtype=np.int32)
+    counts = np.zeros(groups + 1, dtype=np.int64)  # the last: a query row without a group
+    _find_groups(kr, table, bits, group, counts)
+    start = np.zeros(groups + 1, dtype=np.int64)
+    np.cumsum(counts[:-1], out=start[1:])
+    order = np.empty(int(start[-1]), dtype=np.int64)
+    _place_rows(group, start[:-1].copy(), order)
+    n = counts[qgroup]  # qgroup -1: the last count, 0
+    return order, np.where(n > 0, start[qgroup], 0), n
 
 
-@njit("void(int64[::1], int64[::1], int64[::1], int64[::1])", nogil=True, cache=True)
-def _runs_of(sorted_keys, keys, lo, n):
-    size = len(sorted_keys)
-    for i in range(len(keys)):
-        key = keys[i]
-        a, b = 0, size  # the first position whose key is not below ``key``
-        while a < b:
-            mid = (a + b) >> 1
-            if sorted_keys[mid] < key:
-                a = mid + 1
-            else:
-                b = mid
-        lo[i] = a
+@njit(nogil=True, cache=True)
+def _slot(key, bits):
+    # Fibonacci hashing: the top bits of the key times 2**64 / golden ratio.
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
+
+
+@njit("int64(int64[::1], int64[:, ::1], int64, int64[::1])", nogil=True, cache=True)
+def _query_groups(kq, table, bits, qgroup):
+    # Number the query's distinct keys by first appearance, each row given its key's number.
+    mask = len(table) - 1
+    groups = 0
+    for i in range(len(kq)):
+        key = kq[i]
+        if key < 0:
+            qgroup[i] = -1
+            continue
+        s = _slot(key, bits)
+        while table[s, 1] >= 0 and table[s, 0] != key:  # linear probing
+            s = (s + 1) & mask
+        if table[s, 1] < 0:
+            table[s, 0] = key
+            table[s, 1] = groups
+            groups += 1
+        qgroup[i] = table[s, 1]
+    return groups
+
+
+@njit("void(int64[::1], int64[:, ::1], int64, int32[::1], int64[::1])", nogil=True, cache=True)
+def _find_groups(kr, table, bits, group, counts):
+    mask = len(table) - 1
+    for r in range(len(kr)):
+        key = kr[r]
+        g = -1
         if key >= 0:
-            end = a
-            while end < size and sorted_keys[end] == key:
-                end += 1
-            n[i] = end - a
+            s = _slot(key, bits)
+            while table[s, 1] >= 0:
+                if table[s, 0] == key:
+                    g = table[s, 1]
+                    counts[g] += 1
+                    break
+                s = (s + 1) & mask
+        group[r] = g
+
+
+@njit("void(int32[::1], int64[::1], int64[::1])", nogil=True, cache=True)
+def _place_rows(group, at, order):
+    for r in range(len(group)):
+        g = group[r]
+        if g >= 0:
+            order[at[g]] = r
+            at[g] += 1
 
 
 def positions_in(q: np.ndarray, r: np.ndarray, sq: np.ndarray, sr: np.ndarray) -> np.ndarray:
