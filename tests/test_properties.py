@@ -325,3 +325,17 @@ def test_equal_levels_are_the_levels_of_equal(
     ri = np.array([b % len(r) for _, b in pairs], dtype=np.int64)
     expected = levels(equal(coded, qi, ri), np.array([1.0], np.float32))
     assert np.array_equal(equal_levels(coded, qi, ri), expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-3, 2**62), max_size=60), st.integers(0, 4))
+def test_first_seen_is_pd_factorize(values: list[int], repeat: int) -> None:
+    from bench.linkage.kernels import first_seen
+
+    keys = np.array(values * (1 + repeat % 2), dtype=np.int64)  # with repeats, or without
+    keys[keys < 0] = -1  # negative: missing, as pandas' sentinel
+    codes, n = first_seen(keys)
+    want = np.full(len(keys), -1, dtype=np.int64)  # what _digit_codes did before
+    want[keys >= 0], uniques = pd.factorize(keys[keys >= 0])
+    assert np.array_equal(codes, want)
+    assert n == len(uniques)

@@ -254,10 +254,7 @@ def _digit_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     if pc.all(pc.match_substring_regex(arr, _DIGITS)).as_py() not in (True, None):
         return None
     key = pc.add(pc.multiply(pc.cast(arr, pa.int64()), 32), pc.utf8_length(arr).cast(pa.int64()))
-    keys = pc.fill_null(key, -1).to_numpy()
-    codes = np.full(len(keys), -1, dtype=np.intp)
-    present = keys >= 0
-    codes[present] = pd.factorize(keys[present])[0]
+    codes, _ = kernels.first_seen(pc.fill_null(key, -1).to_numpy())
     # Codes number values by first appearance: a value appears first where the running
     # maximum of the codes rises.
     first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
+from numba import njit, types
 
 #: Longest value held (a value is one 64-bit word of positions); longer: rapidfuzz per pair.
 MAX_LENGTH = 64
@@ -599,15 +599,11 @@ def key_groups(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     one pass over the query, two over the register, no sort; rows no query can join are left
     out.
     """
-    kq = np.ascontiguousarray(kq, dtype=np.int64)
     kr = np.ascontiguousarray(kr, dtype=np.int64)
-    bits = max(1, (2 * len(kq)).bit_length())  # 2 to 4 slots a query row: short probes
-    table = np.full((1 << bits, 2), -1, dtype=np.int64)  # a slot: (key, group), side by side
-    qgroup = np.empty(len(kq), dtype=np.int64)
-    groups = _query_groups(kq, table, bits, qgroup)
+    qgroup, groups, table = _first_seen(kq)
     group = np.empty(len(kr), dtype=np.int32)
     counts = np.zeros(groups + 1, dtype=np.int64)  # the last: a query row without a group
-    _find_groups(kr, table, bits, group, counts)
+    _find_groups(kr, table, (len(table) - 1).bit_length(), group, counts)
     start = np.zeros(groups + 1, dtype=np.int64)
     np.cumsum(counts[:-1], out=start[1:])
     order = np.empty(int(start[-1]), dtype=np.int64)
@@ -616,21 +612,46 @@ def key_groups(kq: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return order, np.where(n > 0, start[qgroup], 0), n
 
 
+def first_seen(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """``pd.factorize`` of int64 keys, negative ones missing (-1): each key's number among the
+    distinct keys in order of first appearance, and how many there are. By a hash table in one
+    pass (11 million identifiers: 0.2-0.5 s, against 3 s for ``pd.factorize``)."""
+    codes, n, _ = _first_seen(keys)
+    return codes, n
+
+
+def _first_seen(keys: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """:func:`first_seen`, with its hash table (a slot: key and number, side by side)."""
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    bits = max(1, (2 * len(keys)).bit_length())  # 2 to 4 slots a key: short probes
+    table = np.full((1 << bits, 2), -1, dtype=np.int64)
+    codes = np.empty(len(keys), dtype=np.int64)
+    return codes, int(_number_keys(keys, table, bits, codes)), table
+
+
 @njit(nogil=True, cache=True)
 def _slot(key, bits):
     # Fibonacci hashing: the top bits of the key times 2**64 / golden ratio.
     return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
 
 
-@njit("int64(int64[::1], int64[:, ::1], int64, int64[::1])", nogil=True, cache=True)
-def _query_groups(kq, table, bits, qgroup):
-    # Number the query's distinct keys by first appearance, each row given its key's number.
+#: int64[::1] that may be read-only (an Arrow buffer's numpy view, not copied).
+_READONLY_INT64 = types.Array(types.int64, 1, "C", readonly=True)
+
+
+@njit(
+    types.int64(_READONLY_INT64, types.int64[:, ::1], types.int64, types.int64[::1]),
+    nogil=True,
+    cache=True,
+)
+def _number_keys(keys, table, bits, codes):
+    # Number the distinct keys by first appearance, each row given its key's number.
     mask = len(table) - 1
     groups = 0
-    for i in range(len(kq)):
-        key = kq[i]
+    for i in range(len(keys)):
+        key = keys[i]
         if key < 0:
-            qgroup[i] = -1
+            codes[i] = -1
             continue
         s = _slot(key, bits)
         while table[s, 1] >= 0 and table[s, 0] != key:  # linear probing
@@ -639,7 +660,7 @@ def _query_groups(kq, table, bits, qgroup):
             table[s, 0] = key
             table[s, 1] = groups
             groups += 1
-        qgroup[i] = table[s, 1]
+        codes[i] = table[s, 1]
     return groups
 
 
