@@ -153,6 +153,23 @@ def test_monotone_in_threshold(mode: str) -> None:
     assert out["verified"].is_monotonic_decreasing
 
 
+@pytest.mark.parametrize("mode", ["all", "best", "unique-only"])
+def test_sweeps_at_several_sizes_are_the_sweeps_one_by_one(mode: str) -> None:
+    """One preparation of the pairs serves every thinning: the frames are those of a sweep per
+    thinning (the report's thinned table and its exact operating points come from one)."""
+    from bench.measurement.sweeps import sweeps
+
+    pairs, truth = _random_pairs(7)
+    for own in (None, 1.25):
+        sizes = [50, None, 3]
+        got = sweeps(pairs, truth, 200, 500, mode, sizes, own_threshold=own)
+        for size, frame in zip(sizes, got, strict=True):
+            want = sweep(pairs, truth, 200, 500, mode, size, own_threshold=own)
+            pd.testing.assert_frame_equal(frame, want)
+    with pytest.raises(ValueError, match="at least 3"):
+        sweeps(pairs, truth, 200, 500, mode, [None, 2])
+
+
 def test_extremes_and_thinning() -> None:
     pairs, truth = _random_pairs(6)
     top = float(pairs["score"].max())

@@ -83,10 +83,36 @@ def sweep(
     positive identification rate. Rows are sorted by threshold ascending; a rate is NaN where its
     denominator is 0.
     """
+    return sweeps(
+        pairs,
+        truth,
+        n_queries,
+        n_register,
+        resolve,
+        [max_points],
+        thresholds=thresholds,
+        own_threshold=own_threshold,
+    )[0]
+
+
+def sweeps(
+    pairs: pd.DataFrame,
+    truth: pd.DataFrame,
+    n_queries: int,
+    n_register: int,
+    resolve: str,
+    max_points: Sequence[int | None],
+    *,
+    thresholds: Iterable[float] | None = None,
+    own_threshold: float | None = None,
+) -> list[pd.DataFrame]:
+    """:func:`sweep` thinned to each of ``max_points`` in turn, from one pass over the pairs
+    (their order by query and score, their truth, each query's best pairs: most of the work)."""
     if resolve not in RESOLVE_MODES:
         raise ValueError(f"unknown resolve mode {resolve!r}")
-    if max_points is not None and max_points < 3:
+    if any(m is not None and m < 3 for m in max_points):
         raise ValueError("max_points must be at least 3 (both extremes and the own threshold)")
+    given = None if thresholds is None else list(thresholds)
     q = pairs["query_row"].to_numpy(np.int64)
     r = pairs["register_row"].to_numpy(np.int64)
     s = pairs["score"].to_numpy()
@@ -121,57 +147,64 @@ def sweep(
     if resolve == "best":
         top_true = _best_of_ties(qs, ss, ts, r[order], start, size, top, top_true)
 
-    grid = _thresholds(s, thresholds, max_points, own)
-    if resolve == "all":
-        declared = _count_ge(s, grid)
-        tp = _count_ge(ss[ts], grid)
-        false_q = qs[~ts]
-        first_false = np.r_[True, false_q[1:] != false_q[:-1]][: false_q.size]
-        wrong = _count_ge(ss[~ts][first_false], grid)  # each query's highest-scoring false pair
-        verified = _count_ge(top, grid)
-        nonmated_linked = _count_ge(top[nonmated], grid)
-    elif resolve == "best":
-        declared = _count_ge(top, grid)
-        verified = declared.copy()
-        tp = _count_ge(top[top_true], grid)
-        wrong = declared - tp
-        nonmated_linked = _count_ge(top[nonmated], grid)
-    else:
-        # A query is verified exactly for thresholds in (second, top]: the pairs reaching `top`
-        # minus those where its second pair is accepted too (equal scores: never unique).
-        declared = _count_ge(top, grid) - _count_ge(second, grid)
-        verified = declared.copy()
-        tp = _count_ge(top[top_true], grid) - _count_ge(second[top_true[two]], grid)
-        wrong = declared - tp
-        nonmated_linked = _count_ge(top[nonmated], grid) - _count_ge(second[nonmated[two]], grid)
+    out = []
+    for points in max_points:
+        grid = _thresholds(s, given, points, own)
+        if resolve == "all":
+            declared = _count_ge(s, grid)
+            tp = _count_ge(ss[ts], grid)
+            false_q = qs[~ts]
+            first_false = np.r_[True, false_q[1:] != false_q[:-1]][: false_q.size]
+            wrong = _count_ge(ss[~ts][first_false], grid)  # each query's highest-scoring false pair
+            verified = _count_ge(top, grid)
+            nonmated_linked = _count_ge(top[nonmated], grid)
+        elif resolve == "best":
+            declared = _count_ge(top, grid)
+            verified = declared.copy()
+            tp = _count_ge(top[top_true], grid)
+            wrong = declared - tp
+            nonmated_linked = _count_ge(top[nonmated], grid)
+        else:
+            # A query is verified exactly for thresholds in (second, top]: the pairs reaching `top`
+            # minus those where its second pair is accepted too (equal scores: never unique).
+            declared = _count_ge(top, grid) - _count_ge(second, grid)
+            verified = declared.copy()
+            tp = _count_ge(top[top_true], grid) - _count_ge(second[top_true[two]], grid)
+            wrong = declared - tp
+            nonmated_linked = _count_ge(top[nonmated], grid) - _count_ge(
+                second[nonmated[two]], grid
+            )
 
-    fp = declared - tp
-    fn = n_true - tp
-    impostors = n_queries * n_register - n_true
-    n_nonmated = n_queries - int(mated.size)
-    fdr = _rate(fp, declared)
-    fnmr = _rate(fn, n_true)
-    # copy=False keeps one block per column: consolidating them costs more than the sweep.
-    return pd.DataFrame(
-        {
-            "threshold": grid,
-            "declared": declared,
-            "TP": tp,
-            "FP": fp,
-            "FN": fn,
-            "wrong_people": wrong,
-            "verified": verified,
-            "FDR": fdr,
-            "wrong_person_rate": _rate(wrong, n_queries),
-            "FNMR": fnmr,
-            "FMR": _rate(fp, impostors),
-            "FPIR": _rate(nonmated_linked, n_nonmated),
-            "recall": 1.0 - fnmr,
-            "precision": 1.0 - fdr,
-            "own_threshold": grid == own if own is not None else np.zeros(grid.size, bool),
-        },
-        copy=False,
-    )
+        fp = declared - tp
+        fn = n_true - tp
+        impostors = n_queries * n_register - n_true
+        n_nonmated = n_queries - int(mated.size)
+        fdr = _rate(fp, declared)
+        fnmr = _rate(fn, n_true)
+        # copy=False keeps one block per column: consolidating them costs more than the sweep.
+        out.append(
+            pd.DataFrame(
+                {
+                    "threshold": grid,
+                    "declared": declared,
+                    "TP": tp,
+                    "FP": fp,
+                    "FN": fn,
+                    "wrong_people": wrong,
+                    "verified": verified,
+                    "FDR": fdr,
+                    "wrong_person_rate": _rate(wrong, n_queries),
+                    "FNMR": fnmr,
+                    "FMR": _rate(fp, impostors),
+                    "FPIR": _rate(nonmated_linked, n_nonmated),
+                    "recall": 1.0 - fnmr,
+                    "precision": 1.0 - fdr,
+                    "own_threshold": grid == own if own is not None else np.zeros(grid.size, bool),
+                },
+                copy=False,
+            )
+        )
+    return out
 
 
 def operating_point(sweep_frame: pd.DataFrame, target: float, rate: str = "FMR") -> pd.Series:
@@ -219,10 +252,16 @@ def sweep_run(run_dir: Path, max_points: int | None = 2000) -> pd.DataFrame:
     run's own seed (replicate 1) is swept: replicates 2..K (``raw/replicates/``) keep declared
     links and considered true links only, not every scored pair.
     """
+    return sweep_runs(run_dir, [max_points])[0]
+
+
+def sweep_runs(run_dir: Path, max_points: Sequence[int | None]) -> list[pd.DataFrame]:
+    """:func:`sweep_run` thinned to each of ``max_points`` in turn, each method's pairs read and
+    prepared once (:func:`sweeps`)."""
     run = RunDir(run_dir)
     info = run.info
     truth = run.truth()
-    frames = []
+    frames: list[list[pd.DataFrame]] = [[] for _ in max_points]
     for name in info["methods"]:
         meta = run.method(name)
         pairs = run.pairs(name, columns=["query_row", "register_row", "score", "accept"])
@@ -231,7 +270,7 @@ def sweep_run(run_dir: Path, max_points: int | None = 2000) -> pd.DataFrame:
         # The declared threshold marks the own point only if nothing was accepted (the data
         # otherwise pins the effective threshold down exactly).
         own = declared_threshold(meta) if not pairs["accept"].any() else None
-        frame = sweep(
+        found = sweeps(
             pairs,
             truth,
             info["queries"],
@@ -240,11 +279,13 @@ def sweep_run(run_dir: Path, max_points: int | None = 2000) -> pd.DataFrame:
             max_points,
             own_threshold=own,
         )
-        frame.insert(0, "method", name)
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame(columns=["method", *COLUMNS])
-    return pd.concat(frames, ignore_index=True)
+        for kept, frame in zip(frames, found, strict=True):
+            frame.insert(0, "method", name)
+            kept.append(frame)
+    return [
+        pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=["method", *COLUMNS])
+        for kept in frames
+    ]
 
 
 def operating_points(

@@ -10,7 +10,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.linkage.methods import METHODS
-from bench.measurement.sweeps import operating_points, sweep_run
+from bench.measurement.sweeps import operating_points, sweep_runs
 from bench.measurement.uncertainty import wilson
 from bench.report.context import ReportContext
 from bench.report.figures import (
@@ -31,15 +31,21 @@ OPERATING_TARGETS: tuple[tuple[str, tuple[float, ...]], ...] = (
 )
 
 
+def _both(ctx: ReportContext) -> list[pd.DataFrame]:
+    """Every scored method's sweep thinned to :data:`SWEEP_POINTS` rows, and unthinned: from
+    one reading and ordering of each method's pairs."""
+    return sweep_runs(ctx.path, [SWEEP_POINTS, None])
+
+
 def _sweeps(ctx: ReportContext) -> pd.DataFrame:
     """Every scored method's sweep, thinned to :data:`SWEEP_POINTS` rows, rounded."""
-    return round_frame(sweep_run(ctx.path, max_points=SWEEP_POINTS))
+    return round_frame(ctx.memo(_both)[0])
 
 
 def _points(ctx: ReportContext) -> pd.DataFrame:
     """Operating points at :data:`OPERATING_TARGETS`, from the unthinned sweeps (exact
     thresholds, swept once for all targets), rounded."""
-    full = sweep_run(ctx.path, max_points=None)
+    full = ctx.memo(_both)[1]
     points = pd.concat(
         [operating_points(full, targets=t, rate=r).assign(rate=r) for r, t in OPERATING_TARGETS],
         ignore_index=True,
