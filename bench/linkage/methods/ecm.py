@@ -35,13 +35,8 @@ class ECM(Method):
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
         # only the top level (exact agreement) is read: levels alone, as Fellegi-Sunter's
-        vec = compare(
-            prep,
-            self.params["fields"],
-            candidates.query_row,
-            candidates.register_row,
-            levels_only=True,
-        )
+        q, r = candidates.query_row, candidates.register_row
+        vec = compare(prep, self.params["fields"], q, r, levels_only=True)
         top = np.array([k.n_levels - 1 for k in vec.kinds], dtype=np.int8)
         features = pd.DataFrame((vec.levels == top).astype(np.int8), columns=list(vec.fields))
         if len(features) == 0:
