@@ -6,10 +6,9 @@ the pairs gathers a block of pairs' codes (and register rows) at a time, handles
 identical values, skips pairs whose cheap upper bound cannot reach the caller's floor, and
 computes the rest exactly. In numpy the same work took about 25 array passes per pair and
 field, and rapidfuzz's per-pair calls spent most of their time taking Python strings apart.
-The rest: cutting similarities into levels, the join index (a counting sort by hashed keys), the
-union of sorted runs
-(blocking), comparison-pattern codes (EM) and the positions of pairs in a sorted list of pairs
-(EM sessions reusing the candidates' comparisons).
+The rest: cutting similarities into levels, the join index (a counting sort over hashed keys)
+and the union of sorted runs (blocking), comparison-pattern codes (EM) and the positions of
+pairs in a sorted list of pairs (EM sessions reusing the candidates' comparisons).
 
 The similarities are rapidfuzz's, bit for bit (``tests/test_fields.py``): Jaro-Winkler follows
 rapidfuzz's ``jaro_winkler_similarity`` (its window, common prefix, flagging and transposition
@@ -152,7 +151,7 @@ def pair_levels(
 ) -> np.ndarray:
     """``levels(pair_similarity(..., floor), cuts)`` without holding the similarities: they are
     found :data:`LEVEL_BLOCK` pairs at a time into one small buffer and cut into int8 levels
-    from there (the same values, an eighth of the memory). ``floor`` is the lowest cut (as
+    from there (the same values; a byte a pair, not five). ``floor`` is the lowest cut (as
     given; ``cuts`` are float32)."""
     out = np.empty(len(qi), dtype=np.int8)
     buf = np.empty(min(len(qi), LEVEL_BLOCK), dtype=np.float32)
