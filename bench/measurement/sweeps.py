@@ -147,38 +147,54 @@ def sweeps(
     if resolve == "best":
         top_true = _best_of_ties(qs, ss, ts, r[order], start, size, top, top_true)
 
+    # What each count reads, sorted once for every grid.
+    if resolve == "all":
+        false_q = qs[~ts]
+        first_false = np.r_[True, false_q[1:] != false_q[:-1]][: false_q.size]
+        reads = {
+            "declared": s,
+            "tp": ss[ts],
+            "wrong": ss[~ts][first_false],  # each query's highest-scoring false pair
+            "verified": top,
+            "nonmated": top[nonmated],
+        }
+    else:
+        reads = {"top": top, "top_true": top[top_true], "nonmated": top[nonmated]}
+        if resolve == "unique-only":
+            reads |= {
+                "second": second,
+                "second_true": second[top_true[two]],
+                "second_nonmated": second[nonmated[two]],
+            }
+    ordered = {name: _ascending(values) for name, values in reads.items()}
+    distinct = None if given is not None else np.unique(s).astype(np.float64)
+    impostors = n_queries * n_register - n_true
+    n_nonmated = n_queries - int(mated.size)
+
     out = []
     for points in max_points:
-        grid = _thresholds(s, given, points, own)
+        grid = _thresholds(distinct, given, points, own)
+        c = {name: _count_ge(values, grid) for name, values in ordered.items()}
         if resolve == "all":
-            declared = _count_ge(s, grid)
-            tp = _count_ge(ss[ts], grid)
-            false_q = qs[~ts]
-            first_false = np.r_[True, false_q[1:] != false_q[:-1]][: false_q.size]
-            wrong = _count_ge(ss[~ts][first_false], grid)  # each query's highest-scoring false pair
-            verified = _count_ge(top, grid)
-            nonmated_linked = _count_ge(top[nonmated], grid)
+            declared, tp, wrong = c["declared"], c["tp"], c["wrong"]
+            verified, nonmated_linked = c["verified"], c["nonmated"]
         elif resolve == "best":
-            declared = _count_ge(top, grid)
+            declared = c["top"]
             verified = declared.copy()
-            tp = _count_ge(top[top_true], grid)
+            tp = c["top_true"]
             wrong = declared - tp
-            nonmated_linked = _count_ge(top[nonmated], grid)
+            nonmated_linked = c["nonmated"]
         else:
             # A query is verified exactly for thresholds in (second, top]: the pairs reaching `top`
             # minus those where its second pair is accepted too (equal scores: never unique).
-            declared = _count_ge(top, grid) - _count_ge(second, grid)
+            declared = c["top"] - c["second"]
             verified = declared.copy()
-            tp = _count_ge(top[top_true], grid) - _count_ge(second[top_true[two]], grid)
+            tp = c["top_true"] - c["second_true"]
             wrong = declared - tp
-            nonmated_linked = _count_ge(top[nonmated], grid) - _count_ge(
-                second[nonmated[two]], grid
-            )
+            nonmated_linked = c["nonmated"] - c["second_nonmated"]
 
         fp = declared - tp
         fn = n_true - tp
-        impostors = n_queries * n_register - n_true
-        n_nonmated = n_queries - int(mated.size)
         fdr = _rate(fp, declared)
         fnmr = _rate(fn, n_true)
         # copy=False keeps one block per column: consolidating them costs more than the sweep.
@@ -326,17 +342,19 @@ def _own_threshold(
 
 
 def _thresholds(
-    s: np.ndarray,
+    distinct: np.ndarray | None,
     given: Iterable[float] | None,
     max_points: int | None,
     own: float | None,
 ) -> np.ndarray:
+    """The grid: ``given`` (distinct, sorted), or the scores' ``distinct`` values thinned to
+    ``max_points`` evenly spaced in rank, with the own threshold."""
     if given is not None:
         grid = np.asarray(list(given), dtype=np.float64)
         if np.isnan(grid).any():
             raise ValueError("thresholds must not be NaN")
         return np.unique(grid)
-    distinct = np.unique(s).astype(np.float64)
+    assert distinct is not None
     if max_points is not None:
         room = max_points - (own is not None)
         if distinct.size > room:
@@ -345,10 +363,15 @@ def _thresholds(
     return np.unique(np.r_[distinct, [own] if own is not None else []])
 
 
-def _count_ge(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """For each threshold of ``grid``: how many ``values`` are at least it."""
+def _ascending(values: np.ndarray) -> np.ndarray:
+    """``values`` sorted, as float64, for :func:`_count_ge`."""
     # Sorting in the scores' own precision is several times faster; float64 holds it exactly.
-    ordered = np.sort(values).astype(np.float64)
+    return np.sort(values).astype(np.float64)
+
+
+def _count_ge(ordered: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """For each threshold of ``grid``: how many of the ``ordered`` values
+    (:func:`_ascending`) are at least it."""
     return ordered.size - np.searchsorted(ordered, grid, side="left").astype(np.int64)
 
 

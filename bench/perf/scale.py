@@ -176,12 +176,13 @@ def project(runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
     sizes = (1 / small["fraction"], 1 / large["fraction"])
     pairs = (float(small["candidates"]), float(large["candidates"]))
     full_pairs = pairs_at_full(runs)
+    by_step = [{s["step"]: s for s in r["steps"]} for r in runs]
     rows = []
     for step in large["steps"]:
         name = step["step"]
         row: dict[str, Any] = {"step": name}
-        for r in runs:
-            found = {s["step"]: s for s in r["steps"]}.get(name, {})
+        for r, steps in zip(runs, by_step, strict=True):
+            found = steps.get(name, {})
             row[f"s at 1:{r['fraction']}"] = found.get("time_s", math.nan)
             row[f"GB at 1:{r['fraction']}"] = _gb(found.get("peak_mb"))
         t_small = row[f"s at 1:{small['fraction']}"]
