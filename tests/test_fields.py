@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from rapidfuzz.distance import JaroWinkler
@@ -490,31 +491,55 @@ def test_a_row_groups_dictionary_counts_once_however_many_chunks_read_it(tmp_pat
 
 
 def test_nearly_unique_columns_are_read_as_strings_and_code_the_same(tmp_path) -> None:
-    """An identifier column (nearly every value distinct, many values) is read as strings, the
-    rest as categoricals; either way :func:`code` gives the same codes and values."""
+    """An identifier column (nearly every value distinct, many values) is read as strings: Arrow
+    strings when every value is digits (as the TIN), else Python strings; the rest as
+    categoricals. A small last shard, not nearly unique on its own, follows the others. Either
+    way :func:`code` gives the same codes and values."""
     rng = np.random.default_rng(7)
-    n = 2 * F.NEARLY_UNIQUE_MIN + 5000  # two parts, each with enough values
+    n = 2 * F.NEARLY_UNIQUE_MIN + 5000  # two parts, each with enough values, and a small third
     tin = np.array([f"{v:09d}" for v in rng.permutation(10**6)[:n]], dtype=object)
     tin[rng.random(n) < 0.01] = None
     tin[:50] = tin[50:100]  # a few repeats
+    tin[7] = "0" + tin[8][1:]  # a leading zero of its own
     names = np.array(["ANA", "LUIS", "MARIA", None], dtype=object)[rng.integers(0, 4, n)]
-    register = pd.DataFrame({"tin": tin, "first_name": names})
+    ids = np.array([f"R{i:07d}" for i in range(n)], dtype=object)
+    register = pd.DataFrame({"tin": tin, "first_name": names, "record_id": ids})
     paths = []
-    for i, part in enumerate(np.array_split(np.arange(n), 2)):
+    for i, part in enumerate(np.split(np.arange(n), [F.NEARLY_UNIQUE_MIN, n - 3000])):
         paths.append(tmp_path / f"part-{i}.parquet")
         register.iloc[part].to_parquet(paths[-1])
     read = F.read_records(paths)
-    assert read["tin"].dtype == object and isinstance(read["first_name"].dtype, pd.CategoricalDtype)
-    assert list(read.columns) == ["tin", "first_name"]
-    assert read["tin"].tolist() == register["tin"].tolist()
-    query = pd.Series([tin[3], "999999999", None, tin[-1]], dtype=object)
-    as_strings = code(query, read["tin"], "tin")
+    assert read["tin"].dtype == pd.ArrowDtype(pa.string())
+    assert read["record_id"].dtype == object
+    assert isinstance(read["first_name"].dtype, pd.CategoricalDtype)
+    assert list(read.columns) == ["tin", "first_name", "record_id"]
+    assert [None if pd.isna(v) else v for v in read["tin"]] == register["tin"].tolist()
+    assert read["record_id"].tolist() == register["record_id"].tolist()
+    query = pd.Series([tin[3], "999999999", None, tin[-1], tin[8][1:]], dtype=object)
+    as_read = code(query, read["tin"], "tin")
 
     def categorical(values: pd.Series) -> pd.Series:  # as parquet's dictionaries: first seen first
         return values.astype(pd.CategoricalDtype(pd.unique(values.dropna())))
 
+    as_strings = code(query, register["tin"], "tin")
     as_read_before = code(query, categorical(register["tin"]), "tin")
     both_categorical = code(categorical(query), categorical(register["tin"]), "tin")
-    for want in (as_read_before, both_categorical, code(query, register["tin"], "tin")):
-        assert np.array_equal(as_strings.q, want.q) and np.array_equal(as_strings.r, want.r)
-        assert np.array_equal(as_strings.values, want.values)
+    plain = F._raw_sides(query, register["tin"])  # the strings' own path, not through digits
+    want_codes = np.concatenate([c for c, _ in plain[0]])
+    for want in (as_strings, as_read_before, both_categorical):
+        assert np.array_equal(as_read.q, want.q) and np.array_equal(as_read.r, want.r)
+        assert np.array_equal(np.concatenate([as_read.q, as_read.r]), want_codes)
+        assert as_read.cardinality == want.cardinality == len(plain[1])
+        assert np.array_equal(as_read.values, want.values)
+    assert list(as_read.values) == list(plain[1])
+
+
+def test_digit_identifiers_build_their_strings_only_when_read() -> None:
+    """An identifier coded through integers joins on its codes; its strings are built the first
+    time they are read, equal to the records' own strings, leading zeros kept."""
+    n = F.NEARLY_UNIQUE_MIN
+    values = pd.Series([f"{v:0{1 + v % 12}d}" for v in range(n)], dtype=object)
+    coded = code(values[:10], values, "tin")
+    assert coded._values is None and coded.cardinality == n  # not built for a join
+    assert list(coded.values) == list(values) and coded.values is coded.values
+    assert list(coded.values[coded.q]) == list(values[:10])

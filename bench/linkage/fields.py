@@ -152,17 +152,41 @@ def _normalize_pandas(s: pd.Series, field: str) -> pd.Series:
     return s.astype(object).where(s.notna(), None)
 
 
-@dataclass(frozen=True)
 class Coded:
-    """A field coded to integers over the distinct values of both sides (-1 = missing)."""
+    """A field coded to integers over the distinct values of both sides (-1 = missing).
 
-    q: np.ndarray
-    r: np.ndarray
-    values: np.ndarray  # object array of distinct normalized strings; values[code]
+    ``q``, ``r``: each side's codes; ``values``: the distinct normalized strings as an object
+    array, ``values[code]``. An identifier coded through integers (:meth:`of_digits`) builds its
+    strings only when something reads them: a join compares codes alone, and at the real size
+    the TINs' strings would be about 7 GB of Python strings.
+    """
+
+    __slots__ = ("_keys", "_values", "q", "r")
+
+    def __init__(self, q: np.ndarray, r: np.ndarray, values: np.ndarray) -> None:
+        self.q, self.r = q, r
+        self._values: np.ndarray | None = values
+        self._keys: np.ndarray | None = None
+
+    @classmethod
+    def of_digits(cls, q: np.ndarray, r: np.ndarray, keys: np.ndarray) -> Coded:
+        """Codes over digit strings given as their :func:`digit_keys` (``keys[code]``)."""
+        coded = cls(q, r, np.zeros(0, dtype=object))
+        coded._values, coded._keys = None, keys
+        return coded
+
+    @property
+    def values(self) -> np.ndarray:
+        if self._values is None:  # built once (two threads racing build the same array)
+            assert self._keys is not None
+            self._values = key_strings(self._keys)
+        return self._values
 
     @property
     def cardinality(self) -> int:
-        return len(self.values)
+        held = self._keys if self._values is None else self._values
+        assert held is not None
+        return len(held)
 
 
 def code(
@@ -172,8 +196,14 @@ def code(
 
     ``normalized`` values (composites built from normalized parts) are only cleared of empties.
     Categorical columns (e.g. parquet dictionary columns read with :func:`read_records`) are
-    coded from their categories without hashing every record.
+    coded from their categories without hashing every record; an identifier of digit strings
+    through integers, its strings built only if read (:meth:`Coded.of_digits`).
     """
+    digits = None
+    if field in DIGIT_FIELDS and not normalized:  # an identifier's digits: codes alone
+        digits = _digit_sides(query_values, register_values)
+    if digits is not None:
+        return digits
     sides, raw_uniques = _raw_sides(query_values, register_values)
     norm = pd.Series(raw_uniques, dtype=object)
     norm = norm.where(norm != "", None) if normalized else normalize(norm, field)
@@ -228,37 +258,71 @@ def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-#: The values :func:`_digit_codes` codes as integers: 1 to 17 digits (a number and its length
+#: The values :func:`digit_keys` codes as integers: 1 to 17 digits (a number and its length
 #: fit one int64).
 _DIGITS = r"^[0-9]{1,17}$"
 
 
-def _digit_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """:func:`pd.factorize` of plain strings that are all digits (an identifier, as the TIN),
-    through integers: ``int(value) * 32 + len(value)`` is one int64 per distinct string
-    ("0123" and "123" stay apart), and integers hash far faster than Python strings (11
-    million TINs: 12 to 17 s as strings). The same codes, numbered by first appearance, and
-    the same distinct values (the strings themselves, at their first appearance); None for
-    values that are not all such digit strings, and for fewer values than
-    :data:`NEARLY_UNIQUE_MIN` (not worth the check)."""
-    if len(values) < NEARLY_UNIQUE_MIN:
-        return None
+def digit_keys(values: pd.Series) -> np.ndarray | None:
+    """One int64 per value for strings of 1 to 17 digits (an identifier, as the TIN):
+    ``int(value) * 32 + len(value)``, so "0123" and "123" stay apart, and -1 where missing;
+    None if any value is something else. Integers hash far faster than Python strings, and a
+    column of Arrow strings (:func:`read_records`) is read without making any."""
     head = values.iloc[:64].dropna()
     if not all(isinstance(v, str) and v.isdigit() for v in head):
         return None  # the usual answer for a names or address column, decided at once
-    objects = values.to_numpy(dtype=object)
     try:
-        arr = pa.array(objects, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        if isinstance(values.dtype, pd.CategoricalDtype | pd.ArrowDtype):
+            arrow = pa.array(values)  # an Arrow-backed column: its own chunks, not copied
+            arr = pc.cast(arrow, pa.string())  # a categorical's dictionary decoded
+        else:
+            arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeEncodeError):
         return None
     if pc.all(pc.match_substring_regex(arr, _DIGITS)).as_py() not in (True, None):
         return None
     key = pc.add(pc.multiply(pc.cast(arr, pa.int64()), 32), pc.utf8_length(arr).cast(pa.int64()))
-    codes, _ = kernels.first_seen(pc.fill_null(key, -1).to_numpy())
-    # Codes number values by first appearance: a value appears first where the running
-    # maximum of the codes rises.
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
-    return codes, objects[first]
+    return np.asarray(pc.fill_null(key, -1).to_numpy())
+
+
+def key_strings(keys: np.ndarray) -> np.ndarray:
+    """The digit strings of :func:`digit_keys`' keys (object array): the inverse."""
+    return np.array([f"{k >> 5:0{k & 31}d}" for k in keys.tolist()], dtype=object)
+
+
+def _first_seen_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bench.linkage.kernels.first_seen` of ``keys``, and where each distinct key first
+    appears (a value appears first where the running maximum of the codes rises)."""
+    codes, _ = kernels.first_seen(keys)
+    return codes, np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+
+
+def _digit_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`pd.factorize` of plain strings that are all digits, through :func:`digit_keys`
+    (11 million TINs: 12 to 17 s as strings): the same codes, numbered by first appearance,
+    and the same distinct values (the strings themselves, at their first appearance); None
+    for values that are not all such digit strings, and for fewer values than
+    :data:`NEARLY_UNIQUE_MIN` (not worth the check)."""
+    if len(values) < NEARLY_UNIQUE_MIN or (keys := digit_keys(values)) is None:
+        return None
+    codes, first = _first_seen_codes(keys)
+    return codes, values.to_numpy(dtype=object)[first]
+
+
+def _digit_sides(q: pd.Series, r: pd.Series) -> Coded | None:
+    """An identifier field (:data:`DIGIT_FIELDS`) of digit strings on both sides, coded
+    through :func:`digit_keys` with its strings left unbuilt (:meth:`Coded.of_digits`): the
+    codes and values :func:`code` gives the strings, since normalizing keeps an identifier's
+    digits as they are. None where :func:`_digit_codes` would be (the strings' path then)."""
+    if len(q) + len(r) < NEARLY_UNIQUE_MIN:
+        return None
+    kq, kr = digit_keys(q), digit_keys(r)
+    if kq is None or kr is None:
+        return None
+    keys = np.concatenate([kq, kr])
+    codes, first = _first_seen_codes(keys)
+    nq = len(kq)
+    return Coded.of_digits(codes[:nq].astype(np.int32), codes[nq:].astype(np.int32), keys[first])
 
 
 def _own_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -286,23 +350,43 @@ def read_records(
         # Shard by shard, then column by column: reading holds about the records' codes once
         # (not as read, unified and converted at the same time). The categories are the
         # shards' distinct strings in order of first appearance, as unified dictionaries are.
-        return concat_columns([read_records(p, columns) for p in paths])
+        frames = [read_records(p, columns) for p in paths]
+        # A column some shard keeps as Arrow strings (an identifier) is Arrow strings in all
+        # (a small last shard is not nearly unique), else joining them would make it objects.
+        arrow = {c for f in frames for c in f.columns if isinstance(f[c].dtype, pd.ArrowDtype)}
+        for f in frames:
+            for c in arrow - {c for c in f.columns if isinstance(f[c].dtype, pd.ArrowDtype)}:
+                f[c] = _arrow_strings(pa.array(f[c], from_pandas=True))
+        return concat_columns(frames)
     schema = pq.read_schema(paths[0])
     strings = [n for n, t in zip(schema.names, schema.types, strict=True) if t in _STRING_TYPES]
     table = pq.read_table(paths[0], columns=columns, read_dictionary=strings)
     names = table.column_names
     unique = [n for n in strings if n in names and _nearly_unique(table.column(n))]
-    # as strings, and without pandas' search for repeated strings to share (there are none)
-    plain = {
-        n: table.column(n).cast(pa.string()).to_pandas(deduplicate_objects=False) for n in unique
-    }
+    plain = {n: _plain_strings(table.column(n)) for n in unique}
     frame = table.drop_columns(unique).to_pandas(split_blocks=True, self_destruct=True)
     if plain:  # back in their places (index columns, restored as the index, have none)
         placed = [n for n in names if n in frame.columns or n in plain]
         for n in unique:  # in the file's order, so each place is already right
-            frame.insert(placed.index(n), n, plain[n].to_numpy())
+            frame.insert(placed.index(n), n, plain[n])
     pa.default_memory_pool().release_unused()  # the pool would keep what the table held
     return frame
+
+
+def _plain_strings(column: pa.ChunkedArray) -> Any:
+    """A nearly unique dictionary column's values: as Arrow strings if they are all digit
+    strings (:func:`digit_keys` codes them without making Python strings: 13 bytes a 9-digit
+    TIN against 66), else as Python strings (without pandas' search for repeated strings to
+    share: there are none)."""
+    strings = column.cast(pa.string())
+    if pc.all(pc.match_substring_regex(strings, _DIGITS)).as_py() in (True, None):
+        return _arrow_strings(strings)
+    return strings.to_pandas(deduplicate_objects=False).to_numpy()
+
+
+def _arrow_strings(values: pa.Array | pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    """``values`` as a pandas column of Arrow strings (a dictionary decoded)."""
+    return pd.arrays.ArrowExtensionArray(pc.cast(values, pa.string()))
 
 
 #: A string column whose values are nearly all distinct (an identifier, as the TIN) is read as
