@@ -861,3 +861,23 @@ def test_row_noise_spec_errors_name_the_key(spec, where):
     with pytest.raises(ConfigError) as err:
         noise_mod.validate_row_noise_spec(spec, "t")
     assert err.value.where == where
+
+
+def test_address_codes_of_a_compact_pool_are_those_of_its_strings() -> None:
+    """The address pool kept as categoricals (every block's addresses) is coded as its strings
+    are: the same numbers for the ZIP, whose order picks the replacement, and for the address."""
+    from synthetic.noise.harness import ADDRESS_FIELDS, _address_codes
+
+    rng = np.random.default_rng(4)
+    n = 3_000
+    pool = pd.DataFrame(
+        {f: [f"{f[0]}{v}" for v in rng.integers(0, 40, n)] for f in ADDRESS_FIELDS}, dtype=object
+    )
+    rows = pool.iloc[rng.integers(0, n, 200)].reset_index(drop=True)
+    rows.loc[:9, "street"] = "NEW STREET"  # values the pool has not
+    rows.loc[10:14, "unit"] = None
+    # categories in another order than first appearance, and one no record has
+    compact = pool.apply(lambda c: c.astype(pd.CategoricalDtype(sorted({*c, "UNUSED"}))))
+    want = _address_codes(pool, rows)
+    got = _address_codes(compact, rows)
+    assert all(np.array_equal(w, g) for w, g in zip(want, got, strict=True))

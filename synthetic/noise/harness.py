@@ -552,7 +552,18 @@ def _address_codes(pool: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndarray, 
     """
 
     def codes(f: str) -> np.ndarray:
-        both = np.concatenate([pool[f].to_numpy(dtype=object), rows[f].to_numpy(dtype=object)])
+        col = pool[f]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            # A compact pool (all blocks' addresses, as codes): number its values by their codes'
+            # first appearance, then the rows' values after them; the numbers factorizing the
+            # strings gives, without a string per pool record (100 million at the real size).
+            at, seen = pd.factorize(col.cat.codes.to_numpy())
+            cats = np.asarray(col.cat.categories, dtype=object)
+            first = np.where(seen >= 0, cats[np.maximum(seen, 0)], None)
+            both = np.concatenate([first, rows[f].to_numpy(dtype=object)])
+            number = pd.factorize(both, use_na_sentinel=False)[0].astype(np.int64)
+            return np.concatenate([number[: len(first)][at], number[len(first) :]])
+        both = np.concatenate([col.to_numpy(dtype=object), rows[f].to_numpy(dtype=object)])
         return pd.factorize(both, use_na_sentinel=False)[0].astype(np.int64)
 
     zip_code = codes("zip")
