@@ -35,7 +35,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -547,6 +547,136 @@ class TaskPart:
     truth: pd.DataFrame | None = None
 
 
+#: Per query pool, a block's candidates: eligible people by group code, then the candidates
+#: that can still be drawn (exponentials, classes, group codes, attributes with the global
+#: ``_register_row``, -1 outside the register).
+Candidates = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]]
+
+
+@dataclass(frozen=True)
+class BlockDraw:
+    """What one generation block adds to a task (:func:`draw_block`), from the block alone and
+    its first register row, so that blocks can be drawn apart (in other processes) and merged
+    in order (:meth:`TaskDraw.merge`).
+
+    ``part``: the block's register records, people and noise log, rows from ``first`` (None
+    once written elsewhere); ``n_rows``: its register records; ``extra_ids`` /
+    ``extra_rows``: person ids and global rows of its duplicate records; ``candidates``: its
+    query candidates (:data:`Candidates`); ``addresses``: its addresses, compacted.
+    """
+
+    block: int
+    first: int
+    n_rows: int
+    part: TaskPart | None
+    extra_ids: np.ndarray
+    extra_rows: np.ndarray
+    candidates: Candidates
+    addresses: pd.DataFrame
+    n_people: int
+
+
+def query_pools(cfg: ScenarioConfig) -> dict[str, tuple[int, str]]:
+    """The query list's pools: name -> (people to draw, description): "in" and "out" of the
+    register, or one per residence status (their streams: "query", <block key>, <status>)."""
+    if cfg.query.status_mix is None:
+        share = cfg.query.share_in_register
+        assert share is not None, "share_in_register is set whenever status_mix is not"
+        n_in = round(cfg.query.size * share)
+        return {
+            "in": (n_in, "in the register"),
+            "out": (cfg.query.size - n_in, "outside the register"),
+        }
+    counts = _apportion(cfg.query.size, cfg.query.status_mix)
+    return {s: (k, f"with status {s}") for s, k in counts.items()}
+
+
+def draw_block(
+    cfg: ScenarioConfig,
+    seed: int,
+    n_blocks: int,
+    b: int,
+    width: int,
+    pop: Population,
+    place: Callable[[int], int],
+) -> BlockDraw:
+    """Block ``b``'s register part and query candidates (see :class:`TaskDraw`), from the
+    block's own streams. ``place(n)`` is told the block's number of register records, once its
+    noise is drawn, and gives the block's first global register row (the records of the blocks
+    before it): record ids, log rows and the candidates' register rows are numbered from it."""
+    key = block_key(n_blocks, b)
+    people = pop.people
+    ages = people["age"].to_numpy()
+    eligible = np.flatnonzero(ages >= cfg.register.min_age)
+    coverage = stream(seed, "register", *key, "coverage").random(eligible.size)
+    present = coverage < cfg.register.coverage
+    if cfg.population.identifiers:  # a tax register: only people with a TIN file
+        present &= people["tin_type"].to_numpy(dtype=object)[eligible] != "none"
+    covered = eligible[present]
+    order = stream(seed, "register", *key, "order").permutation(covered.size)
+    covered = covered[order]
+    side = "/".join(("register", *key))  # the register's noise streams, keyed by the block
+    # Row noise: records per covered person; duplicates follow the block's first records.
+    if any(s.rate > 0 for s in cfg.register.row_noise.values()):
+        attrs = _take(people, covered, ROW_NOISE_ATTRIBUTES)
+        copies = apply_row_noise(attrs, cfg.register.row_noise, seed, side)
+    else:  # no row noise: one record each, without gathering attributes
+        copies = np.ones(covered.size, dtype=np.int64)
+    kept = covered[copies > 0]
+    extra = np.repeat(covered, np.maximum(copies - 1, 0))
+    reg_people = np.concatenate([kept, extra]) if extra.size else kept
+    records, log = _record(pop, reg_people, "R", cfg.register.noise, seed, side, first=None)
+    first = place(reg_people.size)
+    records.insert(0, "record_id", _record_ids("R", first, reg_people.size, width))
+    log["row"] += first
+    reg_row = np.full(len(people), -1, dtype=np.int64)  # a person's first record, if any
+    reg_row[kept] = first + np.arange(kept.size)
+    is_covered = np.zeros(len(people), dtype=bool)
+    is_covered[covered] = True
+    hh_size = _household_size(people)
+
+    q_ok = ages >= cfg.query.min_age
+    codes = pd.Index(GROUPS).get_indexer(people["group"].to_numpy())
+    codes[codes < 0] = len(GROUPS)  # a group outside GROUPS: weight 1, as unmixed
+
+    def frame_of(rows: np.ndarray) -> pd.DataFrame:
+        out = _take(people, rows, POPULATION_COLUMNS)
+        out["household_size"] = hh_size[rows]
+        out["_register_row"] = reg_row[rows]
+        return out
+
+    pools = query_pools(cfg)
+    strata: tuple[tuple[str, np.ndarray], ...]
+    if cfg.query.status_mix is None:
+        strata = (("in", q_ok & is_covered), ("out", q_ok & ~is_covered))
+    else:
+        status = people["status"].to_numpy(dtype=object)
+        strata = tuple((s, q_ok & (status == s)) for s in pools)
+    candidates: Candidates = {}
+    for which, mask in strata:
+        k = pools[which][0]
+        rows = np.flatnonzero(mask)
+        counts = np.bincount(codes[rows], minlength=len(GROUPS) + 1)
+        if k == 0:
+            exp, cls, keep = np.zeros(0), np.zeros(0, dtype=np.int64), rows[:0]
+        else:
+            exp = stream(seed, "query", *key, which).exponential(size=rows.size)
+            cls = codes[rows] if cfg.query.group_mix is not None else np.zeros(rows.size, int)
+            keep = _smallest_by_class(exp, cls, k)
+        candidates[which] = (counts, exp[keep], cls[keep], codes[rows[keep]], frame_of(rows[keep]))
+    return BlockDraw(
+        block=b,
+        first=first,
+        n_rows=reg_people.size,
+        part=TaskPart(records, _people(people, reg_people, hh_size), log),
+        extra_ids=people["person_id"].to_numpy()[extra],
+        extra_rows=first + kept.size + np.arange(extra.size, dtype=np.int64),
+        candidates=candidates,
+        addresses=_compact(pop.addresses),
+        n_people=len(people),
+    )
+
+
 class TaskDraw:
     """Draws a scenario's task block by block over the population's generation blocks, never
     holding more than one block's register.
@@ -557,10 +687,11 @@ class TaskDraw:
     noise (its noise streams keyed by the block too, as side ``"register/block/<b>"``; the
     address pool of ``stale_address`` and ``other_address`` is the block's). A one-block
     population uses the streams it always used. It also keeps the block's query candidates.
-    :meth:`query_part` then draws the query list: the same global weighted sample as on the
-    whole population, from each block's Efraimidis-Spirakis exponentials (so it does not depend
-    on how blocks are grouped), and records it with the query's noise (address pool: all
-    blocks' addresses).
+    (:meth:`add_block` is :func:`draw_block` then :meth:`merge`; blocks drawn elsewhere are
+    merged in order the same way.) :meth:`query_part` then draws the query list: the same
+    global weighted sample as on the whole population, from each block's Efraimidis-Spirakis
+    exponentials (so it does not depend on how blocks are grouped), and records it with the
+    query's noise (address pool: all blocks' addresses).
     """
 
     def __init__(self, cfg: ScenarioConfig, seed: int, n_people: int) -> None:
@@ -570,91 +701,38 @@ class TaskDraw:
         self.blocks_seen = 0
         self.people_seen = 0
         self.register_rows = 0
-        if cfg.query.status_mix is None:
-            share = cfg.query.share_in_register
-            assert share is not None, "share_in_register is set whenever status_mix is not"
-            n_in = round(cfg.query.size * share)
-            self.pools = {
-                "in": _Pool(n_in, "in the register"),
-                "out": _Pool(cfg.query.size - n_in, "outside the register"),
-            }
-        else:  # one pool per status (their streams: "query", <block key>, <status>)
-            counts = _apportion(cfg.query.size, cfg.query.status_mix)
-            self.pools = {s: _Pool(k, f"with status {s}") for s, k in counts.items()}
+        self.pools = {w: _Pool(k, what) for w, (k, what) in query_pools(cfg).items()}
         self.addresses: list[pd.DataFrame] = []
         self.extra_ids: list[np.ndarray] = []  # person ids of duplicate register records
         self.extra_rows: list[np.ndarray] = []  # their global register rows
 
     def add_block(self, pop: Population) -> TaskPart:
         """Draw the next block's register part and keep its query candidates."""
-        cfg, seed = self.cfg, self.seed
-        key = block_key(self.n_blocks, self.blocks_seen)
-        people = pop.people
-        ages = people["age"].to_numpy()
-        eligible = np.flatnonzero(ages >= cfg.register.min_age)
-        coverage = stream(seed, "register", *key, "coverage").random(eligible.size)
-        present = coverage < cfg.register.coverage
-        if cfg.population.identifiers:  # a tax register: only people with a TIN file
-            present &= people["tin_type"].to_numpy(dtype=object)[eligible] != "none"
-        covered = eligible[present]
-        order = stream(seed, "register", *key, "order").permutation(covered.size)
-        covered = covered[order]
-        first = self.register_rows
-        side = "/".join(("register", *key))  # the register's noise streams, keyed by the block
-        # Row noise: records per covered person; duplicates follow the block's first records.
-        if any(s.rate > 0 for s in cfg.register.row_noise.values()):
-            attrs = _take(people, covered, ROW_NOISE_ATTRIBUTES)
-            copies = apply_row_noise(attrs, cfg.register.row_noise, seed, side)
-        else:  # no row noise: one record each, without gathering attributes
-            copies = np.ones(covered.size, dtype=np.int64)
-        kept = covered[copies > 0]
-        extra = np.repeat(covered, np.maximum(copies - 1, 0))
-        reg_people = np.concatenate([kept, extra]) if extra.size else kept
-        records, log = _record(
-            pop, reg_people, "R", cfg.register.noise, seed, side, first=first, width=self.width
-        )
-        log["row"] += first
-        reg_row = np.full(len(people), -1, dtype=np.int64)  # a person's first record, if any
-        reg_row[kept] = first + np.arange(kept.size)
-        if extra.size:  # further records, by global person id (for the truth)
-            self.extra_ids.append(people["person_id"].to_numpy()[extra])
-            self.extra_rows.append(first + kept.size + np.arange(extra.size, dtype=np.int64))
-        is_covered = np.zeros(len(people), dtype=bool)
-        is_covered[covered] = True
-        hh_size = _household_size(people)
+        b, first = self.blocks_seen, self.register_rows
+        draw = draw_block(self.cfg, self.seed, self.n_blocks, b, self.width, pop, lambda n: first)
+        self.merge(draw)
+        assert draw.part is not None
+        return draw.part
 
-        q_ok = ages >= cfg.query.min_age
-        codes = pd.Index(GROUPS).get_indexer(people["group"].to_numpy())
-        codes[codes < 0] = len(GROUPS)  # a group outside GROUPS: weight 1, as unmixed
-
-        def frame_of(rows: np.ndarray) -> pd.DataFrame:
-            out = _take(people, rows, POPULATION_COLUMNS)
-            out["household_size"] = hh_size[rows]
-            out["_register_row"] = reg_row[rows]
-            return out
-
-        strata: tuple[tuple[str, np.ndarray], ...]
-        if cfg.query.status_mix is None:
-            strata = (("in", q_ok & is_covered), ("out", q_ok & ~is_covered))
-        else:
-            status = people["status"].to_numpy(dtype=object)
-            strata = tuple((s, q_ok & (status == s)) for s in self.pools)
-        for which, mask in strata:
+    def merge(self, draw: BlockDraw) -> None:
+        """Take the next block's draw (:func:`draw_block`): keep its query candidates."""
+        if (draw.block, draw.first) != (self.blocks_seen, self.register_rows):
+            raise ValueError(
+                f"block {draw.block} from row {draw.first} merged as block {self.blocks_seen} "
+                f"from row {self.register_rows}"
+            )
+        if draw.extra_rows.size:  # further records, by global person id (for the truth)
+            self.extra_ids.append(draw.extra_ids)
+            self.extra_rows.append(draw.extra_rows)
+        for which, (counts, exp, cls, code, frame) in draw.candidates.items():
             pool = self.pools[which]
-            rows = np.flatnonzero(mask)
-            pool.counts += np.bincount(codes[rows], minlength=len(GROUPS) + 1)
-            if pool.k == 0:
-                continue
-            exp = stream(seed, "query", *key, which).exponential(size=rows.size)
-            cls = codes[rows] if cfg.query.group_mix is not None else np.zeros(rows.size, int)
-            keep = _smallest_by_class(exp, cls, pool.k)
-            pool.add(exp[keep], cls[keep], codes[rows[keep]], frame_of(rows[keep]))
-
-        self.addresses.append(_compact(pop.addresses))
+            pool.counts += counts
+            if pool.k:
+                pool.add(exp, cls, code, frame)
+        self.addresses.append(draw.addresses)
         self.blocks_seen += 1
-        self.people_seen += len(people)
-        self.register_rows += reg_people.size
-        return TaskPart(records, _people(people, reg_people, hh_size), log)
+        self.people_seen += draw.n_people
+        self.register_rows += draw.n_rows
 
     def query_part(self) -> TaskPart:
         """Draw and record the query list (after the last block), with the truth."""
@@ -731,19 +809,53 @@ class _Pool:
         self.exp = np.zeros(0)
         self.cls = np.zeros(0, dtype=np.int64)  # class: group code, or 0 without a mix
         self.code = np.zeros(0, dtype=np.int64)  # group code
-        self.frame: pd.DataFrame | None = None  # their attributes, in the same order
+        # Their attributes: the blocks' frames, and for each candidate (in the same order) its
+        # frame and row there. A block's frame keeps rows no longer candidates until those
+        # are as many as the candidates: then every frame is cut to its candidates
+        # (:meth:`_cut`). Cutting one frame of every candidate at each block instead would
+        # copy ``k`` rows a block: the square of the population, at the real size.
+        self.frames: list[pd.DataFrame] = []
+        self.at_frame = np.zeros(0, dtype=np.int64)
+        self.at_row = np.zeros(0, dtype=np.int64)
+        self.held = 0  # rows of the frames
 
     def add(self, exp: np.ndarray, cls: np.ndarray, code: np.ndarray, frame: pd.DataFrame) -> None:
         """Add a block's candidates (kept in block order) and drop those that can no longer be
         chosen."""
-        if self.frame is not None:
-            exp = np.concatenate([self.exp, exp])
-            cls = np.concatenate([self.cls, cls])
-            code = np.concatenate([self.code, code])
-            frame = pd.concat([self.frame, frame], ignore_index=True)
+        exp = np.concatenate([self.exp, exp])
+        cls = np.concatenate([self.cls, cls])
+        code = np.concatenate([self.code, code])
+        at_frame = np.concatenate([self.at_frame, np.full(len(frame), len(self.frames))])
+        at_row = np.concatenate([self.at_row, np.arange(len(frame))])
+        self.frames.append(frame)
+        self.held += len(frame)
         keep = _smallest_by_class(exp, cls, self.k)
         self.exp, self.cls, self.code = exp[keep], cls[keep], code[keep]
-        self.frame = frame if len(keep) == len(frame) else frame.iloc[keep].reset_index(drop=True)
+        self.at_frame, self.at_row = at_frame[keep], at_row[keep]
+        if self.held > 2 * len(keep):
+            self._cut()
+
+    def _cut(self) -> None:
+        """Cut every frame to its rows still candidates (candidates keep their order)."""
+        starts = np.searchsorted(self.at_frame, np.arange(len(self.frames) + 1))
+        frames = []
+        for i, frame in enumerate(self.frames):
+            rows = self.at_row[starts[i] : starts[i + 1]]
+            if len(rows):
+                frames.append(frame if len(rows) == len(frame) else frame.iloc[rows])
+        self.frames = frames
+        lengths = np.diff(starts)
+        self.at_frame = np.repeat(np.arange(len(frames)), lengths[lengths > 0])
+        self.at_row = np.arange(len(self.at_row)) - np.repeat(starts[:-1], lengths)
+        self.held = len(self.at_row)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The candidates' attributes, one frame in their order."""
+        self._cut()
+        if not self.frames:
+            return pd.DataFrame()
+        return pd.concat(self.frames, ignore_index=True)
 
     def choose(self, mix: Mapping[str, float] | None) -> pd.DataFrame | None:
         """The attributes of the ``k`` people drawn (None if none), in population order: the
@@ -774,7 +886,6 @@ class _Pool:
                 f"needs {k} people {what} but only {n_pos} eligible people have a group with "
                 "non-zero weight; raise population.size or lower query.size",
             )
-        assert self.frame is not None
         with np.errstate(divide="ignore"):
             keys = self.exp / weight[self.code]
         chosen = np.argpartition(keys, k - 1)[:k] if k < size else np.arange(len(keys))
@@ -821,14 +932,15 @@ def _record(
     seed: int,
     side: str,
     *,
-    first: int = 0,
+    first: int | None = 0,
     width: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One agency's recording of the chosen people: its own ids, its own noise.
 
     Before noise, a record holds the person's name as on their documents: a compound surname in
     full ("GARCIA LOPEZ"), the suffix if any. Record ids number the rows from ``first``,
-    zero-padded to ``width`` digits (default: enough for ``rows``, at least 7).
+    zero-padded to ``width`` digits (default: enough for ``rows``, at least 7); ``first`` None:
+    no ids (the caller numbers them).
     """
     records = _take(pop.people, rows, RECORD_FIELDS)
     second = pop.people["second_surname"].to_numpy(dtype=object)[rows]
@@ -839,8 +951,9 @@ def _record(
     people = _take(pop.people, rows, sorted(required_attributes(noise)))
     ctx = NoiseContext(addresses=pop.addresses, people=people)
     noised, log = apply_noise(records, noise, seed, side, ctx)
-    width = max(7, len(str(len(rows)))) if width is None else width
-    noised.insert(0, "record_id", _record_ids(prefix, first, len(rows), width))
+    if first is not None:
+        width = max(7, len(str(len(rows)))) if width is None else width
+        noised.insert(0, "record_id", _record_ids(prefix, first, len(rows), width))
     return noised, log
 
 
@@ -860,6 +973,7 @@ _LOW_DIGITS = np.array([f"{i:04d}" for i in range(10_000)], dtype=object)
 __all__ = [
     "DATA_SECTIONS",
     "RECORD_FIELDS",
+    "BlockDraw",
     "LinkageTask",
     "QueryConfig",
     "RegisterConfig",
@@ -868,6 +982,7 @@ __all__ = [
     "TaskPart",
     "build_task",
     "config_hash",
+    "draw_block",
     "effective_parameters",
     "parse_scenario",
 ]

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthetic import population as P
+from synthetic import shards as S
 from synthetic.errors import ConfigError
 from synthetic.scenario import ScenarioConfig, _Pool, build_task, parse_scenario
 from synthetic.shards import load_sharded_task, register_shards, write_sharded_task
@@ -69,10 +70,16 @@ def test_shards_layout_and_manifest(tmp_path: Path, small_blocks: None) -> None:
     assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
     n_reg, shards = manifest["sizes"]["register"], manifest["shards"]
     assert manifest["shard_size"] == 1_000 and manifest["block_size"] == BLOCK
-    assert len(shards) == -(-n_reg // 1_000) > 1
-    assert [s["first_row"] for s in shards] == [1_000 * i for i in range(len(shards))]
-    assert [s["rows"] for s in shards[:-1]] == [1_000] * (len(shards) - 1)
-    assert sum(s["rows"] for s in shards) == n_reg
+    # parts follow each other, each at most shard_size records of one block
+    starts = [s["first_row"] for s in shards]
+    assert starts == [0, *np.cumsum([s["rows"] for s in shards])[:-1].tolist()]
+    assert sum(s["rows"] for s in shards) == n_reg and max(s["rows"] for s in shards) <= 1_000
+    people = pd.concat([pq.read_table(tmp_path / s["people"]).to_pandas() for s in shards])
+    block = np.searchsorted(np.arange(4) * 6_500 // 4, people["person_id"].to_numpy(), "right")
+    part = np.repeat(np.arange(len(shards)), [s["rows"] for s in shards])
+    assert (pd.Series(block).groupby(part).nunique() == 1).all()
+    per_block = np.bincount(block - 1)
+    assert len(per_block) == 4 and len(shards) == sum(-(-n // 1_000) for n in per_block) > 4
     paths = register_shards(tmp_path)
     assert paths == [tmp_path / "register" / f"part-{i:05d}.parquet" for i in range(len(shards))]
     schemas = set()
@@ -103,12 +110,50 @@ def test_sharded_files_are_deterministic(tmp_path: Path, small_blocks: None) -> 
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
+def test_worker_processes_write_the_same_files(tmp_path: Path, small_blocks: None) -> None:
+    """Blocks done in two worker processes (which take the test's block size with them) give
+    the files one process gives, byte for byte."""
+    cfg = _scenario()
+    here = write_sharded_task(cfg, 5, tmp_path / "here", shard_size=700, workers=0)
+    apart = write_sharded_task(cfg, 5, tmp_path / "apart", shard_size=700, workers=2)
+    assert here == apart and here["blocks"] == 4
+    files = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*.*"))
+    assert files == sorted(
+        p.relative_to(tmp_path / "apart") for p in (tmp_path / "apart").rglob("*.*")
+    )
+    for f in files:
+        assert (tmp_path / "here" / f).read_bytes() == (tmp_path / "apart" / f).read_bytes(), f
+
+
+def test_a_block_waiting_for_another_stops_when_told(tmp_path: Path, small_blocks: None) -> None:
+    """A worker's block waits for the counts of the blocks before it, unless another worker
+    failed: then it stops instead of waiting for ever."""
+    cfg = _scenario()
+    layout = P.block_layout(cfg.population, 5)
+    job = S._Job(cfg, 5, layout, 4, 7, str(tmp_path), 700, BLOCK)
+    for sub in S.SHARDED:
+        (tmp_path / sub).mkdir(parents=True)
+
+    class Flag:
+        value = 1
+
+    counts = [-1] * 4
+    with pytest.raises(RuntimeError, match="another block's worker failed"):
+        S._block(job, 2, counts, Flag())
+    assert counts[2] > 0 and counts[:2] == [-1, -1]  # its own count was published first
+    counts[:2] = [0, 0]
+    draw, files = S._block(job, 2, counts, Flag())  # nothing to wait for: no abort check
+    assert draw.first == 0 and draw.n_rows == counts[2] and files[0][1:] == (0, 700)
+
+
 def test_rewriting_removes_stale_parts(tmp_path: Path, small_blocks: None) -> None:
     cfg = _scenario(mix=False)
-    write_sharded_task(cfg, 2, tmp_path, shard_size=500)
-    write_sharded_task(cfg, 2, tmp_path, shard_size=100_000)
-    assert len(list((tmp_path / "register").iterdir())) == 1
-    assert len(list((tmp_path / "noise_log" / "register").iterdir())) == 1
+    many = write_sharded_task(cfg, 2, tmp_path, shard_size=500)["shards"]
+    few = write_sharded_task(cfg, 2, tmp_path, shard_size=100_000)["shards"]
+    assert len(many) > len(few) == 4  # a part a block
+    for sub in ("register", "noise_log/register"):
+        names = sorted(p.name for p in (tmp_path / sub).iterdir())
+        assert names == [s["file"].rsplit("/", 1)[1] for s in few]
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True])
