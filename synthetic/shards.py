@@ -84,6 +84,9 @@ def write_sharded_task(
     addresses (the query noise's address pool), then draws and writes the query list.
     ``workers``: processes that do the blocks, two or more at a time (default
     :func:`default_workers`; 0: one at a time, here); the files are the same with any number.
+    The workers are fresh interpreters (``spawn``), which import the calling script's main
+    module again: call this from under ``if __name__ == "__main__":`` (as ``linkrisk`` does),
+    or with ``workers=0``.
     Part files left in ``out_dir`` by an earlier run are removed first. ``progress``: a bar over
     the blocks (default: on a terminal). Returns the manifest (also written as
     ``manifest.json``).
