@@ -69,6 +69,49 @@ def test_deterministic_to_the_byte(clean) -> None:
     assert scored.score.tobytes() == again.score.tobytes()
 
 
+def test_scores_in_chunks_of_queries_as_in_one(clean, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pairs scored a chunk of queries at a time (bounded memory at the real size) get the
+    bytes they get in one chunk; a chunk of queries without candidates is skipped."""
+    _, prep, cands, scored = clean
+    keep = cands.query_row >= 3  # queries 0-2 without candidates: a chunk of them may fall out
+    sub = Candidates(cands.query_row[keep], cands.register_row[keep])
+    whole = _method().score(prep, sub)
+    seen: list[int] = []
+    chunked = splink_method.predict_chunks
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for frame in chunked(*args, **kwargs):  # type: ignore[arg-type]
+            seen.append(len(frame))
+            yield frame
+
+    monkeypatch.setattr(splink_method, "predict_chunks", counting)
+    monkeypatch.setattr(splink_method, "PREDICT_CHUNK_PAIRS", len(sub) // 4)
+    parts = _method().score(prep, sub)
+    assert len(seen) >= 4 and sum(seen) == len(sub) and min(seen) > 0
+    assert parts.score.tobytes() == whole.score.tobytes()
+    assert whole.score.tobytes() == scored.score[keep].tobytes()
+
+
+def test_query_chunks_cover_the_pairs_in_runs_of_queries() -> None:
+    """Chunks are runs of queries of about the size asked, cover every pair once, in order,
+    and leave out runs of queries without pairs (Splink is never asked to score none)."""
+    q = np.repeat(np.arange(6), [0, 30, 0, 5, 5, 0])
+    got = splink_method.query_chunks(q, 7, 20)
+    assert [(c.start, c.stop, p.start, p.stop) for c, p in got] == [(1, 7, 0, 40)]  # [0, 1) out
+    assert splink_method.query_chunks(q, 7, 10**6) == [(slice(0, 7), slice(0, 40))]
+    assert splink_method.query_chunks(q[:0], 7, 20) == []
+    rng = np.random.default_rng(2)
+    q = np.sort(rng.integers(0, 500, 3000))
+    chunks = splink_method.query_chunks(q, 600, 97)
+    assert np.array_equal(
+        np.concatenate([np.arange(len(q))[p] for _, p in chunks]), np.arange(3000)
+    )
+    for rows, pairs in chunks:
+        assert (
+            (q[pairs] >= rows.start) & (q[pairs] < rows.stop)
+        ).all() and pairs.stop > pairs.start
+
+
 def test_agrees_with_fellegi_sunter_on_noisy_data() -> None:
     """Same fields, levels and training blocks as linkrisk's own FS: mostly the same links."""
     from bench.linkage.config import parse_benchmark

@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.linkage.blocking import spilling_duckdb, validate_blocking
+from bench.linkage.blocking import row_chunks, spilling_duckdb, validate_blocking
 from bench.linkage.comparisons import DEFAULT_FIELDS, validate_fields
 from bench.linkage.fields import COMPOSITES, PreparedTask
 from bench.linkage.methods.base import Candidates, Method, MethodNotRun, Param, Scored, register
@@ -171,12 +171,16 @@ class Splink(Method):
         columns = sorted(set(p["fields"]).union(*(blocked for blocked, _ in sessions)))
         prob = np.zeros(len(candidates), dtype=np.float32)
         if len(candidates):
+            chunks = query_chunks(candidates.query_row, prep.n_query, PREDICT_CHUNK_PAIRS)
             with tempfile.TemporaryDirectory(prefix="linkrisk-splink-") as tmp:
                 q, r, pairs = write_inputs(prep, columns, candidates, Path(tmp))
-                out = score_parquet(
-                    [q], [r], [pairs], model, engine=p["engine"], master=p["spark_master"]
-                )
-            prob = _align(candidates, out, prep.n_register)
+                scored = predict_chunks(
+                    [q], [r], [pairs], model, [(c.start, c.stop) for c, _ in chunks],
+                    engine=p["engine"], master=p["spark_master"],
+                )  # fmt: skip
+                for (_, at), out in zip(chunks, scored, strict=True):
+                    part = Candidates(candidates.query_row[at], candidates.register_row[at])
+                    prob[at] = _align(part, out, prep.n_register)
         accept = prob >= p["threshold"]
         return Scored(candidates.query_row, candidates.register_row, prob, accept)
 
@@ -272,6 +276,25 @@ def write_inputs(
     return paths
 
 
+#: Candidate pairs Splink scores at a time (:func:`predict_chunks`): its predictions come back
+#: a chunk at a time, so what they take in memory is bounded (at the real size there are
+#: hundreds of millions of pairs, each three numbers as Splink returns them).
+PREDICT_CHUNK_PAIRS = 20_000_000
+
+
+def query_chunks(query_row: np.ndarray, n_query: int, size: int) -> list[tuple[slice, slice]]:
+    """Runs of consecutive query rows with about ``size`` candidate pairs each (at least one
+    query), as (query rows, their pairs' positions): ``query_row`` is sorted, as candidates
+    are. Runs without pairs are left out."""
+    counts = np.bincount(query_row, minlength=n_query)
+    ends = np.r_[0, np.cumsum(counts)]
+    return [
+        (rows, slice(int(ends[rows.start]), int(ends[rows.stop])))
+        for rows in row_chunks(counts, size)
+        if ends[rows.stop] > ends[rows.start]
+    ]
+
+
 def score_parquet(
     query: Sequence[Path | str],
     register: Sequence[Path | str],
@@ -288,30 +311,54 @@ def score_parquet(
     ``unique_id`` values to score). Returns ``query_row, register_row, match_probability`` for
     every pair, in no particular order.
     """
+    parts = predict_chunks(query, register, pairs, model, None, engine=engine, master=master)
+    return pd.concat(list(parts), ignore_index=True)
+
+
+def predict_chunks(
+    query: Sequence[Path | str],
+    register: Sequence[Path | str],
+    pairs: Sequence[Path | str],
+    model: SplinkModel,
+    queries: Sequence[tuple[int, int]] | None,
+    *,
+    engine: str = "duckdb",
+    master: str = "",
+) -> Iterator[pd.DataFrame]:
+    """:func:`score_parquet`, the pairs scored a chunk at a time: one frame per range
+    ``[start, stop)`` of ``queries`` (the pairs of those query rows), or one frame of every
+    pair for None. The model is trained once; each pair's probability is the same however the
+    pairs are cut (Splink scores pair by pair)."""
     with _quiet_splink(), _backend(engine, master, duckdb_threads(model)) as db:
         db.load("lr_query", query)
         db.load("lr_register", register)
         db.load("lr_pairs", pairs)
-        # Splink's blocked-pairs table: ids are "<source_dataset>-__-<unique_id>".
-        db.create(
-            "lr_blocked",
-            "select '0' as match_key, "
-            f"'{QUERY}-__-' || cast(query_row as string) as join_key_l, "
-            f"'{REGISTER}-__-' || cast(register_row as string) as join_key_r from lr_pairs",
-        )
         n_q, n_r = db.count("lr_query"), db.count("lr_register")
         tables = [
             db.api.register("lr_query", dataset_display_name=QUERY),
             db.api.register("lr_register", dataset_display_name=REGISTER),
         ]
         linker = _train(tables, db.dialect, model, min(n_q, n_r) / max(n_q * n_r, 1))
-        blocked = db.api.register("lr_blocked", table_name="lr_blocked_pairs")
-        linker.table_management.register_blocked_pairs_for_predict(blocked)
-        predictions = linker.inference.predict(warning_mode="never")
-        return db.fetch(
-            "select unique_id_l as query_row, unique_id_r as register_row, match_probability "
-            f"from {predictions.physical_name}"
-        )
+        for i, (start, stop) in enumerate([(None, None)] if queries is None else queries):
+            name = f"lr_blocked{i or ''}"
+            where = "" if start is None else f" where query_row >= {start} and query_row < {stop}"
+            # Splink's blocked-pairs table: ids are "<source_dataset>-__-<unique_id>".
+            db.create(
+                name,
+                "select '0' as match_key, "
+                f"'{QUERY}-__-' || cast(query_row as string) as join_key_l, "
+                f"'{REGISTER}-__-' || cast(register_row as string) as join_key_r "
+                f"from lr_pairs{where}",
+            )
+            blocked = db.api.register(name, table_name=f"{name}_pairs")
+            linker.table_management.register_blocked_pairs_for_predict(blocked)
+            predictions = linker.inference.predict(warning_mode="never")
+            yield db.fetch(
+                "select unique_id_l as query_row, unique_id_r as register_row, "
+                f"match_probability from {predictions.physical_name}"
+            )
+            predictions.drop_table_from_database_and_remove_from_cache()
+            db.drop(name)
 
 
 #: The m of a level that EM drives to zero is fixed at this floor: Splink's own m for a level
@@ -596,6 +643,9 @@ class _DuckDB:
     def fetch(self, sql: str) -> pd.DataFrame:
         return self.con.sql(sql).df()
 
+    def drop(self, name: str) -> None:
+        self.con.execute(f"drop table if exists {name}")
+
     def close(self) -> None:
         self.con.close()
         self._spill.cleanup()
@@ -645,6 +695,10 @@ class _Spark:
 
     def fetch(self, sql: str) -> pd.DataFrame:
         return self.spark.sql(sql).toPandas()
+
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        self.views.remove(name)
 
     def close(self) -> None:
         for view in self.views:
