@@ -550,7 +550,7 @@ class TaskPart:
 #: Per query pool, a block's candidates: eligible people by group code, then the candidates
 #: that can still be drawn (exponentials, classes, group codes, attributes with the global
 #: ``_register_row``, -1 outside the register).
-Candidates = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]]
+QueryCandidates = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]]
 
 
 @dataclass(frozen=True)
@@ -562,7 +562,7 @@ class BlockDraw:
     ``part``: the block's register records, people and noise log, rows from ``first`` (None
     once written elsewhere); ``n_rows``: its register records; ``extra_ids`` /
     ``extra_rows``: person ids and global rows of its duplicate records; ``candidates``: its
-    query candidates (:data:`Candidates`); ``addresses``: its addresses, compacted.
+    query candidates (:data:`QueryCandidates`); ``addresses``: its addresses, compacted.
     """
 
     block: int
@@ -571,7 +571,7 @@ class BlockDraw:
     part: TaskPart | None
     extra_ids: np.ndarray
     extra_rows: np.ndarray
-    candidates: Candidates
+    candidates: QueryCandidates
     addresses: pd.DataFrame
     n_people: int
 
@@ -652,7 +652,7 @@ def draw_block(
     else:
         status = people["status"].to_numpy(dtype=object)
         strata = tuple((s, q_ok & (status == s)) for s in pools)
-    candidates: Candidates = {}
+    candidates: QueryCandidates = {}
     for which, mask in strata:
         k = pools[which][0]
         rows = np.flatnonzero(mask)

@@ -25,7 +25,7 @@ README's ``<!-- scale:start -->`` block. Not a test: timings depend on the machi
 (recorded alongside). ``--runs FILE`` carries the runs of an earlier ``scale.json`` again
 (a change of the model, not of the code measured) instead of running.
 
-    python -m bench.perf.scale [--fractions 1000,100,10] [--out results/scale] [--readme]
+    python -m bench.perf.scale [--fractions 1000,100,10,5] [--out results/scale] [--readme]
                                [--runs results/scale/scale.json]
 """
 
@@ -61,7 +61,9 @@ OUT_DIR = ROOT / "results" / "scale"  # not inside results/perf: that is replace
 PRESET, PRESET_FRACTION = "irs-ice-1in10", 10
 #: Register records per shard at 1:1 (the preset's 1,000,000 at 1:10); at least MIN_SHARD.
 SHARD_AT_FULL, MIN_SHARD = 10_000_000, 10_000
-DEFAULT_FRACTIONS = (1000, 100, 10)
+#: 1:5 as well as 1:10: the two largest runs carry each step to 1:1, and a step that works per
+#: candidate pair shows it only where the pairs outgrow the size (from 1:10 to 1:5, 3.6 times).
+DEFAULT_FRACTIONS = (1000, 100, 10, 5)
 #: Steps shorter than this (seconds) in the smaller run are carried to 1:1 linearly.
 MIN_FIT_S = 0.5
 #: Bytes a candidate pair takes as row numbers (:class:`bench.linkage.blocking.Candidates`:
