@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import bench.measurement.sweeps as sweeps_mod
 from bench.linkage.config import parse_benchmark
 from bench.linkage.resolve import resolve
 from bench.measurement.metrics import confusion
@@ -102,10 +103,16 @@ def _reference(
 
 @pytest.mark.parametrize("mode", ["all", "best", "unique-only"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_matches_resolve_and_confusion_at_every_threshold(mode: str, seed: int) -> None:
+@pytest.mark.parametrize("in_order", [False, True])
+def test_matches_resolve_and_confusion_at_every_threshold(
+    mode: str, seed: int, in_order: bool
+) -> None:
+    """Pairs in any order, or in a run's order (by query, then register row: nothing sorted)."""
     rng = np.random.default_rng(seed)
     nq, nr = 40, 30
     keys = rng.choice(nq * nr, size=300, replace=False)
+    if in_order:
+        keys = np.sort(keys)
     pairs = pd.DataFrame(
         {
             "query_row": keys // nr,
@@ -121,6 +128,8 @@ def test_matches_resolve_and_confusion_at_every_threshold(mode: str, seed: int) 
     use = np.isin(truth_q, scored_q.index) & (rng.random(truth_q.size) < 0.7)
     truth_r[use] = scored_q.reindex(truth_q[use]).to_numpy()
     truth = pd.DataFrame({"query_row": truth_q, "register_row": truth_r})
+    q, r = pairs["query_row"].to_numpy(), pairs["register_row"].to_numpy()
+    assert (sweeps_mod._by_query_then_register(q, r) is None) == in_order
     out = sweep(pairs, truth, nq, nr, mode)
     assert len(out) == np.unique(pairs["score"]).size
     for row in out.itertuples(index=False):

@@ -132,29 +132,35 @@ def sweeps(
     is_true = _member(q * width + r, truth_keys)
     mated = unique_ints(truth_keys // width)
 
-    # Pairs by query, then score descending: a query's first pair has its highest score (the pair
-    # `best` keeps, up to ties) and `unique-only` needs only its first two scores.
-    order = _by_query_then_score(q, s)
-    qs, ss, ts = q[order], s[order], is_true[order]
-    n = qs.size
-    start = np.flatnonzero(np.r_[True, qs[1:] != qs[:-1]]) if n else np.zeros(0, np.int64)
+    # Each query's pairs as one run, by register row within it (as a run writes them: then
+    # nothing is sorted); every per-query figure below is a reduction over the runs.
+    order = _by_query_then_register(q, r)
+    if order is not None:
+        q, r, s, is_true = q[order], r[order], s[order], is_true[order]
+    n = q.size
+    start = np.flatnonzero(np.r_[True, q[1:] != q[:-1]]) if n else np.zeros(0, np.int64)
     size = np.diff(np.r_[start, n])
-    top = ss[start]  # each query's highest score
-    top_true = ts[start]  # whether the pair `best` keeps is a true link (fixed below for ties)
-    nonmated = ~_member(qs[start], mated)
+    top = np.maximum.reduceat(s, start) if n else s[:0]  # each query's highest score
+    # The pair `best` keeps: the first at the top score, the lowest register row of a tie.
+    at_top = np.flatnonzero(s == np.repeat(top, size))
+    kept = at_top[np.searchsorted(at_top, start)]
+    top_true = is_true[kept]
+    nonmated = ~_member(q[start], mated)
     two = size >= 2
-    second = ss[start[two] + 1]  # second highest score of queries with two or more pairs
-    if resolve == "best":
-        top_true = _best_of_ties(qs, ss, ts, r[order], start, size, top, top_true)
+    below = s.copy()
+    below[kept] = -np.inf  # the second highest score: the highest but for the kept pair
+    second = np.maximum.reduceat(below, start)[two] if n else s[:0]
+    del below
 
     # What each count reads, sorted once for every grid.
     if resolve == "all":
-        false_q = qs[~ts]
-        first_false = np.r_[True, false_q[1:] != false_q[:-1]][: false_q.size]
+        false = ~is_true
+        with_false = np.add.reduceat(false, start) > 0 if n else np.zeros(0, bool)
+        highest_false = np.maximum.reduceat(np.where(false, s, -np.inf), start) if n else s[:0]
         reads = {
             "declared": s,
-            "tp": ss[ts],
-            "wrong": ss[~ts][first_false],  # each query's highest-scoring false pair
+            "tp": s[is_true],
+            "wrong": highest_false[with_false],  # each query's highest-scoring false pair
             "verified": top,
             "nonmated": top[nonmated],
         }
@@ -375,47 +381,15 @@ def _count_ge(ordered: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return ordered.size - np.searchsorted(ordered, grid, side="left").astype(np.int64)
 
 
-def _by_query_then_score(q: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Permutation ordering pairs by query, then score descending (ties in any order).
-
-    One argsort of a 64-bit key (query in the high half, the score's rank in the low half) is
-    ten times faster than ``np.lexsort`` on two keys.
-    """
-    if q.size and (q.min() < 0 or q.max() >= 2**32):
-        raise ValueError("query_row must be in [0, 2**32)")
-    if s.dtype == np.float32:
-        # IEEE-754 bits read as unsigned integers sort like the floats once negatives have all
-        # their bits flipped and the rest their sign bit set.
-        bits = s.view(np.uint32).astype(np.uint64)
-        rank = np.where(
-            bits >> np.uint64(31), bits ^ np.uint64(0xFFFFFFFF), bits | np.uint64(2**31)
-        )
-    else:
-        rank = np.unique(s, return_inverse=True)[1].astype(np.uint64).ravel()
-    return np.argsort((q.astype(np.uint64) << np.uint64(32)) | (np.uint64(2**32 - 1) - rank))
-
-
-def _best_of_ties(
-    qs: np.ndarray,
-    ss: np.ndarray,
-    ts: np.ndarray,
-    rs: np.ndarray,
-    start: np.ndarray,
-    size: np.ndarray,
-    top: np.ndarray,
-    top_true: np.ndarray,
-) -> np.ndarray:
-    """``top_true`` with ties at a query's top score broken as ``resolve``: lowest register row."""
-    at_top = ss == np.repeat(top, size)
-    n_top = np.add.reduceat(at_top, start) if start.size else np.zeros(0, np.int64)
-    tied = np.flatnonzero(at_top & np.repeat(n_top > 1, size))
-    if tied.size == 0:
-        return top_true
-    pick = tied[np.lexsort((rs[tied], qs[tied]))]
-    first = np.r_[True, qs[pick][1:] != qs[pick][:-1]]
-    out = top_true.copy()
-    out[n_top > 1] = ts[pick[first]]
-    return out
+def _by_query_then_register(q: np.ndarray, r: np.ndarray) -> np.ndarray | None:
+    """None if the pairs are in order of query, then register row (as a run writes a blocked
+    method's pairs), else the permutation that puts them so."""
+    if q.size < 2:
+        return None
+    dq = np.diff(q)
+    if (dq >= 0).all() and (np.diff(r)[dq == 0] > 0).all():
+        return None
+    return np.lexsort((r, q))
 
 
 def _member(keys: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
