@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fractions",
         type=_fractions,
         default=list(DEFAULT_FRACTIONS),
-        help="the N of each run, comma-separated (1000,100,10: about 15 minutes on 2 cores)",
+        help="the N of each run, comma-separated (1000,100,10,5: about 20 minutes on 2 cores)",
     )
     ap.add_argument("--out", type=Path, default=OUT_DIR, help=f"results directory ({OUT_DIR})")
     ap.add_argument(
