@@ -849,9 +849,8 @@ class _Pool:
         self.at_row = np.arange(len(self.at_row)) - np.repeat(starts[:-1], lengths)
         self.held = len(self.at_row)
 
-    @property
-    def frame(self) -> pd.DataFrame:
-        """The candidates' attributes, one frame in their order."""
+    def attributes(self) -> pd.DataFrame:
+        """The candidates' attributes, one frame in their order (the frames cut first)."""
         self._cut()
         if not self.frames:
             return pd.DataFrame()
@@ -889,7 +888,7 @@ class _Pool:
         with np.errstate(divide="ignore"):
             keys = self.exp / weight[self.code]
         chosen = np.argpartition(keys, k - 1)[:k] if k < size else np.arange(len(keys))
-        return self.frame.iloc[np.sort(chosen)]  # candidates are in population order
+        return self.attributes().iloc[np.sort(chosen)]  # candidates are in population order
 
 
 def _smallest_by_class(values: np.ndarray, cls: np.ndarray, k: int) -> np.ndarray:

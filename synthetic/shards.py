@@ -156,7 +156,9 @@ def write_sharded_task(
 
 
 #: People a population needs before its blocks are done in worker processes: below, starting
-#: them (a second or two each, importing the generator) costs more than they save.
+#: them (a second or two each, importing the generator) costs more than they save. Two blocks
+#: of the real block size, a number of people (not ``2 * P.BLOCK_SIZE``): tests that shrink the
+#: blocks still get no workers unless they ask.
 PARALLEL_MIN_PEOPLE = 2 * 2**20
 
 

@@ -136,7 +136,7 @@ def sweeps(
     # nothing is sorted); every per-query figure below is a reduction over the runs.
     order = _by_query_then_register(q, r)
     if order is not None:
-        q, r, s, is_true = q[order], r[order], s[order], is_true[order]
+        q, s, is_true = q[order], s[order], is_true[order]  # r has done its part: the order
     n = q.size
     start = np.flatnonzero(np.r_[True, q[1:] != q[:-1]]) if n else np.zeros(0, np.int64)
     size = np.diff(np.r_[start, n])
