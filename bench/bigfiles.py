@@ -7,9 +7,9 @@ A scenario with ``[scenario] shard_size = N`` is too big to build in memory as P
    the same data whatever the shard size) in a temporary directory (``TMPDIR``), for a big
    population in a child process (:func:`generate`), so that the memory generation leaves
    behind is the child's and goes with it;
-2. reads it back with every string column as a categorical (:func:`load_task`): integer codes
-   and each shard's dictionary of distinct strings, a fraction of the memory of Python strings,
-   and coded by the linkage core without hashing every record;
+2. reads back the query list (:func:`load_task`); the register is read a field at a time when
+   the linkage codes it (:meth:`ShardSide.column`: integer codes and each shard's dictionary of
+   distinct strings, coded without hashing every record), and only the codes are kept;
 3. runs the methods like any run (:func:`bench.tasks.run_task`), with blocking joins in DuckDB
    (``PreparedTask(joins="duckdb")``), which spills to disk instead of holding every pass's
    pairs; and removes the working directory.
@@ -38,7 +38,7 @@ from bench.linkage.config import Benchmark
 from bench.linkage.fields import read_records
 from bench.tasks import RunResult, Steps, run_task, scenario_info, task_steps
 from synthetic.errors import LinkriskError
-from synthetic.scenario import RECORD_FIELDS, LinkageTask, ScenarioConfig
+from synthetic.scenario import LinkageTask, ScenarioConfig
 from synthetic.shards import read_manifest, write_sharded_task
 
 #: Why a supervised method does not run on a big-file scenario (the report repeats it).
@@ -99,14 +99,16 @@ def _generate_child(job: Path) -> int:
 
 
 def load_task(data_dir: Path) -> LinkageTask:
-    """A sharded task with string columns as categoricals, for the linkage: the two files, the
-    truth and the query people. The register's people and noise log are left on disk
-    (:class:`ShardSide` reads the rows attribution needs), and so are the register's record
-    ids (the linkage works on row numbers, and 11 million unique ids would be most of the
-    memory)."""
+    """A sharded task for the linkage: the query list, the truth and the query people, with
+    string columns as categoricals. The register is a frame of the right length without
+    columns: the linkage reads a field from the shards when it codes it
+    (:meth:`ShardSide.column`, given to :class:`~bench.linkage.fields.PreparedTask`) and keeps
+    only its codes, so the register's strings are never all held at once (at 1:10 of the real
+    size, 65 bytes a record). Its people and noise log stay on disk too (:class:`ShardSide`
+    reads the rows attribution needs)."""
     data_dir = Path(data_dir)
     shards = read_manifest(data_dir)["shards"]
-    register = read_records([data_dir / s["file"] for s in shards], list(RECORD_FIELDS))
+    register = pd.DataFrame(index=pd.RangeIndex(sum(s["rows"] for s in shards)))
     empty = pd.DataFrame()
     return LinkageTask(
         query=pd.read_parquet(data_dir / "query.parquet"),
@@ -137,6 +139,25 @@ class ShardSide:
             if hi > lo:
                 out.append((self.dir / s[key], rows[lo:hi], first))
         return out
+
+    def column(self, name: str) -> pd.Series:
+        """The register's field ``name``, read from every shard (:func:`read_records`: a
+        categorical, or Arrow strings for an identifier)."""
+        return read_records([self.dir / s["file"] for s in self.shards], [name])[name]
+
+    def records(self, rows: np.ndarray) -> pd.DataFrame:
+        """The register records at ``rows`` (any order; a few, for explanations), in that
+        order, read as the shards hold them."""
+        rows = np.asarray(rows, np.int64)
+        order = np.argsort(rows, kind="stable")
+        parts = self._parts("file", rows[order])
+        tables = [pq.read_table(path).take(pa.array(at - first)) for path, at, first in parts]
+        if not tables:
+            tables = [pq.read_table(self.dir / self.shards[0]["file"]).slice(0, 0)]
+        sorted_records = pa.concat_tables(tables).to_pandas()
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return sorted_records.iloc[back].reset_index(drop=True)
 
     def people(self, rows: np.ndarray) -> pd.DataFrame:
         parts = self._parts("people", rows)

@@ -93,6 +93,14 @@ class RegisterSide(Protocol):
         """Changed cells per side and noise type, over the whole task."""
         ...
 
+    def column(self, name: str) -> pd.Series:
+        """The register's field ``name``, every record (read when the linkage codes it)."""
+        ...
+
+    def records(self, rows: np.ndarray) -> pd.DataFrame:
+        """The register records at positions ``rows`` (any order), in that order."""
+        ...
+
 
 class TaskSide:
     """:class:`RegisterSide` of a task held in memory."""
@@ -110,6 +118,12 @@ class TaskSide:
 
     def noise_counts(self) -> dict[str, dict[str, int]]:
         return _noise_counts(self.task)
+
+    def column(self, name: str) -> pd.Series:
+        return self.task.register[name]
+
+    def records(self, rows: np.ndarray) -> pd.DataFrame:
+        return self.task.register.iloc[rows].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -294,7 +308,9 @@ def run_task(
     steps = Steps(task_steps(bench, replicates, skip), progress) if steps is None else steps
     side = TaskSide(task) if register_side is None else register_side
     try:
-        prep = PreparedTask(task, seed, joins=joins)
+        # A register read from shards is read a field at a time, as the methods code them.
+        read = None if register_side is None else register_side.column
+        prep = PreparedTask(task, seed, joins=joins, read_register=read)
         candidates = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64))
         per_pass: list[int] = []
         if blocked:
@@ -328,7 +344,7 @@ def run_task(
                             _run_method(m, prep, candidates if m.uses_blocking() else None, raw)
                         )
                         if explain and m.explains:  # before a replicate refits the model
-                            explained.append(explanations(m, prep, raw))
+                            explained.append(explanations(m, prep, raw, side))
                     except Exception as exc:
                         not_run[m.name] = _failed(exc, interrupted)
             if explained:
@@ -505,11 +521,16 @@ EXPLAINED_PER_METHOD = 3
 
 
 def explanations(
-    m: Method, prep: PreparedTask, raw: Path, k: int = EXPLAINED_PER_METHOD
+    m: Method,
+    prep: PreparedTask,
+    raw: Path,
+    side: RegisterSide | None = None,
+    k: int = EXPLAINED_PER_METHOD,
 ) -> pd.DataFrame:
     """The terms of the score of ``m``'s ``k`` highest-scoring false matches (ties: by query
     row), one row per pair and term (:meth:`Method.explain`), with both records' values of the
-    term's field, for ``raw/explanations.parquet``."""
+    term's field, for ``raw/explanations.parquet``. ``side``: where the register's records are
+    read (default: ``prep``'s task)."""
     task = prep.task
     pairs = pd.read_parquet(raw / f"{m.name}.parquet", columns=[*_PAIR, "score", "link"])
     width = max(prep.n_register, 1)
@@ -518,6 +539,8 @@ def explanations(
     false = links[~np.isin(links["query_row"] * width + links["register_row"], truth)]
     top = false.sort_values(["score", "query_row"], ascending=[False, True], kind="stable")[:k]
     terms = m.explain(prep, top["query_row"].to_numpy(), top["register_row"].to_numpy())
+    side = TaskSide(task) if side is None else side
+    register = side.records(top["register_row"].to_numpy())
     rows = []
     for example, (rec, pair_terms) in enumerate(zip(top.to_dict("records"), terms, strict=True)):
         for term, level, label, weight in pair_terms:
@@ -525,7 +548,7 @@ def explanations(
                 "" if term not in frame.columns else _text(frame[term].iloc[row])
                 for frame, row in (
                     (task.query, rec["query_row"]),
-                    (task.register, rec["register_row"]),
+                    (register, example),
                 )
             ]
             pair = [int(rec["query_row"]), int(rec["register_row"]), float(rec["score"])]

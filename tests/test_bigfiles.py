@@ -3,6 +3,7 @@ as the in-memory path."""
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import json
 import subprocess
@@ -11,14 +12,18 @@ import tempfile
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import synthetic.population as P
-from bench.bigfiles import NO_TRAINING
+from bench.bigfiles import NO_TRAINING, ShardSide, load_task
 from bench.linkage.config import parse_benchmark
+from bench.linkage.fields import PreparedTask, read_records
 from bench.runner import run
 from synthetic.errors import ConfigError
+from synthetic.scenario import RECORD_FIELDS
+from synthetic.shards import write_sharded_task
 from tests.conftest import TINY
 
 DEFAULTS = Path(__file__).parents[1] / "bench" / "defaults.toml"
@@ -58,8 +63,48 @@ def test_sharded_run_equals_in_memory_run(tmp_path: Path, monkeypatch) -> None:
     for name in ("register_people", "noise_log"):
         a, b = (pd.read_parquet(tmp_path / d / "raw" / f"{name}.parquet") for d in "ab")
         pd.testing.assert_frame_equal(a, b, check_categorical=False, check_dtype=False)
+    # explanations: the register's values read from the shards (ShardSide.records)
+    a, b = (pd.read_parquet(tmp_path / d / "raw" / "explanations.parquet") for d in "ab")
+    assert len(a) > 0 and (a["register_value"] != "").any()
+    pd.testing.assert_frame_equal(a, b)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "tmp"]
     assert list(scratch.iterdir()) == []  # the working shards are removed
+
+
+def _plain(values: pd.Series) -> list:
+    return [None if pd.isna(v) else str(v) for v in values]
+
+
+def test_a_sharded_register_is_read_a_field_at_a_time(tmp_path: Path, monkeypatch) -> None:
+    """The linkage of a big-file run holds no register column: it reads each field from the
+    shards when it codes it, and gets the codes of the register held in memory."""
+    monkeypatch.setattr(P, "BLOCK_SIZE", 2500)
+    cfg = parse_benchmark(_scenario(700), "tiny").scenario
+    write_sharded_task(cfg, 3, tmp_path, 700, False)
+    side = ShardSide(tmp_path)
+    held = read_records([tmp_path / s["file"] for s in side.shards], list(RECORD_FIELDS))
+    task = load_task(tmp_path)
+    assert len(task.register) == len(held) > 2100 and task.register.columns.empty
+    lazy = PreparedTask(task, 3, read_register=side.column)
+    whole = PreparedTask(dataclasses.replace(task, register=held), 3)
+    for name in ("first_name", "last_name", "dob", "tin", "street", "full_address"):
+        a, b = lazy.field(name), whole.field(name)
+        np.testing.assert_array_equal(a.q, b.q)
+        np.testing.assert_array_equal(a.r, b.r)
+        assert list(a.values) == list(b.values)
+    for key in (("last_name", "soundex"), ("first_name", "initial")):
+        a, b = lazy.key(*key), whole.key(*key)
+        np.testing.assert_array_equal(a.r, b.r)
+        assert list(a.values) == list(b.values)
+    # a query-only coding needs no register column either
+    assert list(lazy.query_field("zip").values) == list(whole.query_field("zip").values)
+    # records in any order, with repeats, across shards
+    rows = np.array([len(held) - 1, 0, 5, 701, 5, 1400])
+    records = side.records(rows)
+    assert len(records) == len(rows)
+    for name in RECORD_FIELDS:
+        assert _plain(records[name]) == _plain(held[name].iloc[rows]), name
+    assert side.records(np.zeros(0, np.int64)).empty
 
 
 def test_sharded_run_reports_trained_methods_as_not_run_and_refuses_replicates(

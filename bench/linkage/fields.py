@@ -550,17 +550,30 @@ def validate_key(spec: Mapping[str, Any], where: str) -> tuple[str, str, dict[st
 class PreparedTask:
     """A linkage task with fields normalized and coded on demand (cached)."""
 
-    def __init__(self, task: LinkageTask, seed: int = 0, joins: str = "numpy") -> None:
+    def __init__(
+        self,
+        task: LinkageTask,
+        seed: int = 0,
+        joins: str = "numpy",
+        read_register: Callable[[str], pd.Series] | None = None,
+    ) -> None:
+        """``read_register``: where a register field is read when it is first coded (default:
+        ``task.register``'s column). A big-file run reads it from its shards, so that the
+        register is held only as the codes of the fields the methods use: its task's register
+        is then a frame of the right length without columns."""
         if joins not in JOIN_ENGINES:
             raise ConfigError("joins", f"must be one of {', '.join(JOIN_ENGINES)}; got {joins!r}")
         self.task = task
+        self._read_register = read_register
         self.seed = seed
         #: Which engine blocks: "numpy" (in memory) or "duckdb" (big registers).
         self.joins = joins  # for methods that sample (e.g. random pairs to estimate u)
         self.n_query = len(task.query)
         self.n_register = len(task.register)
         self._fields: dict[str, Coded] = {}
-        self._keys: dict[tuple, Coded] = {}
+        #: Per key transform, its codes as a remapping of its field's codes, and its values
+        #: (the records' key codes are gathered when asked for: not held per record).
+        self._keys: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._scores: dict[tuple[str, Scorer], PairScores] = {}
         self._joins: dict[tuple, KeyIndex] = {}
         self._address: tuple[np.ndarray, np.ndarray] | None = None
@@ -573,8 +586,11 @@ class PreparedTask:
                 if name in COMPOSITES:
                     self._fields[name] = self._code_composite(name)
                 else:
-                    q, r = self.task.query[name], self.task.register[name]
+                    q = self.task.query[name]
+                    read = self._read_register
+                    r = self.task.register[name] if read is None else read(name)
                     self._fields[name] = code(q, r, name)
+                    del r  # the register's column goes: its codes are what is kept
         return self._fields[name]
 
     def query_field(self, name: str) -> Coded:
@@ -585,7 +601,9 @@ class PreparedTask:
         if name in self._fields:
             return self._fields[name]
         if self._query_only is None:
-            alone = dataclasses.replace(self.task, register=self.task.register.iloc[:0])
+            register = self.task.register  # read on demand: no columns, the query's will do
+            empty = (register if self._read_register is None else self.task.query).iloc[:0]
+            alone = dataclasses.replace(self.task, register=empty)
             self._query_only = PreparedTask(alone, self.seed, self.joins)
         return self._query_only.field(name)
 
@@ -714,10 +732,12 @@ class PreparedTask:
                     values = np.append(values, "")
                 new_codes = np.where(new_codes < 0, none, new_codes)
             remap = np.append(new_codes, none).astype(np.int32)
-            self._keys[ident] = Coded(
-                remap[base.q], remap[base.r], np.asarray(values, dtype=object)
-            )
-        return self._keys[ident]
+            self._keys[ident] = (remap, np.asarray(values, dtype=object))
+        remap, values = self._keys[ident]
+        base = self.field(field)
+        # Gathered on each call (a fraction of a second for a register of millions) rather
+        # than held: at the real size each key would hold 4 bytes a register record.
+        return Coded(remap[base.q], remap[base.r], values)
 
 
 # --- joins ---
