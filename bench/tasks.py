@@ -315,13 +315,13 @@ def run_task(
         per_pass: list[int] = []
         if blocked:
             with steps.step("blocking"):
-                candidates, per_pass = block(prep, bench.blocking)
+                candidates, per_pass = block(prep, bench.blocking, bench.max_pairs)
         if training:
             with steps.step("generating training files"):
                 tseed = training_seed(seed)
                 train = PreparedTask(build_task(bench.scenario, tseed), tseed)
             with steps.step("blocking training files"):
-                train_cands, _ = block(train, bench.blocking)
+                train_cands, _ = block(train, bench.blocking, bench.max_pairs)
                 labels = _labels(train.task, train_cands)
         with atomic_dir(out_dir) as tmp:
             raw = tmp / "raw"
@@ -429,7 +429,7 @@ def _replicate(
     task = build_task(bench.scenario, seed)
     prep = PreparedTask(task, seed)
     blocked = any(m.uses_blocking() for m in methods)
-    cands = block(prep, bench.blocking)[0] if blocked else None
+    cands = block(prep, bench.blocking, bench.max_pairs)[0] if blocked else None
     out.mkdir(parents=True)
     width = max(prep.n_register, 1)
     truth = task.truth["query_row"].to_numpy() * width + task.truth["register_row"].to_numpy()

@@ -225,3 +225,18 @@ def test_streaming_peak_memory_does_not_grow_with_the_register(tmp_path: Path) -
     registers = [json.loads((tmp_path / str(p) / "raw" / "run.json").read_text()) for p in PEOPLE]
     assert registers[1]["register_records"] >= 3.8 * registers[0]["register_records"]
     assert peaks[1] <= 1.3 * peaks[0], f"peak memory {peaks[0]:.0f} MB -> {peaks[1]:.0f} MB"
+
+
+@pytest.mark.parametrize("shard_size", [None, 700], ids=["numpy", "duckdb"])
+def test_a_blocking_pass_over_max_pairs_is_refused(
+    tmp_path: Path, monkeypatch, shard_size: int | None
+) -> None:
+    """``[blocking] max_pairs`` bounds each pass, on either join engine, before any output."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    data = _scenario(shard_size)
+    data["blocking"]["max_pairs"] = 1000
+    with pytest.raises(ConfigError, match=r"blocking pass 1.*\(limit 1,000\)"):
+        run(parse_benchmark(data, "tiny"), **_quiet(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    data["blocking"]["max_pairs"] = 10**8  # the default would do as well
+    assert parse_benchmark(data, "tiny").max_pairs == 10**8

@@ -170,6 +170,14 @@ SCENARIOS: dict[str, tuple[Callable[[str], bytes], tuple[str, ...]]] = {
         _add('[blocking]\npasses = [[{ field = "ssn" }]]\n'),
         ("blocking.passes[0][0].field", "got 'ssn'"),
     ),
+    "blocking pass limit out of range": (
+        _add('[blocking]\npasses = [[{ field = "zip" }]]\nmax_pairs = 0\n'),
+        ("blocking.max_pairs: must be an integer from 1 to 1,000,000,000; got 0",),
+    ),
+    "blocking pass limit not an integer": (
+        _add('[blocking]\npasses = [[{ field = "zip" }]]\nmax_pairs = "many"\n'),
+        ("blocking.max_pairs: must be an integer",),
+    ),
     "duplicate method names": (
         _add((METHOD + 'kind = "fuzzy"\n') * 2),
         ("methods[1].name: duplicate method name 'm'",),

@@ -44,14 +44,32 @@ DUCKDB_MEMORY = "2GB"
 CHUNK_PAIRS = 1 << 21
 
 
+#: The largest ``[blocking] max_pairs`` accepted: a billion pairs are 16 GB of row numbers.
+MAX_PAIRS_LIMIT = 1_000_000_000
+
+
 def validate_blocking(spec: Any, where: str) -> list[list[Key]]:
-    """Validate ``[blocking] passes = [[{field, compare}, ...], ...]``."""
+    """Validate ``[blocking] passes = [[{field, compare}, ...], ...]`` (and ``max_pairs``,
+    read by :func:`blocking_max_pairs`)."""
     if not isinstance(spec, dict):
         raise ConfigError(where, "must be a table with `passes`")
     for key in spec:
-        if key != "passes":
-            raise ConfigError(f"{where}.{key}", "unknown key (allowed: passes)")
+        if key not in ("passes", "max_pairs"):
+            raise ConfigError(f"{where}.{key}", "unknown key (allowed: passes, max_pairs)")
+    blocking_max_pairs(spec, where)
     return validate_passes(spec.get("passes"), f"{where}.passes", _validate_key_table)
+
+
+def blocking_max_pairs(spec: dict[str, Any], where: str) -> int:
+    """``[blocking] max_pairs``: the most pairs one pass may propose before the run is refused
+    (default :data:`DEFAULT_MAX_PAIRS`). Candidate pairs grow with the square of the size: a
+    scenario at the real size raises it knowingly, in its file."""
+    value = spec.get("max_pairs", DEFAULT_MAX_PAIRS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAIRS_LIMIT:
+        raise ConfigError(
+            f"{where}.max_pairs", f"must be an integer from 1 to {MAX_PAIRS_LIMIT:,}; got {value!r}"
+        )
+    return value
 
 
 def validate_passes(passes: Any, where: str, item: Callable[[Any, str], T]) -> list[list[T]]:

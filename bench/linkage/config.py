@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.linkage.blocking import Key, validate_blocking
+from bench.linkage.blocking import DEFAULT_MAX_PAIRS, Key, blocking_max_pairs, validate_blocking
 from bench.linkage.methods import METHODS, Method
 from bench.linkage.methods.base import RESOLVE_MODES
 from synthetic.config import check_keys, identifier, read_toml, read_toml_text, shown
@@ -45,6 +45,8 @@ class Benchmark:
     #: The scenario's ``[calibration]`` table as written (validated by
     #: :func:`bench.scale.calibration.parse_calibration`), None when it has none.
     calibration: dict[str, Any] | None = None
+    #: The most pairs one blocking pass may propose (``[blocking] max_pairs``).
+    max_pairs: int = DEFAULT_MAX_PAIRS
 
     @property
     def config_hash(self) -> str:
@@ -90,8 +92,16 @@ def parse_benchmark(data: dict[str, Any], source: str = "<config>") -> Benchmark
     scenario = parse_scenario(effective)
     blocking = validate_blocking(effective["blocking"], "blocking")
     methods = parse_methods(effective["methods"], "methods")
+    max_pairs = blocking_max_pairs(effective["blocking"], "blocking")
     return Benchmark(
-        scenario.name, source, effective, scenario, blocking, methods, calibration=calibration
+        scenario.name,
+        source,
+        effective,
+        scenario,
+        blocking,
+        methods,
+        calibration=calibration,
+        max_pairs=max_pairs,
     )
 
 

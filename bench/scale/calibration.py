@@ -589,11 +589,11 @@ def simulate_point(job: dict[str, Any]) -> PointResult:
         prep = PreparedTask(task, seed)
         cands = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64))
         if any(m.uses_blocking() for m in methods):
-            cands = block(prep, bench.blocking)[0]
+            cands = block(prep, bench.blocking, bench.max_pairs)[0]
         if any(m.needs_training for m in methods):
             tseed = training_seed(seed)
             train = PreparedTask(build_task(bench.scenario, tseed), tseed)
-            train_cands = block(train, bench.blocking)[0]
+            train_cands = block(train, bench.blocking, bench.max_pairs)[0]
             width = max(len(train.task.register), 1)
             truth = train.task.truth
             keys = truth["query_row"].to_numpy() * width + truth["register_row"].to_numpy()

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.linkage.blocking import validate_passes
+from bench.linkage.blocking import MAX_PAIRS_LIMIT, validate_passes
 from bench.linkage.fields import (
     TRANSFORMS,
     Coded,
@@ -122,7 +122,10 @@ class Rule(Method):
             "list of passes; each a list of conditions that must all hold, or a named pass "
             "{name = ..., conditions = [...]}",
         ),
-        "max_pairs": Param(50_000_000, "refuse a join producing more pairs than this", lo=1),
+        # up to a billion, as [blocking] max_pairs: a rule at the real size may join ~120 million
+        "max_pairs": Param(
+            50_000_000, "refuse a join producing more pairs than this", lo=1, hi=MAX_PAIRS_LIMIT
+        ),
     }
 
     @classmethod
