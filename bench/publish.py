@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +45,7 @@ from bench.scale.calibration import (
     write_calibration,
 )
 from bench.scale.projection import main as project_main
+from synthetic.errors import ConfigError
 from synthetic.noise import ADDRESS_FIELDS, NOISE, RECORD_FIELDS, ROW_NOISE
 
 BLOCK = re.compile(r"(<!-- headline:(?P<name>[\w.+-]+) -->\n).*?(<!-- /headline -->)", re.S)
@@ -229,13 +231,19 @@ def drop_raw_pairs(run_dir: Path) -> None:
     shutil.rmtree(raw / "replicates", ignore_errors=True)
 
 
-def publish_big(readme: Path | None, progress: bool | None = None) -> list[Path]:
-    """Run every big-file preset into ``results/<preset>/`` without its record-level raw tables
-    (:func:`drop_raw_pairs`; ``linkrisk report`` cannot rebuild such a directory, ``linkrisk
-    run <preset>`` regenerates it whole), check the projection of the scenario it scales
-    (``scale_of``) against it into ``results/projections/<preset>-check/``, and refresh the
-    README blocks."""
+def publish_big(
+    readme: Path | None, progress: bool | None = None, only: Sequence[str] | None = None
+) -> list[Path]:
+    """Run every big-file preset (or those in ``only``) into ``results/<preset>/`` without its
+    record-level raw tables (:func:`drop_raw_pairs`; ``linkrisk report`` cannot rebuild such a
+    directory, ``linkrisk run <preset>`` regenerates it whole), check the projection of the
+    scenario it scales (``scale_of``) against it into ``results/projections/<preset>-check/``,
+    and refresh the README blocks."""
     names = big_presets()
+    for name in only or ():
+        if name not in names:
+            raise ConfigError("--only", f"not a big-file preset: {name!r} ({', '.join(names)})")
+    names = [n for n in names if not only or n in only]
     for name in names:
         check_out_dir(RESULTS_DIR / name)
         if load_benchmark(name).scenario.scale_of is not None:

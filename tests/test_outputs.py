@@ -249,3 +249,27 @@ def test_publish_checks_every_output_before_running(
     line = _one_line(capsys.readouterr().err)
     assert "results/crosscheck" in line and "not written by linkrisk" in line
     assert (tmp_path / "results" / "crosscheck" / "notes.txt").exists()
+
+
+def test_publish_big_only_runs_the_named_preset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    ran: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_run(bench: object, **kwargs: object) -> None:
+        ran.append(bench.name)  # type: ignore[attr-defined]
+        raise Stop
+
+    monkeypatch.setattr("bench.publish.run", fake_run)
+    with pytest.raises(Stop):
+        main(["publish", "--big", "--only", "irs-ice-full"])
+    assert ran == ["irs-ice-full"]
+    assert main(["publish", "--big", "--only", "irs-ice"]) == 2
+    assert "--only: not a big-file preset: 'irs-ice'" in _one_line(capsys.readouterr().err)
+    assert main(["publish", "--only", "irs-ice-full"]) == 2
+    assert "--only: goes with --big" in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "results").exists()
