@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -333,6 +335,7 @@ def test_duckdb_blocking_equals_numpy_blocking(monkeypatch: pytest.MonkeyPatch, 
     from tests.conftest import clean_task
 
     monkeypatch.setattr(B, "CHUNK_PAIRS", chunk)
+    monkeypatch.setattr(B, "UNION_CHUNK_PAIRS", chunk)  # DuckDB's union by ranges of queries
     task = clean_task(n_people=3000, n_query=300)
     passes = validate_blocking(
         {
@@ -349,6 +352,17 @@ def test_duckdb_blocking_equals_numpy_blocking(monkeypatch: pytest.MonkeyPatch, 
     assert per_a == per_b and len(a) > 300
     assert np.array_equal(a.query_row, b.query_row)
     assert np.array_equal(a.register_row, b.register_row)
+
+
+def test_union_ranges_cover_the_queries_in_order() -> None:
+    from bench.linkage.blocking import union_ranges
+
+    assert union_ranges(300, 0) == [(0, 300)]
+    assert union_ranges(0, 10**9) == [(0, 0)]
+    ranges = union_ranges(1000, 95, size=10)
+    assert len(ranges) == 10 and ranges[0][0] == 0 and ranges[-1][1] == 1000
+    assert all(a[1] == b[0] and a[0] < a[1] for a, b in itertools.pairwise(ranges))
+    assert len(union_ranges(3, 10**9)) == 3  # never a range without a query
 
 
 def test_linkrisks_duckdb_connections_draw_no_bar_of_their_own() -> None:

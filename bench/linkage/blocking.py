@@ -170,6 +170,18 @@ def spilling_duckdb(what: str, threads: int) -> tuple[Any, tempfile.TemporaryDir
     return quiet_duckdb(config), spill
 
 
+#: Pairs of every pass (repeats counted) DuckDB unites at a time (:func:`union_ranges`).
+UNION_CHUNK_PAIRS = 16_000_000
+
+
+def union_ranges(n_query: int, pairs: int, size: int = UNION_CHUNK_PAIRS) -> list[tuple[int, int]]:
+    """Equal ranges of query rows ``[lo, hi)`` covering ``0 .. n_query``, enough of them that
+    each holds about ``size`` of the passes' ``pairs`` if the pairs are spread evenly."""
+    n = max(1, min(n_query, -(-pairs // size)))
+    bounds = np.linspace(0, n_query, n + 1).round().astype(np.int64)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
 def _block_duckdb(
     prep: PreparedTask, passes: Sequence[Sequence[Key]], max_pairs: int
 ) -> tuple[Candidates, list[int]]:
@@ -210,11 +222,16 @@ def _block_duckdb(
             con.unregister(f"q{i}")
             con.unregister(f"r{i}")
             selects.append(f"select q, r from p{i}")
-        reader = con.sql(" union ".join(selects) + " order by q, r").to_arrow_reader(1 << 20)
+        # The union, a range of query rows at a time: a pair's query row is in one range, so
+        # each range's union is a part of the whole, and the ranges in order are the whole in
+        # order. At once, the union of the real size's ~135 million pairs overran DuckDB's
+        # memory limit (its distinct and sort did not spill).
         qs, rs = [], []
-        for batch in reader:
-            qs.append(batch.column(0).to_numpy().astype(np.int64, copy=False))
-            rs.append(batch.column(1).to_numpy().astype(np.int64, copy=False))
+        for lo, hi in union_ranges(prep.n_query, sum(per_pass)):
+            part = " union ".join(f"{s} where q >= {lo} and q < {hi}" for s in selects)
+            for batch in con.sql(part + " order by q, r").to_arrow_reader(1 << 20):
+                qs.append(batch.column(0).to_numpy().astype(np.int64, copy=False))
+                rs.append(batch.column(1).to_numpy().astype(np.int64, copy=False))
     finally:
         con.close()
         spill.cleanup()
