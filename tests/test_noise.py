@@ -881,3 +881,29 @@ def test_address_codes_of_a_compact_pool_are_those_of_its_strings() -> None:
     want = _address_codes(pool, rows)
     got = _address_codes(compact, rows)
     assert all(np.array_equal(w, g) for w, g in zip(want, got, strict=True))
+    # the ZIP numbered by first appearance; each row's address: its lowest pool position
+    assert np.array_equal(want[0], pd.factorize(pd.concat([pool["zip"], rows["zip"]]))[0])
+    fields = list(ADDRESS_FIELDS)
+    for i, row in enumerate(rows[fields].itertuples(index=False)):
+        same = (pool[fields] == pd.Series(row, index=fields)).all(axis=1).to_numpy()
+        assert want[1][i] == (np.flatnonzero(same)[0] if same.any() else -1), i
+    assert (want[1][:10] == -1).all() and (want[1][20:] >= 0).all()
+
+
+def test_address_codes_pack_past_64_bits() -> None:
+    """Fields with many values each: packed past 2**62, the kept values are renumbered first."""
+    from synthetic.noise import harness
+    from synthetic.noise.harness import ADDRESS_FIELDS, _address_codes
+
+    rng = np.random.default_rng(5)
+    n = 4_000
+    pool = pd.DataFrame({f: rng.integers(0, 2**40, n).astype(str) for f in ADDRESS_FIELDS})
+    pool = pool.astype(object)
+    pool.iloc[n // 2 :] = pool.iloc[: n // 2].to_numpy()  # every address twice
+    rows = pool.iloc[rng.integers(0, n, 300)].reset_index(drop=True)
+    rows.loc[:4, "state"] = "elsewhere"
+    _, own = _address_codes(pool.astype("category"), rows)
+    assert (own[:5] == -1).all() and (own[5:] >= 0).all() and (own < n // 2).all()
+    fields = list(ADDRESS_FIELDS)
+    assert (pool.iloc[own[5:]][fields].to_numpy() == rows.iloc[5:][fields].to_numpy()).all()
+    assert harness._PACK_ORDER[0] == "house_number"

@@ -80,12 +80,15 @@ def other_address(
     if len(pool) == 0:
         raise ValueError("stale_address needs a non-empty address pool (NoiseContext.addresses)")
     n, size = len(rows), len(pool)
-    zip_code, key = _address_codes(pool, rows)
+    zip_code, own = _address_codes(pool, rows)  # own: the row's address in the pool, or -1
     order = np.argsort(zip_code[:size], kind="stable")  # addresses of one ZIP are contiguous
     sorted_zip = zip_code[:size][order]
-    first = np.full(int(key.max()) + 1, -1, dtype=np.int64)
-    first[key[:size][order][::-1]] = np.arange(size)[::-1]  # first position of each address
-    current = first[key[size:]]  # position of the row's address in the sorted pool, or -1
+    # The row's address's first position in the sorted pool, or -1: the sort is stable and an
+    # address is in one ZIP, so its lowest pool position comes first there too.
+    position = np.empty(size, dtype=np.int64)
+    position[order] = np.arange(size)
+    current = np.where(own >= 0, position[np.maximum(own, 0)], -1)
+    del position
 
     lo = np.searchsorted(sorted_zip, zip_code[size:], side="left")
     hi = np.searchsorted(sorted_zip, zip_code[size:], side="right")

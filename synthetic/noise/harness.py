@@ -545,34 +545,81 @@ def _choose_variant(
 
 
 def _address_codes(pool: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of the ZIP and of the full address, over ``pool`` then ``rows``.
+    """Integer codes of the ZIP over ``pool`` then ``rows`` (numbered by first appearance: their
+    order picks replacements), and for each row the lowest position of ``pool`` holding the
+    row's whole address (all of :data:`ADDRESS_FIELDS` equal, missing equal to missing), or -1.
 
-    Equal codes mean equal values (missing equals missing). Vectorized: one hash factorization
-    per field, and the address code is refactorized after each field so it stays small.
+    At the real size the pool holds every address of 331 million people (~130 million), so no
+    step hashes or sorts the pool's whole addresses: the fields are packed into one integer a
+    field at a time, and after each field only the pool positions whose packed value some row
+    has are kept (after the ZIP, the house number and the street: about one a row).
     """
+    size = len(pool)
+    zip_code = _field_codes(pool["zip"], rows["zip"], first_appearance=True)
+    packed, span = zip_code, int(zip_code.max(initial=0)) + 1
+    keep = np.arange(size + len(rows))  # positions (pool, then rows) that may still match
+    rest = sorted((f for f in ADDRESS_FIELDS if f != "zip"), key=_PACK_ORDER.index)
+    for f in rest:
+        c = _field_codes(pool[f], rows[f])[keep]
+        m = int(c.max(initial=0)) + 1
+        if span * m >= 2**62:  # renumber the kept values first (a few per row by then)
+            packed = pd.factorize(packed)[0].astype(np.int64)
+            span = int(packed.max(initial=0)) + 1
+        packed = packed * m + c
+        span *= m
+        del c
+        is_row = keep >= size
+        wanted = np.unique(packed[is_row])
+        at = np.searchsorted(wanted, packed)
+        held = wanted[np.minimum(at, max(len(wanted) - 1, 0))] == packed if len(wanted) else is_row
+        held |= is_row
+        keep, packed = keep[held], packed[held]
+        del at, held, is_row
+    in_pool = keep < size
+    values, where = packed[in_pool], keep[in_pool]  # ``where`` ascending
+    order = np.argsort(values, kind="stable")  # equal values: lowest position first
+    values, where = values[order], where[order]
+    wanted = packed[~in_pool]
+    at = np.minimum(np.searchsorted(values, wanted), max(len(values) - 1, 0))
+    found = values[at] == wanted if len(values) else np.zeros(len(wanted), bool)
+    return zip_code, np.where(found, where[at] if len(values) else -1, -1).astype(np.int64)
 
-    def codes(f: str) -> np.ndarray:
-        col = pool[f]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            # A compact pool (all blocks' addresses, as codes): number its values by their codes'
-            # first appearance, then the rows' values after them; the numbers factorizing the
-            # strings gives, without a string per pool record (100 million at the real size).
-            at, seen = pd.factorize(col.cat.codes.to_numpy())
-            cats = np.asarray(col.cat.categories, dtype=object)
-            first = np.where(seen >= 0, cats[np.maximum(seen, 0)], None)
-            both = np.concatenate([first, rows[f].to_numpy(dtype=object)])
-            number = pd.factorize(both, use_na_sentinel=False)[0].astype(np.int64)
-            return np.concatenate([number[: len(first)][at], number[len(first) :]])
-        both = np.concatenate([col.to_numpy(dtype=object), rows[f].to_numpy(dtype=object)])
+
+#: The order in which :func:`_address_codes` packs the fields after the ZIP: the most telling
+#: first, so that few pool positions are left after three.
+_PACK_ORDER = ("house_number", "street", "unit", "city", "state")
+
+
+def _field_codes(pool: pd.Series, rows: pd.Series, first_appearance: bool = False) -> np.ndarray:
+    """One integer per value of ``pool`` then ``rows``; equal integers for equal values (missing
+    equal to missing). ``first_appearance``: numbered in order of first appearance, as
+    :func:`pd.factorize` of the strings numbers them (else any numbering). A compact pool
+    (a categorical: every block's addresses) is numbered from its codes, without a string per
+    pool value."""
+    if not isinstance(pool.dtype, pd.CategoricalDtype):
+        both = np.concatenate([pool.to_numpy(dtype=object), rows.to_numpy(dtype=object)])
         return pd.factorize(both, use_na_sentinel=False)[0].astype(np.int64)
-
-    zip_code = codes("zip")
-    key = zip_code
-    for f in ADDRESS_FIELDS:
-        if f != "zip":
-            c = codes(f)
-            key = pd.factorize(key * (int(c.max()) + 1) + c)[0].astype(np.int64)
-    return zip_code, key
+    cats = np.asarray(pool.cat.categories, dtype=object)
+    codes = pool.cat.codes.to_numpy()
+    if first_appearance:
+        # number the categories by their codes' first appearance, then the rows' values after
+        # them: the numbers factorizing the strings gives
+        at, seen = pd.factorize(codes)
+        first = np.where(seen >= 0, cats[np.maximum(seen, 0)], None)
+        both = np.concatenate([first, rows.to_numpy(dtype=object)])
+        number = pd.factorize(both, use_na_sentinel=False)[0].astype(np.int64)
+        return np.concatenate([number[: len(first)][at], number[len(first) :]])
+    # the category's code; missing: len(cats); a value the pool lacks: after those
+    values = rows.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    out = pd.Index(cats).get_indexer(np.where(missing, None, values)).astype(np.int64)
+    out[missing] = len(cats)
+    new = (out < 0) & ~missing
+    if new.any():
+        out[new] = len(cats) + 1 + pd.factorize(values[new])[0]
+    own = codes.astype(np.int64)
+    own[own < 0] = len(cats)
+    return np.concatenate([own, out])
 
 
 # ---------------------------------------------------------------------------------------------
