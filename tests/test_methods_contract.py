@@ -128,3 +128,16 @@ def test_threshold_param_is_declared_and_decides_acceptance(kind: str, task_and_
         scored, _, _ = _run(_make(kind, **{name: threshold}), task, train)
         expected = scored.score >= np.float32(threshold)
         assert np.array_equal(scored.accept, expected), f"{kind} at {threshold}"
+
+
+def test_fuzzy_scores_in_slices_as_at_once(task_and_train, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fuzzy method scores its pairs a slice at a time (memory at the real size): the same
+    bits as at once, with slices that cut the pairs anywhere."""
+    from bench.linkage.methods import fuzzy
+
+    whole = _run(_make("fuzzy"), *task_and_train)[0]
+    monkeypatch.setattr(fuzzy, "SLICE_PAIRS", 7)
+    sliced = _run(_make("fuzzy"), *task_and_train)[0]
+    assert len(whole.score) > 7 * 10
+    assert whole.score.tobytes() == sliced.score.tobytes()
+    assert np.array_equal(whole.accept, sliced.accept)

@@ -21,6 +21,8 @@ DEFAULT_WEIGHTS = {
     "street": 0.5,
     "zip": 0.5,
 }
+#: Pairs scored at a time (:meth:`Fuzzy.score`).
+SLICE_PAIRS = 4_000_000
 KINDS = {
     "first_name": "name",
     "last_name": "name",
@@ -56,8 +58,21 @@ class Fuzzy(Method):
 
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
+        qi, ri = candidates.query_row, candidates.register_row
+        # A pair's score is its own: scored a slice of pairs at a time, the similarities (a
+        # float per field and pair) are held for one slice, not for the ~135 million pairs of
+        # the real size (where the whole took the run out of memory).
+        score = np.empty(len(qi), dtype=np.float32)
+        for at in range(0, len(qi), SLICE_PAIRS):
+            part = slice(at, at + SLICE_PAIRS)
+            score[part] = self._scores(prep, qi[part], ri[part])
+        accept = score >= self.params["threshold"]
+        return Scored(qi, ri, score, accept)
+
+    def _scores(self, prep: PreparedTask, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
+        """The scores of the pairs ``(qi, ri)``."""
         fields = {f: self.params["fields"][f] for f in self.params["weights"]}
-        vec = compare(prep, fields, candidates.query_row, candidates.register_row)
+        vec = compare(prep, fields, qi, ri)
         assert vec.similarity is not None  # fuzzy fields all have a similarity
         w = np.array([self.params["weights"][f] for f in vec.fields], dtype=np.float32)
         present = ~np.isnan(vec.similarity)
@@ -71,6 +86,4 @@ class Fuzzy(Method):
             num += similarity[:, j] * wj
             den += present[:, j] * wj
         with np.errstate(invalid="ignore", divide="ignore"):
-            score = np.where(den > 0, num / den, 0.0).astype(np.float32)
-        accept = score >= self.params["threshold"]
-        return Scored(candidates.query_row, candidates.register_row, score, accept)
+            return np.where(den > 0, num / den, 0.0).astype(np.float32)
