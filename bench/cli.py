@@ -49,7 +49,7 @@ examples:
   linkrisk audit plan | estimate        audit an agency's declared links from a reviewed sample
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk publish --big                the big-file presets instead (irs-ice-1in10: ~5 min)
-  linkrisk publish --big --only irs-ice-full   the real size alone
+  linkrisk publish --big --only irs-ice-1in10  one big-file preset
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
 
@@ -152,9 +152,8 @@ def _parser() -> argparse.ArgumentParser:
         "--big",
         action="store_true",
         help="instead, run the big-file presets (irs-ice-1in10: about 5 minutes and 5 GB of "
-        "memory on 2 cores; irs-ice-full, the real size: see README, Big files) into results/ "
-        "without their record-level raw tables, and check the projection of the case each one "
-        "scales against it",
+        "memory on 2 cores) into results/ without their record-level raw tables, and check the "
+        "projection of the case each one scales against it",
     )
     pub.add_argument(
         "--only",

@@ -266,10 +266,10 @@ def test_publish_big_only_runs_the_named_preset(
 
     monkeypatch.setattr("bench.publish.run", fake_run)
     with pytest.raises(Stop):
-        main(["publish", "--big", "--only", "irs-ice-full"])
-    assert ran == ["irs-ice-full"]
+        main(["publish", "--big", "--only", "irs-ice-1in10"])
+    assert ran == ["irs-ice-1in10"]
     assert main(["publish", "--big", "--only", "irs-ice"]) == 2
     assert "--only: not a big-file preset: 'irs-ice'" in _one_line(capsys.readouterr().err)
-    assert main(["publish", "--only", "irs-ice-full"]) == 2
+    assert main(["publish", "--only", "irs-ice-1in10"]) == 2
     assert "--only: goes with --big" in _one_line(capsys.readouterr().err)
     assert not (tmp_path / "results").exists()
