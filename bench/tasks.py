@@ -53,13 +53,13 @@ from bench.interrupts import sigint_watch
 from bench.linkage.blocking import block
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import PreparedTask
-from bench.linkage.methods.base import Candidates, Method, not_run_reason
+from bench.linkage.methods.base import Candidates, Method, Scored, not_run_reason
 from bench.linkage.resolve import resolve
 from bench.report.document import write_outputs
 from bench.runs.rundir import EXPLANATIONS
 from bench.runs.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
 from bench.runs.store import atomic_dir
-from bench.runs.writers import write_json, write_parquet
+from bench.runs.writers import ROW_GROUP_ROWS, write_json, write_parquet, write_parquet_parts
 from synthetic.arrays import isin_rows, unique_ints
 from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
@@ -497,22 +497,36 @@ def scored_frame(m: Method, prep: PreparedTask, cands: Candidates | None) -> pd.
     """Score and resolve one method: every considered pair with its score, accept, link,
     whether the two records' addresses match (:meth:`PreparedTask.address_match`) and, for a
     method with named paths, the path that produced it."""
+    scored, link = _score(m, prep, cands)
+    return _pair_frame(m, prep, scored, link, slice(None))
+
+
+def _score(m: Method, prep: PreparedTask, cands: Candidates | None) -> tuple[Scored, np.ndarray]:
+    """The method's scored pairs and, after multiple-hit resolution, which are links."""
     scored = m.score(prep, cands)
     link = resolve(scored.query_row, scored.register_row, scored.score, scored.accept, m.resolve)
-    qi = np.asarray(scored.query_row, np.int64)
-    ri = np.asarray(scored.register_row, np.int64)
+    if m.path_names() is not None and scored.path is None:
+        raise ValueError(f"method {m.name!r} names paths but scored no path per pair")
+    return scored, link
+
+
+def _pair_frame(
+    m: Method, prep: PreparedTask, scored: Scored, link: np.ndarray, at: slice
+) -> pd.DataFrame:
+    """The rows ``at`` of :func:`scored_frame`'s frame."""
+    qi = np.asarray(scored.query_row, np.int64)[at]
+    ri = np.asarray(scored.register_row, np.int64)[at]
     columns = {
         "query_row": qi,
         "register_row": ri,
-        "score": np.asarray(scored.score, np.float32),
-        "accept": np.asarray(scored.accept, bool),
-        "link": link,
+        "score": np.asarray(scored.score, np.float32)[at],
+        "accept": np.asarray(scored.accept, bool)[at],
+        "link": link[at],
         "address_match": prep.address_match(qi, ri),
     }
     if m.path_names() is not None:
-        if scored.path is None:
-            raise ValueError(f"method {m.name!r} names paths but scored no path per pair")
-        columns["path"] = np.asarray(scored.path, np.int16)
+        assert scored.path is not None  # checked by _score
+        columns["path"] = np.asarray(scored.path, np.int16)[at]
     return pd.DataFrame(columns)
 
 
@@ -568,10 +582,20 @@ def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
+#: A method's pairs written at a time (:func:`_run_method`), a multiple of the parquet row group
+#: so that the file is the one written at once: at the real size a frame of every pair (156
+#: million) and its Arrow copy would each take some 3.5 GB.
+PAIR_PART_ROWS = 16 * ROW_GROUP_ROWS
+
+
 def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:
     """Score, resolve and write one method's pairs; return the register rows it linked."""
-    frame = scored_frame(m, prep, cands)
-    link = frame["link"].to_numpy()
-    write_parquet(frame, raw / f"{m.name}.parquet")
+    scored, link = _score(m, prep, cands)
+    n = len(link)
+    parts = (
+        _pair_frame(m, prep, scored, link, slice(a, a + PAIR_PART_ROWS))
+        for a in range(0, max(n, 1), PAIR_PART_ROWS)  # one part, empty, for no pairs
+    )
+    write_parquet_parts(parts, raw / f"{m.name}.parquet")
     write_json(_method_meta(m), raw / f"{m.name}.json")
-    return frame["register_row"].to_numpy()[link]
+    return np.asarray(scored.register_row, np.int64)[link]

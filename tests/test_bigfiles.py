@@ -240,3 +240,37 @@ def test_a_blocking_pass_over_max_pairs_is_refused(
     assert not (tmp_path / "out").exists()
     data["blocking"]["max_pairs"] = 10**8  # the default would do as well
     assert parse_benchmark(data, "tiny").max_pairs == 10**8
+
+
+def test_parquet_in_parts_is_the_file_written_at_once(tmp_path: Path, monkeypatch) -> None:
+    from bench.runs import writers
+
+    monkeypatch.setattr(writers, "ROW_GROUP_ROWS", 4)
+    frame = pd.DataFrame(
+        {"a": np.arange(10), "s": np.linspace(0, 1, 10).astype(np.float32), "b": np.arange(10) > 4}
+    )
+    writers.write_parquet(frame, tmp_path / "whole.parquet")
+    writers.write_parquet_parts([frame[:8], frame[8:]], tmp_path / "parts.parquet")
+    assert (tmp_path / "whole.parquet").read_bytes() == (tmp_path / "parts.parquet").read_bytes()
+    with pytest.raises(ValueError, match="no part"):
+        writers.write_parquet_parts([], tmp_path / "none.parquet")
+
+
+def test_a_run_writes_each_methods_pairs_in_parts_as_at_once(tmp_path: Path, monkeypatch) -> None:
+    """A method's pairs are written a part at a time (memory at the real size): the same files."""
+    from bench import tasks
+    from bench.runs import writers
+
+    monkeypatch.setattr(writers, "ROW_GROUP_ROWS", 64)  # several row groups, several parts
+    data = _scenario(None)
+    data["methods"] = [m for m in data["methods"] if m["kind"] in ("rule", "fuzzy", "ecm")]
+    bench = parse_benchmark(data, "tiny")
+    run(bench, **_quiet(tmp_path / "a"))
+    monkeypatch.setattr(tasks, "PAIR_PART_ROWS", 128)
+    run(bench, **_quiet(tmp_path / "b"))
+    names = sorted(p.name for p in (tmp_path / "a" / "raw").glob("*.parquet"))
+    pairs = pd.read_parquet(tmp_path / "a" / "raw" / "fuzzy-jw.parquet")
+    assert len(pairs) > 3 * 128 and "fuzzy-jw.parquet" in names
+    for name in names:
+        a, b = (tmp_path / d / "raw" / name for d in "ab")
+        assert a.read_bytes() == b.read_bytes(), name

@@ -8,7 +8,7 @@ layer (:mod:`bench.runs.store`) both use it, so it imports neither.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,14 +33,36 @@ def _naming(path: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
+#: Rows of a parquet row group (pyarrow's default, named): a table written in parts of a
+#: multiple of it is the same file, byte for byte, as written at once (:func:`write_parquet_parts`).
+ROW_GROUP_ROWS = 1 << 20
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a frame deterministically (no pandas index metadata, fixed compression), float64
     columns at the published precision (:mod:`synthetic.precision`; float32 scores as they are).
     """
-    frame = round_frame(frame)
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    write_parquet_parts([frame], path)
+
+
+def write_parquet_parts(parts: Iterable[pd.DataFrame], path: Path) -> None:
+    """Write frames (at least one; the same columns and types) one after another as one table,
+    as :func:`write_parquet` writes their concatenation: the same bytes when every part but the
+    last has a multiple of :data:`ROW_GROUP_ROWS` rows. Only one part's Arrow copy is held."""
+    writer = None
     with _naming(path):
-        pq.write_table(table, path, compression="zstd")
+        try:
+            for frame in parts:
+                table = pa.Table.from_pandas(round_frame(frame), preserve_index=False)
+                table = table.replace_schema_metadata(None)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+                writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        finally:
+            if writer is not None:
+                writer.close()
+    if writer is None:
+        raise ValueError(f"{path}: no part to write")
 
 
 def write_json(obj: Any, path: Path) -> None:
