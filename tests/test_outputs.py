@@ -215,10 +215,17 @@ def test_no_space_left_names_the_users_path(
     toml.write_text(TINY + RULE, encoding="utf-8")
     out = tmp_path / "out"
 
-    def full(*args: object, **kwargs: object) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a failed write: no file name
+    class Full:  # a parquet writer whose writes fail as on a full disk: no file name
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
 
-    monkeypatch.setattr("bench.runs.writers.pq.write_table", full)
+        def write_table(self, *args: object, **kwargs: object) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr("bench.runs.writers.pq.ParquetWriter", Full)
     # a full disk is not bad input: exit 1 (bench.cli), still one line naming the user's path
     assert main(["run", str(toml), "--out", str(out), "--no-progress"]) == 1
     line = _one_line(capsys.readouterr().err)
