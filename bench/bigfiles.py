@@ -145,26 +145,22 @@ class ShardSide:
         categorical, or Arrow strings for an identifier)."""
         return read_records([self.dir / s["file"] for s in self.shards], [name])[name]
 
+    def _take(self, key: str, rows: np.ndarray) -> pd.DataFrame:
+        """The rows ``rows`` (sorted, unique) of the shards' ``key`` files, in that order."""
+        parts = self._parts(key, rows)
+        tables = [pq.read_table(path).take(pa.array(at - first)) for path, at, first in parts]
+        if not tables:  # the columns, without rows
+            tables = [pq.read_table(self.dir / self.shards[0][key]).slice(0, 0)]
+        return pa.concat_tables(tables).to_pandas()
+
     def records(self, rows: np.ndarray) -> pd.DataFrame:
         """The register records at ``rows`` (any order; a few, for explanations), in that
         order, read as the shards hold them."""
-        rows = np.asarray(rows, np.int64)
-        order = np.argsort(rows, kind="stable")
-        parts = self._parts("file", rows[order])
-        tables = [pq.read_table(path).take(pa.array(at - first)) for path, at, first in parts]
-        if not tables:
-            tables = [pq.read_table(self.dir / self.shards[0]["file"]).slice(0, 0)]
-        sorted_records = pa.concat_tables(tables).to_pandas()
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        return sorted_records.iloc[back].reset_index(drop=True)
+        distinct, at = np.unique(np.asarray(rows, np.int64), return_inverse=True)
+        return self._take("file", distinct).iloc[at].reset_index(drop=True)
 
     def people(self, rows: np.ndarray) -> pd.DataFrame:
-        parts = self._parts("people", rows)
-        tables = [pq.read_table(path).take(pa.array(at - first)) for path, at, first in parts]
-        if not tables:  # the columns, without rows
-            tables = [pq.read_table(self.dir / self.shards[0]["people"]).slice(0, 0)]
-        return pa.concat_tables(tables).to_pandas()
+        return self._take("people", rows)
 
     def noise_log(self, rows: np.ndarray) -> pd.DataFrame:
         parts = [pq.read_table(self.dir / "noise_log" / "query.parquet")]

@@ -717,8 +717,8 @@ class PreparedTask:
             # The identity transform re-codes the field's distinct non-empty values to the
             # same codes in the same order: the key is the field itself.
             return self.field(field)
+        base = self.field(field)
         if ident not in self._keys:
-            base = self.field(field)
             out = TRANSFORMS[compare](pd.Series(base.values, dtype=object), params)
             empty = out == "" if field not in EMPTY_IS_VALUE else False
             out = out.astype(object).where(out.notna() & ~empty, None)
@@ -734,7 +734,6 @@ class PreparedTask:
             remap = np.append(new_codes, none).astype(np.int32)
             self._keys[ident] = (remap, np.asarray(values, dtype=object))
         remap, values = self._keys[ident]
-        base = self.field(field)
         # Gathered on each call (a fraction of a second for a register of millions) rather
         # than held: at the real size each key would hold 4 bytes a register record.
         return Coded(remap[base.q], remap[base.r], values)
