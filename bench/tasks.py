@@ -39,6 +39,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ from bench.interrupts import sigint_watch
 from bench.linkage.blocking import block
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import PreparedTask
-from bench.linkage.methods.base import Candidates, Method, Scored, not_run_reason
+from bench.linkage.methods.base import Candidates, Method, MethodNotRun, Scored, not_run_reason
 from bench.linkage.resolve import resolve
 from bench.report.document import write_outputs
 from bench.runs.rundir import EXPLANATIONS
@@ -346,7 +347,7 @@ def run_task(
                         if explain and m.explains:  # before a replicate refits the model
                             explained.append(explanations(m, prep, raw, side))
                     except Exception as exc:
-                        not_run[m.name] = _failed(exc, interrupted)
+                        not_run[m.name] = _failed(m.name, exc, interrupted)
             if explained:
                 frame = pd.concat(explained, ignore_index=True)
                 write_parquet(frame[~frame["method"].isin(list(not_run))], raw / EXPLANATIONS)
@@ -444,7 +445,7 @@ def _replicate(
             with sigint_watch() as interrupted:
                 frame = scored_frame(m, prep, cands if m.uses_blocking() else None)
         except Exception as exc:
-            not_run[m.name] = f"replicate {int(out.name) + 1}: {_failed(exc, interrupted)}"
+            not_run[m.name] = f"replicate {int(out.name) + 1}: {_failed(m.name, exc, interrupted)}"
             continue
         considered[m.name] = len(frame) if m.uses_blocking() else None
         keys = frame["query_row"].to_numpy() * width + frame["register_row"].to_numpy()
@@ -460,13 +461,19 @@ def _replicate(
     write_json(info, out / "run.json")
 
 
-def _failed(exc: Exception, interrupted: threading.Event) -> str:
-    """Why a method did not run, from the exception it raised; re-raises what is not the
-    method's failure but the whole run's (out of memory; an interrupt wrapped by an engine)."""
+def _failed(name: str, exc: Exception, interrupted: threading.Event) -> str:
+    """Why method ``name`` did not run, from the exception it raised; re-raises what is not
+    the method's failure but the whole run's (out of memory; an interrupt wrapped by an
+    engine). An unforeseen failure (not :class:`MethodNotRun`) is also written whole to
+    stderr: the report keeps its first line, often only an engine's "error executing" with
+    the cause further down."""
     if interrupted.is_set():
         raise KeyboardInterrupt from exc
     if isinstance(exc, MemoryError):
         raise exc
+    if not isinstance(exc, MethodNotRun):
+        whole = "".join(traceback.format_exception(exc)).rstrip()
+        print(f"linkrisk: method {name} failed; the whole error:\n{whole}", file=sys.stderr)
     return not_run_reason(exc)
 
 

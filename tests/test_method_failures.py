@@ -72,10 +72,13 @@ def _fail(self, prep, candidates):
     raise MethodNotRun("no pairs to train on")
 
 
-def test_a_failing_method_is_reported_and_the_others_written(tmp_path: Path, monkeypatch) -> None:
+def test_a_failing_method_is_reported_and_the_others_written(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
     monkeypatch.setattr(Fuzzy, "score", _fail)
     out = tmp_path / "out"
     assert _evaluate(tmp_path, out, "--methods", "exact-name-address,fuzzy-jw", html=True) == 0
+    assert "failed" not in capsys.readouterr().err  # a refusal (MethodNotRun) is its one line
     for name in ("metrics.csv", "summary.csv", "replicates.csv"):
         frame = pd.read_csv(out / name).set_index("method")
         assert frame.loc["fuzzy-jw", "status"] == "not run: no pairs to train on", name
@@ -103,7 +106,9 @@ def _tiny_bench(replicates: int = 1):
     return parse_benchmark(data)
 
 
-def test_a_method_failing_in_a_later_replicate_is_not_run(tmp_path: Path, monkeypatch) -> None:
+def test_a_method_failing_in_a_later_replicate_is_not_run(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
     calls = []
     score = Fuzzy.score
 
@@ -117,6 +122,9 @@ def test_a_method_failing_in_a_later_replicate_is_not_run(tmp_path: Path, monkey
     result = run(_tiny_bench(), out_dir=tmp_path / "out", progress=False, replicates=3, html=False)
     status = result.metrics.set_index("method")["status"]
     assert status["fuzzy-jw"] == "not run: replicate 2: ValueError: boom"
+    # The report keeps the first line; the whole error, with its traceback, goes to stderr.
+    err = capsys.readouterr().err
+    assert "method fuzzy-jw failed" in err and "second line" in err and "Traceback" in err
     assert status["cascade"] == "run"
     raw = tmp_path / "out" / "raw"
     assert not list(raw.rglob("fuzzy-jw.parquet"))
