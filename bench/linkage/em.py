@@ -13,6 +13,7 @@ scores, must not depend on the machine. They are computed once per distinct patt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,14 @@ class Patterns:
         """A value per pattern, gathered to each pair: ``values[pattern of pair]``."""
         return values[self.of_code][self.code]
 
+    def pair_levels(self, at: np.ndarray) -> np.ndarray:
+        """The levels (n, fields) of the pairs at positions ``at``."""
+        return self.levels[self.of_code[self.code[at]]]
+
+
+#: Distinct codes at most for which patterns are counted in a table (no hashing).
+TABLE_CODES = 1 << 22
+
 
 def patterns(levels: np.ndarray) -> Patterns:
     """Group pairs by comparison vector (mixed-radix code of the levels, in sorted order)."""
@@ -55,29 +64,64 @@ def patterns(levels: np.ndarray) -> Patterns:
     size = radix**f
     # This runs over every candidate pair: narrow codes, no temporaries, and where few vectors
     # are possible (nearly always), a table instead of hashing and no index array per pair.
-    ctype = np.int16 if size < 1 << 15 else np.int32 if size < 1 << 31 else np.int64
-    if size <= 1 << 22:  # codes and their counts in one compiled pass over the pairs
-        code: np.ndarray = np.empty(n, dtype=ctype)
-        seen = pattern_codes(levels, radix, code, size)
-        uniq = np.flatnonzero(seen)
-        of_code = np.zeros(size, dtype=np.int64)
-        of_code[uniq] = np.arange(len(uniq))
-        counts = seen[uniq].astype(np.int64)
-    else:
-        code = np.zeros(n, dtype=ctype)
-        for j in range(f):
-            code *= ctype(radix)
-            code += levels[:, j]  # -1..max: the offset below makes every digit 0..max+1
-        code += ctype(sum(radix**k for k in range(f)))
-        inverse, uniq = pd.factorize(code, sort=True)
-        counts = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
-        code, of_code = inverse, np.arange(len(uniq))
+    if size <= TABLE_CODES:  # codes and their counts in one compiled pass over the pairs
+        code: np.ndarray = np.empty(n, dtype=_code_type(size))
+        return _from_table(code, pattern_codes(levels, radix, code, size), radix, f)
+    ctype = _code_type(size)
+    code = np.zeros(n, dtype=ctype)
+    for j in range(f):
+        code *= ctype(radix)
+        code += levels[:, j]  # -1..max: the offset below makes every digit 0..max+1
+    code += ctype(sum(radix**k for k in range(f)))
+    inverse, uniq = pd.factorize(code, sort=True)
+    counts = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
+    return Patterns(_digits(uniq, radix, f), counts, inverse, np.arange(len(uniq)))
+
+
+def sliced_patterns(
+    n: int, n_levels: list[int], levels_of: Callable[[slice], np.ndarray], step: int
+) -> Patterns:
+    """:func:`patterns` of ``n`` pairs' levels, asking ``levels_of`` for them a slice of
+    ``step`` pairs at a time (fields with ``n_levels`` levels each): only a slice's levels are
+    held, besides a code per pair (at the real size, 156 million candidates' levels take over a
+    gigabyte, their codes a quarter of it). The same patterns, in the same order, with the
+    same counts: a fixed radix that any level fits keeps the codes' order, and counts add up
+    over slices. Where the codes do not fit a table, every slice is gathered and grouped at
+    once, as :func:`patterns` does."""
+    f = len(n_levels)
+    radix = max(n_levels, default=0) + 1  # levels -1..k-1 as digits 0..k
+    size = radix**f
+    if size > TABLE_CODES:
+        parts = [levels_of(slice(a, min(a + step, n))) for a in range(0, n, step)]
+        return patterns(np.concatenate(parts) if parts else np.zeros((0, f), np.int8))
+    code = np.empty(n, dtype=_code_type(size))
+    seen = np.zeros(size, dtype=np.int64)
+    for a in range(0, n, step):
+        at = slice(a, min(a + step, n))
+        seen += pattern_codes(levels_of(at), radix, code[at], size)
+    return _from_table(code, seen, radix, f)
+
+
+def _code_type(size: int) -> type[np.integer]:
+    return np.int16 if size < 1 << 15 else np.int32 if size < 1 << 31 else np.int64
+
+
+def _from_table(code: np.ndarray, seen: np.ndarray, radix: int, f: int) -> Patterns:
+    """Patterns of pairs with table codes ``code`` and each code's count ``seen``."""
+    uniq = np.flatnonzero(seen)
+    of_code = np.zeros(len(seen), dtype=np.int64)
+    of_code[uniq] = np.arange(len(uniq))
+    return Patterns(_digits(uniq, radix, f), seen[uniq].astype(np.int64), code, of_code)
+
+
+def _digits(uniq: np.ndarray, radix: int, f: int) -> np.ndarray:
+    """Each code's levels (its mixed-radix digits, less one)."""
     digits = np.empty((len(uniq), f), dtype=np.int8)
     rest = np.asarray(uniq, dtype=np.int64).copy()
     for j in range(f - 1, -1, -1):
         digits[:, j] = rest % radix - 1
         rest //= radix
-    return Patterns(digits, counts, code, of_code)
+    return digits
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from bench.linkage.blocking import validate_blocking
 from bench.linkage.comparisons import (
     COMPARISONS,
     DEFAULT_FIELDS,
-    ComparisonVectors,
     compare,
     validate_fields,
 )
@@ -38,6 +37,7 @@ from bench.linkage.em import (
     full_space_lambda,
     level_frequencies,
     patterns,
+    sliced_patterns,
 )
 from bench.linkage.fields import COMPOSITES, PreparedTask
 from bench.linkage.kernels import positions_in
@@ -46,6 +46,9 @@ from bench.linkage.stages import stage
 from synthetic.errors import ConfigError
 from synthetic.precision import exp2_array, log2
 
+#: Candidate pairs compared at a time (:meth:`FellegiSunter.score`): only a slice's levels are
+#: held, besides each pair's pattern code.
+SLICE_PAIRS = 4_000_000
 #: Decimals of the published match-weight terms (:meth:`FellegiSunter.explain`).
 WEIGHT_DECIMALS = 6
 
@@ -94,18 +97,19 @@ class FellegiSunter(Method):
 
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
-        vec = compare(
-            prep,
-            self.params["fields"],
-            candidates.query_row,
-            candidates.register_row,
-            levels_only=True,
-        )
-        model = self.estimate(prep, (candidates, vec))
+        fields = self.params["fields"]
+        q, r = candidates.query_row, candidates.register_row
+
+        def levels_of(at: slice) -> np.ndarray:
+            return compare(prep, fields, q[at], r[at], levels_only=True).levels
+
+        # Every quantity below is a function of the comparison pattern: it is computed once per
+        # distinct pattern (a few hundred) and gathered back to the pairs, which keep only
+        # their pattern's code (the levels are compared a slice at a time).
+        n_levels = [COMPARISONS[kind].n_levels for kind in fields.values()]
+        pat = sliced_patterns(len(q), n_levels, levels_of, SLICE_PAIRS)
+        model = self.estimate(prep, (candidates, pat))
         with stage("scoring"):
-            # Every quantity below is a function of the comparison pattern: compute it once
-            # per distinct pattern (a few hundred) and gather it back to the pairs.
-            pat = patterns(vec.levels)
             bf = exp2_array(model.log2_bayes_factor(pat.levels))
             lam = full_space_lambda(bf, prep.n_query * prep.n_register, model.lam, pat.counts)
             self.model = FSModel(lam, model.m, model.u, model.iterations, model.converged)
@@ -144,11 +148,11 @@ class FellegiSunter(Method):
         return out
 
     def estimate(
-        self, prep: PreparedTask, compared: tuple[Candidates, ComparisonVectors] | None = None
+        self, prep: PreparedTask, compared: tuple[Candidates, Patterns] | None = None
     ) -> FSModel:
         """u from random pairs, m from the training sessions (lambda is a starting value).
-        ``compared``: candidate pairs already compared (levels only), whose levels a training
-        session takes instead of comparing those pairs again."""
+        ``compared``: candidate pairs already compared, with their patterns, whose levels a
+        training session takes instead of comparing those pairs again."""
         fields = self.params["fields"]
         n_levels = [COMPARISONS[kind].n_levels for kind in fields.values()]
         # A session's pairs and levels do not depend on u: a worker thread prepares them while
@@ -163,7 +167,7 @@ class FellegiSunter(Method):
                 return self._fit_m(prep, sessions.result(), u, n_levels)
 
     def _sessions(
-        self, prep: PreparedTask, compared: tuple[Candidates, ComparisonVectors] | None
+        self, prep: PreparedTask, compared: tuple[Candidates, Patterns] | None
     ) -> list[tuple[Patterns, list[bool]]]:
         """Each training session's comparison patterns and the fields it estimates."""
         fields = self.params["fields"]
@@ -216,22 +220,24 @@ def _session_levels(
     sq: np.ndarray,
     sr: np.ndarray,
     skip: frozenset[str],
-    compared: tuple[Candidates, ComparisonVectors] | None,
+    compared: tuple[Candidates, Patterns] | None,
 ) -> np.ndarray:
     """A session's comparison levels (``skip`` fields -1). A training block is often a blocking
-    pass, so most of its pairs are candidates already compared the same way (levels only):
-    their levels are taken from there, and only the others are compared."""
+    pass, so most of its pairs are candidates already compared the same way (levels only, on
+    ``fields``): their levels are taken from their patterns, and only the others are
+    compared."""
     if compared is None:
         return compare(prep, fields, sq, sr, levels_only=True, skip=skip).levels
-    cands, vec = compared
-    assert vec.fields == tuple(fields)
+    cands, pat = compared
+    assert pat.levels.shape[1] == len(fields)
     with stage("comparisons"):
         at = positions_in(cands.query_row, cands.register_row, sq, sr)
         known = np.flatnonzero(at >= 0)
         levels = np.full((len(sq), len(fields)), -1, dtype=np.int8, order="F")
+        given = pat.pair_levels(at[known])
         for j, field in enumerate(fields):
             if field not in skip:
-                levels[known, j] = vec.levels[at[known], j]
+                levels[known, j] = given[:, j]
     if len(known) < len(sq):
         rest = np.flatnonzero(at < 0)
         levels[rest] = compare(prep, fields, sq[rest], sr[rest], levels_only=True, skip=skip).levels
