@@ -18,8 +18,9 @@ The model is trained the way Splink's documentation trains one:
    Bayes factors and takes the median over sessions).
 
 Comparison levels follow linkrisk's comparison kinds (:data:`SPLINK_COMPARISONS`). Inputs and the
-candidate pairs go to the engine as parquet files (:func:`score_parquet`), so the Spark engine can
-read files on a shared file system, e.g. sharded registers, directly.
+candidate pairs go to DuckDB as Arrow tables on the task's codes (nothing copied or written), and
+to Spark as parquet files (:func:`score_parquet`), so that it can read files on a shared file
+system, e.g. sharded registers, directly.
 """
 
 from __future__ import annotations
@@ -173,9 +174,17 @@ class Splink(Method):
         if len(candidates):
             chunks = query_chunks(candidates.query_row, prep.n_query, PREDICT_CHUNK_PAIRS)
             with tempfile.TemporaryDirectory(prefix="linkrisk-splink-") as tmp:
-                q, r, pairs = write_inputs(prep, columns, candidates, Path(tmp))
+                # DuckDB scans Arrow tables in place (writing the files took some 9 minutes at
+                # the real size); Spark reads files.
+                if p["engine"] == "duckdb":
+                    q, r, pairs = input_tables(prep, columns, candidates)
+                    sources: list[Source] = [q, r, pairs]
+                else:
+                    sources = [
+                        [path] for path in write_inputs(prep, columns, candidates, Path(tmp))
+                    ]
                 scored = predict_chunks(
-                    [q], [r], [pairs], model, [(c.start, c.stop) for c, _ in chunks],
+                    *sources, model, [(c.start, c.stop) for c, _ in chunks],
                     engine=p["engine"], master=p["spark_master"],
                 )  # fmt: skip
                 for (_, at), out in zip(chunks, scored, strict=True):
@@ -247,14 +256,16 @@ def training_sessions(spec: Any, where: str) -> list[tuple[set[str], list[str]]]
     return out
 
 
-def write_inputs(
-    prep: PreparedTask, columns: Sequence[str], candidates: Candidates, directory: Path
-) -> tuple[Path, Path, Path]:
-    """Write the query list, the register and the candidates as parquet for :func:`score_parquet`.
+def input_tables(
+    prep: PreparedTask, columns: Sequence[str], candidates: Candidates
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The query list, the register and the candidates as Arrow tables for
+    :func:`score_parquet`, built on the task's codes without copying them.
 
     Each side holds ``unique_id`` (its row number) and one column per field: the normalized
-    values the other methods compare (None where missing). The pairs file holds ``query_row,
-    register_row``.
+    values the other methods compare (None where missing), dictionary-encoded (a record's code
+    into the field's distinct values), not a string per record. The pairs table holds
+    ``query_row, register_row``.
     """
     sides: dict[str, dict[str, pa.Array]] = {
         side: {"unique_id": pa.array(np.arange(n, dtype=np.int64))}
@@ -266,15 +277,27 @@ def write_inputs(
         for side, cols in sides.items():
             codes = getattr(coded, side)
             indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
-            # dictionary-encoded, as parquet stores it: not a string per record in memory
             cols[field] = pa.DictionaryArray.from_arrays(indices, dictionary)
-    paths = directory / "query.parquet", directory / "register.parquet", directory / "pairs.parquet"
-    pq.write_table(pa.table(sides["q"]), paths[0])
-    pq.write_table(pa.table(sides["r"]), paths[1])
     pairs = {"query_row": candidates.query_row, "register_row": candidates.register_row}
-    pq.write_table(pa.table({k: pa.array(v, type=pa.int64()) for k, v in pairs.items()}), paths[2])
+    return (
+        pa.table(sides["q"]),
+        pa.table(sides["r"]),
+        pa.table({k: pa.array(v, type=pa.int64()) for k, v in pairs.items()}),
+    )
+
+
+def write_inputs(
+    prep: PreparedTask, columns: Sequence[str], candidates: Candidates, directory: Path
+) -> tuple[Path, Path, Path]:
+    """:func:`input_tables` written as parquet files (for an engine that reads files: Spark)."""
+    paths = directory / "query.parquet", directory / "register.parquet", directory / "pairs.parquet"
+    for table, path in zip(input_tables(prep, columns, candidates), paths, strict=True):
+        pq.write_table(table, path)
     return paths
 
+
+#: A table Splink reads: parquet files (or shards of one table), or an Arrow table (DuckDB).
+Source = Sequence[Path | str] | pa.Table
 
 #: Candidate pairs Splink scores at a time (:func:`predict_chunks`): its predictions come back
 #: a chunk at a time, so what they take in memory is bounded (at the real size there are
@@ -296,9 +319,9 @@ def query_chunks(query_row: np.ndarray, n_query: int, size: int) -> list[tuple[s
 
 
 def score_parquet(
-    query: Sequence[Path | str],
-    register: Sequence[Path | str],
-    pairs: Sequence[Path | str],
+    query: Source,
+    register: Source,
+    pairs: Source,
     model: SplinkModel,
     *,
     engine: str = "duckdb",
@@ -306,19 +329,19 @@ def score_parquet(
 ) -> pd.DataFrame:
     """Train a Splink model on two record tables and score the given pairs.
 
-    ``query`` and ``register`` are parquet files (or shards of one table) with a ``unique_id``
-    column and one string column per field; ``pairs`` holds ``query_row, register_row`` (the
-    ``unique_id`` values to score). Returns ``query_row, register_row, match_probability`` for
-    every pair, in no particular order.
+    ``query`` and ``register`` are parquet files (or shards of one table), or Arrow tables (the
+    DuckDB engine), with a ``unique_id`` column and one string column per field; ``pairs``
+    holds ``query_row, register_row`` (the ``unique_id`` values to score). Returns
+    ``query_row, register_row, match_probability`` for every pair, in no particular order.
     """
     parts = predict_chunks(query, register, pairs, model, None, engine=engine, master=master)
     return pd.concat(list(parts), ignore_index=True)
 
 
 def predict_chunks(
-    query: Sequence[Path | str],
-    register: Sequence[Path | str],
-    pairs: Sequence[Path | str],
+    query: Source,
+    register: Source,
+    pairs: Source,
     model: SplinkModel,
     queries: Sequence[tuple[int, int]] | None,
     *,
@@ -628,10 +651,14 @@ class _DuckDB:
         self.con, self._spill = spilling_duckdb("splink", threads)
         self.api = DuckDBAPI(self.con)
 
-    def load(self, name: str, paths: Sequence[Path | str]) -> None:
-        # A view: DuckDB reads the files when Splink copies them into its own tables, rather
-        # than holding a copy of its own as well.
-        files = ", ".join(f"'{Path(p).as_posix()}'" for p in paths)
+    def load(self, name: str, source: Source) -> None:
+        # A view: DuckDB reads the files, or scans the Arrow table in place, when Splink copies
+        # them into its own tables, rather than holding a copy of its own as well.
+        if isinstance(source, pa.Table):
+            self.con.register(f"{name}_arrow", source)
+            self.con.execute(f"create view {name} as select * from {name}_arrow")
+            return
+        files = ", ".join(f"'{Path(p).as_posix()}'" for p in source)
         self.con.execute(f"create view {name} as select * from read_parquet([{files}])")
 
     def create(self, name: str, sql: str) -> None:
@@ -682,8 +709,10 @@ class _Spark:
         self.views: list[str] = []
         self.api = SparkAPI(spark_session=self.spark, break_lineage_method="persist")
 
-    def load(self, name: str, paths: Sequence[Path | str]) -> None:
-        self.spark.read.parquet(*(str(p) for p in paths)).createOrReplaceTempView(name)
+    def load(self, name: str, source: Source) -> None:
+        if isinstance(source, pa.Table):
+            raise TypeError("the Spark engine reads parquet files, not Arrow tables")
+        self.spark.read.parquet(*(str(p) for p in source)).createOrReplaceTempView(name)
         self.views.append(name)
 
     def create(self, name: str, sql: str) -> None:
