@@ -484,3 +484,67 @@ def test_noise_index_rows_are_the_log_filtered(categorical: bool) -> None:
                 want = np.unique(log["row"].to_numpy()[keep])
                 assert np.array_equal(index.rows(side, noise, field), want), (side, noise, field)
     assert NoiseIndex(log.iloc[:0]).rows("query", "typo").size == 0
+
+
+# --- attribution from a seeded sample of false matches ---------------------------------------
+
+
+def _random_links(seed: int = 5) -> tuple[tuple[np.ndarray, np.ndarray], pd.DataFrame]:
+    """Declared links (some true, some repeated) and the truth, for the sampling tests."""
+    rng = np.random.default_rng(seed)
+    q, r = rng.integers(0, 300, 4000), rng.integers(0, 2000, 4000)
+    truth = pd.DataFrame({"query_row": np.arange(200), "register_row": rng.integers(0, 2000, 200)})
+    q = np.concatenate([q, truth["query_row"][:150], q[:40]])  # true links, and repeats
+    r = np.concatenate([r, truth["register_row"][:150], r[:40]])
+    return (q, r), truth
+
+
+def _false_set(links: tuple[np.ndarray, np.ndarray], truth: pd.DataFrame) -> list[tuple[int, int]]:
+    true = set(zip(truth["query_row"].tolist(), truth["register_row"].tolist(), strict=True))
+    pairs = set(zip(links[0].tolist(), links[1].tolist(), strict=True))
+    return sorted(pairs - true)
+
+
+def test_attributed_sample_is_seeded_exact_and_order_free() -> None:
+    from bench.measurement.attributed import attributed_false_matches, attribution_seed
+
+    links, truth = _random_links()
+    false = _false_set(links, truth)
+    got = attributed_false_matches("lax", links, truth, bound=100)
+    pairs = list(zip(got.query_row.tolist(), got.register_row.tolist(), strict=True))
+    # exactly `bound` distinct false matches, in (query_row, register_row) order, of all F
+    assert got.sampled and got.total == len(false) and len(pairs) == 100 == len(set(pairs))
+    assert pairs == sorted(pairs) and set(pairs) <= set(false)
+    # the documented draw: a choice without replacement over the sorted false matches
+    rng = np.random.default_rng(attribution_seed("lax"))
+    assert pairs == [false[i] for i in np.sort(rng.choice(len(false), 100, replace=False))]
+    # deterministic, and independent of the order (and repeats) of the links
+    again = attributed_false_matches("lax", links, truth, bound=100)
+    assert np.array_equal(again.query_row, got.query_row)
+    perm = np.random.default_rng(1).permutation(len(links[0]))
+    shuffled = pd.DataFrame({"query_row": links[0][perm], "register_row": links[1][perm]})
+    other = attributed_false_matches("lax", shuffled, truth.iloc[::-1], bound=100)
+    assert np.array_equal(other.query_row, got.query_row)
+    assert np.array_equal(other.register_row, got.register_row)
+    # seeded by the method's name: another method draws another sample
+    assert not np.array_equal(
+        attributed_false_matches("strict", links, truth, bound=100).register_row, got.register_row
+    )
+    # at or below the bound: every false match, nothing sampled
+    every = attributed_false_matches("lax", links, truth, bound=len(false))
+    assert not every.sampled and len(every) == every.total == len(false)
+    assert list(zip(every.query_row.tolist(), every.register_row.tolist(), strict=True)) == false
+
+
+def test_estimates_scale_to_the_total_with_intervals() -> None:
+    from bench.measurement.attributed import estimate, scaled_partition
+
+    # 1 and 3 of a sample of 4, of 10: 2.5 and 7.5; by largest remainder (ties: first) 3 + 7
+    point, lo, hi = scaled_partition(np.array([1, 3]), 4, 10)
+    assert point.tolist() == [3, 7] and point.sum() == 10
+    assert (lo <= point).all() and (point <= hi).all()
+    assert estimate(np.array([1, 3]), 4, 10)[0].tolist() == [3, 8]  # each rounded half up
+    # the boundaries are exact, and nothing sampled means nothing estimated
+    point, lo, hi = estimate(np.array([0, 4]), 4, 10)
+    assert lo[0] == 0 and hi[1] == 10 and hi[0] > 0 and lo[1] < 10  # 0 of 4, 4 of 4
+    assert [a.tolist() for a in scaled_partition(np.array([2, 5]), 7, 7)] == [[2, 5]] * 3
