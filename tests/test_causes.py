@@ -548,3 +548,58 @@ def test_estimates_scale_to_the_total_with_intervals() -> None:
     point, lo, hi = estimate(np.array([0, 4]), 4, 10)
     assert lo[0] == 0 and hi[1] == 10 and hi[0] > 0 and lo[1] < 10  # 0 of 4, 4 of 4
     assert [a.tolist() for a in scaled_partition(np.array([2, 5]), 7, 7)] == [[2, 5]] * 3
+
+
+def test_below_the_bound_every_false_match_is_attributed_as_before(
+    hand_built: dict[str, Any],
+) -> None:
+    fp = attribute_false_matches(**hand_built)
+    before = cause_table(fp, n_queries=20)
+    # a run without a sampled method: the table has exactly its columns
+    assert list(before.columns) == [
+        "cause", "FP", "share", "FP_per_1M", "flagged", "query_not_in_register",
+    ]  # fmt: skip
+    # the table of a method attributed in full beside a sampled one: the same figures, exact
+    marked = cause_table(fp, n_queries=20, of=len(fp))
+    pd.testing.assert_frame_equal(marked[before.columns], before)
+    assert (marked["sampled"] == N).all() and (marked["of"] == N).all()
+    for c in ("FP", "flagged", "query_not_in_register"):
+        assert (marked[f"{c}_lo"] == marked[c]).all() and (marked[f"{c}_hi"] == marked[c]).all()
+    with pytest.raises(ValueError, match="cannot be of"):
+        cause_table(fp, n_queries=20, of=N - 1)
+
+
+#: The tiny run's method with the most false matches (590), and a bound below them.
+LAX, BOUND = "name-control-zip", 200
+
+
+def test_sampled_estimates_sum_to_the_total_and_cover_the_exact_counts(
+    tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.measurement.attributed as attributed
+    from bench.measurement.derive import attribute_run, compute_causes
+
+    exact = compute_causes(tiny_run)
+    assert exact is not None and "sampled" not in exact[0].columns
+    monkeypatch.setattr(attributed, "ATTRIBUTED_FALSE_MATCHES", BOUND)
+    attributions = attribute_run(tiny_run)
+    assert attributions is not None
+    total = attributions[LAX].false_total
+    assert total > BOUND and len(attributions[LAX].false_matches) == BOUND
+    assert [m for m, a in attributions.items() if a.sampled] == [LAX]
+    tables = compute_causes(tiny_run, attributions)
+    assert tables is not None
+    fp, fn = tables
+    pd.testing.assert_frame_equal(fn, exact[1])  # missed matches: exact, unchanged
+    ours, truth = fp[fp["method"] == LAX], exact[0][exact[0]["method"] == LAX]
+    assert ours["FP"].sum() == total == truth["FP"].sum()
+    assert (ours["sampled"] == BOUND).all() and (ours["of"] == total).all()
+    for c in ("FP", "flagged", "query_not_in_register"):
+        lo, hi, known = ours[f"{c}_lo"].to_numpy(), ours[f"{c}_hi"].to_numpy(), truth[c].to_numpy()
+        assert ((lo <= known) & (known <= hi)).all(), c
+    # the other methods: their exact figures, marked as complete
+    others, plain = fp[fp["method"] != LAX], exact[0][exact[0]["method"] != LAX]
+    pd.testing.assert_frame_equal(
+        others[plain.columns].reset_index(drop=True), plain.reset_index(drop=True)
+    )
+    assert (others["sampled"] == others["of"]).all()
