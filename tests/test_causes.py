@@ -603,3 +603,65 @@ def test_sampled_estimates_sum_to_the_total_and_cover_the_exact_counts(
         others[plain.columns].reset_index(drop=True), plain.reset_index(drop=True)
     )
     assert (others["sampled"] == others["of"]).all()
+
+
+def test_a_run_keeps_the_people_of_the_sample_and_marks_its_estimates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Through bench.tasks.run_task with a bound below one method's false matches: raw/ keeps
+    the register people of the truth and of the attributed false matches only, the report
+    estimates that method's causes from the same sample, and a report that drew another sample
+    is refused (it would read people the run did not keep)."""
+    import bench.measurement.attributed as attributed
+    from bench.linkage.config import parse_benchmark
+    from bench.measurement.derive import attribute_run
+    from bench.runner import run
+    from synthetic.errors import LinkriskError
+    from tests.conftest import TINY, read_toml_text
+
+    monkeypatch.setattr(attributed, "ATTRIBUTED_FALSE_MATCHES", BOUND)
+    out = tmp_path / "run"
+    run(parse_benchmark(read_toml_text(TINY)), out_dir=out, progress=False, html=False)
+    raw = out / "raw"
+    truth = pd.read_parquet(raw / "truth.parquet")
+    kept, declared = set(truth["register_row"].tolist()), set()
+    for name in json.loads((raw / "run.json").read_text(encoding="utf-8"))["methods"]:
+        pairs = pd.read_parquet(raw / f"{name}.parquet")
+        links = pairs[pairs["link"]]
+        kept |= set(attributed.attributed_false_matches(name, links, truth).register_row.tolist())
+        declared |= set(links["register_row"].tolist())
+    stored = pd.read_parquet(raw / "register_people.parquet")["register_row"]
+    assert stored.tolist() == sorted(kept)
+    assert not declared <= kept  # people of false matches beyond the sample are not read
+
+    total = int(pd.read_csv(out / "metrics.csv").set_index("method").loc[LAX, "FP"])
+    assert total > BOUND
+    causes = pd.read_csv(out / "causes.csv")
+    lax = causes[causes["method"] == LAX]
+    assert (lax["sampled"] == BOUND).all() and (lax["of"] == total).all()
+    assert lax["FP"].sum() == total and (lax["FP_lo"] <= lax["FP"]).all()
+    others = causes[causes["method"] != LAX]
+    assert (others["sampled"] == others["of"]).all()  # attributed in full: exact
+    for name in ("subgroup_causes.csv", "match_matrix.csv"):
+        frame = pd.read_csv(out / name)
+        sums = frame[frame["method"] == LAX].groupby("dimension")
+        assert (sums["FP"].sum() == total).all() and (sums["FP_in_sample"].sum() == BOUND).all()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    sentence = (
+        f"Causes of {LAX}'s {total:,} false matches are estimated from a random sample of "
+        f"{BOUND:,} of them (seeded; 95% intervals)."
+    )
+    assert report.count(sentence) == 2  # under the causes, and under who was matched to whom
+
+    # the report draws the run's sample again from raw/ alone: the same files
+    derived = ("causes.csv", "subgroup_causes.csv", "match_matrix.csv", "report.md")
+    before = {name: (out / name).read_bytes() for name in derived}
+    for name in derived:
+        (out / name).unlink()
+    assert main(["report", str(out), "--no-html"]) == 0
+    capsys.readouterr()
+    assert {name: (out / name).read_bytes() for name in derived} == before
+    # another sample at report time than at run time is refused, not attributed to `similar`
+    monkeypatch.setattr(attributed, "attribution_seed", lambda name: 12345)
+    with pytest.raises(LinkriskError, match="is not stored"):
+        attribute_run(out)
