@@ -63,12 +63,17 @@ def points_for_run(run_dir: Path, seed: int) -> pd.DataFrame:
     """One row per posterior method of one run: model-based and true rates, household share."""
     est = model_estimates(RunDir(run_dir), replicates=False)
     causes = attribute_run(run_dir) or {}
-    shares, counts = [], []
+    shares: list[float] = []
+    counts: list[dict[str, int]] = []
     for name in est["method"]:
-        fp = causes.get(name, (None, None))[0]
-        ok = fp is not None and len(fp) > 0
-        shares.append(float((fp["cause"] == HOUSEHOLD).mean()) if ok else np.nan)
-        counts.append(fp["cause"].value_counts().to_dict() if ok else {})
+        attribution = causes.get(name)
+        fp = None if attribution is None else attribution.false_matches
+        if fp is None or len(fp) == 0:
+            shares.append(np.nan)
+            counts.append({})
+            continue
+        shares.append(float((fp["cause"] == HOUSEHOLD).mean()))
+        counts.append(fp["cause"].value_counts().to_dict())
     est.insert(1, "seed", seed)
     est["household_share_of_false"] = shares
     est["false_by_cause"] = [";".join(f"{k}={v}" for k, v in sorted(c.items())) for c in counts]

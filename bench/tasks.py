@@ -56,6 +56,7 @@ from bench.linkage.config import Benchmark
 from bench.linkage.fields import PreparedTask
 from bench.linkage.methods.base import Candidates, Method, MethodNotRun, Scored, not_run_reason
 from bench.linkage.resolve import resolve
+from bench.measurement.attributed import attributed_false_matches
 from bench.report.document import write_outputs
 from bench.runs.rundir import EXPLANATIONS
 from bench.runs.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
@@ -351,8 +352,9 @@ def run_task(
             if explained:
                 frame = pd.concat(explained, ignore_index=True)
                 write_parquet(frame[~frame["method"].isin(list(not_run))], raw / EXPLANATIONS)
-            # Attribution needs the people and noise of the register records that appear in a
-            # true or declared link only: a few percent of the register, so raw/ stays small.
+            # Attribution needs the people and noise of the register records in a true link or
+            # an attributed false match only (a seeded sample of a method with more false
+            # matches than bench.measurement.attributed's bound): a few percent of the register.
             rows = unique_ints(np.concatenate(linked))
             people = side.people(rows)
             people.insert(0, "register_row", rows)
@@ -596,7 +598,8 @@ PAIR_PART_ROWS = 16 * ROW_GROUP_ROWS
 
 
 def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Path) -> np.ndarray:
-    """Score, resolve and write one method's pairs; return the register rows it linked."""
+    """Score, resolve and write one method's pairs; return the register rows of its false
+    matches that the report attributes (:func:`attributed_false_matches`, as it draws them)."""
     scored, link = _score(m, prep, cands)
     n = len(link)
     parts = (
@@ -605,4 +608,6 @@ def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Pa
     )
     write_parquet_parts(parts, raw / f"{m.name}.parquet")
     write_json(_method_meta(m), raw / f"{m.name}.json")
-    return np.asarray(scored.register_row, np.int64)[link]
+    # its true links' register rows are the truth's, kept anyway
+    links = (np.asarray(scored.query_row, np.int64)[link], np.asarray(scored.register_row)[link])
+    return attributed_false_matches(m.name, links, prep.task.truth).register_row

@@ -484,3 +484,184 @@ def test_noise_index_rows_are_the_log_filtered(categorical: bool) -> None:
                 want = np.unique(log["row"].to_numpy()[keep])
                 assert np.array_equal(index.rows(side, noise, field), want), (side, noise, field)
     assert NoiseIndex(log.iloc[:0]).rows("query", "typo").size == 0
+
+
+# --- attribution from a seeded sample of false matches ---------------------------------------
+
+
+def _random_links(seed: int = 5) -> tuple[tuple[np.ndarray, np.ndarray], pd.DataFrame]:
+    """Declared links (some true, some repeated) and the truth, for the sampling tests."""
+    rng = np.random.default_rng(seed)
+    q, r = rng.integers(0, 300, 4000), rng.integers(0, 2000, 4000)
+    truth = pd.DataFrame({"query_row": np.arange(200), "register_row": rng.integers(0, 2000, 200)})
+    q = np.concatenate([q, truth["query_row"][:150], q[:40]])  # true links, and repeats
+    r = np.concatenate([r, truth["register_row"][:150], r[:40]])
+    return (q, r), truth
+
+
+def _false_set(links: tuple[np.ndarray, np.ndarray], truth: pd.DataFrame) -> list[tuple[int, int]]:
+    true = set(zip(truth["query_row"].tolist(), truth["register_row"].tolist(), strict=True))
+    pairs = set(zip(links[0].tolist(), links[1].tolist(), strict=True))
+    return sorted(pairs - true)
+
+
+def test_attributed_sample_is_seeded_exact_and_order_free() -> None:
+    from bench.measurement.attributed import attributed_false_matches, attribution_seed
+
+    links, truth = _random_links()
+    false = _false_set(links, truth)
+    got = attributed_false_matches("lax", links, truth, bound=100)
+    pairs = list(zip(got.query_row.tolist(), got.register_row.tolist(), strict=True))
+    # exactly `bound` distinct false matches, in (query_row, register_row) order, of all F
+    assert got.sampled and got.total == len(false) and len(pairs) == 100 == len(set(pairs))
+    assert pairs == sorted(pairs) and set(pairs) <= set(false)
+    # the documented draw: a choice without replacement over the sorted false matches
+    rng = np.random.default_rng(attribution_seed("lax"))
+    assert pairs == [false[i] for i in np.sort(rng.choice(len(false), 100, replace=False))]
+    # deterministic, and independent of the order (and repeats) of the links
+    again = attributed_false_matches("lax", links, truth, bound=100)
+    assert np.array_equal(again.query_row, got.query_row)
+    perm = np.random.default_rng(1).permutation(len(links[0]))
+    shuffled = pd.DataFrame({"query_row": links[0][perm], "register_row": links[1][perm]})
+    other = attributed_false_matches("lax", shuffled, truth.iloc[::-1], bound=100)
+    assert np.array_equal(other.query_row, got.query_row)
+    assert np.array_equal(other.register_row, got.register_row)
+    # seeded by the method's name: another method draws another sample
+    assert not np.array_equal(
+        attributed_false_matches("strict", links, truth, bound=100).register_row, got.register_row
+    )
+    # at or below the bound: every false match, nothing sampled
+    every = attributed_false_matches("lax", links, truth, bound=len(false))
+    assert not every.sampled and len(every) == every.total == len(false)
+    assert list(zip(every.query_row.tolist(), every.register_row.tolist(), strict=True)) == false
+
+
+def test_estimates_scale_to_the_total_with_intervals() -> None:
+    from bench.measurement.attributed import estimate, scaled_partition
+
+    # 1 and 3 of a sample of 4, of 10: 2.5 and 7.5; by largest remainder (ties: first) 3 + 7
+    point, lo, hi = scaled_partition(np.array([1, 3]), 4, 10)
+    assert point.tolist() == [3, 7] and point.sum() == 10
+    assert (lo <= point).all() and (point <= hi).all()
+    assert estimate(np.array([1, 3]), 4, 10)[0].tolist() == [3, 8]  # each rounded half up
+    # the boundaries are exact, and nothing sampled means nothing estimated
+    point, lo, hi = estimate(np.array([0, 4]), 4, 10)
+    assert lo[0] == 0 and hi[1] == 10 and hi[0] > 0 and lo[1] < 10  # 0 of 4, 4 of 4
+    assert [a.tolist() for a in scaled_partition(np.array([2, 5]), 7, 7)] == [[2, 5]] * 3
+
+
+def test_below_the_bound_every_false_match_is_attributed_as_before(
+    hand_built: dict[str, Any],
+) -> None:
+    fp = attribute_false_matches(**hand_built)
+    before = cause_table(fp, n_queries=20)
+    # a run without a sampled method: the table has exactly its columns
+    assert list(before.columns) == [
+        "cause", "FP", "share", "FP_per_1M", "flagged", "query_not_in_register",
+    ]  # fmt: skip
+    # the table of a method attributed in full beside a sampled one: the same figures, exact
+    marked = cause_table(fp, n_queries=20, of=len(fp))
+    pd.testing.assert_frame_equal(marked[before.columns], before)
+    assert (marked["sampled"] == N).all() and (marked["of"] == N).all()
+    for c in ("FP", "flagged", "query_not_in_register"):
+        assert (marked[f"{c}_lo"] == marked[c]).all() and (marked[f"{c}_hi"] == marked[c]).all()
+    with pytest.raises(ValueError, match="cannot be of"):
+        cause_table(fp, n_queries=20, of=N - 1)
+
+
+#: The tiny run's method with the most false matches (590), and a bound below them.
+LAX, BOUND = "name-control-zip", 200
+
+
+def test_sampled_estimates_sum_to_the_total_and_cover_the_exact_counts(
+    tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.measurement.attributed as attributed
+    from bench.measurement.derive import attribute_run, compute_causes
+
+    exact = compute_causes(tiny_run)
+    assert exact is not None and "sampled" not in exact[0].columns
+    monkeypatch.setattr(attributed, "ATTRIBUTED_FALSE_MATCHES", BOUND)
+    attributions = attribute_run(tiny_run)
+    assert attributions is not None
+    total = attributions[LAX].false_total
+    assert total > BOUND and len(attributions[LAX].false_matches) == BOUND
+    assert [m for m, a in attributions.items() if a.sampled] == [LAX]
+    tables = compute_causes(tiny_run, attributions)
+    assert tables is not None
+    fp, fn = tables
+    pd.testing.assert_frame_equal(fn, exact[1])  # missed matches: exact, unchanged
+    ours, truth = fp[fp["method"] == LAX], exact[0][exact[0]["method"] == LAX]
+    assert ours["FP"].sum() == total == truth["FP"].sum()
+    assert (ours["sampled"] == BOUND).all() and (ours["of"] == total).all()
+    for c in ("FP", "flagged", "query_not_in_register"):
+        lo, hi, known = ours[f"{c}_lo"].to_numpy(), ours[f"{c}_hi"].to_numpy(), truth[c].to_numpy()
+        assert ((lo <= known) & (known <= hi)).all(), c
+    # the other methods: their exact figures, marked as complete
+    others, plain = fp[fp["method"] != LAX], exact[0][exact[0]["method"] != LAX]
+    pd.testing.assert_frame_equal(
+        others[plain.columns].reset_index(drop=True), plain.reset_index(drop=True)
+    )
+    assert (others["sampled"] == others["of"]).all()
+
+
+def test_a_run_keeps_the_people_of_the_sample_and_marks_its_estimates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Through bench.tasks.run_task with a bound below one method's false matches: raw/ keeps
+    the register people of the truth and of the attributed false matches only, the report
+    estimates that method's causes from the same sample, and a report that drew another sample
+    is refused (it would read people the run did not keep)."""
+    import bench.measurement.attributed as attributed
+    from bench.linkage.config import parse_benchmark
+    from bench.measurement.derive import attribute_run
+    from bench.runner import run
+    from synthetic.errors import LinkriskError
+    from tests.conftest import TINY, read_toml_text
+
+    monkeypatch.setattr(attributed, "ATTRIBUTED_FALSE_MATCHES", BOUND)
+    out = tmp_path / "run"
+    run(parse_benchmark(read_toml_text(TINY)), out_dir=out, progress=False, html=False)
+    raw = out / "raw"
+    truth = pd.read_parquet(raw / "truth.parquet")
+    kept, declared = set(truth["register_row"].tolist()), set()
+    for name in json.loads((raw / "run.json").read_text(encoding="utf-8"))["methods"]:
+        pairs = pd.read_parquet(raw / f"{name}.parquet")
+        links = pairs[pairs["link"]]
+        kept |= set(attributed.attributed_false_matches(name, links, truth).register_row.tolist())
+        declared |= set(links["register_row"].tolist())
+    stored = pd.read_parquet(raw / "register_people.parquet")["register_row"]
+    assert stored.tolist() == sorted(kept)
+    assert not declared <= kept  # people of false matches beyond the sample are not read
+
+    total = int(pd.read_csv(out / "metrics.csv").set_index("method").loc[LAX, "FP"])
+    assert total > BOUND
+    causes = pd.read_csv(out / "causes.csv")
+    lax = causes[causes["method"] == LAX]
+    assert (lax["sampled"] == BOUND).all() and (lax["of"] == total).all()
+    assert lax["FP"].sum() == total and (lax["FP_lo"] <= lax["FP"]).all()
+    others = causes[causes["method"] != LAX]
+    assert (others["sampled"] == others["of"]).all()  # attributed in full: exact
+    for name in ("subgroup_causes.csv", "match_matrix.csv"):
+        frame = pd.read_csv(out / name)
+        sums = frame[frame["method"] == LAX].groupby("dimension")
+        assert (sums["FP"].sum() == total).all() and (sums["FP_in_sample"].sum() == BOUND).all()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    sentence = (
+        f"Causes of {LAX}'s {total:,} false matches are estimated from a random sample of "
+        f"{BOUND:,} of them (seeded; 95% intervals)."
+    )
+    assert report.count(sentence) == 2  # under the causes, and under who was matched to whom
+
+    # the report draws the run's sample again from raw/ alone: the same files
+    derived = ("causes.csv", "subgroup_causes.csv", "match_matrix.csv", "report.md")
+    before = {name: (out / name).read_bytes() for name in derived}
+    for name in derived:
+        (out / name).unlink()
+    assert main(["report", str(out), "--no-html"]) == 0
+    capsys.readouterr()
+    assert {name: (out / name).read_bytes() for name in derived} == before
+    # another sample at report time than at run time is refused, not attributed to `similar`
+    monkeypatch.setattr(attributed, "attribution_seed", lambda name: 12345)
+    with pytest.raises(LinkriskError, match="is not stored"):
+        attribute_run(out)

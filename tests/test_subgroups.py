@@ -311,3 +311,35 @@ def test_plots(tiny_run: Path) -> None:
     assert len(fig.axes[0].texts) == len(DIMENSIONS["group"].labels) ** 2
     with pytest.raises(ValueError, match="metric"):
         plot_ratios(metrics, "FDR")
+
+
+def test_match_matrix_of_a_sampled_method_estimates_from_its_sample(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above the bound the matrix reads the register people of the sampled false matches only
+    (the others are not stored) and scales the cells to the method's false matches."""
+    import bench.measurement.attributed as attributed
+    from bench.measurement.causes import RegisterRows
+
+    monkeypatch.setattr(attributed, "ATTRIBUTED_FALSE_MATCHES", 2)
+    pairs = {"m": PAIRS, "n": PAIRS.iloc[5:7]}  # m: 3 false matches (sampled), n: 1
+    rows: set[int] = set()  # the matrix reads the people of attributed false matches only
+    for name, p in pairs.items():
+        links = p[p["link"]]
+        rows |= set(attributed.attributed_false_matches(name, links, TRUTH).register_row.tolist())
+    stored = REGISTER.iloc[sorted(rows)].assign(register_row=sorted(rows))
+    assert {1, 2, 0} - rows  # the person of m's false match beyond the sample is not kept
+    matrix = match_matrix(pairs, TRUTH, QUERY, RegisterRows(stored, len(REGISTER)))
+    assert list(matrix.columns) == [*sg.MATRIX_COLUMNS, *sg.ESTIMATE_COLUMNS]
+    by = matrix.groupby("method")
+    assert by["FP"].sum().to_dict() == {"m": 3, "n": 1}
+    assert by["FP_in_sample"].sum().to_dict() == {"m": 2, "n": 1}
+    assert by["sampled"].first().to_dict() == {"m": 2, "n": 1}
+    assert by["of"].first().to_dict() == {"m": 3, "n": 1}
+    n = matrix[matrix["method"] == "n"]  # attributed in full: exact, as without a sample
+    assert (n["FP"] == n["FP_lo"]).all() and (n["FP"] == n["FP_hi"]).all()
+    alone = match_matrix({"n": pairs["n"]}, TRUTH, QUERY, REGISTER)
+    assert list(alone.columns) == list(sg.MATRIX_COLUMNS)
+    pd.testing.assert_frame_equal(n[alone.columns].reset_index(drop=True), alone)
+    m = matrix[matrix["method"] == "m"]
+    assert (m["FP_lo"] <= m["FP"]).all() and (m["FP"] <= m["FP_hi"]).all()

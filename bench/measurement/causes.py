@@ -176,8 +176,8 @@ class NoiseIndex:
 
 
 class RegisterRows:
-    """A register-aligned table stored for some register rows only (the records in a true or
-    declared link), read by row position as if it held every register row.
+    """A register-aligned table stored for some register rows only (the records in a true link
+    or an attributed false match), read by row position as if it held every register row.
 
     ``frame.set_index("register_row").reindex(range(n))`` gives the same rows, but holds one
     row per register record: for a register of millions, most of a run's memory. :meth:`take`
@@ -193,6 +193,10 @@ class RegisterRows:
 
     def __len__(self) -> int:
         return self._n
+
+    def stored(self, rows: np.ndarray) -> np.ndarray:
+        """Per row of ``rows``: whether its person is stored (not an all-missing row)."""
+        return isin_rows(np.asarray(rows, dtype=np.int64), self._frame.index.to_numpy(np.int64))
 
     def take(self, rows: np.ndarray) -> pd.DataFrame:
         """The rows at positions ``rows`` (index: the positions), as the full reindex has them."""
@@ -550,7 +554,7 @@ def attribute_missed_matches(
 
 
 def cause_table(
-    attribution: pd.DataFrame, n_queries: int, count: str | None = None
+    attribution: pd.DataFrame, n_queries: int, count: str | None = None, of: int | None = None
 ) -> pd.DataFrame:
     """Summary of an attribution frame, one row per cause in order (zeros included).
 
@@ -559,7 +563,17 @@ def cause_table(
     ``<count>_per_1M`` queries; ``flagged`` (rows for which the cause holds, primary or not); and
     the count of primary rows carrying the frame's extra flag (``query_not_in_register`` or
     ``blocking_loss``).
+
+    ``of``: the number of errors the frame's rows are a simple random sample of
+    (:mod:`bench.measurement.attributed`), given when some method of the run is sampled. Then
+    every count is an estimate of the ``of`` errors (:func:`~bench.measurement.attributed.
+    estimate`; the primary counts sum to ``of``), ``share`` is the sample's, and the columns
+    ``sampled`` (rows), ``of``, and ``<c>_lo``, ``<c>_hi`` (95% interval) of each count ``c``
+    follow. With ``of`` equal to the rows (nothing sampled) the counts are exact, and each
+    interval is the count itself.
     """
+    from bench.measurement.attributed import estimate, scaled_partition
+
     fp = attribution.columns[: len(FP_COLUMNS)].tolist() == list(FP_COLUMNS)
     fn = attribution.columns[: len(FN_COLUMNS)].tolist() == list(FN_COLUMNS)
     if not (fp or fn):
@@ -577,16 +591,31 @@ def cause_table(
         .to_numpy(np.int64)
     )
     total = len(attribution)
-    return pd.DataFrame(
+    share = counts / total if total else np.full(len(names), np.nan)
+    flagged = attribution[names].sum(axis=0).to_numpy(np.int64)
+    bounds: dict[str, np.ndarray] = {}
+    if of is not None:
+        if of < total:
+            raise ValueError(f"a sample of {total:,} rows cannot be of {of:,} errors")
+        # estimates of the `of` errors: the primary counts partition them, the flags do not
+        counts, bounds[f"{count}_lo"], bounds[f"{count}_hi"] = scaled_partition(counts, total, of)
+        flagged, bounds["flagged_lo"], bounds["flagged_hi"] = estimate(flagged, total, of)
+        extra_counts, bounds[f"{extra}_lo"], bounds[f"{extra}_hi"] = estimate(
+            extra_counts, total, of
+        )
+    frame = pd.DataFrame(
         {
             "cause": names,
             count: counts,
-            "share": counts / total if total else np.full(len(names), np.nan),
+            "share": share,
             f"{count}_per_1M": counts * PER / n_queries if n_queries else np.nan,
-            "flagged": attribution[names].sum(axis=0).to_numpy(np.int64),
+            "flagged": flagged,
             extra: extra_counts,
         }
     )
+    if of is None:
+        return frame
+    return frame.assign(sampled=total, of=int(of), **bounds)
 
 
 def cause_descriptions(noise_order: Sequence[str] | None = None) -> dict[str, str]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeAlias
 
 import pandas as pd
 
+from bench.measurement.attributed import attributed_false_matches
 from bench.measurement.causes import (
     NoiseIndex,
     RegisterRows,
@@ -22,6 +23,7 @@ from bench.measurement.causes import (
 from bench.measurement.metrics import confusion
 from bench.measurement.uncertainty import across_replicates, with_intervals
 from bench.runs.rundir import PEOPLE_FILES, RunDir
+from synthetic.errors import LinkriskError
 
 
 def _method_pairs(run: RunDir, name: str) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -146,9 +148,10 @@ def compute_summary(run_dir: Path, per: pd.DataFrame | None = None) -> pd.DataFr
 
 def read_register_people(run_dir: Path) -> RegisterRows:
     """``raw/register_people.parquet`` read by register row position. Only the records in a
-    true or declared link are stored; the others read as all-missing rows, which attribution
-    never looks up (:class:`bench.measurement.causes.RegisterRows`: nothing is held per
-    register record)."""
+    true link or an attributed false match are stored (every declared link's, unless a method's
+    false matches are sampled: :mod:`bench.measurement.attributed`); the others read as
+    all-missing rows, which attribution never looks up
+    (:class:`bench.measurement.causes.RegisterRows`: nothing is held per register record)."""
     run = RunDir(run_dir)
     return RegisterRows(run.register_people(), run.info["register_records"])
 
@@ -157,12 +160,38 @@ def read_register_people(run_dir: Path) -> RegisterRows:
 CAUSE_INPUTS: tuple[str, ...] = PEOPLE_FILES
 
 
-def attribute_run(run_dir: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None:
-    """Every method's error attribution from a run's raw outputs: method -> (false matches of
-    :func:`bench.measurement.causes.attribute_false_matches`, missed matches of
-    :func:`bench.measurement.causes.attribute_missed_matches`), in run order; None when ``raw/``
-    predates the
-    files attribution needs (:data:`CAUSE_INPUTS`)."""
+class Attribution(NamedTuple):
+    """One method's error attribution (:func:`attribute_run`)."""
+
+    #: :func:`bench.measurement.causes.attribute_false_matches` of the attributed false matches:
+    #: all of them, or a seeded sample when there are more than
+    #: :data:`bench.measurement.attributed.ATTRIBUTED_FALSE_MATCHES`.
+    false_matches: pd.DataFrame
+    #: :func:`bench.measurement.causes.attribute_missed_matches`: every missed match.
+    missed_matches: pd.DataFrame
+    #: F: the method's false matches; more than the rows of ``false_matches`` when sampled.
+    false_total: int
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the false matches are attributed from a sample (their counts estimates)."""
+        return self.false_total > len(self.false_matches)
+
+
+#: Every method's :class:`Attribution`, in run order.
+Attributions: TypeAlias = dict[str, Attribution]
+
+
+def attribute_run(run_dir: Path) -> Attributions | None:
+    """Every method's error attribution from a run's raw outputs: method -> :class:`Attribution`
+    (false matches of :func:`bench.measurement.causes.attribute_false_matches`, missed matches
+    of :func:`bench.measurement.causes.attribute_missed_matches`, the number of false matches),
+    in run order; None when ``raw/`` predates the files attribution needs
+    (:data:`CAUSE_INPUTS`).
+
+    The false matches attributed are those of
+    :func:`bench.measurement.attributed.attributed_false_matches`: a seeded sample for a method
+    with more than its bound, the same the run kept the register people of."""
     run = RunDir(run_dir)
     if not run.has_people():
         return None
@@ -176,8 +205,24 @@ def attribute_run(run_dir: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]
         meta, pairs = _method_pairs(run, name)
         links = pairs.loc[pairs["link"].to_numpy(bool), ["query_row", "register_row"]]
         fields = compared_fields(meta["params"])
+        chosen = attributed_false_matches(name, links, truth)
+        # A register person not kept would read as missing and silently fall to `similar`: a
+        # run that kept the people of another sample (or of none) is refused instead.
+        kept = register_people.stored(chosen.register_row)
+        if not kept.all():
+            row = int(chosen.register_row[~kept][0])
+            raise LinkriskError(
+                f"{run.raw / 'register_people.parquet'}: register_row {row}: the register "
+                f"person of a false match of {name} to attribute is not stored "
+                f"({int((~kept).sum()):,} such false matches)"
+            )
         fp = attribute_false_matches(
-            links, truth, query_people, register_people, noise, fields=fields
+            (chosen.query_row, chosen.register_row),
+            truth,
+            query_people,
+            register_people,
+            noise,
+            fields=fields,
         )
         fn = attribute_missed_matches(
             links,
@@ -186,12 +231,12 @@ def attribute_run(run_dir: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]
             considered=pairs if meta["uses_blocking"] else None,
             fields=fields,
         )
-        out[name] = (fp, fn)
+        out[name] = Attribution(fp, fn, chosen.total)
     return out
 
 
 def compute_causes(
-    run_dir: Path, attributions: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None
+    run_dir: Path, attributions: Attributions | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The false-match and missed-match cause tables of a run (from ``attributions`` of
     :func:`attribute_run`, computed from ``raw/`` when not given).
@@ -199,16 +244,25 @@ def compute_causes(
     Returns ``(false_matches, missed_matches)``: :func:`bench.measurement.causes.cause_table` rows
     for every
     method (in run order, a leading ``method`` column), or None when ``raw/`` predates the files
-    attribution needs (:data:`CAUSE_INPUTS`).
+    attribution needs (:data:`CAUSE_INPUTS`). When some method's false matches are attributed
+    from a sample, the false-match table estimates its counts and carries, for every method,
+    the columns ``sampled``, ``of`` and the counts' intervals (``cause_table``'s ``of``); a run
+    without a sampled method has exactly the columns it always had.
     """
     attributions = attribute_run(run_dir) if attributions is None else attributions
     if attributions is None:
         return None
     info = RunDir(run_dir).info
+    sampled = any(a.sampled for a in attributions.values())
 
     def stack(k: int) -> pd.DataFrame:
         frame = pd.concat(
-            [cause_table(a[k], info["queries"]).assign(method=m) for m, a in attributions.items()],
+            [
+                cause_table(
+                    a[k], info["queries"], of=a.false_total if k == 0 and sampled else None
+                ).assign(method=m)
+                for m, a in attributions.items()
+            ],
             ignore_index=True,
         )
         return frame[["method", *(c for c in frame.columns if c != "method")]]

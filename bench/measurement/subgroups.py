@@ -45,17 +45,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
 
+from bench.measurement.attributed import attributed_false_matches, scaled_partition
 from bench.measurement.causes import RegisterRows, take_rows
 from bench.measurement.uncertainty import wilson  # the project's one Wilson interval (re-exported)
 from bench.runs.rundir import RunDir
 from synthetic.arrays import unique_ints
 from synthetic.names import GROUPS
 from synthetic.precision import exp_array
+
+if TYPE_CHECKING:
+    from bench.measurement.derive import Attribution
 
 #: z of a two-sided 95% interval.
 Z95 = 1.959964
@@ -81,6 +85,10 @@ COUNTS: tuple[str, ...] = (
 )
 #: Columns of :func:`match_matrix`.
 MATRIX_COLUMNS = ("method", "dimension", "query_label", "register_label", "FP", "row_share")
+#: Columns added to the false-match tables (:func:`match_matrix`, :func:`cause_by_subgroup`)
+#: when some method's false matches are a sample: its false matches sampled and of how many,
+#: the cell's count in the sample, and the 95% interval of each (then estimated) ``FP``.
+ESTIMATE_COLUMNS = ("sampled", "of", "FP_in_sample", "FP_lo", "FP_hi")
 #: ``reference`` value that picks the label with the most queries.
 LARGEST = "largest"
 
@@ -481,26 +489,57 @@ def match_matrix(
     One row per (method, query label, register label), all label pairs in order (zeros
     included). Columns: method, dimension, query_label, register_label, FP, row_share (FP / the
     query label's FP; NaN for a row without false matches).
+
+    The false matches read are those attributed
+    (:func:`bench.measurement.attributed.attributed_false_matches`): for a method with more than
+    its bound, a seeded sample, whose cells then estimate the method's counts
+    (:data:`ESTIMATE_COLUMNS` added, see :func:`_with_estimates`; ``row_share`` is the sample's).
     """
     (dim,) = _dimensions([dimension])
     tq, tr = _links(truth)
     width = _width(len(register_people), tr, pairs_by_method)
     truth_keys = unique_ints(tq * width + tr)
     q_codes = dim.codes(_query_people(query_people, truth_keys // width), "query people")
-    blocks = []
+    blocks, sizes = [], []
     for method, pairs in pairs_by_method.items():
-        s = _split(pairs, truth_keys, width)
-        fp_people = take_rows(register_people, s.fp_r)
+        chosen = attributed_false_matches(method, _links(pairs), (tq, tr))
+        fp_people = take_rows(register_people, chosen.register_row)
         if dim.needs and fp_people[list(dim.needs)].isna().all(axis=1).any():
             raise ValueError(f"{method}: register people missing for falsely linked rows")
         r_codes = dim.codes(fp_people, "register people")
         blocks.append(
             _crosstab(
-                q_codes[s.fp_q], r_codes, dim.labels, dim.labels, "query_label", "register_label",
-                "row_share",
+                q_codes[chosen.query_row], r_codes, dim.labels, dim.labels, "query_label",
+                "register_label", "row_share",
             ).assign(method=method, dimension=dim.name)
         )  # fmt: skip
-    columns = list(MATRIX_COLUMNS)
+        sizes.append((len(chosen), chosen.total))
+    return _stack(blocks, sizes, list(MATRIX_COLUMNS))
+
+
+def _with_estimates(
+    blocks: list[pd.DataFrame], sizes: list[tuple[int, int]]
+) -> tuple[list[pd.DataFrame], bool]:
+    """``blocks`` of false-match counts (``FP``, partitioning ``n`` false matches of ``total``
+    per block, as ``sizes``) and whether they carry :data:`ESTIMATE_COLUMNS`: unchanged when no
+    block is a sample; else every block's ``FP`` estimates its ``total`` (scaled by total / n,
+    summing to it, with 95% intervals; exact where n == total)."""
+    if all(n == total for n, total in sizes):
+        return blocks, False
+    out = []
+    for block, (n, total) in zip(blocks, sizes, strict=True):
+        k = block["FP"].to_numpy(np.int64)
+        point, lo, hi = scaled_partition(k, n, total)
+        out.append(block.assign(FP=point, sampled=n, of=total, FP_in_sample=k, FP_lo=lo, FP_hi=hi))
+    return out, True
+
+
+def _stack(
+    blocks: list[pd.DataFrame], sizes: list[tuple[int, int]], columns: list[str]
+) -> pd.DataFrame:
+    """The blocks of a false-match table in one frame, estimated if some block is a sample."""
+    blocks, estimated = _with_estimates(blocks, sizes)
+    columns = columns + list(ESTIMATE_COLUMNS) * estimated
     return (
         pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
     )
@@ -538,6 +577,7 @@ def cause_by_subgroup(
     attributions: Mapping[str, pd.DataFrame],
     query_people: pd.DataFrame,
     dimensions: Sequence[str] | None = None,
+    totals: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """False matches by primary cause within each label of the query person.
 
@@ -547,26 +587,29 @@ def cause_by_subgroup(
     that dimension (as written by a run). One row per (method, dimension, label, cause), zeros
     included. Columns: method, dimension, label, cause, FP, share (of the
     label's false matches; NaN if it has none).
+
+    ``totals``: method -> its false matches, when a frame holds a sample of them
+    (:class:`bench.measurement.derive.Attribution`); if any does, ``FP`` estimates the
+    method's counts and :data:`ESTIMATE_COLUMNS` are added (``share`` is the sample's).
     """
     from bench.measurement.causes import FP_COLUMNS
 
     dims = _dimensions(dimensions)
     codes = {d.name: d.codes(query_people, "query people") for d in dims}
-    blocks = []
+    blocks, sizes = [], []
     for method, fp in attributions.items():
         causes = fp.columns[len(FP_COLUMNS) :].tolist()
         cause_codes = pd.Categorical(fp["cause"], categories=causes).codes.astype(np.int64)
         rows = fp["query_row"].to_numpy(dtype=np.int64)
+        total = len(fp) if totals is None else int(totals[method])
         for d in dims:
             blocks.append(
                 _crosstab(
                     codes[d.name][rows], cause_codes, d.labels, causes, "label", "cause", "share"
                 ).assign(method=method, dimension=d.name)
             )
-    columns = ["method", "dimension", "label", "cause", "FP", "share"]
-    return (
-        pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
-    )
+            sizes.append((len(fp), total))
+    return _stack(blocks, sizes, ["method", "dimension", "label", "cause", "FP", "share"])
 
 
 # --- from a run's raw outputs ----------------------------------------------------------------
@@ -692,11 +735,11 @@ def ratio_significance(
 def subgroup_causes_run(
     run_dir: Path,
     dimensions: Sequence[str] | None = None,
-    attributions: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None,
+    attributions: Mapping[str, Attribution] | None = None,
 ) -> pd.DataFrame:
     """:func:`cause_by_subgroup` of every method of a run, from its ``raw/`` alone; false
     matches attributed by :func:`bench.measurement.derive.attribute_run` (or given as its
-    result)."""
+    result), estimated for a method whose false matches were sampled."""
     from bench.measurement.derive import attribute_run
 
     _, truth, query_people, _ = _read_run(run_dir)
@@ -704,13 +747,16 @@ def subgroup_causes_run(
     if attributions is None:
         raise ValueError(f"{run_dir}: raw/ lacks what error attribution needs")
     people = _query_people(query_people, truth["query_row"].to_numpy(dtype=np.int64))
-    return cause_by_subgroup({m: a[0] for m, a in attributions.items()}, people, dimensions)
+    fps = {m: a.false_matches for m, a in attributions.items()}
+    totals = {m: a.false_total for m, a in attributions.items()}
+    return cause_by_subgroup(fps, people, dimensions, totals)
 
 
 __all__ = [
     "COUNTS",
     "DEFINITIONS",
     "DIMENSIONS",
+    "ESTIMATE_COLUMNS",
     "LARGEST",
     "RATES",
     "RATIO_METRICS",

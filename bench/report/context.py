@@ -20,6 +20,7 @@ import pandas as pd
 
 from bench.measurement.causes import PEOPLE_NEEDED
 from bench.measurement.derive import (
+    Attributions,
     attribute_run,
     compute_metrics,
     compute_replicates,
@@ -219,7 +220,7 @@ class ReportContext:
         ]
 
     @cached_property
-    def attributions(self) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None:
+    def attributions(self) -> Attributions | None:
         """Every method's attribution of its false and missed matches
         (:func:`bench.measurement.derive.attribute_run`), or None when the run's people carry
         nothing to attribute errors to (user files) or ``raw/`` predates the files it needs."""

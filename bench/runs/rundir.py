@@ -600,8 +600,9 @@ class RunDir:
         )
 
     def register_people(self) -> pd.DataFrame:
-        """The people behind the register records in a true or declared link (``register_row``
-        their position in the register)."""
+        """The people behind the register records in a true link or an attributed false match
+        (every declared link's unless a method's false matches are sampled:
+        :mod:`bench.measurement.attributed`; ``register_row`` their position in the register)."""
         path = self.raw / "register_people.parquet"
         sizes = {"register": self.info["register_records"]}
         frame = _table(path, {"register_row": "int"}, None, sizes)

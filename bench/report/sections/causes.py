@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from tabulate import tabulate
 
+from bench.measurement.attributed import sample_sentence, sampled_methods
 from bench.measurement.causes import FALSE_MATCH_CAUSES, NO_NOISE, cause_descriptions
 from bench.measurement.derive import compute_causes
 from bench.measurement.subgroups import subgroup_causes_run
@@ -14,8 +15,9 @@ from bench.report.sections.base import Section, register
 from synthetic.precision import round_frame
 
 
-def _cell(count: int, share: float) -> str:
-    return f"{count:,}" if count == 0 or pd.isna(share) else f"{count:,} ({100 * share:.1f}%)"
+def _cell(count: int, share: float, interval: tuple[int, int] | None = None) -> str:
+    text = f"{count:,}" if count == 0 or pd.isna(share) else f"{count:,} ({100 * share:.1f}%)"
+    return text if interval is None else f"{text} [{interval[0]:,}-{interval[1]:,}]"
 
 
 def cause_matrix(
@@ -23,16 +25,28 @@ def cause_matrix(
 ) -> str:
     """A cause table as a matrix: rows = causes in order (those in ``keep``, or with a non-zero
     count for some method), columns = methods, cells = count (share of the method's total), and
-    a closing total row; ``describe`` adds each cause's description."""
+    a closing total row; ``describe`` adds each cause's description. A method whose counts are
+    estimated from a sample of its errors (``sampled`` < ``of``) has each count's 95% interval
+    in brackets."""
     methods = list(dict.fromkeys(table["method"]))
     by = table.set_index(["cause", "method"])
     descriptions = cause_descriptions() if describe else {}
+    estimated = sampled_methods(table)
+
+    def interval(name: str, m: str) -> tuple[int, int] | None:
+        if m not in estimated:
+            return None
+        return int(by.loc[(name, m), f"{count}_lo"]), int(by.loc[(name, m), f"{count}_hi"])
+
     rows = []
     for name in dict.fromkeys(table["cause"]):
         counts = [int(by.loc[(name, m), count]) for m in methods]
         if name not in keep and not any(counts):
             continue  # e.g. a noise type this scenario does not apply
-        cells = [_cell(n, by.loc[(name, m), "share"]) for n, m in zip(counts, methods, strict=True)]
+        cells = [
+            _cell(n, by.loc[(name, m), "share"], interval(name, m))
+            for n, m in zip(counts, methods, strict=True)
+        ]
         rows.append([name, *([descriptions.get(name, "")] if describe else []), *cells])
     totals = table.groupby("method", sort=False)[count].sum()
     rows.append(
@@ -50,6 +64,23 @@ def _causes(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     tables = compute_causes(ctx.path, ctx.attributions)
     assert tables is not None
     return round_frame(tables[0]), round_frame(tables[1])
+
+
+def sample_lines(table: pd.DataFrame) -> list[str]:
+    """A paragraph naming each method whose false matches are attributed from a sample
+    (``sampled`` < ``of`` in ``table``) and how to read its estimates; none otherwise."""
+    estimated = sampled_methods(table)
+    if not estimated:
+        return []
+    sentences = [sample_sentence(m, n, total) for m, (n, total) in estimated.items()]
+    return [
+        " ".join(sentences)
+        + " Their counts are the sample's scaled to all of the method's false matches, with "
+        "the 95% Wilson interval of each in brackets (the sampled share's interval times the "
+        "false matches); the CSV files mark their rows with `sampled` and `of`, and give each "
+        "count's interval (`_lo`, `_hi`).",
+        "",
+    ]
 
 
 @register
@@ -100,6 +131,7 @@ class Causes(Section):
             "matches). Noise types that caused none are omitted. Per method and with per-1M-query "
             "rates: `causes.csv`.",
             "",
+            *sample_lines(fp),
             cause_matrix(fp, "FP", named),
             "",
             "### Missed matches by noise",

@@ -9,7 +9,9 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from bench.measurement.attributed import sample_sentence, sampled_methods
 from bench.measurement.subgroups import DIMENSIONS, RATIO_FDR, ratio_significance, subgroups_run
+from bench.measurement.uncertainty import wilson
 from bench.report.context import ReportContext
 from bench.report.figures import plot_match_matrix, plot_ratios
 from bench.report.labels import dimension_text, label_text
@@ -68,11 +70,13 @@ def _rate_table(groups: pd.DataFrame, dimension: str, metric: str) -> str:
 
 
 def _matrix_summary(matrix: pd.DataFrame) -> str:
+    estimated = sampled_methods(matrix)
     rows = []
     for method, m in matrix[matrix["dimension"] == "group"].groupby("method", sort=False):
         total = int(m["FP"].sum())
-        same = int(m.loc[m["query_label"] == m["register_label"], "FP"].sum())
-        cross = m[m["query_label"] != m["register_label"]].sort_values("FP", ascending=False)
+        within = m["query_label"] == m["register_label"]
+        same = int(m.loc[within, "FP"].sum())
+        cross = m[~within].sort_values("FP", ascending=False)
         top = cross.iloc[0] if len(cross) and cross["FP"].iloc[0] > 0 else None
         flow = (
             "-"
@@ -81,6 +85,13 @@ def _matrix_summary(matrix: pd.DataFrame) -> str:
             f"{top['FP']:,}"
         )
         share = "n/a" if total == 0 else f"{100 * same / total:.1f}%"
+        if method in estimated:  # the sample's share and its interval; the flow's interval
+            n = estimated[str(method)][0]
+            k = int(m.loc[within, "FP_in_sample"].sum())
+            lo, hi = wilson(k, n)
+            share = f"{100 * k / n:.1f}% [{100 * float(lo):.1f}-{100 * float(hi):.1f}]"
+            if top is not None:
+                flow += f" [{int(top['FP_lo']):,}-{int(top['FP_hi']):,}]"
         rows.append([method, f"{total:,}", share, flow])
     return tabulate(
         rows,
@@ -88,6 +99,20 @@ def _matrix_summary(matrix: pd.DataFrame) -> str:
         tablefmt="github",
         colalign=["left", "right", "right", "left"],
     )
+
+
+def _sample_lines(matrix: pd.DataFrame) -> list[str]:
+    """Which methods' rows of the matrix are estimated from a sample of false matches."""
+    estimated = sampled_methods(matrix)
+    if not estimated:
+        return []
+    sentences = [sample_sentence(m, n, total) for m, (n, total) in estimated.items()]
+    return [
+        " ".join(sentences) + " For those methods the counts below are the sample's scaled to "
+        "all false matches and the shares are the sample's, with 95% Wilson intervals in "
+        "brackets (`match_matrix.csv`: `sampled`, `of`, `FP_in_sample`, `FP_lo`, `FP_hi`).",
+        "",
+    ]
 
 
 @register
@@ -173,6 +198,7 @@ class Subgroups(Section):
             "largest cross-group flow, in the run's own seed (replicates keep no register "
             "people). Full matrix: `match_matrix.csv`.",
             "",
+            *_sample_lines(matrix),
             _matrix_summary(matrix),
             "",
         ]
@@ -195,11 +221,20 @@ class Subgroups(Section):
         # the methods with the most false matches: where who-matched-whom matters most
         totals = matrix[matrix["dimension"] == "group"].groupby("method", sort=False)["FP"].sum()
         top = totals[totals > 0].sort_values(ascending=False, kind="stable").index[:MATRIX_FIGURES]
+        estimated = sampled_methods(matrix)
+
+        def sample_note(method: str) -> str:
+            if method not in estimated:
+                return ""
+            n, total = estimated[method]
+            return f" Estimated from a seeded random sample of {n:,} of its {total:,}."
+
         figs += [
             ReportFigure(
                 f"matrix-{method}",
                 f"{method}: false matches by the queried person's name-origin group (rows) and "
-                "the group of the person they were linked to (columns); share of the row.",
+                "the group of the person they were linked to (columns); share of the row."
+                + sample_note(method),
                 partial(plot_match_matrix, matrix, method),
                 after="Who was matched to whom",
             )
