@@ -10,7 +10,8 @@ Output layout of one run (``results/<scenario>/`` by default)::
     raw/truth.parquet      true links (query_row, register_row)
     raw/query_people.parquet     truth-side attributes of each query record (subgroups, causes)
     raw/register_people.parquet  the same, with register_row, for the register records in a true
-                           or declared link (error attribution)
+                           link or an attributed false match (error attribution: every false
+                           match, or a seeded sample of a method with very many)
     raw/noise_log.parquet  the cells noise changed (side, row, field, noise) in the query list and
                            in those register records
     raw/run.json           sizes, seeds, blocking pass counts, method order
@@ -80,7 +81,8 @@ def replicate_seed(seed: int, k: int) -> int:
 
 class RegisterSide(Protocol):
     """What a run keeps of the register side for error attribution: the people and the noise
-    of the register records in a true or declared link, and the noise counts of the whole task.
+    of the register records in a true link or an attributed false match, and the noise counts
+    of the whole task.
     In memory (:class:`TaskSide`) or read from parquet shards (:mod:`bench.bigfiles`)."""
 
     def people(self, rows: np.ndarray) -> pd.DataFrame:
