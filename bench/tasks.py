@@ -611,5 +611,6 @@ def _run_method(m: Method, prep: PreparedTask, cands: Candidates | None, raw: Pa
     write_parquet_parts(parts, raw / f"{m.name}.parquet")
     write_json(_method_meta(m), raw / f"{m.name}.json")
     # its true links' register rows are the truth's, kept anyway
-    links = (np.asarray(scored.query_row, np.int64)[link], np.asarray(scored.register_row)[link])
+    q, r = np.asarray(scored.query_row, np.int64), np.asarray(scored.register_row, np.int64)
+    links = (q, r) if link.all() else (q[link], r[link])  # a lax rule links all it scores
     return attributed_false_matches(m.name, links, prep.task.truth).register_row
