@@ -49,6 +49,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from tqdm import tqdm
 
 from bench.interrupts import sigint_watch
@@ -306,7 +307,6 @@ def run_task(
     """
     methods = bench.methods
     running = [m for m in methods if m.name not in skip]
-    blocked = any(m.uses_blocking() for m in running)
     training = any(m.needs_training for m in running)
     own_steps = steps is None
     steps = Steps(task_steps(bench, replicates, skip), progress) if steps is None else steps
@@ -315,11 +315,9 @@ def run_task(
         # A register read from shards is read a field at a time, as the methods code them.
         read = None if register_side is None else register_side.column
         prep = PreparedTask(task, seed, joins=joins, read_register=read)
-        candidates = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        none = Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        candidates, n_candidates, blocked = none, 0, False
         per_pass: list[int] = []
-        if blocked:
-            with steps.step("blocking"):
-                candidates, per_pass = block(prep, bench.blocking, bench.max_pairs)
         if training:
             with steps.step("generating training files"):
                 tseed = training_seed(seed)
@@ -339,7 +337,14 @@ def run_task(
             # Record values leave a user's files only on request (--include-examples).
             explain = bool(info.get("include_examples", True))
             explained = []
-            for m in running:
+            # Blocking waits for the first method that needs candidates (the methods before
+            # it run without them held), and they are freed after the last.
+            last_blocked = max((i for i, m in enumerate(running) if m.uses_blocking()), default=-1)
+            for i, m in enumerate(running):
+                if m.uses_blocking() and not blocked:
+                    with steps.step("blocking"):
+                        candidates, per_pass = block(prep, bench.blocking, bench.max_pairs)
+                        n_candidates, blocked = len(candidates), True
                 with steps.step(f"method {m.name}"), sigint_watch() as interrupted:
                     try:
                         if m.needs_training:
@@ -351,6 +356,11 @@ def run_task(
                             explained.append(explanations(m, prep, raw, side))
                     except Exception as exc:
                         not_run[m.name] = _failed(m.name, exc, interrupted)
+                if i == last_blocked:
+                    candidates = none
+                if (keep := later_reads(running[i + 1 :], bench, blocked)) is not None:
+                    prep.release(keep)
+                pa.default_memory_pool().release_unused()  # Arrow's pool keeps what it freed
             if explained:
                 frame = pd.concat(explained, ignore_index=True)
                 write_parquet(frame[~frame["method"].isin(list(not_run))], raw / EXPLANATIONS)
@@ -369,7 +379,7 @@ def run_task(
                 "queries": prep.n_query,
                 "register_records": prep.n_register,
                 "true_links": len(task.truth),
-                "candidates": len(candidates),
+                "candidates": n_candidates,
                 "blocking_pass_pairs": per_pass,
                 "noise_cells": side.noise_counts(),
             }
@@ -404,6 +414,20 @@ def run_task(
         if own_steps:
             steps.close()
     return RunResult(out_dir, metrics, steps.timings, steps.peaks)
+
+
+def later_reads(later: list[Method], bench: Benchmark, blocked: bool) -> set[str] | None:
+    """The fields the ``later`` methods read (:meth:`Method.reads`), and the blocking's while
+    it is still to come (``blocked`` False and some later method blocked); None where some
+    later method does not say (then everything is kept)."""
+    keep: set[str] = set()
+    for m in later:
+        if (reads := m.reads()) is None:
+            return None
+        keep |= reads
+    if not blocked and any(m.uses_blocking() for m in later):
+        keep |= {field for keys in bench.blocking for field, _, _ in keys}
+    return keep
 
 
 def _labels(task: LinkageTask, cands: Candidates) -> np.ndarray:
@@ -557,10 +581,12 @@ def explanations(
     term's field, for ``raw/explanations.parquet``. ``side``: where the register's records are
     read (default: ``prep``'s task)."""
     task = prep.task
-    pairs = pd.read_parquet(raw / f"{m.name}.parquet", columns=[*_PAIR, "score", "link"])
+    # the declared links only: at the real size the method considered 156 million pairs
+    links = pd.read_parquet(
+        raw / f"{m.name}.parquet", columns=[*_PAIR, "score", "link"], filters=[("link", "==", True)]
+    )
     width = max(prep.n_register, 1)
     truth = task.truth["query_row"].to_numpy() * width + task.truth["register_row"].to_numpy()
-    links = pairs[pairs["link"].to_numpy(bool)]
     false = links[~np.isin(links["query_row"] * width + links["register_row"], truth)]
     top = false.sort_values(["score", "query_row"], ascending=[False, True], kind="stable")[:k]
     terms = m.explain(prep, top["query_row"].to_numpy(), top["register_row"].to_numpy())

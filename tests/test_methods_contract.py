@@ -141,3 +141,38 @@ def test_fuzzy_scores_in_slices_as_at_once(task_and_train, monkeypatch: pytest.M
     assert len(whole.score) > 7 * 10
     assert whole.score.tobytes() == sliced.score.tobytes()
     assert np.array_equal(whole.accept, sliced.accept)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reads_names_every_field_the_method_reads(kind: str, task_and_train) -> None:
+    """A run frees the fields no later method reads (:meth:`Method.reads`): a method reads no
+    field it does not name (a composite it names brings its parts)."""
+    from bench.linkage.fields import COMPOSITES
+
+    task, train = task_and_train
+    method = _make(kind)
+    reads = method.reads()
+    assert reads is not None, f"{kind} does not say which fields it reads"
+    allowed = set(reads) | {p for f in reads for p in COMPOSITES.get(f, ())}
+    cands, _ = block(PreparedTask(task, seed=1), BLOCKING)  # blocking reads its own fields
+    if method.needs_training:
+        tprep = PreparedTask(train, seed=2)
+        tc, _ = block(tprep, BLOCKING)
+        width = tprep.n_register
+        truth = train.truth.query_row.to_numpy() * width + train.truth.register_row.to_numpy()
+        method.fit(tprep, tc, np.isin(tc.query_row * width + tc.register_row, truth))
+    prep = PreparedTask(task, seed=1)
+    seen: set[str] = set()
+    for name in ("field", "query_field"):
+        read = getattr(prep, name)
+
+        def recorded(field: str, read=read) -> object:  # type: ignore[no-untyped-def]
+            seen.add(field)
+            return read(field)
+
+        setattr(prep, name, recorded)
+    scored = method.score(prep, cands if method.uses_blocking() else None)
+    if method.explains:
+        method.explain(prep, scored.query_row[:5], scored.register_row[:5])
+    assert seen, f"{kind} read no field through the task"
+    assert seen <= allowed, f"{kind} reads {sorted(seen - allowed)} but names {sorted(reads)}"

@@ -10,7 +10,7 @@ distinct values (e.g. phonetic codes), which are few compared to records.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -592,6 +592,17 @@ class PreparedTask:
                     self._fields[name] = code(q, r, name)
                     del r  # the register's column goes: its codes are what is kept
         return self._fields[name]
+
+    def release(self, keep: Iterable[str]) -> None:
+        """Forget what was coded of every field not in ``keep`` (a composite keeps its parts):
+        its codes, keys, pair scores and the joins on it. At the real size a register field's
+        codes take nearly half a gigabyte; a field asked for again is coded again."""
+        keep = set(keep)
+        keep |= {part for name in keep for part in COMPOSITES.get(name, ())}
+        self._fields = {k: v for k, v in self._fields.items() if k in keep}
+        self._keys = {k: v for k, v in self._keys.items() if k[0] in keep}
+        self._scores = {k: v for k, v in self._scores.items() if k[0] in keep}
+        self._joins = {k: v for k, v in self._joins.items() if all(f in keep for f, _, _ in k)}
 
     def query_field(self, name: str) -> Coded:
         """The field coded over the query's records alone (``r`` empty; codes numbered over the

@@ -171,6 +171,13 @@ class Method(ABC):
         """True if the method scores only blocked candidate pairs (so blocking loss applies)."""
         return True
 
+    def reads(self) -> frozenset[str] | None:
+        """The record fields (a composite by its name) that :meth:`score` and :meth:`explain`
+        read from the task. A run frees a field's codes, keys and scores once no later method
+        reads it (at the real size, gigabytes); a field read after all is coded again, so a
+        wrong answer costs time, never results. None: not known (everything is kept)."""
+        return None
+
     def path_names(self) -> list[str] | None:
         """Names of the method's paths (e.g. a rule's named passes), whose index each pair of
         :attr:`Scored.path` carries, so that links are counted per path; None: no paths."""

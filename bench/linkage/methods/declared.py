@@ -46,6 +46,9 @@ class DeclaredLinks(Method):
     def uses_blocking(self) -> bool:
         return bool(self.params["candidates"])
 
+    def reads(self) -> frozenset[str]:
+        return frozenset()  # the pairs come as given
+
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         if self.pairs is None:
             raise MethodNotRun("declared links are given through linkrisk score, not a scenario")

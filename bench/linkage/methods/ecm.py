@@ -32,6 +32,9 @@ class ECM(Method):
         "fields": Param(dict(DEFAULT_FIELDS), "field = comparison kind", validator=validate_fields),
     }
 
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.params["fields"])
+
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
         # only the top level (exact agreement) is read: levels alone, as Fellegi-Sunter's

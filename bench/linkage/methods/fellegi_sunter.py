@@ -95,6 +95,10 @@ class FellegiSunter(Method):
             )
         return out
 
+    def reads(self) -> frozenset[str]:
+        blocks = validate_blocking({"passes": self.params["training_blocks"]}, "training_blocks")
+        return frozenset(self.params["fields"]).union(f for block in blocks for f, _, _ in block)
+
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
         fields = self.params["fields"]

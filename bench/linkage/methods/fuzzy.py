@@ -56,6 +56,9 @@ class Fuzzy(Method):
                 raise ConfigError(f"{where}.weights.{f}", "field is not in `fields`")
         return out
 
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.params["weights"])
+
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
         qi, ri = candidates.query_row, candidates.register_row

@@ -96,6 +96,9 @@ class Logistic(Method):
             logit += design[:, j].astype(np.float64) * c
         return 1.0 / (1.0 + exp_array(-np.clip(logit, -700.0, 700.0)))
 
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.params["fields"])
+
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
         vec = compare(prep, self.params["fields"], candidates.query_row, candidates.register_row)

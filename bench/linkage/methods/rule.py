@@ -154,6 +154,9 @@ class Rule(Method):
     def path_names(self) -> list[str] | None:
         return self.params.get("path_names")
 
+    def reads(self) -> frozenset[str]:
+        return frozenset(c["field"] for conds in self.params["passes"] for c in conds)
+
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         linked = np.zeros(prep.n_query, dtype=bool)
         parts_q, parts_r, parts_s, parts_p = [], [], [], []

@@ -154,6 +154,12 @@ class Splink(Method):
             raise ConfigError(f"{where}.engine", problem)
         return out
 
+    def reads(self) -> frozenset[str]:
+        sessions = training_sessions(self.params["training_blocks"], "training_blocks")
+        blocked = {f for fields, _ in sessions for f in fields}
+        # a session replacing one on a field missing from a side (usable_sessions)
+        return frozenset(self.params["fields"]).union(blocked, FALLBACK_TRAINING_FIELDS)
+
     def score(self, prep: PreparedTask, candidates: Candidates | None) -> Scored:
         assert candidates is not None
         p = self.params
