@@ -37,8 +37,8 @@ from bench.linkage.blocking import quiet_duckdb
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import read_records
 from bench.tasks import RunResult, Steps, run_task, scenario_info, task_steps
-from synthetic.errors import LinkriskError
-from synthetic.scenario import LinkageTask, ScenarioConfig
+from synthetic.errors import ConfigError, LinkriskError
+from synthetic.scenario import LinkageTask, ScenarioConfig, config_hash, effective_parameters
 from synthetic.shards import read_manifest, write_sharded_task
 
 #: Why a supervised method does not run on a big-file scenario (the report repeats it).
@@ -198,20 +198,26 @@ def run_sharded(
     progress: bool | None = None,
     engine: str | None = None,
     html: bool = True,
+    shards: Path | None = None,
 ) -> RunResult:
     """Run a big-file scenario (see the module docstring); results as :func:`bench.runner.run`
-    (``html``: draw ``report.html``)."""
+    (``html``: draw ``report.html``). ``shards``: the scenario's shards as ``linkrisk
+    generate`` wrote them for this seed (:func:`given_shards` checks it), read instead of
+    generated again: the same files, so the same results."""
     scenario = bench.scenario
     skip = {m.name: NO_TRAINING for m in bench.methods if m.needs_training}
     assert scenario.shard_size is not None
     # The working shards go to the system's temporary directory (TMPDIR), never beside the
-    # results, and are removed at the end whatever happens.
+    # results, and are removed at the end whatever happens (given ones are left as they are).
     scratch = tempfile.TemporaryDirectory(prefix=f"linkrisk-{bench.name}-shards-")
-    work = Path(scratch.name)
-    steps = Steps(2 + task_steps(bench, skip=skip), progress)
+    work = Path(scratch.name) if shards is None else shards
+    steps = Steps((2 if shards is None else 1) + task_steps(bench, skip=skip), progress)
     try:
-        with steps.step("generating shards"):
-            manifest = generate(scenario, seed, work, scenario.shard_size, progress)
+        if shards is None:
+            with steps.step("generating shards"):
+                manifest = generate(scenario, seed, work, scenario.shard_size, progress)
+        else:
+            manifest = given_shards(scenario, seed, shards)
         with steps.step("reading shards"):
             task = load_task(work)
         shards = {"shard_size": scenario.shard_size, "files": len(manifest["shards"])}
@@ -231,6 +237,32 @@ def run_sharded(
     finally:
         steps.close()
         scratch.cleanup()
+
+
+def given_shards(cfg: ScenarioConfig, seed: int, shards: Path) -> dict[str, Any]:
+    """The manifest of ``shards``, checked to be ``cfg``'s with ``seed`` and its shard size
+    (:func:`synthetic.shards.write_sharded_task` records them); else a :class:`ConfigError` on
+    ``--shards``."""
+    where = "--shards"
+    if not (shards / "manifest.json").is_file():
+        raise ConfigError(
+            where, f"{shards} holds no manifest.json (write it with linkrisk generate)"
+        )
+    manifest = read_manifest(shards)
+    wanted = {
+        "config_sha256": config_hash(effective_parameters(cfg)),
+        "seed": seed,
+        "shard_size": cfg.shard_size,
+    }
+    for key, value in wanted.items():
+        if manifest.get(key) != value:
+            raise ConfigError(
+                where,
+                f"{shards} was generated with another {key.replace('_', ' ')} than this run's "
+                f"({manifest.get(key)!r}, not {value!r}): generate them again with linkrisk "
+                f"generate {cfg.name}",
+            )
+    return manifest
 
 
 if __name__ == "__main__":  # the child of generate()

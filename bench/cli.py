@@ -49,7 +49,7 @@ examples:
   linkrisk audit plan | estimate        audit an agency's declared links from a reviewed sample
   linkrisk publish                      rerun every preset into results/, refresh README
   linkrisk publish --big                the big-file presets instead (irs-ice-1in10: ~5 min)
-  linkrisk publish --big --only irs-ice-1in10  one big-file preset
+  linkrisk publish --big --only irs-ice-full   the real size alone
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
 
@@ -88,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=("duckdb", "spark"),
         help="run every method that offers this engine on it; spark needs the [spark] extra "
         "and Java 17+ (default: each method's own engine)",
+    )
+    run.add_argument(
+        "--shards",
+        type=Path,
+        metavar="DIR",
+        help="a big-file scenario: read its shards from DIR, as `linkrisk generate` wrote them "
+        "for the same scenario and seed (checked), instead of generating them again (at the "
+        "real size, some 20 minutes); the results are the same",
     )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_no_html(run)
@@ -152,14 +160,22 @@ def _parser() -> argparse.ArgumentParser:
         "--big",
         action="store_true",
         help="instead, run the big-file presets (irs-ice-1in10: about 5 minutes and 5 GB of "
-        "memory on 2 cores) into results/ without their record-level raw tables, and check the "
-        "projection of the case each one scales against it",
+        "memory on 2 cores; irs-ice-full, the real size: see README, Big files) into results/ "
+        "without their record-level raw tables, and check the projection of the case each one "
+        "scales against it",
     )
     pub.add_argument(
         "--only",
         metavar="PRESET",
         action="append",
         help="with --big: only this big-file preset (repeatable)",
+    )
+    pub.add_argument(
+        "--shards",
+        type=Path,
+        metavar="DIR",
+        help="with --big and one --only: that preset's shards, as `linkrisk generate` wrote "
+        "them (see `linkrisk run --shards`)",
     )
 
     _evaluate_parser(sub)
@@ -356,7 +372,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         if args.only and not args.big:
             raise ConfigError("--only", "goes with --big (it names big-file presets)")
-        paths = publish_big(args.readme, only=args.only) if args.big else publish(args.readme)
+        if args.shards is not None and (not args.big or len(args.only or ()) != 1):
+            raise ConfigError("--shards", "goes with --big and one --only (one preset's shards)")
+        paths = (
+            publish_big(args.readme, only=args.only, shards=args.shards)
+            if args.big
+            else publish(args.readme)
+        )
         for path in paths:
             print(path)
         return 0
@@ -381,6 +403,7 @@ def _run(args: argparse.Namespace) -> int:
         replicates=bench.scenario.replicates if args.replicates is None else args.replicates,
         engine=args.engine,
         html=not args.no_html,
+        shards=args.shards,
     )
     seed = bench.scenario.seed if args.seed is None else args.seed
     _print_result(f"linkrisk {bench.name} (seed {seed})", result, "parameters")

@@ -232,13 +232,17 @@ def drop_raw_pairs(run_dir: Path) -> None:
 
 
 def publish_big(
-    readme: Path | None, progress: bool | None = None, only: Sequence[str] | None = None
+    readme: Path | None,
+    progress: bool | None = None,
+    only: Sequence[str] | None = None,
+    shards: Path | None = None,
 ) -> list[Path]:
     """Run every big-file preset (or those in ``only``) into ``results/<preset>/`` without its
     record-level raw tables (:func:`drop_raw_pairs`; ``linkrisk report`` cannot rebuild such a
     directory, ``linkrisk run <preset>`` regenerates it whole), check the projection of the
     scenario it scales (``scale_of``) against it into ``results/projections/<preset>-check/``,
-    and refresh the README blocks."""
+    and refresh the README blocks. ``shards``: the one preset's shards (:func:`bench.runner.run`).
+    """
     names = big_presets()
     for name in only or ():
         if name not in names:
@@ -251,7 +255,7 @@ def publish_big(
     out = []
     for name in names:
         bench = load_benchmark(name)
-        result = run(bench, out_dir=RESULTS_DIR / name, progress=progress)
+        result = run(bench, out_dir=RESULTS_DIR / name, progress=progress, shards=shards)
         print(f"{name}:", *result.step_lines(), sep="\n", file=sys.stderr)
         drop_raw_pairs(result.out_dir)
         out.append(result.out_dir)

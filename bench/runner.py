@@ -47,11 +47,14 @@ def run(
     replicates: int = 1,
     engine: str | None = None,
     html: bool = True,
+    shards: Path | None = None,
 ) -> RunResult:
     """Run every method of ``bench`` on one seeded task and write the results atomically.
 
     ``engine`` (e.g. ``"spark"``) runs every method that declares it on that engine; ``html``:
-    draw ``report.html``.
+    draw ``report.html``; ``shards``: a big-file scenario's shards, already written by
+    ``linkrisk generate`` for this seed, instead of generating them
+    (:func:`bench.bigfiles.run_sharded`).
     """
     seed = bench.scenario.seed if seed is None else seed
     out_dir = out_dir if out_dir is not None else RESULTS_DIR / bench.name
@@ -59,10 +62,14 @@ def run(
         raise ConfigError("--replicates", f"must be an integer >= 1, got {replicates!r}")
     if engine is not None:  # before any work: a missing engine fails at once
         use_engine(bench.methods, engine)
+    if shards is not None and bench.scenario.shard_size is None:
+        raise ConfigError("--shards", "only a big-file scenario (shard_size) reads shards")
     if bench.scenario.shard_size is not None:  # too big for memory: parquet shards and DuckDB
         if replicates != 1:
             raise ConfigError("--replicates", "a big-file scenario (shard_size) runs one replicate")
-        return run_sharded(bench, seed, out_dir, progress=progress, engine=engine, html=html)
+        return run_sharded(
+            bench, seed, out_dir, progress=progress, engine=engine, html=html, shards=shards
+        )
     steps = Steps(1 + task_steps(bench, replicates), progress)
     try:
         with steps.step("generating population and files"):

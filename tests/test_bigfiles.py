@@ -274,3 +274,54 @@ def test_a_run_writes_each_methods_pairs_in_parts_as_at_once(tmp_path: Path, mon
     for name in names:
         a, b = (tmp_path / d / "raw" / name for d in "ab")
         assert a.read_bytes() == b.read_bytes(), name
+
+
+def test_a_run_reads_shards_linkrisk_generate_wrote(tmp_path: Path, capsys) -> None:
+    """`linkrisk run --shards DIR` reads a big-file scenario's shards as `linkrisk generate`
+    wrote them (the same results as generating them again, DIR left as it was), and refuses
+    shards of another seed or of a scenario without shards, in one line."""
+    from bench.cli import main
+
+    methods = """
+[[methods]]
+name = "exact-name-address"
+kind = "rule"
+passes = [[{ field = "first_name" }, { field = "last_name" }, { field = "zip" }]]
+
+[[methods]]
+name = "fellegi-sunter"
+kind = "fellegi-sunter"
+"""
+    big = TINY.replace("[scenario]\n", "[scenario]\nshard_size = 700\n", 1)
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(big + methods, encoding="utf-8")
+    shards = tmp_path / "shards"
+    assert main(["generate", str(toml), "--out", str(shards), "--no-progress"]) == 0
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in shards.rglob("*"))
+    quiet = ["--no-progress", "--no-html"]
+    assert main(["run", str(toml), "--out", str(tmp_path / "a"), *quiet]) == 0
+    argv = ["run", str(toml), "--shards", str(shards), "--out", str(tmp_path / "b"), *quiet]
+    assert main(argv) == 0
+    files = sorted(str(p.relative_to(tmp_path / "a")) for p in (tmp_path / "a").rglob("*.*"))
+    assert "raw/fellegi-sunter.parquet" in files and "manifest.json" in files
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", files, shallow=False)
+    assert mismatch == [] and errors == []
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in shards.rglob("*")) == before
+    other = [
+        "run",
+        str(toml),
+        "--seed",
+        "12",
+        "--shards",
+        str(shards),
+        "--out",
+        str(tmp_path / "c"),
+    ]
+    capsys.readouterr()
+    assert main(other) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another seed than this run's (11, not 12)" in err
+    toml.write_text(TINY + methods, encoding="utf-8")
+    assert main(["run", str(toml), "--shards", str(shards), "--out", str(tmp_path / "d")]) == 2
+    assert "--shards: only a big-file scenario" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()

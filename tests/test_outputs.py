@@ -269,14 +269,20 @@ def test_publish_big_only_runs_the_named_preset(
 
     def fake_run(bench: object, **kwargs: object) -> None:
         ran.append(bench.name)  # type: ignore[attr-defined]
+        shards.append(kwargs["shards"])
         raise Stop
 
+    shards: list[object] = []
     monkeypatch.setattr("bench.publish.run", fake_run)
     with pytest.raises(Stop):
-        main(["publish", "--big", "--only", "irs-ice-1in10"])
-    assert ran == ["irs-ice-1in10"]
+        main(["publish", "--big", "--only", "irs-ice-full"])
+    with pytest.raises(Stop):
+        main(["publish", "--big", "--only", "irs-ice-full", "--shards", "gen"])
+    assert ran == ["irs-ice-full"] * 2 and shards == [None, Path("gen")]
+    assert main(["publish", "--big", "--shards", "gen"]) == 2  # whose shards?
+    assert "--shards: goes with --big and one --only" in _one_line(capsys.readouterr().err)
     assert main(["publish", "--big", "--only", "irs-ice"]) == 2
     assert "--only: not a big-file preset: 'irs-ice'" in _one_line(capsys.readouterr().err)
-    assert main(["publish", "--only", "irs-ice-1in10"]) == 2
+    assert main(["publish", "--only", "irs-ice-full"]) == 2
     assert "--only: goes with --big" in _one_line(capsys.readouterr().err)
     assert not (tmp_path / "results").exists()

@@ -93,8 +93,7 @@ def test_a_scale_preset_keeps_every_rule_as_it_is(preset: str) -> None:
 
 
 def test_the_full_preset_is_the_real_size_with_bounded_passes() -> None:
-    full = load_benchmark(str(ROOT / "examples" / "scale" / "irs-ice-full.toml"))
-    base = load_benchmark("irs-ice")
+    full, base = load_benchmark("irs-ice-full"), load_benchmark("irs-ice")
     assert full.scenario.query.size == 1_280_000
     assert full.scenario.population.size == 331_000_000
     assert full.scenario.scale_of == "irs-ice" and full.scenario.shard_size is not None
