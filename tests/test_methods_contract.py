@@ -38,15 +38,20 @@ def _make(kind: str, **params: object) -> Method:
     return cls(f"test-{kind}", cls.validate(given, kind), cls.default_resolve)
 
 
-def _run(method: Method, task, train) -> tuple[Scored, np.ndarray, PreparedTask]:
-    prep = PreparedTask(task, seed=1)
-    cands, _ = block(prep, BLOCKING)
+def _fit(method: Method, train) -> None:
+    """Train ``method`` on the training task if it needs training."""
     if method.needs_training:
         tprep = PreparedTask(train, seed=2)
         tc, _ = block(tprep, BLOCKING)
         width = tprep.n_register
         truth = train.truth.query_row.to_numpy() * width + train.truth.register_row.to_numpy()
         method.fit(tprep, tc, np.isin(tc.query_row * width + tc.register_row, truth))
+
+
+def _run(method: Method, task, train) -> tuple[Scored, np.ndarray, PreparedTask]:
+    prep = PreparedTask(task, seed=1)
+    cands, _ = block(prep, BLOCKING)
+    _fit(method, train)
     scored = method.score(prep, cands if method.uses_blocking() else None)
     link = resolve(
         scored.query_row, scored.register_row, scored.score, scored.accept, method.resolve
@@ -155,12 +160,7 @@ def test_reads_names_every_field_the_method_reads(kind: str, task_and_train) -> 
     assert reads is not None, f"{kind} does not say which fields it reads"
     allowed = set(reads) | {p for f in reads for p in COMPOSITES.get(f, ())}
     cands, _ = block(PreparedTask(task, seed=1), BLOCKING)  # blocking reads its own fields
-    if method.needs_training:
-        tprep = PreparedTask(train, seed=2)
-        tc, _ = block(tprep, BLOCKING)
-        width = tprep.n_register
-        truth = train.truth.query_row.to_numpy() * width + train.truth.register_row.to_numpy()
-        method.fit(tprep, tc, np.isin(tc.query_row * width + tc.register_row, truth))
+    _fit(method, train)
     prep = PreparedTask(task, seed=1)
     seen: set[str] = set()
     for name in ("field", "query_field"):
