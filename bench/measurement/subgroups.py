@@ -620,8 +620,15 @@ def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, dict[str
     info = run.info
     truth = run.truth()
     query_people = run.query_people()
-    pairs = {name: run.pairs(name, columns=_PAIR_COLUMNS) for name in info["methods"]}
+    pairs = {name: _declared(run.pairs(name, columns=_PAIR_COLUMNS)) for name in info["methods"]}
     return info, truth, query_people, pairs
+
+
+def _declared(pairs: pd.DataFrame) -> pd.DataFrame:
+    """A method's declared links among its considered pairs: all the subgroup tables read of
+    them, and every method's are held at once (at the real size, considered pairs run to
+    hundreds of millions)."""
+    return pairs[pairs["link"].to_numpy(bool)].reset_index(drop=True)
 
 
 _PAIR_COLUMNS = ["query_row", "register_row", "link", "address_match"]
@@ -672,7 +679,10 @@ def subgroups_run(
             rep = run.replicate(k)
             frames.append(
                 subgroup_metrics(
-                    {name: run.pairs(name, k, columns=_PAIR_COLUMNS) for name in info["methods"]},
+                    {
+                        name: _declared(run.pairs(name, k, columns=_PAIR_COLUMNS))
+                        for name in info["methods"]
+                    },
                     run.truth(k),
                     run.query_people(replicate=k),
                     rep["register_records"],

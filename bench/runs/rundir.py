@@ -655,11 +655,14 @@ def _table(
         nulls = table.column(column).null_count
         if nulls:
             raise _fail(path, column, f"{nulls} missing values")
+    n_rows = table.num_rows
     try:
-        frame = table.to_pandas()
+        # column by column, each Arrow column freed once converted: not both copies at once
+        frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        del table
     except (pa.ArrowException, ValueError) as exc:
         raise _fail(path, "", f"cannot be read as a table ({exc})") from None
-    if table.num_rows == 0:
+    if n_rows == 0:
         dtypes = {"int": np.int64, "float": np.float64, "bool": bool, "str": object}
         frame = frame.astype({c: dtypes[k] for c, k in required.items()})
     for side, n in sizes.items():
