@@ -48,8 +48,9 @@ examples:
   linkrisk describe irs-ice             the population's facts beside the Census tables
   linkrisk audit plan | estimate        audit an agency's declared links from a reviewed sample
   linkrisk publish                      rerun every preset into results/, refresh README
-  linkrisk publish --big                the big-file presets instead (irs-ice-1in10: ~5 min)
-  linkrisk publish --big --only irs-ice-full   the real size alone
+  linkrisk publish --big                the big-file presets instead (irs-ice-1in10: ~5 min;
+                                        irs-ice-full, the real size: about an hour and more)
+  linkrisk publish --big --only irs-ice-1in10   one of them
   linkrisk scenarios | methods | noise  list presets, method kinds, noise types
 """
 
