@@ -220,8 +220,8 @@ def run_sharded(
             manifest = given_shards(scenario, seed, shards)
         with steps.step("reading shards"):
             task = load_task(work)
-        shards = {"shard_size": scenario.shard_size, "files": len(manifest["shards"])}
-        info = scenario_info(bench, engine, shards=shards, joins="duckdb")
+        layout = {"shard_size": scenario.shard_size, "files": len(manifest["shards"])}
+        info = scenario_info(bench, engine, shards=layout, joins="duckdb")
         return run_task(
             bench,
             task,

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -182,15 +182,15 @@ class Splink(Method):
             with tempfile.TemporaryDirectory(prefix="linkrisk-splink-") as tmp:
                 # DuckDB scans Arrow tables in place (writing the files took some 9 minutes at
                 # the real size); Spark reads files.
+                q: Source
+                r: Source
+                pairs: Source
                 if p["engine"] == "duckdb":
                     q, r, pairs = input_tables(prep, columns, candidates)
-                    sources: list[Source] = [q, r, pairs]
                 else:
-                    sources = [
-                        [path] for path in write_inputs(prep, columns, candidates, Path(tmp))
-                    ]
+                    q, r, pairs = ([f] for f in write_inputs(prep, columns, candidates, Path(tmp)))
                 scored = predict_chunks(
-                    *sources, model, [(c.start, c.stop) for c, _ in chunks],
+                    q, r, pairs, model, [(c.start, c.stop) for c, _ in chunks],
                     engine=p["engine"], master=p["spark_master"],
                 )  # fmt: skip
                 for (_, at), out in zip(chunks, scored, strict=True):
@@ -303,7 +303,7 @@ def write_inputs(
 
 
 #: A table Splink reads: parquet files (or shards of one table), or an Arrow table (DuckDB).
-Source = Sequence[Path | str] | pa.Table
+Source: TypeAlias = Sequence[Path | str] | pa.Table
 
 #: Candidate pairs Splink scores at a time (:func:`predict_chunks`): its predictions come back
 #: a chunk at a time, so what they take in memory is bounded (at the real size there are
