@@ -157,7 +157,9 @@ def test_reads_names_every_field_the_method_reads(kind: str, task_and_train) -> 
     task, train = task_and_train
     method = _make(kind)
     reads = method.reads()
-    assert reads is not None, f"{kind} does not say which fields it reads"
+    if reads is None:  # allowed (a run then keeps every field), but not for linkrisk's own
+        assert not type(method).__module__.startswith("bench."), f"{kind} names no fields"
+        pytest.skip(f"{kind} does not say which fields it reads: a run keeps them all")
     allowed = set(reads) | {p for f in reads for p in COMPOSITES.get(f, ())}
     cands, _ = block(PreparedTask(task, seed=1), BLOCKING)  # blocking reads its own fields
     _fit(method, train)
