@@ -29,6 +29,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from bench.measurement.attributed import estimate, scaled_partition
 from bench.measurement.metrics import PER
 from synthetic.arrays import isin_rows, unique_ints, unique_pairs
 
@@ -572,8 +573,6 @@ def cause_table(
     follow. With ``of`` equal to the rows (nothing sampled) the counts are exact, and each
     interval is the count itself.
     """
-    from bench.measurement.attributed import estimate, scaled_partition
-
     fp = attribution.columns[: len(FP_COLUMNS)].tolist() == list(FP_COLUMNS)
     fn = attribution.columns[: len(FN_COLUMNS)].tolist() == list(FN_COLUMNS)
     if not (fp or fn):
