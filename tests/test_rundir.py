@@ -330,6 +330,33 @@ def test_a_pairs_file_is_checked_again_once_it_changes(run_dir: Path, tmp_path: 
             again.pairs("exact")
 
 
+def test_a_checked_pairs_file_is_read_again_for_the_columns_asked(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a pairs file passed every check, readers read only the columns they ask for (the
+    same values); a changed file is read and checked whole again."""
+    import bench.runs.rundir as R
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    whole = RunDir(run).pairs("jw")
+    read: list[object] = []
+    real = R.pq.read_table
+    monkeypatch.setattr(
+        R.pq,
+        "read_table",
+        lambda p, columns=None, **k: read.append(columns) or real(p, columns=columns, **k),
+    )
+    asked = ["query_row", "score", "link"]
+    again = RunDir(run).pairs("jw", columns=asked)
+    assert read == [asked]
+    pd.testing.assert_frame_equal(again, whole[asked])
+    _frame(run / "raw" / "jw.parquet", lambda f: _set(f, "score", 0, float("nan")))
+    with pytest.raises(LinkriskError, match="jw.parquet: score: "):
+        RunDir(run).pairs("jw", columns=["query_row"])
+    assert read[-1] is None  # read whole
+
+
 def test_reader_accepts_the_run_and_returns_typed_tables(run_dir: Path) -> None:
     run = RunDir(run_dir).validate()
     assert run.info["methods"] == ["exact", "jw"] and run.info["replicates"] == 2
