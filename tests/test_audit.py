@@ -498,3 +498,17 @@ def test_missed_match_intervals_cover_the_truth_of_a_run(
     assert main([*args, "--audits", "20", "--margin", "0.08", "--seed", "1"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["audited"] == "unlinked queries" and out["true_missed"] == missed
+
+
+def test_model_sums_are_exact_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model's sums over every pair are math.fsum's (exact, any CPU), taken a chunk of
+    Python floats at a time: the same bytes as one list of them all."""
+
+    import bench.audit.modelbased as M
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.random(5000), [1e16, 1.0, -1e16], rng.random(3) * 1e-9])
+    assert sum(values.tolist()) != math.fsum(values.tolist())  # naive summation differs here
+    monkeypatch.setattr(M, "FSUM_CHUNK", 7)
+    assert M._fsum(values) == math.fsum(values.tolist())
+    assert M._fsum(values[:0]) == 0.0
