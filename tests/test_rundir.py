@@ -352,7 +352,7 @@ def test_a_checked_pairs_file_is_read_again_for_the_columns_asked(
     assert read == [asked]
     pd.testing.assert_frame_equal(again, whole[asked])
     _frame(run / "raw" / "jw.parquet", lambda f: _set(f, "score", 0, float("nan")))
-    with pytest.raises(LinkriskError, match="jw.parquet: score: "):
+    with pytest.raises(LinkriskError, match=r"jw\.parquet: score: "):
         RunDir(run).pairs("jw", columns=["query_row"])
     assert read[-1] is None  # read whole
 
