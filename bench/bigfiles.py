@@ -209,8 +209,12 @@ def run_sharded(
     assert scenario.shard_size is not None
     # The working shards go to the system's temporary directory (TMPDIR), never beside the
     # results, and are removed at the end whatever happens (given ones are left as they are).
-    scratch = tempfile.TemporaryDirectory(prefix=f"linkrisk-{bench.name}-shards-")
-    work = Path(scratch.name) if shards is None else shards
+    scratch: tempfile.TemporaryDirectory[str] | None = None
+    if shards is None:
+        scratch = tempfile.TemporaryDirectory(prefix=f"linkrisk-{bench.name}-shards-")
+        work = Path(scratch.name)
+    else:
+        work = shards
     steps = Steps((2 if shards is None else 1) + task_steps(bench, skip=skip), progress)
     try:
         if shards is None:
@@ -236,7 +240,8 @@ def run_sharded(
         )
     finally:
         steps.close()
-        scratch.cleanup()
+        if scratch is not None:
+            scratch.cleanup()
 
 
 def given_shards(cfg: ScenarioConfig, seed: int, shards: Path) -> dict[str, Any]:

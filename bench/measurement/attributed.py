@@ -57,7 +57,10 @@ def attribution_seed(name: str) -> int:
     return stable_hash(f"attribution:{name}")
 
 
-def _pairs(links: pd.DataFrame | tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def pair_arrays(
+    links: pd.DataFrame | tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The query and register rows of pairs (a frame with those columns, or two arrays), int64."""
     if isinstance(links, pd.DataFrame):
         q, r = links["query_row"], links["register_row"]
     else:
@@ -84,8 +87,8 @@ def attributed_false_matches(
     bound = ATTRIBUTED_FALSE_MATCHES if bound is None else int(bound)
     if bound < 1:
         raise ValueError(f"bound must be at least 1, got {bound}")
-    q, r = _pairs(links)
-    tq, tr = _pairs(truth)
+    q, r = pair_arrays(links)
+    tq, tr = pair_arrays(truth)
     # Keys q * width + r sort as (q, r) for any width above every register row: the order, and
     # so the sample, does not depend on the width chosen.
     width = max(int(r.max(initial=-1)), int(tr.max(initial=-1))) + 1
@@ -193,6 +196,7 @@ __all__ = [
     "attributed_false_matches",
     "attribution_seed",
     "estimate",
+    "pair_arrays",
     "sample_sentence",
     "sampled_methods",
     "scaled_partition",

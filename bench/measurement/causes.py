@@ -29,7 +29,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from bench.measurement.attributed import estimate, scaled_partition
+from bench.measurement.attributed import estimate, pair_arrays, scaled_partition
 from bench.measurement.metrics import PER
 from synthetic.arrays import isin_rows, unique_ints, unique_pairs
 
@@ -436,22 +436,14 @@ def missed_match_causes(noise_order: Sequence[str] | None = None) -> list[str]:
     return [NOISE_CAUSE.format(noise=n) for n in order] + [NO_NOISE]
 
 
-def _arrays(pairs: PairsLike) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(pairs, pd.DataFrame):
-        q, r = pairs["query_row"], pairs["register_row"]
-    else:
-        q, r = pairs
-    return np.asarray(q, dtype=np.int64), np.asarray(r, dtype=np.int64)
-
-
 def _unique_pairs(pairs: PairsLike, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct pairs, sorted by (query_row, register_row), and their integer keys."""
-    return unique_pairs(*_arrays(pairs), width)
+    return unique_pairs(*pair_arrays(pairs), width)
 
 
 def _width(*pairs: PairsLike, n_register: int = 0) -> int:
     # Keys q * width + r must be unique: width above every register row in sight.
-    top = max([n_register - 1] + [int(_arrays(p)[1].max(initial=-1)) for p in pairs])
+    top = max([n_register - 1] + [int(pair_arrays(p)[1].max(initial=-1)) for p in pairs])
     return max(top + 1, 1)
 
 
