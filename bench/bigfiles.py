@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from bench.linkage.blocking import quiet_duckdb
 from bench.linkage.config import Benchmark
-from bench.linkage.fields import read_records
+from bench.linkage.fields import read_column
 from bench.tasks import RunResult, Steps, run_task, scenario_info, task_steps
 from synthetic.errors import ConfigError, LinkriskError
 from synthetic.scenario import LinkageTask, ScenarioConfig, config_hash, effective_parameters
@@ -141,9 +141,9 @@ class ShardSide:
         return out
 
     def column(self, name: str) -> pd.Series:
-        """The register's field ``name``, read from every shard (:func:`read_records`: a
+        """The register's field ``name``, read from every shard (:func:`read_column`: a
         categorical, or Arrow strings for an identifier)."""
-        return read_records([self.dir / s["file"] for s in self.shards], [name])[name]
+        return read_column([self.dir / s["file"] for s in self.shards], name)
 
     def _take(self, key: str, rows: np.ndarray) -> pd.DataFrame:
         """The rows ``rows`` (sorted, unique) of the shards' ``key`` files, in that order."""

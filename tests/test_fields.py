@@ -557,3 +557,61 @@ def test_digit_identifiers_build_their_strings_only_when_read() -> None:
     assert coded._values is None and coded.cardinality == n  # not built for a join
     assert list(coded.values) == list(values) and coded.values is coded.values
     assert list(coded.values[coded.q]) == list(values[:10])
+
+
+def test_a_column_read_from_shards_at_once_equals_the_shards_read_one_by_one(tmp_path) -> None:
+    """:func:`read_column` (Arrow unites the shards' dictionaries at once) gives exactly what
+    :func:`read_records` gives for the column: the same categories in the same order (first
+    seen, across row groups with dictionaries of their own), the same codes, missing values,
+    and an identifier nearly unique in some shards only as Arrow strings; a nearly unique
+    non-digit column (Python strings) and a non-string one as read_records reads them."""
+    rng = np.random.default_rng(5)
+    n = 2 * F.NEARLY_UNIQUE_MIN + 7000
+    surnames = np.array([f"S{v:05d}" for v in range(30_000)] + [None], dtype=object)
+    tin = np.array([f"{v:09d}" for v in rng.permutation(10**6)[:n]], dtype=object)
+    tin[rng.random(n) < 0.02] = None
+    frame = pd.DataFrame(
+        {
+            "last_name": surnames[np.minimum(rng.zipf(1.3, n), len(surnames)) - 1],
+            "first_name": np.array(["ANA", None, "LUIS", "JOSÉ"], dtype=object)[
+                rng.integers(0, 4, n)
+            ],
+            "tin": tin,
+            "record_id": np.array([f"R{i:07d}" for i in range(n)], dtype=object),
+            "age": rng.integers(0, 99, n),
+            "empty": np.full(n, None, dtype=object),
+        }
+    )
+    cuts = [F.NEARLY_UNIQUE_MIN, n - 4000, n - 1000]  # the small last shards are not nearly unique
+    paths = []
+    for i, part in enumerate(np.split(np.arange(n), cuts)):
+        paths.append(tmp_path / f"part-{i}.parquet")
+        frame.iloc[part].to_parquet(paths[-1], row_group_size=9_000, index=False)
+    whole = F.read_records(paths)
+    assert whole["tin"].dtype == pd.ArrowDtype(pa.string())  # the cases this test is about
+    assert isinstance(whole["last_name"].dtype, pd.CategoricalDtype)
+    for name in frame.columns:
+        got, want = F.read_column(paths, name), whole[name]
+        pd.testing.assert_series_equal(got, want)
+        if isinstance(want.dtype, pd.CategoricalDtype):
+            assert list(got.cat.categories) == list(want.cat.categories)
+            assert np.array_equal(got.cat.codes.to_numpy(), want.cat.codes.to_numpy())
+    assert F.read_column(paths[:1], "last_name").equals(F.read_records(paths[:1])["last_name"])
+
+
+@pytest.mark.parametrize(
+    ("values", "digits"),
+    [
+        (["123", "0001", None], True),
+        (["1" * 17], True),
+        (["1" * 18], False),
+        ([""], False),
+        (["12a"], False),
+        (["12 "], False),
+        (["١٢٣"], False),  # Arabic-Indic digits: not ASCII
+        ([None], True),
+    ],
+)
+def test_digit_strings_are_one_to_17_ascii_digits(values: list[str | None], digits: bool) -> None:
+    assert F._digit_strings(pa.array(values, pa.string())) is digits
+    assert (F.digit_keys(pd.Series(values * 70, dtype=object)) is not None) is digits

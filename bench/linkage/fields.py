@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -258,9 +259,16 @@ def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-#: The values :func:`digit_keys` codes as integers: 1 to 17 digits (a number and its length
-#: fit one int64).
-_DIGITS = r"^[0-9]{1,17}$"
+#: The values :func:`digit_keys` codes as integers: 1 to this many ASCII digits (a number and
+#: its length fit one int64).
+_MAX_DIGITS = 17
+
+
+def _digit_strings(values: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value (nulls aside) is 1 to :data:`_MAX_DIGITS` ASCII digits: Arrow's
+    string kernels, not a regex (0.6 s instead of 6 s for 113 million TINs)."""
+    short = pc.less_equal(pc.binary_length(values), _MAX_DIGITS)
+    return pc.all(pc.and_(pc.ascii_is_decimal(values), short)).as_py() in (True, None)
 
 
 def digit_keys(values: pd.Series) -> np.ndarray | None:
@@ -279,7 +287,7 @@ def digit_keys(values: pd.Series) -> np.ndarray | None:
             arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeEncodeError):
         return None
-    if pc.all(pc.match_substring_regex(arr, _DIGITS)).as_py() not in (True, None):
+    if not _digit_strings(arr):
         return None
     key = pc.add(pc.multiply(pc.cast(arr, pa.int64()), 32), pc.utf8_length(arr).cast(pa.int64()))
     return np.asarray(pc.fill_null(key, -1).to_numpy())
@@ -373,13 +381,57 @@ def read_records(
     return frame
 
 
+def read_column(paths: Sequence[Path | str], name: str) -> pd.Series:
+    """The column ``name`` of parquet shards read as one table: the same as
+    ``read_records(paths, [name])[name]``, faster for a coded string column of many shards.
+
+    Arrow reads the shards on its threads and unites their dictionaries
+    (``unify_dictionaries``: each value numbered at its first appearance, the order
+    ``union_categoricals`` gives), and pandas checks the united categories once. Uniting them
+    a shard at a time in pandas hashed the categories gathered so far again for each shard:
+    84 s for the surnames of 113 million records in 113 shards. A column some shard holds as
+    strings (:func:`_nearly_unique`), or of another type, is read as :func:`read_records` does.
+    """
+    import pyarrow.parquet as pq
+
+    paths = list(paths)
+    schema = pq.read_schema(paths[0])
+    if len(paths) < 2 or schema.field(name).type not in _STRING_TYPES:
+        return read_records(paths, [name])[name]
+    with ThreadPoolExecutor(2) as pool:  # the decoding releases the GIL
+        columns = list(
+            pool.map(lambda p: pq.read_table(p, columns=[name], read_dictionary=[name])[0], paths)
+        )
+    chunks = pa.chunked_array([c for col in columns for c in col.chunks], columns[0].type)
+    plain = [c for c in columns if _nearly_unique(c)]
+    del columns
+    if plain:
+        # Arrow strings if every shard holding it as strings holds digit strings (each shard's
+        # dictionaries hold exactly its values), as read_records joins them; else its way.
+        if not all(_digit_strings(d.dictionary) for c in plain for d in c.chunks):
+            return read_records(paths, [name])[name]
+        return pd.Series(_arrow_strings(chunks), name=name)
+    united = chunks.unify_dictionaries()
+    del chunks
+    dictionary = united.chunk(0).dictionary if united.num_chunks else pa.array([], pa.string())
+    codes = np.concatenate(
+        [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in united.chunks]
+        or [np.zeros(0, np.int32)]
+    )
+    del united
+    categories = pd.Index(dictionary.to_pandas(), dtype=object)
+    out = pd.Series(pd.Categorical.from_codes(codes, categories), name=name)
+    pa.default_memory_pool().release_unused()
+    return out
+
+
 def _plain_strings(column: pa.ChunkedArray) -> Any:
     """A nearly unique dictionary column's values: as Arrow strings if they are all digit
     strings (:func:`digit_keys` codes them without making Python strings: 13 bytes a 9-digit
     TIN against 66), else as Python strings (without pandas' search for repeated strings to
     share: there are none)."""
     strings = column.cast(pa.string())
-    if pc.all(pc.match_substring_regex(strings, _DIGITS)).as_py() in (True, None):
+    if _digit_strings(strings):
         return _arrow_strings(strings)
     return strings.to_pandas(deduplicate_objects=False).to_numpy()
 
