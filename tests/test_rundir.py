@@ -421,3 +421,69 @@ def test_report_refuses_edited_user_runs(
     line = _one_error_line(err)
     assert code == 2 and f"{run / rel}{expected}" in line and stdout == "", line
     assert _snapshot(tmp_path) == before
+
+
+def _pairs_error(run: Path, rel: str) -> str:
+    parts = Path(rel).parts  # raw/<name>.parquet or raw/replicates/<k>/<name>.parquet
+    replicate = int(parts[2]) if parts[1] == "replicates" else 0
+    with pytest.raises(LinkriskError) as err:
+        RunDir(run).pairs(Path(rel).stem, replicate)
+    return str(err.value)
+
+
+PAIRS_CASES = [c for c, (rel, _, _) in CASES.items() if Path(rel).stem in ("jw", "exact")]
+
+
+@pytest.mark.parametrize("case", PAIRS_CASES)
+def test_a_pairs_file_checked_in_small_batches_fails_as_checked_in_one(
+    case: str, run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks of a pairs file made a few rows at a time (problems in later batches, repeats
+    across batches) give the error line of the file checked in one batch."""
+    import bench.runs.rundir as R
+
+    rel, edit, expected = CASES[case]
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    edit(run / rel)
+    whole = _pairs_error(run, rel)
+    assert expected.split(": ", 2)[-1] in whole
+    monkeypatch.setattr(R, "CHECK_ROWS", 7)
+    R._CHECKED.clear()
+    assert _pairs_error(run, rel) == whole
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda f: _set(_set(f, "register_row", 2, -1), "register_row", 40, -5),
+         "register_row: row 2: -1 is outside 0..3829 (the run has 3,830 register records); "
+         "2 such rows"),
+        (lambda f: pd.concat([f, f.iloc[[20]]], ignore_index=True),
+         "query_row+register_row: row LAST: a duplicate of an earlier row"),
+        (lambda f: _set(_set(f, "score", 30, float("-inf")), "score", 31, float("inf")),
+         "score: row 30: -inf is not a finite number"),
+        (lambda f: _set(f, "query_row", 33, None), "query_row: 1 missing values"),
+    ],
+    ids=["outside twice", "repeat across batches", "scores", "missing"],
+)  # fmt: skip
+def test_problems_found_in_later_batches_are_counted_and_placed_in_the_whole_file(
+    edit: Callable[[pd.DataFrame], pd.DataFrame],
+    expected: str,
+    run_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bench.runs.rundir as R
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    path = run / "raw" / "jw.parquet"
+    _frame(path, edit)
+    rows = pq.read_metadata(path).num_rows
+    assert rows > 3 * 7  # several batches
+    monkeypatch.setattr(R, "CHECK_ROWS", 7)
+    R._CHECKED.clear()
+    with pytest.raises(LinkriskError) as err:
+        RunDir(run).pairs("jw")
+    assert str(err.value) == f"{path}: {expected.replace('LAST', str(rows - 1))}"

@@ -557,29 +557,16 @@ class RunDir:
         paths = self.method(name).get("paths")
         path = self._dir(replicate) / f"{name}.parquet"
         required = PAIR_COLUMNS if paths is None else {**PAIR_COLUMNS, PATH_COLUMN: "int"}
-        identity = _file_identity(path) if path.exists() else None
-        if columns is not None and identity in _CHECKED and set(columns) <= set(required):
-            # checked whole before, unchanged since: only the columns asked for are read (at
-            # the real size a method's table runs to 156 million pairs, read by every section)
-            asked = {c: required[c] for c in columns}
-            return _table(path, asked, list(columns), self._sizes(replicate))
-        frame = _table(path, required, None, self._sizes(replicate))
-        if paths is None and PATH_COLUMN in frame.columns:
-            raise _fail(path, PATH_COLUMN, "a path per pair, but the method names no paths")
-        if paths is not None:
-            _in_range(path, PATH_COLUMN, frame[PATH_COLUMN].to_numpy(), len(paths), None, "paths")
-        if (seen := _file_identity(path)) not in _NO_REPEATS:
-            _no_duplicates(path, frame, ["query_row", "register_row"])
-            _NO_REPEATS.add(seen)
-        bad = np.flatnonzero(frame["link"].to_numpy() & ~frame["accept"].to_numpy())
-        if len(bad):
-            raise _fail(path, "link", f"row {bad[0]}: a link that was not accepted")
-        score = frame["score"].to_numpy(np.float64)
-        bad = np.flatnonzero(~np.isfinite(score))
-        if len(bad):
-            raise _fail(path, "score", f"row {bad[0]}: {score[bad[0]]} is not a finite number")
-        _CHECKED.add(seen)
-        return frame if columns is None else frame[list(columns)]
+        sizes = self._sizes(replicate)
+        if (_file_identity(path) if path.exists() else None) not in _CHECKED:
+            # checked a batch at a time, once while the file is unchanged, then only the
+            # columns asked for read (at the real size a method's table runs to 156 million
+            # pairs, read by every section)
+            _check_pairs(path, required, paths, sizes)
+            _CHECKED.add(_file_identity(path))
+        if columns is None:
+            return _table(path, required, None, sizes)
+        return _table(path, {c: required[c] for c in columns if c in required}, columns, sizes)
 
     def has_people(self) -> bool:
         """Whether ``raw/`` holds the files error attribution needs (older runs do not)."""
@@ -679,6 +666,104 @@ def _table(
     return frame
 
 
+#: Rows of a pairs file :func:`_check_pairs` checks at a time.
+CHECK_ROWS = 4_000_000
+
+
+def _check_pairs(
+    path: Path,
+    required: dict[str, str],
+    paths: Sequence[Any] | None,
+    sizes: dict[str, int],
+) -> None:
+    """Every check of a method's pairs file (:func:`_table`'s, the paths, no pair twice, links
+    accepted, finite scores), made :data:`CHECK_ROWS` rows at a time: what is held is a batch
+    and one int64 key per pair, not the whole table."""
+    try:
+        file = pq.ParquetFile(path)
+        schema, n_rows = file.schema_arrow, file.metadata.num_rows
+    except FileNotFoundError:
+        raise _fail(path, "", "missing: not a complete run directory") from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        problem = " ".join(str(exc).split())[:200]
+        raise _fail(path, "", f"not a readable parquet file ({problem})") from None
+    for column, kind in required.items():
+        if column not in schema.names:
+            raise _fail(path, column, "column missing")
+        if n_rows and not _KINDS[kind](schema.field(column).type):
+            raise _fail(
+                path, column, f"expected {_KIND_NAMES[kind]}, got {schema.field(column).type}"
+            )
+    limits = {f"{side}_row": (n, f"{side} records") for side, n in sizes.items()}
+    if paths is not None:
+        limits[PATH_COLUMN] = (len(paths), "paths")
+    if sizes["query"] * sizes["register"] >= 2**62:  # one int64 key per pair, below
+        raise _fail(path, "", f"too many records to check ({sizes['query']:,} queries, "
+                    f"{sizes['register']:,} register records)")  # fmt: skip
+    nulls = dict.fromkeys(required, 0)
+    outside: dict[str, tuple[int, Any, int]] = {}  # column: (first row, its value, rows)
+    first: dict[str, int] = {}  # "link", "score": the first bad row
+    bad_score = 0.0
+    key = np.empty(n_rows, dtype=np.int64)
+    at = 0
+    try:
+        for batch in file.iter_batches(batch_size=CHECK_ROWS, columns=list(required)):
+            n = batch.num_rows
+            for column in required:
+                nulls[column] += batch.column(column).null_count
+            if any(nulls.values()):  # reported below; the values cannot be read as numbers
+                at += n
+                continue
+            col = {c: batch.column(c).to_numpy(zero_copy_only=False) for c in required}
+            for column, (limit, _) in limits.items():
+                hit = np.flatnonzero((col[column] < 0) | (col[column] >= limit))
+                if len(hit):
+                    row, value, count = outside.get(
+                        column, (at + int(hit[0]), col[column][hit[0]], 0)
+                    )
+                    outside[column] = (row, value, count + len(hit))
+            if not outside:
+                key[at : at + n] = col["query_row"].astype(np.int64) * sizes["register"]
+                key[at : at + n] += col["register_row"]
+            hit = np.flatnonzero(col["link"] & ~col["accept"])
+            if len(hit) and "link" not in first:
+                first["link"] = at + int(hit[0])
+            score = col["score"].astype(np.float64, copy=False)
+            hit = np.flatnonzero(~np.isfinite(score))
+            if len(hit) and "score" not in first:
+                first["score"], bad_score = at + int(hit[0]), float(score[hit[0]])
+            at += n
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        problem = " ".join(str(exc).split())[:200]
+        raise _fail(path, "", f"not a readable parquet file ({problem})") from None
+    for column, count in nulls.items():
+        if count:
+            raise _fail(path, column, f"{count} missing values")
+    for column, (limit, what) in limits.items():  # the rows, then the paths
+        if column == PATH_COLUMN or column not in outside:
+            continue
+        row, value, count = outside[column]
+        raise _fail(path, column, _outside(row, value, limit, what, count))
+    if paths is None and PATH_COLUMN in schema.names:
+        raise _fail(path, PATH_COLUMN, "a path per pair, but the method names no paths")
+    if PATH_COLUMN in outside:
+        row, value, count = outside[PATH_COLUMN]
+        raise _fail(path, PATH_COLUMN, _outside(row, value, *limits[PATH_COLUMN], count))
+    if unique_ints(key).size != key.size:
+        dup = np.flatnonzero(pd.Series(key).duplicated().to_numpy())
+        raise _fail(path, "query_row+register_row", f"row {dup[0]}: a duplicate of an earlier row")
+    if "link" in first:
+        raise _fail(path, "link", f"row {first['link']}: a link that was not accepted")
+    if "score" in first:
+        raise _fail(path, "score", f"row {first['score']}: {bad_score} is not a finite number")
+
+
+def _outside(row: int, value: Any, n: int, what: str, count: int) -> str:
+    return f"row {row}: {value} is outside 0..{n - 1} (the run has {n:,} {what})" + (
+        "" if count == 1 else f"; {count:,} such rows"
+    )
+
+
 def _in_range(
     path: Path, column: str, rows: np.ndarray, n: int, where: np.ndarray | None, what: str
 ) -> None:
@@ -689,14 +774,9 @@ def _in_range(
         bad &= where
     hit = np.flatnonzero(bad)
     if len(hit):
-        i = hit[0]
-        raise _fail(path, column, f"row {i}: {rows[i]} is outside 0..{n - 1} (the run has {n:,} "
-                    f"{what}){'' if len(hit) == 1 else f'; {len(hit):,} such rows'}")  # fmt: skip
+        raise _fail(path, column, _outside(int(hit[0]), rows[hit[0]], n, what, len(hit)))
 
 
-#: Pairs files found free of repeated pairs, by :func:`_file_identity`: a report reads each
-#: several times, through several readers, and a file is checked again only if it changed.
-_NO_REPEATS: set[tuple[str, int, int, int]] = set()
 #: Methods' pair files (:func:`_file_identity`) whose every check passed: read again, only the
 #: columns asked for are read.
 _CHECKED: set[tuple[str, int, int, int]] = set()
