@@ -42,6 +42,32 @@ def isin_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.isin(values, rows, kind="table")
 
 
+def isin_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``np.isin(values, keys)`` for ``keys`` sorted and distinct (:func:`unique_ints`): a
+    binary search of each value, without sorting a copy of both (np.isin's way for int64 keys
+    spread wide, several GB for the real size's 156 million pair keys)."""
+    values, keys = np.asarray(values), np.asarray(keys)
+    if values.size == 0 or keys.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.searchsorted(keys, values)
+    np.minimum(at, keys.size - 1, out=at)
+    return keys[at] == values
+
+
+def mark_sorted(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.isin(keys, values)`` for ``keys`` sorted and distinct and ``values`` few: each value
+    searched among the keys and its place marked, so nothing of the keys' size is made but the
+    answer (131 million declared links against 213,615 true ones at the real size)."""
+    keys, values = np.asarray(keys), np.asarray(values)
+    out = np.zeros(keys.shape, dtype=bool)
+    if keys.size and values.size:
+        at = np.searchsorted(keys, values)
+        inside = at < keys.size
+        at, values = at[inside], values[inside]
+        out[at[keys[at] == values]] = True
+    return out
+
+
 def unique_pairs(
     q: np.ndarray, r: np.ndarray, width: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

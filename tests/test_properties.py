@@ -260,6 +260,22 @@ def test_unique_ints_is_np_unique(values: list[int], dtype: type) -> None:
         assert np.array_equal(arr, before)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-50, 50), max_size=60),
+    st.lists(st.integers(-60, 60), max_size=30),
+)
+def test_searching_sorted_keys_is_np_isin(keys: list[int], values: list[int]) -> None:
+    """isin_sorted and mark_sorted answer as np.isin does, values repeated, outside the keys'
+    range, or none."""
+    from synthetic.arrays import isin_sorted, mark_sorted
+
+    k = np.unique(np.asarray(keys, dtype=np.int64))
+    v = np.asarray(values, dtype=np.int64)
+    assert np.array_equal(isin_sorted(v, k), np.isin(v, k))
+    assert np.array_equal(mark_sorted(k, v), np.isin(k, v))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 10**12), max_size=40), st.integers(1, 13))
 def test_identifier_digits_are_zero_padded_decimals(values: list[int], width: int) -> None:

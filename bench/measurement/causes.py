@@ -31,7 +31,7 @@ import pandas as pd
 
 from bench.measurement.attributed import estimate, pair_arrays, scaled_partition
 from bench.measurement.metrics import PER
-from synthetic.arrays import isin_rows, unique_ints, unique_pairs
+from synthetic.arrays import isin_rows, isin_sorted, mark_sorted, unique_ints, unique_pairs
 
 #: Name template of the per-noise-type causes; ``{noise}`` is the noise type's name.
 NOISE_CAUSE = "noise:{noise}"
@@ -474,7 +474,7 @@ def attribute_false_matches(
     width = _width(links, truth, n_register=len(register_people))
     q, r, keys = _unique_pairs(links, width)
     tq, _, tkeys = _unique_pairs(truth, width)
-    false = ~np.isin(keys, tkeys, assume_unique=True)
+    false = ~mark_sorted(keys, tkeys)
     q, r = q[false], r[false]
     index = noise_log if isinstance(noise_log, NoiseIndex) else NoiseIndex(noise_log)
     facts = PairFacts(q, r, query_people, register_people, index, fields)
@@ -523,12 +523,12 @@ def attribute_missed_matches(
     width = _width(links, truth, *extra)
     tq, tr, tkeys = _unique_pairs(truth, width)
     _, _, keys = _unique_pairs(links, width)
-    missed = ~np.isin(tkeys, keys, assume_unique=True)
+    missed = ~isin_sorted(tkeys, keys)
     q, r = tq[missed], tr[missed]
     lost = np.zeros(len(q), dtype=bool)
     if considered is not None:
         _, _, ckeys = _unique_pairs(considered, width)
-        lost = ~np.isin(tkeys[missed], ckeys, assume_unique=True)
+        lost = ~isin_sorted(tkeys[missed], ckeys)
     index = noise_log if isinstance(noise_log, NoiseIndex) else NoiseIndex(noise_log)
 
     flags = np.zeros((len(q), len(names)), dtype=bool)

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from synthetic.arrays import unique_ints
+from synthetic.arrays import isin_sorted, mark_sorted, unique_ints
 
 PER = 1_000_000
 
@@ -126,7 +126,7 @@ def confusion(
     width = max(n_register, 1)
     links = unique_ints(np.asarray(link_query, np.int64) * width + link_register)
     truth = unique_ints(np.asarray(truth_query, np.int64) * width + truth_register)
-    is_true = np.isin(links, truth, assume_unique=True)
+    is_true = mark_sorted(links, truth)
     tp = int(is_true.sum())
     fp = int(links.size - tp)
     fn = int(truth.size - tp)
@@ -134,7 +134,7 @@ def confusion(
     n_candidates = n_queries * n_register
     if considered is not None:
         cand = unique_ints(np.asarray(considered[0], np.int64) * width + considered[1])
-        lost = int((~np.isin(truth, cand, assume_unique=True)).sum())
+        lost = int((~isin_sorted(truth, cand)).sum())
         n_candidates = int(cand.size)
     wrong_people = int(unique_ints(links[~is_true] // width).size)
     verified = int(unique_ints(links // width).size)

@@ -54,7 +54,7 @@ from bench.measurement.attributed import attributed_false_matches, scaled_partit
 from bench.measurement.causes import RegisterRows, take_rows
 from bench.measurement.uncertainty import wilson  # the project's one Wilson interval (re-exported)
 from bench.runs.rundir import RunDir
-from synthetic.arrays import unique_ints
+from synthetic.arrays import mark_sorted, unique_ints
 from synthetic.names import GROUPS
 from synthetic.precision import exp_array
 
@@ -345,8 +345,9 @@ class _Split:
 def _split(pairs: PairsLike, truth_keys: np.ndarray, width: int) -> _Split:
     q, r = _links(pairs)
     keys = unique_ints(q * width + r)
-    true = np.isin(keys, truth_keys, assume_unique=True)
-    return _Split(width, keys // width, true, keys[~true] // width, keys[~true] % width)
+    true = mark_sorted(keys, truth_keys)
+    fp_q, fp_r = np.divmod(keys[~true], width)
+    return _Split(width, keys // width, true, fp_q, fp_r)
 
 
 def _width(n_register: int, truth_r: np.ndarray, pairs: Mapping[str, PairsLike]) -> int:

@@ -31,7 +31,7 @@ import pandas as pd
 from bench.linkage.methods import METHODS
 from bench.linkage.methods.base import RESOLVE_MODES
 from bench.runs.rundir import RunDir
-from synthetic.arrays import unique_ints
+from synthetic.arrays import isin_sorted, unique_ints
 
 COUNT_COLUMNS = ["declared", "TP", "FP", "FN", "wrong_people", "verified"]
 RATE_COLUMNS = ["FDR", "wrong_person_rate", "FNMR", "FMR", "FPIR", "recall", "precision"]
@@ -129,7 +129,7 @@ def sweeps(
         truth["query_row"].to_numpy(np.int64) * width + truth["register_row"].to_numpy(np.int64)
     )
     n_true = int(truth_keys.size)
-    is_true = _member(q * width + r, truth_keys)
+    is_true = isin_sorted(q * width + r, truth_keys)
     mated = unique_ints(truth_keys // width)
 
     # Each query's pairs as one run, by register row within it (as a run writes them: then
@@ -145,7 +145,7 @@ def sweeps(
     at_top = np.flatnonzero(s == np.repeat(top, size))
     kept = at_top[np.searchsorted(at_top, start)]
     top_true = is_true[kept]
-    nonmated = ~_member(q[start], mated)
+    nonmated = ~isin_sorted(q[start], mated)
     two = size >= 2
     below = s.copy()
     below[kept] = -np.inf  # the second highest score: the highest but for the kept pair
@@ -390,14 +390,6 @@ def _by_query_then_register(q: np.ndarray, r: np.ndarray) -> np.ndarray | None:
     if (dq >= 0).all() and (np.diff(r)[dq == 0] > 0).all():
         return None
     return np.lexsort((r, q))
-
-
-def _member(keys: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
-    """``np.isin`` for a small sorted set: a binary search instead of sorting ``keys``."""
-    if sorted_unique.size == 0:
-        return np.zeros(keys.size, bool)
-    at = np.minimum(np.searchsorted(sorted_unique, keys), sorted_unique.size - 1)
-    return sorted_unique[at] == keys
 
 
 def _rate(num: np.ndarray, den: np.ndarray | int) -> np.ndarray:
