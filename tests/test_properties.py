@@ -266,14 +266,19 @@ def test_unique_ints_is_np_unique(values: list[int], dtype: type) -> None:
     st.lists(st.integers(-60, 60), max_size=30),
 )
 def test_searching_sorted_keys_is_np_isin(keys: list[int], values: list[int]) -> None:
-    """isin_sorted and mark_sorted answer as np.isin does, values repeated, outside the keys'
-    range, or none."""
-    from synthetic.arrays import isin_sorted, mark_sorted
+    """isin_sorted (in one chunk or several) and mark_sorted answer as np.isin does, values
+    repeated, outside the keys' range, or none."""
+    import synthetic.arrays as A
 
     k = np.unique(np.asarray(keys, dtype=np.int64))
     v = np.asarray(values, dtype=np.int64)
-    assert np.array_equal(isin_sorted(v, k), np.isin(v, k))
-    assert np.array_equal(mark_sorted(k, v), np.isin(k, v))
+    assert np.array_equal(A.mark_sorted(k, v), np.isin(k, v))
+    chunk = A.SEARCH_CHUNK
+    try:
+        for A.SEARCH_CHUNK in (chunk, 7):  # one chunk, and several
+            assert np.array_equal(A.isin_sorted(v, k), np.isin(v, k))
+    finally:
+        A.SEARCH_CHUNK = chunk
 
 
 @settings(max_examples=200, deadline=None)
