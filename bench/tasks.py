@@ -35,6 +35,8 @@ so an interrupted run never leaves a half-written result where the previous one 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import os
 import sys
@@ -183,6 +185,26 @@ class Steps:
         self.bar.close()
         if self._memory is not None:
             self._memory.stop()
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def give_back_memory() -> None:
+    """Return to the system what the last step freed: Arrow's pool keeps the memory it freed,
+    and glibc's malloc the pages freed in its arenas, which would count in the next method's
+    peak (at the real size 1 to 2 GB after a method: held 19.06 GB, 17.27 after trimming)."""
+    pa.default_memory_pool().release_unused()
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
 
 
 class MemoryWatch:
@@ -345,6 +367,7 @@ def run_task(
                     with steps.step("blocking"):
                         candidates, per_pass = block(prep, bench.blocking, bench.max_pairs)
                         n_candidates, blocked = len(candidates), True
+                    give_back_memory()  # blocking's temporaries, before the method's peak
                 with steps.step(f"method {m.name}"), sigint_watch() as interrupted:
                     try:
                         if m.needs_training:
@@ -360,7 +383,7 @@ def run_task(
                     candidates = none
                 if (keep := later_reads(running[i + 1 :], bench, blocked)) is not None:
                     prep.release(keep)
-                pa.default_memory_pool().release_unused()  # Arrow's pool keeps what it freed
+                give_back_memory()
             if explained:
                 frame = pd.concat(explained, ignore_index=True)
                 write_parquet(frame[~frame["method"].isin(list(not_run))], raw / EXPLANATIONS)
