@@ -313,6 +313,21 @@ def test_take_rows_is_ndarray_take(values: list[str | None], rows: list[int], ki
         assert all(a is b for a, b in zip(got.tolist(), want.tolist(), strict=True))
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sets(st.integers(-50, 50), max_size=40),
+    st.lists(st.integers(-60, 60), max_size=40),
+    st.booleans(),
+)
+def test_positions_of_is_get_indexer(ids: set[int], wanted: list[int], ordered: bool) -> None:
+    from synthetic.arrays import positions_of
+
+    x = np.array(sorted(ids) if ordered else list(ids), dtype=np.int64)  # increasing, or any
+    w = np.asarray(wanted, dtype=np.int64)
+    got = positions_of(x, w)
+    assert np.array_equal(got, pd.Index(x).get_indexer(w))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 9)), max_size=60))
 def test_unique_pairs_are_numpys_distinct_rows(pairs: list[tuple[int, int]]) -> None:
