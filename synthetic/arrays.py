@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from pandas.api.extensions import take as pd_take
 
 
 def unique_ints(values: np.ndarray) -> np.ndarray:
@@ -84,3 +86,35 @@ def unique_pairs(
     and their keys ``q * width + r`` (also sorted)."""
     keys = unique_ints(np.asarray(q, dtype=np.int64) * width + r)
     return keys // width, keys % width, keys
+
+
+def take_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values.take(rows)`` for a 1-d array: the same objects, dtype and errors.
+
+    Through pandas' typed gather: numpy's take of an object array copies each reference through
+    a generic per-item routine, about twice as slow (360,000 of 1 million strings: ~15 ms
+    against ~27 ms; a block's register draw gathers some 40 such columns). Negative positions
+    (numpy counts them from the end; pandas would fill -1) go to numpy.
+    """
+    rows = np.asarray(rows)
+    if rows.size and rows.min() < 0:
+        return values.take(rows)
+    return np.asarray(pd_take(values, rows, allow_fill=True))
+
+
+def positions_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``pd.Index(ids).get_indexer(wanted)``: the position of each wanted id in ``ids`` (unique),
+    -1 where absent.
+
+    By binary search when ``ids`` increase (address ids do: a pool is consecutive blocks of
+    consecutive ids): no hash table over the pool, which at the real size holds ~130 million
+    addresses (gigabytes, and seconds, for a million look-ups). Other ids go to pandas.
+    """
+    ids, wanted = np.asarray(ids), np.asarray(wanted)
+    if ids.dtype.kind not in "iu" or wanted.dtype.kind not in "iu" or ids.size == 0:
+        return pd.Index(ids).get_indexer(wanted)
+    if not bool(np.all(ids[1:] > ids[:-1])):
+        return pd.Index(ids).get_indexer(wanted)
+    at = np.searchsorted(ids, wanted)
+    found = ids[np.minimum(at, ids.size - 1)] == wanted
+    return np.where(found, at, -1).astype(np.intp)

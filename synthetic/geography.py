@@ -14,6 +14,7 @@ import pandas as pd
 from faker.providers.address.en_US import Provider as AddressProvider
 from faker.providers.person.en_US import Provider as PersonProvider
 
+from synthetic.arrays import take_rows
 from synthetic.errors import ConfigError
 from synthetic.rng import stream
 
@@ -263,7 +264,7 @@ def address_frame(codes: dict[str, Coded], first_id: int = 0) -> pd.DataFrame:
     from ``first_id``."""
     n = len(codes["zip"][1])
     cols = {"address_id": np.arange(first_id, first_id + n, dtype=np.int64)}
-    cols.update({f: vocab.take(code) for f, (vocab, code) in codes.items()})
+    cols.update({f: take_rows(vocab, code) for f, (vocab, code) in codes.items()})
     return pd.DataFrame(cols, copy=False)  # fresh arrays: no block consolidation (a full copy)
 
 

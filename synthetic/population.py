@@ -28,6 +28,7 @@ import pandas as pd
 from synthetic import births as B
 from synthetic import identifiers as ID
 from synthetic import names as N
+from synthetic.arrays import take_rows
 from synthetic.errors import ConfigError
 from synthetic.geography import (
     DEFAULT_PEOPLE_PER_ZIP,
@@ -1109,7 +1110,7 @@ def _surnames(
     spouse[hh_start[has_partner]] = sur[partner_idx[has_partner]]
     # code -1 -> None (None as an object array: np.append's stubs refuse a bare None; same result)
     vocab_na = np.append(vocab, np.array([None], dtype=object))
-    last_name = vocab.take(sur)
+    last_name = take_rows(vocab, sur)
     surname_rare = sur >= len(listed)
     surname_rare &= sur < len(listed) + len(rare_names)
     cols = {
@@ -1321,11 +1322,11 @@ def _generate_block(
     cols: dict[str, np.ndarray] = {
         "person_id": np.arange(person0, person0 + n, dtype=np.int64),
         "household_id": hh0 + hh.astype(np.int64),
-        # ndarray.take: the fastest gather of objects (vocabulary[codes])
-        "relationship": np.array(RELATIONSHIPS, dtype=object).take(rel),
-        "sex": np.array(SEXES, dtype=object).take(male.view(np.int8)),
-        "group": np.array(N.GROUPS, dtype=object).take(group),
-        "first_name": fvocab.take(first),
+        # take_rows: the fastest gather of objects (vocabulary[codes]; see synthetic.arrays)
+        "relationship": take_rows(np.array(RELATIONSHIPS, dtype=object), rel),
+        "sex": take_rows(np.array(SEXES, dtype=object), male.view(np.int8)),
+        "group": take_rows(np.array(N.GROUPS, dtype=object), group),
+        "first_name": take_rows(fvocab, first),
         "middle_name": middle_name,
         "suffix": suffix,
         "first_name_rare": first >= len(fnames),  # not first_rare: twins, juniors changed
@@ -1334,7 +1335,7 @@ def _generate_block(
         "namesake_id": namesake,
         "address_id": hh0 + addr.astype(np.int64),
         "previous_address_id": prev_addr[hh],
-        "po_box": hh_box.take(hh),
+        "po_box": take_rows(hh_box, hh),
     }
     cols |= ID.assign(
         cfg, seed, bkey, b, layout.n_blocks,
@@ -1344,7 +1345,7 @@ def _generate_block(
     # --- placeholder birth dates of people born abroad (after the status: non-citizens are)
     true_day = dob_day
     dob_day = _placeholder_dates(cfg, seed, bkey, dob_day, age, group, cols["status"], tw, upper)
-    cols["dob"] = day_str.take(dob_day - day_lo)
+    cols["dob"] = take_rows(day_str, dob_day - day_lo)
     # the age of a true birth day is the age it was drawn for; only placeholders can change it
     moved = np.flatnonzero(dob_day != true_day)
     cols["age"] = age.astype(np.int16)  # a copy: the workers' inputs stay as they were given
@@ -1354,8 +1355,8 @@ def _generate_block(
         vocab, code = codes[field]
         if id(code) not in person_code:
             person_code[id(code)] = code.take(addr)
-        # small codes first, strings last: ndarray.take is the fastest gather of objects
-        cols[field] = vocab.take(person_code[id(code)])
+        # small codes first, strings last: take_rows is the fastest gather of objects
+        cols[field] = take_rows(vocab, person_code[id(code)])
     # copy=False: no block consolidation (stacking 13 object columns would double the run time);
     # object columns as Series of dtype object: pandas skips its scan of every value for dates
     # (the columns hold strings and None only, which it would leave as they are)

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from synthetic.arrays import take_rows
 from synthetic.config import check_keys, identifier, join, like, number, rate, string, table
 from synthetic.errors import ConfigError
 from synthetic.identifiers import STATUSES
@@ -906,8 +907,9 @@ def _smallest_by_class(values: np.ndarray, cls: np.ndarray, k: int) -> np.ndarra
 
 def _take(frame: pd.DataFrame, rows: np.ndarray, columns: Any) -> pd.DataFrame:
     """``frame.iloc[rows][columns]`` with a fresh RangeIndex, column by column (no block
-    consolidation of the object columns: about 4x faster than ``iloc`` on the whole frame)."""
-    return pd.DataFrame({c: frame[c].to_numpy().take(rows) for c in columns}, copy=False)
+    consolidation of the object columns: about 4x faster than ``iloc`` on the whole frame;
+    :func:`take_rows`: object columns twice as fast as ``ndarray.take``)."""
+    return pd.DataFrame({c: take_rows(frame[c].to_numpy(), rows) for c in columns}, copy=False)
 
 
 def _people(people: pd.DataFrame, rows: np.ndarray, household_size: np.ndarray) -> pd.DataFrame:

@@ -309,6 +309,46 @@ def test_isin_rows_is_np_isin(values: list[int], rows: list[int], dtype: type) -
     assert np.array_equal(got, np.isin(x, r))
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=3)), min_size=1, max_size=30),
+    st.lists(st.integers(-40, 40), max_size=60),
+    st.sampled_from(["object", "int16", "bool"]),
+)
+def test_take_rows_is_ndarray_take(values: list[str | None], rows: list[int], kind: str) -> None:
+    from synthetic.arrays import take_rows
+
+    # the values, or as many numbers or booleans
+    x = np.array(values, dtype=object) if kind == "object" else np.arange(len(values)).astype(kind)
+    r = np.asarray(rows, dtype=np.int64)
+    try:
+        want = x.take(r)
+    except IndexError:  # out of bounds either way
+        with pytest.raises(IndexError):
+            take_rows(x, r)
+        return
+    got = take_rows(x, r)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert got.tolist() == want.tolist()  # -1 counts from the end, as numpy does
+    if kind == "object":  # the very objects, not copies
+        assert all(a is b for a, b in zip(got.tolist(), want.tolist(), strict=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sets(st.integers(-50, 50), max_size=40),
+    st.lists(st.integers(-60, 60), max_size=40),
+    st.booleans(),
+)
+def test_positions_of_is_get_indexer(ids: set[int], wanted: list[int], ordered: bool) -> None:
+    from synthetic.arrays import positions_of
+
+    x = np.array(sorted(ids) if ordered else list(ids), dtype=np.int64)  # increasing, or any
+    w = np.asarray(wanted, dtype=np.int64)
+    got = positions_of(x, w)
+    assert np.array_equal(got, pd.Index(x).get_indexer(w))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 9)), max_size=60))
 def test_unique_pairs_are_numpys_distinct_rows(pairs: list[tuple[int, int]]) -> None:

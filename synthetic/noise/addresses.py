@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthetic.arrays import positions_of
 from synthetic.noise.harness import (
     ADDRESS_FIELDS,
     NoiseContext,
@@ -45,13 +46,15 @@ def stale_address(
 ) -> pd.DataFrame:
     """Replace each row's address with its previous address, looked up in ``ctx.addresses``."""
     pool = ctx.addresses
-    at = pd.Index(pool["address_id"]).get_indexer(_people(ctx)["previous_address_id"].to_numpy())
+    at = positions_of(pool["address_id"].to_numpy(), _people(ctx)["previous_address_id"].to_numpy())
     if (at < 0).any():
         raise ValueError("stale_address: a previous_address_id is not in the address pool")
     out = rows.copy()
     for f in rows.columns:
         if f in pool.columns:
-            out[f] = pool[f].to_numpy(dtype=object)[at]
+            # the rows' values only: a compact pool (categoricals of every block's addresses)
+            # is not expanded to one string per pool address first
+            out[f] = pool[f].take(at).to_numpy(dtype=object)
     return out
 
 

@@ -400,6 +400,7 @@ def apply_noise(
     log_rows: list[np.ndarray] = []
     log_fields: list[tuple[str, str]] = []
     group_codes = None
+    household_first: np.ndarray | None = None
 
     def column(f: str) -> np.ndarray:
         if f not in work:
@@ -416,13 +417,15 @@ def apply_noise(
             log_fields.append((f, step_name))
 
     def select(nt: NoiseType, setting: NoiseSetting, field: str, eligible: np.ndarray | None):
-        nonlocal group_codes
+        nonlocal group_codes, household_first
         rng = stream(seed, "noise", side, nt.name, field)
         u = rng.random(n)
         if nt.unit == "household":
-            hh = _people(ctx)["household_id"].to_numpy()
-            _, first, inverse = np.unique(hh, return_index=True, return_inverse=True)
-            u = u[first][inverse]
+            if household_first is None:  # once for every household-unit type (a sort)
+                hh = _people(ctx)["household_id"].to_numpy()
+                _, first, inverse = np.unique(hh, return_index=True, return_inverse=True)
+                household_first = first[inverse]  # each row's household's first row
+            u = u[household_first]
         rate = np.full(n, setting.rate_for(field) if field != "*" else setting.rate)
         if setting.group_rates:
             if group_codes is None:
