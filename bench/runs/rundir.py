@@ -25,7 +25,8 @@ import functools
 import hashlib
 import json
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -625,19 +626,26 @@ def _plain(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- parquet checks
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """A missing or unreadable parquet file, read in the block, as its one error line."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise _fail(path, "", "missing: not a complete run directory") from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        problem = " ".join(str(exc).split())[:200]
+        raise _fail(path, "", f"not a readable parquet file ({problem})") from None
+
+
 def _table(
     path: Path, required: dict[str, str], columns: Sequence[str] | None, sizes: dict[str, int]
 ) -> pd.DataFrame:
     """A parquet file with the ``required`` columns of their kinds and no missing values; the
     columns named ``query_row`` / ``register_row`` (or ``register_row`` alone) within the
     ``sizes`` (``query``, ``register``)."""
-    try:
+    with _readable(path):
         table = pq.read_table(path, columns=None if columns is None else list(columns))
-    except FileNotFoundError:
-        raise _fail(path, "", "missing: not a complete run directory") from None
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        problem = " ".join(str(exc).split())[:200]
-        raise _fail(path, "", f"not a readable parquet file ({problem})") from None
     for column, kind in required.items():
         if column not in table.column_names:
             raise _fail(path, column, "column missing")
@@ -679,14 +687,9 @@ def _check_pairs(
     """Every check of a method's pairs file (:func:`_table`'s, the paths, no pair twice, links
     accepted, finite scores), made :data:`CHECK_ROWS` rows at a time: what is held is a batch
     and one int64 key per pair, not the whole table."""
-    try:
+    with _readable(path):
         file = pq.ParquetFile(path)
         schema, n_rows = file.schema_arrow, file.metadata.num_rows
-    except FileNotFoundError:
-        raise _fail(path, "", "missing: not a complete run directory") from None
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        problem = " ".join(str(exc).split())[:200]
-        raise _fail(path, "", f"not a readable parquet file ({problem})") from None
     for column, kind in required.items():
         if column not in schema.names:
             raise _fail(path, column, "column missing")
@@ -706,7 +709,7 @@ def _check_pairs(
     bad_score = 0.0
     key = np.empty(n_rows, dtype=np.int64)
     at = 0
-    try:
+    with _readable(path):
         for batch in file.iter_batches(batch_size=CHECK_ROWS, columns=list(required)):
             n = batch.num_rows
             for column in required:
@@ -733,9 +736,6 @@ def _check_pairs(
             if len(hit) and "score" not in first:
                 first["score"], bad_score = at + int(hit[0]), float(score[hit[0]])
             at += n
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        problem = " ".join(str(exc).split())[:200]
-        raise _fail(path, "", f"not a readable parquet file ({problem})") from None
     for column, count in nulls.items():
         if count:
             raise _fail(path, column, f"{count} missing values")
