@@ -35,8 +35,6 @@ so an interrupted run never leaves a half-written result where the previous one 
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import json
 import os
 import sys
@@ -51,7 +49,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from tqdm import tqdm
 
 from bench.interrupts import sigint_watch
@@ -61,6 +58,7 @@ from bench.linkage.fields import PreparedTask
 from bench.linkage.methods.base import Candidates, Method, MethodNotRun, Scored, not_run_reason
 from bench.linkage.resolve import resolve
 from bench.measurement.attributed import attributed_false_matches
+from bench.memory import give_back_memory
 from bench.report.document import write_outputs
 from bench.runs.rundir import EXPLANATIONS
 from bench.runs.store import RESULTS_DIR as RESULTS_DIR  # re-exported: where runs go by default
@@ -185,26 +183,6 @@ class Steps:
         self.bar.close()
         if self._memory is not None:
             self._memory.stop()
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None where the C library has none (macOS, Windows, musl)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def give_back_memory() -> None:
-    """Return to the system what the last step freed: Arrow's pool keeps the memory it freed,
-    and glibc's malloc the pages freed in its arenas, which would count in the next method's
-    peak (at the real size 1 to 2 GB after a method: held 19.06 GB, 17.27 after trimming)."""
-    pa.default_memory_pool().release_unused()
-    if (trim := _malloc_trim()) is not None:
-        trim(0)
 
 
 class MemoryWatch:
@@ -431,6 +409,7 @@ def run_task(
             # The report reads raw/ alone: free the task, its codes and the candidates first
             # (most of the memory of a big-file run).
             task = prep = candidates = people = side = None  # type: ignore[assignment]
+            give_back_memory()
             with steps.step("metrics and report"):
                 metrics = write_outputs(tmp, html=html)
     finally:

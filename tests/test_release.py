@@ -78,3 +78,19 @@ def test_later_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert later_reads([], bench, blocked=True) == set()
     monkeypatch.setattr(rule, "reads", lambda: None)
     assert later_reads([rule, fuzzy], bench, blocked=True) is None  # unknown: keep everything
+
+
+def test_freed_memory_is_given_back_where_the_c_library_can() -> None:
+    """glibc's malloc_trim is found on Linux with glibc (where big runs are measured), and
+    giving memory back leaves the process working."""
+    import platform
+    import sys
+
+    from bench.memory import _malloc_trim, give_back_memory
+
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert _malloc_trim() is not None
+    big = [bytearray(1 << 20) for _ in range(64)]  # 64 MB freed just before
+    del big
+    give_back_memory()
+    assert sum(bytearray(10)) == 0

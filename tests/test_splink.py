@@ -157,12 +157,15 @@ def test_scores_sharded_parquet_like_one_file(clean, tmp_path: Path) -> None:
 
 
 def test_align_puts_scores_in_candidate_order() -> None:
+    """Sorted (as blocking gives them) or not."""
     cands = Candidates(np.array([2, 0, 1], dtype=np.int64), np.array([5, 7, 3], dtype=np.int64))
     out = pd.DataFrame(
         {"query_row": [0, 2, 9], "register_row": [7, 5, 9], "match_probability": [0.25, 0.5, 1.0]}
     )
     # (1, 3) was not returned: score 0; (9, 9) is not a candidate: ignored
     assert splink_method._align(cands, out, 10).tolist() == [0.5, 0.25, 0.0]
+    ordered = Candidates(np.array([0, 1, 2]), np.array([7, 3, 5]))  # as blocking gives them
+    assert splink_method._align(ordered, out, 10).tolist() == [0.25, 0.0, 0.5]
 
 
 def test_term_frequency_adjustments_run(clean) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.memory import give_back_memory
 from bench.report.context import ReportContext
 from bench.report.html import Placement, write_html_report
 from bench.report.manifest import write_manifest
@@ -32,6 +33,7 @@ def write_outputs(run_dir: Path, html: bool = True) -> pd.DataFrame:
     applying = [s for s in every if s.applies(ctx)]
     for section in every:
         write_tables(section, ctx, run_dir, applies=section in applying)
+        give_back_memory()  # what the section's work freed, before the next one's peak
     texts = {s.name: markdown(s, ctx) for s in applying}
     lines = [line for s in applying for line in texts[s.name]]
     (run_dir / "report.md").write_text("\n".join([*lines, FOOTER, ""]), encoding="utf-8")

@@ -593,12 +593,15 @@ def _align(candidates: Candidates, out: pd.DataFrame, n_register: int) -> np.nda
     """Splink's probabilities in candidate order; pairs Splink did not return score 0."""
     width = max(n_register, 1)
     keys = candidates.query_row * width + candidates.register_row
-    order = np.argsort(keys, kind="stable")
+    # Candidates come sorted and distinct from blocking: then searched as they are, no sort
+    order = None if bool(np.all(keys[1:] > keys[:-1])) else np.argsort(keys, kind="stable")
+    ordered = keys if order is None else keys[order]
     got = out["query_row"].to_numpy(np.int64) * width + out["register_row"].to_numpy(np.int64)
-    at = np.clip(np.searchsorted(keys[order], got), 0, len(keys) - 1)
-    found = keys[order[at]] == got
+    at = np.clip(np.searchsorted(ordered, got), 0, len(keys) - 1)
+    found = ordered[at] == got
     prob = np.zeros(len(keys), dtype=np.float32)
-    prob[order[at[found]]] = out["match_probability"].to_numpy(np.float64)[found]
+    at = at[found]
+    prob[at if order is None else order[at]] = out["match_probability"].to_numpy(np.float64)[found]
     return prob
 
 
