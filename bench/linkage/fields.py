@@ -389,8 +389,9 @@ def read_column(paths: Sequence[Path | str], name: str) -> pd.Series:
     (``unify_dictionaries``: each value numbered at its first appearance, the order
     ``union_categoricals`` gives), and pandas checks the united categories once. Uniting them
     a shard at a time in pandas hashed the categories gathered so far again for each shard:
-    84 s for the surnames of 113 million records in 113 shards. A column some shard holds as
-    strings (:func:`_nearly_unique`), or of another type, is read as :func:`read_records` does.
+    84 s for the surnames of 113 million records in 316 shards, 30 s this way. A column some
+    shard holds as strings (:func:`_nearly_unique`), or of another type, is read as
+    :func:`read_records` does.
     """
     import pyarrow.parquet as pq
 
