@@ -65,17 +65,24 @@ def isin_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return out
 
 
+def found_at(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The positions in ``keys`` (sorted, distinct) of the ``values`` they hold, in the values'
+    order (ascending for sorted values): a binary search of each value."""
+    keys, values = np.asarray(keys), np.asarray(values)
+    if keys.size == 0 or values.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    at = np.searchsorted(keys, values)
+    inside = at < keys.size
+    at = at[inside]
+    return at[keys[at] == values[inside]]
+
+
 def mark_sorted(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``np.isin(keys, values)`` for ``keys`` sorted and distinct and ``values`` few: each value
     searched among the keys and its place marked, so nothing of the keys' size is made but the
     answer (131 million declared links against 213,615 true ones at the real size)."""
-    keys, values = np.asarray(keys), np.asarray(values)
-    out = np.zeros(keys.shape, dtype=bool)
-    if keys.size and values.size:
-        at = np.searchsorted(keys, values)
-        inside = at < keys.size
-        at, values = at[inside], values[inside]
-        out[at[keys[at] == values]] = True
+    out = np.zeros(np.shape(keys), dtype=bool)
+    out[found_at(keys, values)] = True
     return out
 
 

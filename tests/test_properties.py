@@ -273,6 +273,7 @@ def test_searching_sorted_keys_is_np_isin(keys: list[int], values: list[int]) ->
     k = np.unique(np.asarray(keys, dtype=np.int64))
     v = np.asarray(values, dtype=np.int64)
     assert np.array_equal(A.mark_sorted(k, v), np.isin(k, v))
+    assert np.array_equal(A.found_at(k, np.unique(v)), np.flatnonzero(np.isin(k, v)))
     chunk = A.SEARCH_CHUNK
     try:
         for A.SEARCH_CHUNK in (chunk, 7):  # one chunk, and several

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measurement.uncertainty import wilson
-from synthetic.arrays import unique_ints
+from synthetic.arrays import found_at, unique_ints
 from synthetic.rng import stable_hash
 
 #: The most false matches of one method that are attributed one by one; a method with more has
@@ -102,10 +102,7 @@ def attributed_false_matches(
     tkeys = unique_ints(tq * width + tr)
     # The true links among the sorted keys, by binary search of the (few) true keys: np.isin
     # would sort a copy of every key.
-    at = np.searchsorted(keys, tkeys)
-    found = at < len(keys)
-    found[found] = keys[at[found]] == tkeys[found]
-    true_at = at[found]  # ascending positions of the declared true links
+    true_at = found_at(keys, tkeys)  # ascending positions of the declared true links
     total = len(keys) - len(true_at)
     if total <= bound:
         ranks = np.arange(total, dtype=np.int64)
