@@ -327,6 +327,58 @@ def test_retraining_compares_each_sessions_pairs_once(monkeypatch, moved) -> Non
     assert EMTrainingSession._comparison_vectors is counted  # the memo puts Splink's back
 
 
+def test_two_table_sql_scores_as_splinks_own(monkeypatch, moved) -> None:
+    """Splink's SQL as :func:`splink_sql` rewrites it (EM sessions blocked query against
+    register, the record concatenation inlined) gives the bytes of Splink's own SQL, on data
+    whose training retrains with the m floor; and the rewrites did apply."""
+    from splink.internals.duckdb.database_api import DuckDBAPI
+
+    _, prep, cands, (q, r, pairs), model = moved
+    run: list[str] = []
+    execute = DuckDBAPI._execute_sql_against_backend
+
+    def spy(self, sql):  # type: ignore[no-untyped-def]
+        run.append(sql)
+        return execute(self, sql)
+
+    monkeypatch.setattr(DuckDBAPI, "_execute_sql_against_backend", spy)
+    rewritten = splink_method.score_parquet([q], [r], [pairs], model)
+    sessions = [s for s in run if splink_method._LINK_ONLY in s]
+    assert len(sessions) >= 2  # the EM sessions' self-joins, each narrowed
+    assert all(
+        "l.\"source_dataset\" = 'query' and r.\"source_dataset\" = 'register'" in s
+        for s in sessions
+    )
+    concat = [s for s in run if "__splink__df_concat" in s]
+    assert concat and not any("__splink__df_concat as (" in s for s in concat)
+    run.clear()
+    monkeypatch.setattr(splink_method, "splink_sql", lambda sql: sql)
+    own = splink_method.score_parquet([q], [r], [pairs], model)
+    assert any("__splink__df_concat as (" in s for s in run)  # Splink's SQL as it was
+    a = splink_method._align(cands, rewritten, prep.n_register)
+    b = splink_method._align(cands, own, prep.n_register)
+    assert (a >= 0.9).sum() > 100 and a.tobytes() == b.tobytes()
+
+
+def test_splink_sql_narrows_only_link_only_self_joins() -> None:
+    self_join = (
+        "WITH\n\n__splink__df_concat as (\nselect 1\n), \n\n__splink__df_concat_with_tf_left as "
+        "(x) select * from __splink__df_concat as l inner join __splink__df_concat as r on "
+        'l."dob" = r."dob" where l."source_dataset" || \'-__-\' || l."unique_id" < '
+        'r."source_dataset" || \'-__-\' || r."unique_id" and l."source_dataset" != '
+        'r."source_dataset"'
+    )
+    out = splink_method.splink_sql(self_join)
+    assert "__splink__df_concat as not materialized (" in out
+    assert "__splink__df_concat_with_tf_left as (x)" in out  # another CTE is left alone
+    assert out.endswith(
+        'l."source_dataset" != r."source_dataset" and l."source_dataset" = \'query\' '
+        "and r.\"source_dataset\" = 'register'"
+    )
+    two_tables = "select * from a as l inner join b as r on l.x = r.x where 1=1"
+    assert splink_method.splink_sql(two_tables) == two_tables
+
+
 def test_splink_takes_every_core_only_where_its_sums_keep_one_order(monkeypatch) -> None:
     monkeypatch.setattr(splink_method.os, "cpu_count", lambda: 8)
 
@@ -518,3 +570,17 @@ def test_cli_run_records_the_engine(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert json.loads((out / "raw" / "splink.json").read_text())["params"]["engine"] == "duckdb"
     frame = pd.read_parquet(out / "raw" / "splink.parquet")
     assert frame["link"].sum() > 0 and frame["score"].dtype == np.float32
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 1000])
+def test_code_indices_are_the_codes_own_buffer_with_nulls(n: int) -> None:
+    import pyarrow as pa
+
+    codes = np.random.default_rng(n).integers(-1, 5, n).astype(np.int32)
+    indices = splink_method.code_indices(codes)
+    assert indices.equals(pa.array(codes, type=pa.int32(), mask=codes < 0))
+    if n:  # no copy of the codes
+        assert indices.buffers()[1].address == codes.ctypes.data
+    values = pa.DictionaryArray.from_arrays(indices, pa.array(list("abcde")))
+    values.validate(full=True)
+    assert values.to_pylist() == [None if c < 0 else "abcde"[c] for c in codes]

@@ -281,14 +281,27 @@ def input_tables(
         coded = prep.field(field)
         dictionary = pa.array(coded.values, type=pa.string())
         for side, cols in sides.items():
-            codes = getattr(coded, side)
-            indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
-            cols[field] = pa.DictionaryArray.from_arrays(indices, dictionary)
+            cols[field] = pa.DictionaryArray.from_arrays(
+                code_indices(getattr(coded, side)), dictionary
+            )
     pairs = {"query_row": candidates.query_row, "register_row": candidates.register_row}
     return (
         pa.table(sides["q"]),
         pa.table(sides["r"]),
         pa.table({k: pa.array(v, type=pa.int64()) for k, v in pairs.items()}),
+    )
+
+
+def code_indices(codes: np.ndarray) -> pa.Array:
+    """A field's codes (int32, -1 = missing) as Arrow dictionary indices, nulls where missing,
+    on the codes' own buffer: at the real size a copy would be 450 MB a field for the
+    register. Arrow leaves the value under a null undefined, so the -1 there is never read."""
+    codes = np.ascontiguousarray(codes, dtype=np.int32)  # a view when it already is
+    valid = codes >= 0
+    nulls = len(codes) - int(np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(
+        pa.int32(), len(codes), [bitmap, pa.py_buffer(codes)], null_count=nulls
     )
 
 
@@ -646,19 +659,65 @@ def _java_major(java: str) -> int | None:
     return int(m.group(2) or 0) if major == 1 else major
 
 
+#: Splink's CTEs that concatenate the two record tables (term frequencies joined).
+CONCAT_CTES = (
+    "__splink__df_concat",
+    "__splink__df_concat_with_tf",
+    "__splink__df_concat_with_tf__pre_tf",
+)
+_CONCAT_CTE = re.compile(rf"(?<![\w\"])({'|'.join(map(re.escape, CONCAT_CTES))}) as \(")
+#: Splink's link-only condition on a self-join of the concatenated records: a pair's records
+#: come from different tables, the left one's id first.
+_LINK_ONLY = 'l."source_dataset" != r."source_dataset"'
+assert QUERY < REGISTER  # so a link-only pair's left record is the query's: see splink_sql
+
+
+def splink_sql(sql: str) -> str:
+    """Splink 5.0's DuckDB SQL, planned to read the record tables as a two-table link does.
+
+    Splink's EM sessions block by joining the concatenation of both record tables with itself
+    and only then keeping the pairs across tables, left id first (``link_only``): at the real
+    size, every pair of register records agreeing on the session's block (a date of birth: some
+    10^11 of them) was built and thrown away. Splink's prediction and u sampling join the query
+    table to the register instead ("two_dataset_link_only"); its EM does not. Two rewrites, each
+    leaving the rows the same, let DuckDB do the same:
+
+    * where the cross-table condition stands, the left record is the query's and the right the
+      register's, said outright (ids are ``<table>-__-<row>`` and "query" < "register", so this
+      is what "left id first" already means): DuckDB pushes it into each side's scan;
+    * the concatenation CTEs are ``not materialized``. DuckDB materializes a CTE a query reads
+      twice, writing (and at the real size spilling) every record of both tables, every column,
+      before it could filter a side; inlined, each side is a scan of its table.
+    """
+    sql = _CONCAT_CTE.sub(r"\1 as not materialized (", sql)
+    return sql.replace(
+        _LINK_ONLY,
+        f"{_LINK_ONLY} and l.\"source_dataset\" = '{QUERY}' "
+        f"and r.\"source_dataset\" = '{REGISTER}'",
+    )
+
+
+def _two_table_duckdb_api(con: Any) -> Any:
+    """Splink's DuckDBAPI on ``con``, running every query through :func:`splink_sql`."""
+    from splink import DuckDBAPI
+
+    class TwoTableDuckDBAPI(DuckDBAPI):
+        def _execute_sql_against_backend(self, final_sql: str) -> Any:
+            return super()._execute_sql_against_backend(splink_sql(final_sql))
+
+    return TwoTableDuckDBAPI(con)
+
+
 class _DuckDB:
     """A private in-memory DuckDB connection for one scoring run."""
 
     dialect = "duckdb"  # Splink's SQL dialect
 
     def __init__(self, threads: int) -> None:
-        from splink import DuckDBAPI
-
-        # ``threads``: see duckdb_threads. Splink copies both record tables into its own (a
-        # register of millions): beyond DUCKDB_MEMORY they spill to disk instead of all being
-        # held (the scores are the same).
+        # ``threads``: see duckdb_threads. What Splink makes beyond DUCKDB_MEMORY spills to
+        # disk instead of all being held (the scores are the same).
         self.con, self._spill = spilling_duckdb("splink", threads)
-        self.api = DuckDBAPI(self.con)
+        self.api = _two_table_duckdb_api(self.con)
 
     def load(self, name: str, source: Source) -> None:
         # A view: DuckDB reads the files, or scans the Arrow table in place, when Splink copies
