@@ -12,7 +12,9 @@ A scenario with ``[scenario] shard_size = N`` is too big to build in memory as P
    distinct strings, coded without hashing every record), and only the codes are kept;
 3. runs the methods like any run (:func:`bench.tasks.run_task`), with blocking joins in DuckDB
    (``PreparedTask(joins="duckdb")``), which spills to disk instead of holding every pass's
-   pairs; and removes the working directory.
+   pairs; for a big population, the report is made from ``raw/`` in a child process, whose
+   peak then does not sit on the memory the linkage leaves in this one; and removes the
+   working directory.
 
 Limits: one replicate; methods that need a training task (a second big task) are not run, and
 the report says why; no population summary (it needs the whole population in memory).
@@ -20,9 +22,6 @@ the report says why; no population summary (it needs the whole population in mem
 
 from __future__ import annotations
 
-import pickle
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bench.apart import call_apart
 from bench.linkage.blocking import quiet_duckdb
 from bench.linkage.config import Benchmark
 from bench.linkage.fields import read_column
 from bench.tasks import RunResult, Steps, run_task, scenario_info, task_steps
-from synthetic.errors import ConfigError, LinkriskError
+from synthetic.errors import ConfigError
 from synthetic.scenario import LinkageTask, ScenarioConfig, config_hash, effective_parameters
 from synthetic.shards import read_manifest, write_sharded_task
 
@@ -48,10 +48,10 @@ NO_TRAINING = (
 )
 
 
-#: People from which a population is generated in a child process (:func:`generate`): about
-#: one generation block; below, a child's start (a second or two) costs more than it frees.
+#: People from which a population is generated, and its run's report made, in a child process
+#: (:func:`generate`, :func:`bench.apart.call_apart`): about one generation block; below, a
+#: child's start (a second or two) costs more than it frees.
 APART_MIN_PEOPLE = 1_000_000
-_JOB, _ERROR = "generate-job.pickle", "generate-error.pickle"
 
 
 def generate(
@@ -68,34 +68,7 @@ def generate(
     """
     if cfg.population.size < APART_MIN_PEOPLE:
         return write_sharded_task(cfg, seed, out_dir, shard_size, progress)
-    job, error = out_dir / _JOB, out_dir / _ERROR
-    job.write_bytes(pickle.dumps((cfg, seed, str(out_dir), shard_size, progress)))
-    try:
-        # -P: the working directory is not put on the child's path (a folder named bench there
-        # would be imported instead of linkrisk's)
-        child = [sys.executable, "-P", "-m", "bench.bigfiles", str(job)]
-        done = subprocess.run(child, check=False)
-        if error.exists():
-            raise pickle.loads(error.read_bytes())
-        if done.returncode != 0:
-            raise RuntimeError(f"generating {cfg.name} stopped with exit status {done.returncode}")
-    finally:
-        job.unlink(missing_ok=True)
-        error.unlink(missing_ok=True)
-    return read_manifest(out_dir)
-
-
-def _generate_child(job: Path) -> int:
-    """The child of :func:`generate`: run the job; a user-input error is pickled beside it."""
-    cfg, seed, out_dir, shard_size, progress = pickle.loads(job.read_bytes())
-    try:
-        write_sharded_task(cfg, seed, Path(out_dir), shard_size, progress)
-    except LinkriskError as exc:
-        (Path(out_dir) / _ERROR).write_bytes(pickle.dumps(exc))
-        return 2
-    except KeyboardInterrupt:  # the parent got the Ctrl-C too, and says so
-        return 130
-    return 0
+    return call_apart(write_sharded_task, cfg, seed, out_dir, shard_size, progress)
 
 
 def load_task(data_dir: Path) -> LinkageTask:
@@ -237,6 +210,7 @@ def run_sharded(
             register_side=ShardSide(work),
             html=html,
             skip=skip,
+            report_apart=scenario.population.size >= APART_MIN_PEOPLE,
         )
     finally:
         steps.close()
@@ -268,7 +242,3 @@ def given_shards(cfg: ScenarioConfig, seed: int, shards: Path) -> dict[str, Any]
                 f"generate {cfg.name}",
             )
     return manifest
-
-
-if __name__ == "__main__":  # the child of generate()
-    sys.exit(_generate_child(Path(sys.argv[1])))

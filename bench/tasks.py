@@ -45,12 +45,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from bench.apart import call_apart
 from bench.interrupts import sigint_watch
 from bench.linkage.blocking import block
 from bench.linkage.config import Benchmark
@@ -68,6 +69,8 @@ from synthetic.arrays import isin_rows, unique_ints
 from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task, effective_parameters
+
+T = TypeVar("T")
 
 
 def training_seed(seed: int) -> int:
@@ -289,6 +292,7 @@ def run_task(
     html: bool = True,
     register_side: RegisterSide | None = None,
     skip: Mapping[str, str] = {},
+    report_apart: bool = False,
 ) -> RunResult:
     """Run every method of ``bench`` on a prebuilt ``task`` and write ``out_dir`` atomically.
 
@@ -303,7 +307,9 @@ def run_task(
     where the register's people and noise log are read for attribution (default: ``task``'s
     own; a big-file run reads them from its shards instead of holding them). ``skip``: methods
     that cannot run on this task, by name, with the reason the report gives (they are not
-    run, and the others go on).
+    run, and the others go on). ``report_apart``: make the report in a child process
+    (:func:`bench.apart.call_apart`), for a big run, so that its peak does not sit on the memory
+    the linkage leaves in this one.
     """
     methods = bench.methods
     running = [m for m in methods if m.name not in skip]
@@ -411,11 +417,18 @@ def run_task(
             task = prep = candidates = people = side = None  # type: ignore[assignment]
             give_back_memory()
             with steps.step("metrics and report"):
-                metrics = write_outputs(tmp, html=html)
+                report = call_apart if report_apart else _here
+                metrics = report(write_outputs, tmp, html=html)
     finally:
         if own_steps:
             steps.close()
     return RunResult(out_dir, metrics, steps.timings, steps.peaks)
+
+
+def _here(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``func(*args, **kwargs)`` in this process (what :func:`bench.apart.call_apart` runs
+    apart)."""
+    return func(*args, **kwargs)
 
 
 def later_reads(later: list[Method], bench: Benchmark, blocked: bool) -> set[str] | None:

@@ -132,9 +132,10 @@ def test_sharded_run_reports_trained_methods_as_not_run_and_refuses_replicates(
 
 
 def test_generation_in_a_child_process_gives_the_same_run(tmp_path: Path, monkeypatch) -> None:
-    """A big population is generated in a child process (bench.bigfiles.generate): the same
-    run, whatever the working directory holds, and a user-input error from the child still
-    comes back as raised."""
+    """A big population is generated in a child process (bench.bigfiles.generate), and its
+    report made in another: the same run, whatever the working directory holds, and a
+    user-input error from the child still comes back as raised."""
+    import bench.apart as A
     import bench.bigfiles as B
 
     data = _scenario(700)
@@ -147,9 +148,9 @@ def test_generation_in_a_child_process_gives_the_same_run(tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path / "cwd")
     started = []
     real_run = subprocess.run
-    monkeypatch.setattr(B.subprocess, "run", lambda *a, **k: started.append(a) or real_run(*a, **k))
+    monkeypatch.setattr(A.subprocess, "run", lambda *a, **k: started.append(a) or real_run(*a, **k))
     apart = run(parse_benchmark(data, "tiny"), **_quiet(tmp_path / "apart"))
-    assert len(started) == 1  # the child did the generating
+    assert len(started) == 2  # one child did the generating, another the report
     pd.testing.assert_frame_equal(here.metrics, apart.metrics)
     files = ["metrics.csv", "causes.csv", "subgroups.csv", "sweeps.csv", "manifest.json"]
     _, mismatch, errors = filecmp.cmpfiles(tmp_path / "here", tmp_path / "apart", files, False)
@@ -157,7 +158,7 @@ def test_generation_in_a_child_process_gives_the_same_run(tmp_path: Path, monkey
     data["query"]["size"] = 5_900  # more adults outside the register than there are: refused
     with pytest.raises(ConfigError, match=r"^query\.size: needs"):
         run(parse_benchmark(data, "tiny"), **_quiet(tmp_path / "refused"))
-    assert len(started) == 2 and not (tmp_path / "refused").exists()
+    assert len(started) == 3 and not (tmp_path / "refused").exists()
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc (Linux)")

@@ -132,7 +132,7 @@ def test_synthetic_never_imports_bench(name: str) -> None:
 #: never one above (the data flow of the README's "How it works": linkage -> raw run directories
 #: -> measurement -> report, with the orchestration on top). Modules not listed are on top.
 FLOORS = (
-    ("bench.usage", "bench.interrupts", "bench.memory"),
+    ("bench.usage", "bench.interrupts", "bench.memory", "bench.apart"),
     ("bench.linkage",),
     ("bench.runs",),
     ("bench.inputs",),
