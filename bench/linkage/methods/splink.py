@@ -17,10 +17,11 @@ The model is trained the way Splink's documentation trains one:
 3. **lambda** from the EM sessions (Splink reverses each session's blocking with the trained
    Bayes factors and takes the median over sessions).
 
-Comparison levels follow linkrisk's comparison kinds (:data:`SPLINK_COMPARISONS`). Inputs and the
-candidate pairs go to DuckDB as Arrow tables on the task's codes (nothing copied or written), and
-to Spark as parquet files (:func:`score_parquet`), so that it can read files on a shared file
-system, e.g. sharded registers, directly.
+Comparison levels follow linkrisk's comparison kinds (:data:`SPLINK_COMPARISONS`). The record
+tables go to either engine as parquet files (:func:`write_inputs`; Spark can then read files on a
+shared file system, e.g. sharded registers, directly), the candidate pairs to DuckDB as an Arrow
+table on the task's arrays. Splink's DuckDB SQL is planned as a two-table link
+(:func:`splink_sql`): the scores are Splink's own, to the byte.
 """
 
 from __future__ import annotations
@@ -180,15 +181,14 @@ class Splink(Method):
         if len(candidates):
             chunks = query_chunks(candidates.query_row, prep.n_query, PREDICT_CHUNK_PAIRS)
             with tempfile.TemporaryDirectory(prefix="linkrisk-splink-") as tmp:
-                # DuckDB scans Arrow tables in place (writing the files took some 9 minutes at
-                # the real size); Spark reads files.
+                # Both engines read the record tables from files (see write_inputs); DuckDB
+                # scans the pairs as an Arrow table in place.
                 q: Source
                 r: Source
                 pairs: Source
+                q, r, pairs = ([f] for f in write_inputs(prep, columns, candidates, Path(tmp)))
                 if p["engine"] == "duckdb":
-                    q, r, pairs = input_tables(prep, columns, candidates)
-                else:
-                    q, r, pairs = ([f] for f in write_inputs(prep, columns, candidates, Path(tmp)))
+                    pairs = input_tables(prep, [], candidates)[2]
                 scored = predict_chunks(
                     q, r, pairs, model, [(c.start, c.stop) for c, _ in chunks],
                     engine=p["engine"], master=p["spark_master"],
@@ -308,10 +308,19 @@ def code_indices(codes: np.ndarray) -> pa.Array:
 def write_inputs(
     prep: PreparedTask, columns: Sequence[str], candidates: Candidates, directory: Path
 ) -> tuple[Path, Path, Path]:
-    """:func:`input_tables` written as parquet files (for an engine that reads files: Spark)."""
+    """:func:`input_tables` written as parquet files, which Splink reads on either engine.
+
+    Spark reads files. DuckDB could scan the Arrow tables in place, but it never inlines a CTE
+    over a Python (Arrow) scan: Splink's concatenation of both record tables, read twice by
+    every statement that compares pairs, was then materialized by each (at the real size 114
+    million records, every column, some 30 GB spilled to disk, a dozen times). Over files it
+    is inlined (:func:`splink_sql`), and each side scans its file. Dictionary-encoded and
+    without column statistics (nothing here filters on them): at 1:10 of the real size the
+    register's file takes some 3 s to write, 17 s with statistics.
+    """
     paths = directory / "query.parquet", directory / "register.parquet", directory / "pairs.parquet"
     for table, path in zip(input_tables(prep, columns, candidates), paths, strict=True):
-        pq.write_table(table, path)
+        pq.write_table(table, path, compression="lz4", write_statistics=False)
     return paths
 
 
@@ -672,6 +681,10 @@ _LINK_ONLY = 'l."source_dataset" != r."source_dataset"'
 assert QUERY < REGISTER  # so a link-only pair's left record is the query's: see splink_sql
 
 
+#: The DuckDB optimizer Splink's connection runs without (:class:`_DuckDB`).
+NOT_OPTIMIZED = "common_subplan"
+
+
 def splink_sql(sql: str) -> str:
     """Splink 5.0's DuckDB SQL, planned to read the record tables as a two-table link does.
 
@@ -687,7 +700,8 @@ def splink_sql(sql: str) -> str:
       is what "left id first" already means): DuckDB pushes it into each side's scan;
     * the concatenation CTEs are ``not materialized``. DuckDB materializes a CTE a query reads
       twice, writing (and at the real size spilling) every record of both tables, every column,
-      before it could filter a side; inlined, each side is a scan of its table.
+      before it could filter a side; inlined, each side is a scan of its table. DuckDB inlines
+      it over parquet files only, never over a Python (Arrow) scan: see :func:`write_inputs`.
     """
     sql = _CONCAT_CTE.sub(r"\1 as not materialized (", sql)
     return sql.replace(
@@ -717,6 +731,9 @@ class _DuckDB:
         # ``threads``: see duckdb_threads. What Splink makes beyond DUCKDB_MEMORY spills to
         # disk instead of all being held (the scores are the same).
         self.con, self._spill = spilling_duckdb("splink", threads)
+        # DuckDB's common-subplan optimizer would make one materialized table of identical parts
+        # of a plan again, as both sides of a pair read the record tables (see splink_sql).
+        self.con.execute(f"SET disabled_optimizers = '{NOT_OPTIMIZED}'")
         self.api = _two_table_duckdb_api(self.con)
 
     def load(self, name: str, source: Source) -> None:
