@@ -314,14 +314,30 @@ def write_inputs(
     over a Python (Arrow) scan: Splink's concatenation of both record tables, read twice by
     every statement that compares pairs, was then materialized by each (at the real size 114
     million records, every column, some 30 GB spilled to disk, a dozen times). Over files it
-    is inlined (:func:`splink_sql`), and each side scans its file. Dictionary-encoded and
-    without column statistics (nothing here filters on them): at 1:10 of the real size the
-    register's file takes some 3 s to write, 17 s with statistics.
+    is inlined (:func:`splink_sql`), and each side scans its file.
+
+    Written :data:`INPUT_ROW_GROUP` records at a time, each field as the strings of those
+    records, which parquet dictionary-encodes per row group: a field's whole dictionary (at
+    the real size millions of distinct streets and surnames) would be written again in every
+    row group (a 7 GB register file). Without column statistics, which nothing here reads.
     """
     paths = directory / "query.parquet", directory / "register.parquet", directory / "pairs.parquet"
     for table, path in zip(input_tables(prep, columns, candidates), paths, strict=True):
-        pq.write_table(table, path, compression="lz4", write_statistics=False)
+        plain = pa.schema(
+            [
+                f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                for f in table.schema
+            ]
+        )
+        with pq.ParquetWriter(path, plain, compression="lz4", write_statistics=False) as out:
+            for start in range(0, max(table.num_rows, 1), INPUT_ROW_GROUP):
+                part = table.slice(start, INPUT_ROW_GROUP).cast(plain)
+                out.write_table(part, row_group_size=INPUT_ROW_GROUP)
     return paths
+
+
+#: Records a row group of Splink's input files holds (:func:`write_inputs`).
+INPUT_ROW_GROUP = 1_000_000
 
 
 #: A table Splink reads: parquet files (or shards of one table), or an Arrow table (DuckDB).
