@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -69,8 +69,6 @@ from synthetic.arrays import isin_rows, unique_ints
 from synthetic.errors import LinkriskError
 from synthetic.rng import stable_hash
 from synthetic.scenario import LinkageTask, build_task, effective_parameters
-
-T = TypeVar("T")
 
 
 def training_seed(seed: int) -> int:
@@ -417,18 +415,14 @@ def run_task(
             task = prep = candidates = people = side = None  # type: ignore[assignment]
             give_back_memory()
             with steps.step("metrics and report"):
-                report = call_apart if report_apart else _here
-                metrics = report(write_outputs, tmp, html=html)
+                if report_apart:
+                    metrics = call_apart(write_outputs, tmp, html=html)
+                else:
+                    metrics = write_outputs(tmp, html=html)
     finally:
         if own_steps:
             steps.close()
     return RunResult(out_dir, metrics, steps.timings, steps.peaks)
-
-
-def _here(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``func(*args, **kwargs)`` in this process (what :func:`bench.apart.call_apart` runs
-    apart)."""
-    return func(*args, **kwargs)
 
 
 def later_reads(later: list[Method], bench: Benchmark, blocked: bool) -> set[str] | None:

@@ -64,10 +64,17 @@ def test_accepts_exactly_the_true_links_of_clean_data(clean) -> None:
     assert accepted == truth
 
 
-def test_deterministic_to_the_byte(clean) -> None:
+def test_deterministic_to_the_byte(clean, monkeypatch: pytest.MonkeyPatch) -> None:
     _, prep, cands, scored = clean
+    written = splink_method.write_inputs
+    files: list[tuple[Path, ...]] = []
+    monkeypatch.setattr(
+        splink_method, "write_inputs", lambda *a, **k: files.append(written(*a, **k)) or files[-1]
+    )
     again = _method().score(prep, cands)
     assert scored.score.tobytes() == again.score.tobytes()
+    # DuckDB reads the record tables from files and scans the pairs in place: no pairs file
+    assert [[f.name for f in paths] for paths in files] == [["query.parquet", "register.parquet"]]
 
 
 def test_scores_record_files_as_arrow_tables(clean) -> None:

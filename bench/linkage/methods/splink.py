@@ -186,9 +186,10 @@ class Splink(Method):
                 q: Source
                 r: Source
                 pairs: Source
-                q, r, pairs = ([f] for f in write_inputs(prep, columns, candidates, Path(tmp)))
-                if p["engine"] == "duckdb":
-                    pairs = input_tables(prep, [], candidates)[2]
+                spark = p["engine"] == "spark"
+                files = write_inputs(prep, columns, candidates, Path(tmp), pairs=spark)
+                q, r = [files[0]], [files[1]]
+                pairs = [files[2]] if spark else pair_table(candidates)
                 scored = predict_chunks(
                     q, r, pairs, model, [(c.start, c.stop) for c, _ in chunks],
                     engine=p["engine"], master=p["spark_master"],
@@ -284,12 +285,14 @@ def input_tables(
             cols[field] = pa.DictionaryArray.from_arrays(
                 code_indices(getattr(coded, side)), dictionary
             )
+    return pa.table(sides["q"]), pa.table(sides["r"]), pair_table(candidates)
+
+
+def pair_table(candidates: Candidates) -> pa.Table:
+    """The candidates as an Arrow table ``query_row, register_row`` (Splink's ``unique_id``
+    values to score)."""
     pairs = {"query_row": candidates.query_row, "register_row": candidates.register_row}
-    return (
-        pa.table(sides["q"]),
-        pa.table(sides["r"]),
-        pa.table({k: pa.array(v, type=pa.int64()) for k, v in pairs.items()}),
-    )
+    return pa.table({k: pa.array(v, type=pa.int64()) for k, v in pairs.items()})
 
 
 def code_indices(codes: np.ndarray) -> pa.Array:
@@ -306,23 +309,29 @@ def code_indices(codes: np.ndarray) -> pa.Array:
 
 
 def write_inputs(
-    prep: PreparedTask, columns: Sequence[str], candidates: Candidates, directory: Path
-) -> tuple[Path, Path, Path]:
-    """:func:`input_tables` written as parquet files, which Splink reads on either engine.
+    prep: PreparedTask,
+    columns: Sequence[str],
+    candidates: Candidates,
+    directory: Path,
+    pairs: bool = True,
+) -> tuple[Path, ...]:
+    """:func:`input_tables` written as parquet files, which Splink reads on either engine; the
+    pairs' file only if ``pairs`` (DuckDB scans :func:`pair_table` in place).
 
     Spark reads files. DuckDB could scan the Arrow tables in place, but it never inlines a CTE
     over a Python (Arrow) scan: Splink's concatenation of both record tables, read twice by
     every statement that compares pairs, was then materialized by each (at the real size 114
-    million records, every column, some 30 GB spilled to disk, a dozen times). Over files it
-    is inlined (:func:`splink_sql`), and each side scans its file.
+    million records, every column; EXPLAIN ANALYZE at 1:10 showed it in every EM and prediction
+    statement). Over files it is inlined (:func:`splink_sql`), and each side scans its file.
 
     Written :data:`INPUT_ROW_GROUP` records at a time, each field as the strings of those
     records, which parquet dictionary-encodes per row group: a field's whole dictionary (at
     the real size millions of distinct streets and surnames) would be written again in every
     row group (a 7 GB register file). Without column statistics, which nothing here reads.
     """
-    paths = directory / "query.parquet", directory / "register.parquet", directory / "pairs.parquet"
-    for table, path in zip(input_tables(prep, columns, candidates), paths, strict=True):
+    names = ("query", "register", "pairs")[: 3 if pairs else 2]
+    paths = tuple(directory / f"{name}.parquet" for name in names)
+    for table, path in zip(input_tables(prep, columns, candidates), paths, strict=False):
         plain = pa.schema(
             [
                 f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
