@@ -370,6 +370,17 @@ def test_two_table_sql_scores_as_splinks_own(monkeypatch, moved) -> None:
     )
     concat = [s for s in run if "__splink__df_concat" in s]
     assert concat and not any("__splink__df_concat as (" in s for s in concat)
+    compared = [s for s in run if "inner join __splink__df_concat_with_tf as l" in s]
+    assert compared and all(
+        "as l\n    on l.\"source_dataset\" = 'query' and " in s
+        and "as r\n    on r.\"source_dataset\" = 'register' and " in s
+        for s in compared
+    )  # each session's pairs joined to the query's records, then the register's
+    pruned = [s for s in run if "semi join lr_blocked as pairs" in s]
+    assert len(pruned) == 2 and all(
+        f"on source.\"source_dataset\" = '{side}' and " in s
+        for s, side in zip(pruned, ("query", "register"), strict=True)
+    )  # the records of the pairs to predict, each side from its own table
     run.clear()
     monkeypatch.setattr(splink_method, "splink_sql", lambda sql: sql)
     own = splink_method.score_parquet([q], [r], [pairs], model)
@@ -396,6 +407,19 @@ def test_splink_sql_narrows_only_link_only_self_joins() -> None:
     )
     two_tables = "select * from a as l inner join b as r on l.x = r.x where 1=1"
     assert splink_method.splink_sql(two_tables) == two_tables
+    side = "inner join __splink__df_concat_with_tf as {0}\n    on {0}.k = b.join_key_{0}"
+    compare = f"from pairs as b\n    {side.format('l')}\n    {side.format('r')}"
+    assert splink_method.splink_sql(compare) == compare.replace(
+        "on l.", "on l.\"source_dataset\" = 'query' and l."
+    ).replace("on r.", "on r.\"source_dataset\" = 'register' and r.")
+    pruned = compare.replace("concat_with_tf", "pruned_predict_input")  # predict: left alone
+    assert splink_method.splink_sql(pruned) == pruned
+    semi = "from (x) as source\n    semi join lr_blocked as pairs\n    on {0} = pairs.join_key_{1}"
+    key = 'source."source_dataset" || \'-__-\' || source."unique_id"'
+    for side, table in (("l", "query"), ("r", "register")):
+        assert splink_method.splink_sql(semi.format(key, side)) == semi.format(
+            f"source.\"source_dataset\" = '{table}' and {key}", side
+        )
 
 
 def test_splink_takes_every_core_only_where_its_sums_keep_one_order(monkeypatch) -> None:

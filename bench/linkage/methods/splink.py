@@ -706,6 +706,21 @@ _LINK_ONLY = 'l."source_dataset" != r."source_dataset"'
 assert QUERY < REGISTER  # so a link-only pair's left record is the query's: see splink_sql
 
 
+#: Splink's joins of pairs to one side's records in the concatenation of both tables: an EM
+#: session's pairs to compare them, and the pairs to predict to prune its input to their records.
+_SIDE_JOIN = re.compile(
+    r"(inner join __splink__df_concat_with_tf as ([lr])\s+on )"
+    r"|(semi join \S+ as pairs\s+on )(?=[^\n]* = pairs\.join_key_([lr])\b)"
+)
+_SIDES = {"l": QUERY, "r": REGISTER}
+
+
+def _side_first(m: re.Match[str]) -> str:
+    if m[1]:  # a session's pairs joined to the records of side l or r
+        return f"{m[1]}{m[2]}.\"source_dataset\" = '{_SIDES[m[2]]}' and "
+    return f"{m[3]}source.\"source_dataset\" = '{_SIDES[m[4]]}' and "
+
+
 #: The DuckDB optimizer Splink's connection runs without (:class:`_DuckDB`).
 NOT_OPTIMIZED = "common_subplan"
 
@@ -717,18 +732,27 @@ def splink_sql(sql: str) -> str:
     and only then keeping the pairs across tables, left id first (``link_only``): at the real
     size, every pair of register records agreeing on the session's block (a date of birth: some
     10^11 of them) was built and thrown away. Splink's prediction and u sampling join the query
-    table to the register instead ("two_dataset_link_only"); its EM does not. Two rewrites, each
+    table to the register instead ("two_dataset_link_only"); its EM does not. Three rewrites, each
     leaving the rows the same, let DuckDB do the same:
 
     * where the cross-table condition stands, the left record is the query's and the right the
       register's, said outright (ids are ``<table>-__-<row>`` and "query" < "register", so this
       is what "left id first" already means): DuckDB pushes it into each side's scan;
+    * where pairs are joined to their records in the concatenation (an EM session's, to
+      compare them; those to predict, to keep only their records), the left record is looked
+      up among the query's records and the right among the register's: the pairs' left ids
+      are the query's (the first rewrite made every session's pairs so, and
+      :func:`predict_chunks` the pairs to predict). Otherwise DuckDB builds its hash table of
+      a session's left records on the whole concatenation (at the real size 114 million
+      records, every column, spilled to disk for every session), and every chunk of
+      predictions scans and keys every register record to find the query's;
     * the concatenation CTEs are ``not materialized``. DuckDB materializes a CTE a query reads
       twice, writing (and at the real size spilling) every record of both tables, every column,
       before it could filter a side; inlined, each side is a scan of its table. DuckDB inlines
       it over parquet files only, never over a Python (Arrow) scan: see :func:`write_inputs`.
     """
     sql = _CONCAT_CTE.sub(r"\1 as not materialized (", sql)
+    sql = _SIDE_JOIN.sub(_side_first, sql)
     return sql.replace(
         _LINK_ONLY,
         f"{_LINK_ONLY} and l.\"source_dataset\" = '{QUERY}' "
