@@ -381,6 +381,7 @@ def test_two_table_sql_scores_as_splinks_own(monkeypatch, moved) -> None:
         f"on source.\"source_dataset\" = '{side}' and " in s
         for s, side in zip(pruned, ("query", "register"), strict=True)
     )  # the records of the pairs to predict, each side from its own table
+    assert 'source."unique_id" = pairs.register_row' in pruned[1]  # the register's, on numbers
     run.clear()
     monkeypatch.setattr(splink_method, "splink_sql", lambda sql: sql)
     own = splink_method.score_parquet([q], [r], [pairs], model)
@@ -416,10 +417,16 @@ def test_splink_sql_narrows_only_link_only_self_joins() -> None:
     assert splink_method.splink_sql(pruned) == pruned
     semi = "from (x) as source\n    semi join lr_blocked as pairs\n    on {0} = pairs.join_key_{1}"
     key = 'source."source_dataset" || \'-__-\' || source."unique_id"'
-    for side, table in (("l", "query"), ("r", "register")):
-        assert splink_method.splink_sql(semi.format(key, side)) == semi.format(
-            f"source.\"source_dataset\" = '{table}' and {key}", side
-        )
+    assert splink_method.splink_sql(semi.format(key, "l")) == semi.format(
+        f"source.\"source_dataset\" = 'query' and {key}", "l"
+    )
+    by_row = 'source."source_dataset" = \'register\' and source."unique_id" = pairs.register_row'
+    own = "from (x) as source\n    semi join lr_blocked as pairs\n    on " + by_row
+    assert splink_method.splink_sql(semi.format(key, "r")) == own
+    other = semi.format(key, "r").replace("lr_blocked", "their_pairs")  # not ours: strings
+    assert splink_method.splink_sql(other) == other.replace(
+        "on source.", "on source.\"source_dataset\" = 'register' and source.", 1
+    )
 
 
 def test_splink_takes_every_core_only_where_its_sums_keep_one_order(monkeypatch) -> None:

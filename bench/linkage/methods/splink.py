@@ -416,15 +416,16 @@ def predict_chunks(
         ]
         linker = _train(tables, db.dialect, model, min(n_q, n_r) / max(n_q * n_r, 1))
         for i, (start, stop) in enumerate([(None, None)] if queries is None else queries):
-            name = f"lr_blocked{i or ''}"
+            name = f"{BLOCKED}{i or ''}"
             where = "" if start is None else f" where query_row >= {start} and query_row < {stop}"
-            # Splink's blocked-pairs table: ids are "<source_dataset>-__-<unique_id>".
+            # Splink's blocked-pairs table: ids are "<source_dataset>-__-<unique_id>"; and the
+            # register's row as a number, on which splink_sql prunes the register.
             db.create(
                 name,
                 "select '0' as match_key, "
                 f"'{QUERY}-__-' || cast(query_row as string) as join_key_l, "
-                f"'{REGISTER}-__-' || cast(register_row as string) as join_key_r "
-                f"from lr_pairs{where}",
+                f"'{REGISTER}-__-' || cast(register_row as string) as join_key_r, "
+                f"register_row from lr_pairs{where}",
             )
             blocked = db.api.register(name, table_name=f"{name}_pairs")
             linker.table_management.register_blocked_pairs_for_predict(blocked)
@@ -715,6 +716,15 @@ _SIDE_JOIN = re.compile(
 _SIDES = {"l": QUERY, "r": REGISTER}
 
 
+#: The tables of pairs :func:`predict_chunks` gives Splink to predict (a number after it).
+BLOCKED = "lr_blocked"
+#: Splink's pruning of the register to the records of those pairs, on its string keys.
+_OWN_PAIRS_R = re.compile(
+    rf"(semi join {BLOCKED}\d* as pairs\s+on )"
+    r"source\.\"source_dataset\" \|\| '-__-' \|\| source\.\"unique_id\" = pairs\.join_key_r\b"
+)
+
+
 def _side_first(m: re.Match[str]) -> str:
     """A :data:`_SIDE_JOIN` join condition, its side's table named first."""
     if m[1]:  # a session's pairs joined to the records of side l or r
@@ -733,7 +743,7 @@ def splink_sql(sql: str) -> str:
     and only then keeping the pairs across tables, left id first (``link_only``): at the real
     size, every pair of register records agreeing on the session's block (a date of birth: some
     10^11 of them) was built and thrown away. Splink's prediction and u sampling join the query
-    table to the register instead ("two_dataset_link_only"); its EM does not. Three rewrites, each
+    table to the register instead ("two_dataset_link_only"); its EM does not. Four rewrites, each
     leaving the rows the same, let DuckDB do the same:
 
     * where the cross-table condition stands, the left record is the query's and the right the
@@ -747,12 +757,19 @@ def splink_sql(sql: str) -> str:
       a session's left records on the whole concatenation (EXPLAIN ANALYZE at 1:10; at the
       real size 114 million records, every column, far beyond its memory limit), and every
       chunk of predictions scans and keys every register record to find the query's;
+    * the register is pruned to the records of the pairs to predict on numbers: the pairs
+      :func:`predict_chunks` gives carry ``register_row``, and a record's is its ``unique_id``.
+      Splink's string keys cost a string per register record (114 million at the real size)
+      for every chunk of predictions, and a hash table of the chunk's keys past DuckDB's
+      memory limit (7.5 GB spilled per chunk, 57 to 71 s of its about 100 s at the real size);
     * the concatenation CTEs are ``not materialized``. DuckDB materializes a CTE a query reads
       twice, writing (and at the real size spilling) every record of both tables, every column,
       before it could filter a side; inlined, each side is a scan of its table. DuckDB inlines
       it over parquet files only, never over a Python (Arrow) scan: see :func:`write_inputs`.
     """
     sql = _CONCAT_CTE.sub(r"\1 as not materialized (", sql)
+    by_row = f'source."source_dataset" = \'{REGISTER}\' and source."unique_id" = pairs.register_row'
+    sql = _OWN_PAIRS_R.sub(lambda m: m[1] + by_row, sql)
     sql = _SIDE_JOIN.sub(_side_first, sql)
     return sql.replace(
         _LINK_ONLY,
