@@ -81,7 +81,8 @@ def test_scores_record_files_as_arrow_tables(clean) -> None:
     """The record tables read from parquet files (so that DuckDB inlines Splink's
     concatenation of them) give the bytes of the same tables scanned as Arrow."""
     _, prep, cands, scored = clean
-    q, r, pairs = splink_method.input_tables(prep, sorted(DEFAULT_FIELDS), cands)
+    q, r = splink_method.input_tables(prep, sorted(DEFAULT_FIELDS))
+    pairs = splink_method.pair_table(cands)
     model = splink_method.SplinkModel(
         fields=DEFAULT_FIELDS,
         training_blocks=[["first_name", "last_name"], ["dob"]],

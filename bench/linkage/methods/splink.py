@@ -263,16 +263,13 @@ def training_sessions(spec: Any, where: str) -> list[tuple[set[str], list[str]]]
     return out
 
 
-def input_tables(
-    prep: PreparedTask, columns: Sequence[str], candidates: Candidates
-) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """The query list, the register and the candidates as Arrow tables for
-    :func:`score_parquet`, built on the task's codes without copying them.
+def input_tables(prep: PreparedTask, columns: Sequence[str]) -> tuple[pa.Table, pa.Table]:
+    """The query list and the register as Arrow tables for :func:`score_parquet`, built on the
+    task's codes without copying them (the pairs: :func:`pair_table`).
 
     Each side holds ``unique_id`` (its row number) and one column per field: the normalized
     values the other methods compare (None where missing), dictionary-encoded (a record's code
-    into the field's distinct values), not a string per record. The pairs table holds
-    ``query_row, register_row``.
+    into the field's distinct values), not a string per record.
     """
     sides: dict[str, dict[str, pa.Array]] = {
         side: {"unique_id": pa.array(np.arange(n, dtype=np.int64))}
@@ -285,7 +282,7 @@ def input_tables(
             cols[field] = pa.DictionaryArray.from_arrays(
                 code_indices(getattr(coded, side)), dictionary
             )
-    return pa.table(sides["q"]), pa.table(sides["r"]), pair_table(candidates)
+    return pa.table(sides["q"]), pa.table(sides["r"])
 
 
 def pair_table(candidates: Candidates) -> pa.Table:
@@ -315,8 +312,8 @@ def write_inputs(
     directory: Path,
     pairs: bool = True,
 ) -> tuple[Path, ...]:
-    """:func:`input_tables` written as parquet files, which Splink reads on either engine; the
-    pairs' file only if ``pairs`` (DuckDB scans :func:`pair_table` in place).
+    """:func:`input_tables` written as parquet files, which Splink reads on either engine, and
+    :func:`pair_table` of ``candidates`` only if ``pairs`` (DuckDB scans it in place).
 
     Spark reads files. DuckDB could scan the Arrow tables in place, but it never inlines a CTE
     over a Python (Arrow) scan: Splink's concatenation of both record tables, read twice by
@@ -329,9 +326,12 @@ def write_inputs(
     the real size millions of distinct streets and surnames) would be written again in every
     row group (a 7 GB register file). Without column statistics, which nothing here reads.
     """
-    names = ("query", "register", "pairs")[: 3 if pairs else 2]
-    paths = tuple(directory / f"{name}.parquet" for name in names)
-    for table, path in zip(input_tables(prep, columns, candidates), paths, strict=False):
+    query, register = input_tables(prep, columns)
+    tables = {"query": query, "register": register}
+    if pairs:
+        tables["pairs"] = pair_table(candidates)
+    paths = tuple(directory / f"{name}.parquet" for name in tables)
+    for table, path in zip(tables.values(), paths, strict=True):
         plain = pa.schema(
             [
                 f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
