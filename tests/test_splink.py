@@ -309,21 +309,28 @@ def test_em_on_pattern_counts_estimates_as_em_on_every_pair(monkeypatch, moved) 
     np.testing.assert_allclose(scores[True, 2], scores[False, 1], rtol=0, atol=1e-6)
 
 
-def test_retraining_compares_each_sessions_pairs_once(monkeypatch, moved) -> None:
-    """A retraining with levels held at the floor reuses the sessions' comparison vectors, and
-    scores exactly as computing them again."""
+def test_retraining_compares_each_sessions_pairs_and_samples_u_once(monkeypatch, moved) -> None:
+    """A retraining with levels held at the floor reuses the sessions' comparison vectors and
+    the u sample, and scores exactly as computing them again."""
     from contextlib import nullcontext
 
     from splink.internals.em_training_session import EMTrainingSession
+    from splink.internals.linker_components import training
 
     _, prep, cands, (q, r, pairs), model = moved
     compute = EMTrainingSession._comparison_vectors
+    sample = training.estimate_u_values
     computed: list[str] = []
+    sampled: list[int] = []
     trainings: list[str] = []
 
     def counted(session):
         computed.append(session._blocking_rule_for_training.blocking_rule_sql)
         return compute(session)
+
+    def counted_u(linker, **kwargs):
+        sampled.append(kwargs["max_pairs"])
+        return sample(linker, **kwargs)
 
     def train_once(*args, **kwargs):
         trainings.append(args[5])  # uid
@@ -331,20 +338,28 @@ def test_retraining_compares_each_sessions_pairs_once(monkeypatch, moved) -> Non
 
     splink_method_train_once = splink_method._train_once
     monkeypatch.setattr(EMTrainingSession, "_comparison_vectors", counted)
+    monkeypatch.setattr(training, "estimate_u_values", counted_u)
     monkeypatch.setattr(splink_method, "_train_once", train_once)
     scores = []
-    for memo in (splink_method._comparison_vectors_once, nullcontext):
-        monkeypatch.setattr(splink_method, "_comparison_vectors_once", memo)
+    for memo in (True, False):
+        for name in ("_comparison_vectors_once", "_u_sampled_once"):
+            monkeypatch.setattr(
+                splink_method, name, getattr(splink_method, name) if memo else nullcontext
+            )
         computed.clear()
+        sampled.clear()
         trainings.clear()
         out = splink_method.score_parquet([q], [r], [pairs], model)
         scores.append(splink_method._align(cands, out, prep.n_register))
-        if memo is not nullcontext:
+        if memo:
             assert len(trainings) >= 2  # the floor retrained here
             assert sorted(computed) == sorted(set(computed)) and len(computed) == 2
-    assert len(computed) == 2 * len(trainings)  # without the memo: every training again
+            assert sampled == [model.u_max_pairs]
+    assert len(computed) == 2 * len(trainings)  # without the memos: every training again
+    assert len(sampled) == len(trainings)
     assert scores[0].tobytes() == scores[1].tobytes()
-    assert EMTrainingSession._comparison_vectors is counted  # the memo puts Splink's back
+    assert EMTrainingSession._comparison_vectors is counted  # the memos put Splink's back
+    assert training.estimate_u_values is counted_u
 
 
 def test_two_table_sql_scores_as_splinks_own(monkeypatch, moved) -> None:

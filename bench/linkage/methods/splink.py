@@ -463,7 +463,7 @@ def _train(tables: list[Any], dialect: str, model: SplinkModel, start_lambda: fl
     Raises :class:`MethodNotRun` if no training reaches the floor.
     """
     fixed: set[tuple[str, int]] = set()
-    with _comparison_vectors_once():
+    with _comparison_vectors_once(), _u_sampled_once():
         for attempt in range(MAX_TRAININGS):
             # Table names, hence SQL, the same on every run (and the first as before the floor).
             uid = f"linkrisk{attempt or ''}"
@@ -516,6 +516,49 @@ def _comparison_vectors_once() -> Iterator[None]:
         yield
     finally:
         EMTrainingSession._comparison_vectors = compute  # type: ignore[method-assign]
+
+
+@contextmanager
+def _u_sampled_once() -> Iterator[None]:
+    """Within the block, u is sampled once, not again by every retraining and probe of
+    :func:`_train`.
+
+    u is each level's share among random pairs: it does not depend on m, so a retraining with
+    levels held at the floor would draw the same sample and count the same levels (a third of
+    Splink's time on a small scenario). Splink 5.0 (pinned) samples in ``estimate_u_values``,
+    which appends each level's estimate to its trained u values; in the block a later call on
+    the same database, settings of the sample and comparison levels appends the first call's
+    estimates instead (the training then sets u from them as after sampling).
+    """
+    from splink.internals.linker_components import training
+
+    sample = training.estimate_u_values
+    made: dict[tuple[Any, ...], list[list[list[dict[str, Any]]]]] = {}
+
+    def levels(linker: Any) -> list[list[Any]]:
+        comparisons = linker._settings_obj.comparisons
+        return [c._comparison_levels_excluding_null for c in comparisons]
+
+    def once(linker: Any, **kwargs: Any) -> None:
+        key = (
+            id(linker._db_api),
+            tuple(sorted(kwargs.items())),
+            tuple(tuple(level.sql_condition for level in c) for c in levels(linker)),
+        )
+        if key not in made:
+            sample(linker, **kwargs)
+            made[key] = [[list(lv._trained_u_probabilities) for lv in c] for c in levels(linker)]
+            return
+        for comparison, estimates in zip(levels(linker), made[key], strict=True):
+            for level, records in zip(comparison, estimates, strict=True):
+                for rec in records:
+                    level._add_trained_u_probability(rec["probability"], rec["description"])
+
+    training.estimate_u_values = once  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        training.estimate_u_values = sample
 
 
 def _train_once(
