@@ -512,3 +512,26 @@ def test_model_sums_are_exact_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(M, "FSUM_CHUNK", 7)
     assert M._fsum(values) == math.fsum(values.tolist())
     assert M._fsum(values[:0]) == 0.0
+
+
+def test_model_estimates_of_a_run_read_in_parts_are_those_of_its_whole_pairs(
+    tiny_run_shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """model_estimates reads a run's declared links alone and sums every pair's score a part
+    of the pairs file at a time: the same numbers as model_estimate of the whole pairs."""
+    import bench.runs.rundir as R
+    from bench.audit.modelbased import model_estimates, posterior_methods
+    from bench.runs.rundir import RunDir
+
+    run = RunDir(tiny_run_shared)
+    assert posterior_methods(run)
+    whole = {
+        name: model_estimate(run.pairs(name, 0, ["score", "link"]))
+        for name in posterior_methods(run)
+    }
+    for rows in (None, 5):
+        if rows is not None:
+            monkeypatch.setattr(R, "CHECK_ROWS", rows)
+        got = model_estimates(RunDir(tiny_run_shared), replicates=False).set_index("method")
+        for name, est in whole.items():
+            assert got.loc[name, list(est)].to_dict() == est, (rows, name)

@@ -368,6 +368,48 @@ def test_reader_accepts_the_run_and_returns_typed_tables(run_dir: Path) -> None:
     assert pq.read_schema(run_dir / "raw" / "jw.parquet").names == list(run.pairs("jw").columns)
 
 
+def test_links_and_compact_pairs_are_the_rows_of_the_whole_file_they_keep(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """``links`` and ``compact_pairs`` read a pairs file in parts and keep the rows a whole read
+    filtered would (declared links; declared links and considered true links, the replicates'
+    stored form), as the same frames; ``pair_count`` is the file's rows. Both check the file
+    first, as ``pairs`` does."""
+    import bench.runs.rundir as R
+
+    run = RunDir(run_dir)
+    for name in ("exact", "jw"):
+        for k in (0, 1):
+            whole = run.pairs(name, k)
+            link = whole["link"].to_numpy()
+            declared = whole[link].reset_index(drop=True)
+            pd.testing.assert_frame_equal(run.links(name, k), declared)
+            asked = ["register_row", "address_match"]
+            pd.testing.assert_frame_equal(run.links(name, k, asked), declared[asked])
+            pair = pd.MultiIndex.from_frame(whole[["query_row", "register_row"]])
+            true = pair.isin(pd.MultiIndex.from_frame(run.truth(k)))
+            compact = whole[link | true].reset_index(drop=True)
+            pd.testing.assert_frame_equal(run.compact_pairs(name, k), compact)
+            pd.testing.assert_frame_equal(run.compact_pairs(name, k, asked), compact[asked])
+            assert run.pair_count(name, k) == len(whole)
+    jw = run.pairs("jw")
+    assert 0 < len(run.compact_pairs("jw")) < len(jw)  # the run's own seed keeps every pair
+    # the replicates' files are compact already: compact_pairs keeps them whole
+    assert len(run.compact_pairs("jw", 1)) == run.pair_count("jw", 1)
+    # read in parts of a few rows: the same rows
+    small = tmp_path / "run"
+    shutil.copytree(run_dir, small)
+    R.CHECK_ROWS, before = 7, R.CHECK_ROWS
+    try:
+        pd.testing.assert_frame_equal(RunDir(small).compact_pairs("jw"), run.compact_pairs("jw"))
+    finally:
+        R.CHECK_ROWS = before
+    _frame(small / "raw" / "jw.parquet", lambda f: _set(f, "score", 0, float("nan")))
+    for read in (RunDir(small).links, RunDir(small).compact_pairs, RunDir(small).pair_count):
+        with pytest.raises(LinkriskError, match=r"jw\.parquet: score: "):
+            read("jw")
+
+
 @pytest.fixture(scope="module")
 def user_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run on the example user files, with examples (record values) in raw/."""

@@ -104,10 +104,14 @@ def _reference(
 @pytest.mark.parametrize("mode", ["all", "best", "unique-only"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("in_order", [False, True])
+@pytest.mark.parametrize("part", [None, 7])
 def test_matches_resolve_and_confusion_at_every_threshold(
-    mode: str, seed: int, in_order: bool
+    mode: str, seed: int, in_order: bool, part: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pairs in any order, or in a run's order (by query, then register row: nothing sorted)."""
+    """Pairs in any order, or in a run's order (by query, then register row: nothing sorted);
+    taken whole, or a few pairs at a time where a sweep goes by parts (``part``)."""
+    if part is not None:
+        monkeypatch.setattr(sweeps_mod, "PART", part)
     rng = np.random.default_rng(seed)
     nq, nr = 40, 30
     keys = rng.choice(nq * nr, size=300, replace=False)

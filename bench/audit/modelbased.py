@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -90,30 +91,57 @@ def model_estimate(pairs: pd.DataFrame) -> dict[str, float]:
 def model_estimates(run: RunDir, replicates: bool = True) -> pd.DataFrame:
     """:func:`model_estimate` of every posterior method of a run, per replicate, beside the true
     FDR and FNMR. The model's FNMR is that of the first population only (NaN for the others,
-    whose ``raw/`` does not keep every candidate pair)."""
+    whose ``raw/`` does not keep every candidate pair).
+
+    The declared links are read alone, and the sums over every pair a part at a time
+    (:meth:`RunDir.pair_parts`): at the real size a method scored 156 million pairs."""
     rows: list[dict[str, Any]] = []
     ks = range(int(run.info["replicates"])) if replicates else range(1)
     for name in posterior_methods(run):
         for k in ks:
-            pairs = run.pairs(name, k, ["query_row", "register_row", "score", "link"])
-            row: dict[str, Any] = {"method": name, "replicate": k, **model_estimate(pairs)}
+            links = run.links(name, k, ["query_row", "register_row", "score"])
+            declared = len(links)
+            # math.fsum over every part's values: the sum of all of them at once, exactly
+            # rounded (_fsum), whatever the parts
+            false = _fsum(1 - links["score"].to_numpy(np.float64))
+            missed = math.fsum(itertools.chain.from_iterable(_scores(run, name, k, True)))
+            matches = math.fsum(itertools.chain.from_iterable(_scores(run, name, k, False)))
+            row: dict[str, Any] = {
+                "method": name,
+                "replicate": k,
+                "declared": declared,
+                "model_false": false,
+                "model_FDR": false / declared if declared else float("nan"),
+                "model_missed": missed,
+                "model_FNMR": missed / matches if matches > 0 else float("nan"),
+            }
             if k > 0:
                 # a later replicate's raw/ keeps only declared links and true candidates: the
                 # posterior mass of the pairs left out is unknown there
                 row["model_missed"] = row["model_FNMR"] = float("nan")
             truth = run.truth(k)
             width = int(run.info["register_records"]) + 1
-            keys = pairs["query_row"].to_numpy(np.int64) * width + pairs["register_row"].to_numpy(
+            keys = links["query_row"].to_numpy(np.int64) * width + links["register_row"].to_numpy(
                 np.int64
             )
             tkeys = truth["query_row"].to_numpy(np.int64) * width + truth["register_row"].to_numpy(
                 np.int64
             )
-            link = pairs["link"].to_numpy(bool)
-            true_false = int((~np.isin(keys[link], tkeys)).sum())
-            found = int(np.isin(tkeys, keys[link]).sum())
+            true_false = int((~np.isin(keys, tkeys)).sum())
+            found = int(np.isin(tkeys, keys).sum())
             row["true_false"] = true_false
-            row["true_FDR"] = true_false / row["declared"] if row["declared"] else float("nan")
+            row["true_FDR"] = true_false / declared if declared else float("nan")
             row["true_FNMR"] = 1 - found / len(tkeys) if len(tkeys) else float("nan")
             rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _scores(run: RunDir, name: str, k: int, unlinked: bool) -> Iterator[list[float]]:
+    """The scores of a method's pairs (``unlinked``: of those not declared) as lists of Python
+    floats, a part of the pairs file and a chunk of it at a time."""
+    for part in run.pair_parts(name, k, ["score", "link"]):
+        p = part["score"].to_numpy(np.float64)
+        if unlinked:
+            p = p[~part["link"].to_numpy(bool)]
+        for a in range(0, len(p), FSUM_CHUNK):
+            yield p[a : a + FSUM_CHUNK].tolist()

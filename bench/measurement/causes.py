@@ -441,6 +441,13 @@ def _unique_pairs(pairs: PairsLike, width: int) -> tuple[np.ndarray, np.ndarray,
     return unique_pairs(*pair_arrays(pairs), width)
 
 
+def _pair_keys(pairs: PairsLike, width: int) -> np.ndarray:
+    """The distinct keys ``q * width + r`` of pairs, sorted (no rows split back out: at the real
+    size a rule declares 131 million links)."""
+    q, r = pair_arrays(pairs)
+    return unique_ints(q * width + r)
+
+
 def _width(*pairs: PairsLike, n_register: int = 0) -> int:
     # Keys q * width + r must be unique: width above every register row in sight.
     top = max([n_register - 1] + [int(pair_arrays(p)[1].max(initial=-1)) for p in pairs])
@@ -522,13 +529,11 @@ def attribute_missed_matches(
     extra: list[PairsLike] = [considered] if considered is not None else []
     width = _width(links, truth, *extra)
     tq, tr, tkeys = _unique_pairs(truth, width)
-    _, _, keys = _unique_pairs(links, width)
-    missed = ~isin_sorted(tkeys, keys)
+    missed = ~isin_sorted(tkeys, _pair_keys(links, width))
     q, r = tq[missed], tr[missed]
     lost = np.zeros(len(q), dtype=bool)
     if considered is not None:
-        _, _, ckeys = _unique_pairs(considered, width)
-        lost = ~isin_sorted(tkeys[missed], ckeys)
+        lost = ~isin_sorted(tkeys[missed], _pair_keys(considered, width))
     index = noise_log if isinstance(noise_log, NoiseIndex) else NoiseIndex(noise_log)
 
     flags = np.zeros((len(q), len(names)), dtype=bool)

@@ -25,10 +25,8 @@ from bench.measurement.uncertainty import across_replicates, with_intervals
 from bench.runs.rundir import PEOPLE_FILES, RunDir
 from synthetic.errors import LinkriskError
 
-
-def _method_pairs(run: RunDir, name: str) -> tuple[dict[str, Any], pd.DataFrame]:
-    """A method's metadata and its pairs (query_row, register_row, score, accept, link)."""
-    return run.method(name), run.pairs(name)
+#: What the confusion reads of a method's pairs.
+_CONFUSION_COLUMNS = ["query_row", "register_row", "link", "address_match"]
 
 
 def _confusions(
@@ -37,13 +35,17 @@ def _confusions(
     """Every method's confusion for the pairs and truth of ``replicate`` (0: the run's own; k:
     ``raw/replicates/<k>``) against ``sizes`` (queries, register_records). ``considered``:
     each blocked method's number of considered pairs when the stored pairs are the compact
-    replicate form (declared links + considered true links)."""
+    replicate form (declared links + considered true links); else the pairs file's rows.
+
+    Each method's pairs are read in that compact form (:meth:`RunDir.compact_pairs`): all the
+    confusion reads of them, where the run's own seed keeps every considered pair (at the real
+    size 156 million a method)."""
     truth = run.truth(replicate)
     tq, tr = truth["query_row"].to_numpy(), truth["register_row"].to_numpy()
     rows = []
     for name in run.info["methods"]:
         meta = run.method(name)
-        pairs = run.pairs(name, replicate)
+        pairs = run.compact_pairs(name, replicate, _CONFUSION_COLUMNS)
         q, r = pairs["query_row"].to_numpy(), pairs["register_row"].to_numpy()
         link = pairs["link"].to_numpy()
         conf = confusion(
@@ -56,8 +58,9 @@ def _confusions(
             considered=(q, r) if meta["uses_blocking"] else None,
             address_match=pairs["address_match"].to_numpy()[link],
         )
-        if considered is not None and meta["uses_blocking"]:
-            conf = dataclasses.replace(conf, candidates=int(considered[name]))
+        if meta["uses_blocking"]:
+            n = run.pair_count(name, replicate) if considered is None else considered[name]
+            conf = dataclasses.replace(conf, candidates=int(n))
         rows.append(
             {"method": name, "kind": meta["kind"], "resolve": meta["resolve"], **conf.as_dict()}
         )
@@ -79,10 +82,9 @@ def _path_confusions(run: RunDir, replicate: int, sizes: Mapping[str, Any]) -> p
         paths = run.method(name).get("paths")
         if paths is None:
             continue
-        pairs = run.pairs(name, replicate)
-        link = pairs["link"].to_numpy()
-        q, r = pairs["query_row"].to_numpy()[link], pairs["register_row"].to_numpy()[link]
-        which, agree = pairs["path"].to_numpy()[link], pairs["address_match"].to_numpy()[link]
+        links = run.links(name, replicate, ["query_row", "register_row", "path", "address_match"])
+        q, r = links["query_row"].to_numpy(), links["register_row"].to_numpy()
+        which, agree = links["path"].to_numpy(), links["address_match"].to_numpy()
         for k, path in enumerate(paths):
             on = which == k
             conf = confusion(
@@ -202,8 +204,12 @@ def attribute_run(run_dir: Path) -> Attributions | None:
     noise = NoiseIndex(run.noise_log())
     out = {}
     for name in run.info["methods"]:
-        meta, pairs = _method_pairs(run, name)
-        links = pairs.loc[pairs["link"].to_numpy(bool), ["query_row", "register_row"]]
+        meta = run.method(name)
+        # declared links and considered true links: all that the missed matches' blocking
+        # loss reads of the considered pairs
+        pairs = run.compact_pairs(name, columns=["query_row", "register_row", "link"])
+        link = pairs["link"].to_numpy(bool)
+        links = pairs if link.all() else pairs[link]  # a rule's pairs are its links: no copy
         fields = compared_fields(meta["params"])
         chosen = attributed_false_matches(name, links, truth)
         # A register person not kept would read as missing and silently fall to `similar`: a

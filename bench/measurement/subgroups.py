@@ -314,7 +314,9 @@ def _links(pairs: PairsLike) -> tuple[np.ndarray, np.ndarray]:
     column (the raw pairs of a run), else every pair."""
     if isinstance(pairs, pd.DataFrame):
         if "link" in pairs.columns:
-            pairs = pairs.loc[pairs["link"].to_numpy(dtype=bool)]
+            link = pairs["link"].to_numpy(dtype=bool)
+            if not link.all():  # declared links alone (RunDir.links) are taken without a copy
+                pairs = pairs.loc[link]
         q, r = pairs["query_row"], pairs["register_row"]
     else:
         q, r = pairs
@@ -621,15 +623,11 @@ def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, dict[str
     info = run.info
     truth = run.truth()
     query_people = run.query_people()
-    pairs = {name: _declared(run.pairs(name, columns=_PAIR_COLUMNS)) for name in info["methods"]}
+    # A method's declared links: all the subgroup tables read of its considered pairs, and
+    # every method's are held at once (at the real size, considered pairs run to hundreds of
+    # millions).
+    pairs = {name: run.links(name, columns=_PAIR_COLUMNS) for name in info["methods"]}
     return info, truth, query_people, pairs
-
-
-def _declared(pairs: pd.DataFrame) -> pd.DataFrame:
-    """A method's declared links among its considered pairs: all the subgroup tables read of
-    them, and every method's are held at once (at the real size, considered pairs run to
-    hundreds of millions)."""
-    return pairs[pairs["link"].to_numpy(bool)].reset_index(drop=True)
 
 
 _PAIR_COLUMNS = ["query_row", "register_row", "link", "address_match"]
@@ -680,10 +678,7 @@ def subgroups_run(
             rep = run.replicate(k)
             frames.append(
                 subgroup_metrics(
-                    {
-                        name: _declared(run.pairs(name, k, columns=_PAIR_COLUMNS))
-                        for name in info["methods"]
-                    },
+                    {name: run.links(name, k, columns=_PAIR_COLUMNS) for name in info["methods"]},
                     run.truth(k),
                     run.query_people(replicate=k),
                     rep["register_records"],
@@ -753,7 +748,8 @@ def subgroup_causes_run(
     result), estimated for a method whose false matches were sampled."""
     from bench.measurement.derive import attribute_run
 
-    _, truth, query_people, _ = _read_run(run_dir)
+    run = RunDir(run_dir)  # the truth and who was queried; no method's pairs
+    truth, query_people = run.truth(), run.query_people()
     attributions = attribute_run(Path(run_dir)) if attributions is None else attributions
     if attributions is None:
         raise ValueError(f"{run_dir}: raw/ lacks what error attribution needs")

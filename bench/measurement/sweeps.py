@@ -33,6 +33,10 @@ from bench.linkage.methods.base import RESOLVE_MODES
 from bench.runs.rundir import RunDir
 from synthetic.arrays import isin_sorted, unique_ints
 
+#: Pairs at a time for a sweep's steps that need a temporary per pair (at the real size a
+#: method's sweep reads 156 million pairs).
+PART = 4_000_000
+
 COUNT_COLUMNS = ["declared", "TP", "FP", "FN", "wrong_people", "verified"]
 RATE_COLUMNS = ["FDR", "wrong_person_rate", "FNMR", "FMR", "FPIR", "recall", "precision"]
 #: Columns of a sweep. ``own_threshold`` marks the row at the method's own threshold.
@@ -129,7 +133,11 @@ def sweeps(
         truth["query_row"].to_numpy(np.int64) * width + truth["register_row"].to_numpy(np.int64)
     )
     n_true = int(truth_keys.size)
-    is_true = isin_sorted(q * width + r, truth_keys)
+    is_true = np.empty(q.size, dtype=bool)
+    for lo in range(0, q.size, PART):  # a part's keys at a time, not 8 bytes for every pair
+        is_true[lo : lo + PART] = isin_sorted(
+            q[lo : lo + PART] * width + r[lo : lo + PART], truth_keys
+        )
     mated = unique_ints(truth_keys // width)
 
     # Each query's pairs as one run, by register row within it (as a run writes them: then
@@ -304,6 +312,7 @@ def sweep_runs(run_dir: Path, max_points: Sequence[int | None]) -> list[pd.DataF
         for kept, frame in zip(frames, found, strict=True):
             frame.insert(0, "method", name)
             kept.append(frame)
+        del pairs  # before the next method's are read (at the real size, 3 GB a method)
     return [
         pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=["method", *COLUMNS])
         for kept in frames
@@ -384,12 +393,11 @@ def _count_ge(ordered: np.ndarray, grid: np.ndarray) -> np.ndarray:
 def _by_query_then_register(q: np.ndarray, r: np.ndarray) -> np.ndarray | None:
     """None if the pairs are in order of query, then register row (as a run writes a blocked
     method's pairs), else the permutation that puts them so."""
-    if q.size < 2:
-        return None
-    dq = np.diff(q)
-    if (dq >= 0).all() and (np.diff(r)[dq == 0] > 0).all():
-        return None
-    return np.lexsort((r, q))
+    for lo in range(0, q.size - 1, PART):  # a part at a time (with the next part's first pair)
+        dq = np.diff(q[lo : lo + PART + 1])
+        if (dq < 0).any() or (np.diff(r[lo : lo + PART + 1])[dq == 0] <= 0).any():
+            return np.lexsort((r, q))
+    return None
 
 
 def _rate(num: np.ndarray, den: np.ndarray | int) -> np.ndarray:

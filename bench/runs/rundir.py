@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from bench.linkage.methods.base import RESOLVE_MODES
 from bench.runs.writers import is_staging_dir, plain_json
-from synthetic.arrays import unique_ints
+from synthetic.arrays import isin_sorted, unique_ints
 from synthetic.errors import ConfigError, LinkriskError
 from synthetic.scenario import RECORD_FIELDS
 
@@ -549,12 +549,9 @@ class RunDir:
         _no_duplicates(path, frame, ["query_row", "register_row"])
         return frame
 
-    def pairs(
-        self, name: str, replicate: int = 0, columns: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        """A method's considered pairs (query_row, register_row, score, accept, link,
-        address_match, and ``path`` for a method with named paths), of the run (0) or of a
-        replicate (1..); ``columns``: only these."""
+    def _pairs_file(self, name: str, replicate: int) -> tuple[Path, dict[str, str], dict[str, int]]:
+        """A method's pairs file, its required columns and the run's sizes, every check of the
+        file made once while it is unchanged (:func:`_check_pairs`)."""
         paths = self.method(name).get("paths")
         path = self._dir(replicate) / f"{name}.parquet"
         required = PAIR_COLUMNS if paths is None else {**PAIR_COLUMNS, PATH_COLUMN: "int"}
@@ -565,9 +562,76 @@ class RunDir:
             # pairs, read by every section)
             _check_pairs(path, required, paths, sizes)
             _CHECKED.add(_file_identity(path))
+        return path, required, sizes
+
+    def pairs(
+        self, name: str, replicate: int = 0, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """A method's considered pairs (query_row, register_row, score, accept, link,
+        address_match, and ``path`` for a method with named paths), of the run (0) or of a
+        replicate (1..); ``columns``: only these."""
+        path, required, sizes = self._pairs_file(name, replicate)
         if columns is None:
             return _table(path, required, None, sizes)
         return _table(path, {c: required[c] for c in columns if c in required}, columns, sizes)
+
+    def links(
+        self, name: str, replicate: int = 0, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """A method's declared links: the rows of :meth:`pairs` whose ``link`` is true, read a
+        row group at a time (at the real size a method considered 156 million pairs and
+        declared a few hundred thousand); ``columns``: only these."""
+        path, required, sizes = self._pairs_file(name, replicate)
+        wanted = required if columns is None else {c: required[c] for c in columns if c in required}
+        return _table(path, wanted, columns, sizes, filters=[("link", "==", True)])
+
+    def compact_pairs(
+        self, name: str, replicate: int = 0, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """What a method's confusion and blocking loss read of its pairs: its declared links
+        and the true links among the pairs it considered, read :data:`CHECK_ROWS` rows at a
+        time. The form a replicate's pairs are stored in (``raw/replicates/<k>/``); its number
+        of considered pairs is :meth:`pair_count`. ``columns``: only these of :meth:`pairs`."""
+        path, required, sizes = self._pairs_file(name, replicate)
+        wanted = required if columns is None else {c: required[c] for c in columns if c in required}
+        truth = self.truth(replicate)
+        width = max(sizes["register"], 1)
+        tq, tr = truth["query_row"].to_numpy(np.int64), truth["register_row"].to_numpy(np.int64)
+        true_keys = unique_ints(tq * width + tr)
+        with _readable(path):
+            file = pq.ParquetFile(path)
+            names = file.schema_arrow.names if columns is None else list(columns)
+            read = list(dict.fromkeys([*names, "query_row", "register_row", "link"]))
+            kept = []
+            for batch in file.iter_batches(batch_size=CHECK_ROWS, columns=read):
+                q = batch.column("query_row").to_numpy().astype(np.int64)
+                keys = q * width + batch.column("register_row").to_numpy()
+                keep = batch.column("link").to_numpy(zero_copy_only=False)
+                keep = keep | isin_sorted(keys, true_keys)
+                kept.append(batch.filter(pa.array(keep)).select(names))
+            schema = pa.schema([file.schema_arrow.field(c) for c in names])
+            table = pa.Table.from_batches(kept, schema=schema)
+            kept.clear()  # the table's columns alone hold the rows: freed as converted
+        return _table(path, wanted, columns, sizes, table=table)
+
+    def pair_parts(
+        self, name: str, replicate: int = 0, columns: Sequence[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """A method's pairs (:meth:`pairs`, ``columns`` only) as frames of at most
+        :data:`CHECK_ROWS` rows, in order: for what can be computed a part at a time."""
+        path, required, _ = self._pairs_file(name, replicate)
+        names = list(required) if columns is None else list(columns)
+        with _readable(path):
+            file = pq.ParquetFile(path)
+            for batch in file.iter_batches(batch_size=CHECK_ROWS, columns=names):
+                yield batch.to_pandas()
+
+    def pair_count(self, name: str, replicate: int = 0) -> int:
+        """How many pairs a method's pairs file holds: for the run's own seed, the pairs it
+        considered (each once: :func:`_check_pairs`)."""
+        path, _, _ = self._pairs_file(name, replicate)
+        with _readable(path):
+            return int(pq.ParquetFile(path).metadata.num_rows)
 
     def has_people(self) -> bool:
         """Whether ``raw/`` holds the files error attribution needs (older runs do not)."""
@@ -639,13 +703,21 @@ def _readable(path: Path) -> Iterator[None]:
 
 
 def _table(
-    path: Path, required: dict[str, str], columns: Sequence[str] | None, sizes: dict[str, int]
+    path: Path,
+    required: dict[str, str],
+    columns: Sequence[str] | None,
+    sizes: dict[str, int],
+    filters: list[tuple[str, str, Any]] | None = None,
+    table: pa.Table | None = None,
 ) -> pd.DataFrame:
     """A parquet file with the ``required`` columns of their kinds and no missing values; the
     columns named ``query_row`` / ``register_row`` (or ``register_row`` alone) within the
-    ``sizes`` (``query``, ``register``)."""
-    with _readable(path):
-        table = pq.read_table(path, columns=None if columns is None else list(columns))
+    ``sizes`` (``query``, ``register``). ``filters``: only the rows they keep (pyarrow's, applied
+    a row group at a time); ``table``: the rows already read from ``path``."""
+    if table is None:
+        with _readable(path):
+            cols = None if columns is None else list(columns)
+            table = pq.read_table(path, columns=cols, filters=filters)
     for column, kind in required.items():
         if column not in table.column_names:
             raise _fail(path, column, "column missing")
