@@ -578,12 +578,18 @@ class RunDir:
     def links(
         self, name: str, replicate: int = 0, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
-        """A method's declared links: the rows of :meth:`pairs` whose ``link`` is true, read a
-        row group at a time (at the real size a method considered 156 million pairs and
-        declared a few hundred thousand); ``columns``: only these."""
+        """A method's declared links: the rows of :meth:`pairs` whose ``link`` is true, read
+        :data:`CHECK_ROWS` rows at a time (at the real size the scored methods considered 156
+        million pairs each and declared some hundred thousand); ``columns``: only these."""
         path, required, sizes = self._pairs_file(name, replicate)
         wanted = required if columns is None else {c: required[c] for c in columns if c in required}
-        return _table(path, wanted, columns, sizes, filters=[("link", "==", True)])
+        table = _kept_rows(
+            path,
+            columns,
+            ["link"],
+            lambda batch: batch.column("link").to_numpy(zero_copy_only=False),
+        )
+        return _table(path, wanted, columns, sizes, table=table)
 
     def compact_pairs(
         self, name: str, replicate: int = 0, columns: Sequence[str] | None = None
@@ -598,20 +604,14 @@ class RunDir:
         width = max(sizes["register"], 1)
         tq, tr = truth["query_row"].to_numpy(np.int64), truth["register_row"].to_numpy(np.int64)
         true_keys = unique_ints(tq * width + tr)
-        with _readable(path):
-            file = pq.ParquetFile(path)
-            names = file.schema_arrow.names if columns is None else list(columns)
-            read = list(dict.fromkeys([*names, "query_row", "register_row", "link"]))
-            kept = []
-            for batch in file.iter_batches(batch_size=CHECK_ROWS, columns=read):
-                q = batch.column("query_row").to_numpy().astype(np.int64)
-                keys = q * width + batch.column("register_row").to_numpy()
-                keep = batch.column("link").to_numpy(zero_copy_only=False)
-                keep = keep | isin_sorted(keys, true_keys)
-                kept.append(batch.filter(pa.array(keep)).select(names))
-            schema = pa.schema([file.schema_arrow.field(c) for c in names])
-            table = pa.Table.from_batches(kept, schema=schema)
-            kept.clear()  # the table's columns alone hold the rows: freed as converted
+
+        def keep(batch: pa.RecordBatch) -> np.ndarray:
+            q = batch.column("query_row").to_numpy().astype(np.int64)
+            keys = q * width + batch.column("register_row").to_numpy()
+            link = batch.column("link").to_numpy(zero_copy_only=False)
+            return link | isin_sorted(keys, true_keys)
+
+        table = _kept_rows(path, columns, ["query_row", "register_row", "link"], keep)
         return _table(path, wanted, columns, sizes, table=table)
 
     def pair_parts(
@@ -702,22 +702,42 @@ def _readable(path: Path) -> Iterator[None]:
         raise _fail(path, "", f"not a readable parquet file ({problem})") from None
 
 
+def _kept_rows(
+    path: Path,
+    columns: Sequence[str] | None,
+    reads: Sequence[str],
+    keep: Callable[[pa.RecordBatch], Any],
+) -> pa.Table:
+    """The rows of a parquet file that ``keep`` marks (a bool per row of a batch, which holds
+    ``columns`` (None: all) and ``reads``), ``columns`` only, in the file's order: read
+    :data:`CHECK_ROWS` rows at a time, so that what is held is a batch and the rows kept."""
+    with _readable(path):
+        file = pq.ParquetFile(path)
+        names = file.schema_arrow.names if columns is None else list(columns)
+        kept = [
+            batch.filter(pa.array(keep(batch))).select(names)
+            for batch in file.iter_batches(
+                batch_size=CHECK_ROWS, columns=list(dict.fromkeys([*names, *reads]))
+            )
+        ]
+        table = pa.Table.from_batches(kept, pa.schema([file.schema_arrow.field(c) for c in names]))
+    kept.clear()  # the table's columns alone hold the rows: freed as they are converted
+    return table
+
+
 def _table(
     path: Path,
     required: dict[str, str],
     columns: Sequence[str] | None,
     sizes: dict[str, int],
-    filters: list[tuple[str, str, Any]] | None = None,
     table: pa.Table | None = None,
 ) -> pd.DataFrame:
     """A parquet file with the ``required`` columns of their kinds and no missing values; the
     columns named ``query_row`` / ``register_row`` (or ``register_row`` alone) within the
-    ``sizes`` (``query``, ``register``). ``filters``: only the rows they keep (pyarrow's, applied
-    a row group at a time); ``table``: the rows already read from ``path``."""
+    ``sizes`` (``query``, ``register``). ``table``: those of its rows already read."""
     if table is None:
         with _readable(path):
-            cols = None if columns is None else list(columns)
-            table = pq.read_table(path, columns=cols, filters=filters)
+            table = pq.read_table(path, columns=None if columns is None else list(columns))
     for column, kind in required.items():
         if column not in table.column_names:
             raise _fail(path, column, "column missing")
