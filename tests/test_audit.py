@@ -512,6 +512,7 @@ def test_model_sums_are_exact_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(M, "FSUM_CHUNK", 7)
     assert M._fsum(values) == math.fsum(values.tolist())
     assert M._fsum(values[:0]) == 0.0
+    assert M._fsum([values[:100], values[100:]]) == math.fsum(values.tolist())  # in parts
 
 
 def test_model_estimates_of_a_run_read_in_parts_are_those_of_its_whole_pairs(

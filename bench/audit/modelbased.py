@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -61,24 +61,18 @@ def posterior_methods(run: RunDir) -> list[str]:
 FSUM_CHUNK = 1 << 20
 
 
-def _fsum(values: np.ndarray) -> float:
-    """``math.fsum`` of ``values``, a chunk of Python floats at a time: the same correctly
-    rounded sum (fsum does not depend on the order or grouping of its inputs), without a
-    Python float per value at once (156 million pairs at the real size: some 5 GB)."""
-    chunks = (values[a : a + FSUM_CHUNK].tolist() for a in range(0, len(values), FSUM_CHUNK))
+def _fsum(values: np.ndarray | Iterable[np.ndarray]) -> float:
+    """``math.fsum`` of ``values`` (an array, or the arrays of parts of them), a chunk of Python
+    floats at a time: the same correctly rounded sum (fsum does not depend on the order or
+    grouping of its inputs), without a Python float per value at once (156 million pairs at the
+    real size: some 5 GB)."""
+    parts = [values] if isinstance(values, np.ndarray) else values
+    chunks = (p[a : a + FSUM_CHUNK].tolist() for p in parts for a in range(0, len(p), FSUM_CHUNK))
     return math.fsum(itertools.chain.from_iterable(chunks))
 
 
-def model_estimate(pairs: pd.DataFrame) -> dict[str, float]:
-    """The model's own expected wrong links and misses from one method's scored pairs
-    (``score`` a posterior probability, ``link`` whether it was declared)."""
-    p = pairs["score"].to_numpy(np.float64)
-    link = pairs["link"].to_numpy(bool)
-    declared = int(link.sum())
-    # math.fsum: exact, so the bytes written do not depend on the CPU's summation order
-    false = _fsum(1 - p[link])
-    missed = _fsum(p[~link])
-    matches = _fsum(p)
+def _estimate(declared: int, false: float, missed: float, matches: float) -> dict[str, float]:
+    """The row of :func:`model_estimate` from the declared links and the three posterior sums."""
     return {
         "declared": declared,
         "model_false": false,
@@ -86,6 +80,15 @@ def model_estimate(pairs: pd.DataFrame) -> dict[str, float]:
         "model_missed": missed,
         "model_FNMR": missed / matches if matches > 0 else float("nan"),
     }
+
+
+def model_estimate(pairs: pd.DataFrame) -> dict[str, float]:
+    """The model's own expected wrong links and misses from one method's scored pairs
+    (``score`` a posterior probability, ``link`` whether it was declared)."""
+    p = pairs["score"].to_numpy(np.float64)
+    link = pairs["link"].to_numpy(bool)
+    # math.fsum: exact, so the bytes written do not depend on the CPU's summation order
+    return _estimate(int(link.sum()), _fsum(1 - p[link]), _fsum(p[~link]), _fsum(p))
 
 
 def model_estimates(run: RunDir, replicates: bool = True) -> pd.DataFrame:
@@ -101,20 +104,14 @@ def model_estimates(run: RunDir, replicates: bool = True) -> pd.DataFrame:
         for k in ks:
             links = run.links(name, k, ["query_row", "register_row", "score"])
             declared = len(links)
-            # math.fsum over every part's values: the sum of all of them at once, exactly
-            # rounded (_fsum), whatever the parts
-            false = _fsum(1 - links["score"].to_numpy(np.float64))
-            missed = math.fsum(itertools.chain.from_iterable(_scores(run, name, k, True)))
-            matches = math.fsum(itertools.chain.from_iterable(_scores(run, name, k, False)))
-            row: dict[str, Any] = {
-                "method": name,
-                "replicate": k,
-                "declared": declared,
-                "model_false": false,
-                "model_FDR": false / declared if declared else float("nan"),
-                "model_missed": missed,
-                "model_FNMR": missed / matches if matches > 0 else float("nan"),
-            }
+            # _fsum over the parts' scores: the sum of all of them at once, whatever the parts
+            estimate = _estimate(
+                declared,
+                _fsum(1 - links["score"].to_numpy(np.float64)),
+                _fsum(_scores(run, name, k, unlinked=True)),
+                _fsum(_scores(run, name, k, unlinked=False)),
+            )
+            row: dict[str, Any] = {"method": name, "replicate": k, **estimate}
             if k > 0:
                 # a later replicate's raw/ keeps only declared links and true candidates: the
                 # posterior mass of the pairs left out is unknown there
@@ -136,12 +133,9 @@ def model_estimates(run: RunDir, replicates: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def _scores(run: RunDir, name: str, k: int, unlinked: bool) -> Iterator[list[float]]:
-    """The scores of a method's pairs (``unlinked``: of those not declared) as lists of Python
-    floats, a part of the pairs file and a chunk of it at a time."""
+def _scores(run: RunDir, name: str, k: int, unlinked: bool) -> Iterator[np.ndarray]:
+    """The scores of a method's pairs (``unlinked``: of those not declared), a part of the
+    pairs file at a time."""
     for part in run.pair_parts(name, k, ["score", "link"]):
         p = part["score"].to_numpy(np.float64)
-        if unlinked:
-            p = p[~part["link"].to_numpy(bool)]
-        for a in range(0, len(p), FSUM_CHUNK):
-            yield p[a : a + FSUM_CHUNK].tolist()
+        yield p[~part["link"].to_numpy(bool)] if unlinked else p

@@ -330,8 +330,9 @@ def write_inputs(
     tables = {"query": query, "register": register}
     if pairs:
         tables["pairs"] = pair_table(candidates)
-    paths = tuple(directory / f"{name}.parquet" for name in tables)
-    for table, path in zip(tables.values(), paths, strict=True):
+    paths = []
+    for name, table in tables.items():
+        path = directory / f"{name}.parquet"
         plain = pa.schema(
             [
                 f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
@@ -342,7 +343,8 @@ def write_inputs(
             for start in range(0, max(table.num_rows, 1), INPUT_ROW_GROUP):
                 part = table.slice(start, INPUT_ROW_GROUP).cast(plain)
                 out.write_table(part, row_group_size=INPUT_ROW_GROUP)
-    return paths
+        paths.append(path)
+    return tuple(paths)
 
 
 #: Records a row group of Splink's input files holds (:func:`write_inputs`).
